@@ -1,0 +1,164 @@
+// The shape of config/flowprobe.yaml and probes/*.yaml. Types are inferred from these schemas,
+// so a field exists in the code exactly when the schema says it does. Messages say what was
+// expected; the loader adds where (file:line:col key.path) and what was found.
+import cron from 'node-cron';
+import { z } from 'zod';
+import { DURATION_PATTERN, parseDuration, parseSize, SIZE_PATTERN } from './units.js';
+
+export const duration = z
+  .string({ error: 'expected a duration like 500ms, 30s, 5m' })
+  .regex(new RegExp(DURATION_PATTERN), { error: 'expected a duration like 500ms, 30s, 5m' })
+  .transform((text) => parseDuration(text) as number);
+
+export const size = z
+  .union([z.number().int().nonnegative(), z.string().regex(new RegExp(SIZE_PATTERN))], {
+    error: 'expected a size like 1MiB, 512KiB or a number of bytes',
+  })
+  .transform((value) => parseSize(value) as number);
+
+const cronExpression = z
+  .string({ error: 'expected a cron expression like "*/30 * * * * *"' })
+  .refine((text) => cron.validate(text), {
+    error: 'expected a cron expression (node-cron: [second] minute hour day-of-month month day-of-week)',
+  });
+
+const timezone = z.string().refine(isTimeZone, { error: 'expected an IANA time zone like UTC or Europe/Berlin' });
+
+function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// Probe names and label values end up as metric labels and file names: keep them plain.
+const probeName = z
+  .string({ error: 'expected a probe name' })
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/, { error: 'expected a name of letters, digits, "_", "." or "-" (at most 100)' });
+
+const labelMap = z.record(
+  z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, { error: 'expected a label name like team or service_tier' }),
+  z.string({ error: 'expected a label value (string)' }),
+);
+
+const httpUrl = z
+  .string({ error: 'expected an http(s) URL' })
+  .refine((text) => URL.canParse(text) && /^https?:$/.test(new URL(text).protocol), { error: 'expected an http(s) URL' });
+
+/** `status: 200`, `status: [200, 204]` or `status: "2xx"`. */
+const statusExpectation = z
+  .union([
+    z.number().int().min(100).max(599),
+    z.string().regex(/^[1-5]xx$/),
+    z.array(z.union([z.number().int().min(100).max(599), z.string().regex(/^[1-5]xx$/)])).min(1),
+  ], { error: 'expected a status code (200), a class ("2xx") or a list of them' })
+  .transform((value) => (Array.isArray(value) ? value : [value]).map(String));
+
+const jsonExpectation = z.record(
+  z.string().regex(/^\$/, { error: 'expected a JSON path starting with $' }),
+  z.union([z.string(), z.number(), z.boolean(), z.null()], { error: 'expected a string, number, boolean or null to compare with' }),
+);
+
+const tlsOptions = z.strictObject({
+  ca: z.string({ error: 'expected a path to a PEM CA file' }).optional(),
+  insecureSkipVerify: z.boolean().default(false),
+  serverName: z.string().optional(),
+});
+
+const scheduleFields = {
+  every: duration.optional(),
+  cron: cronExpression.optional(),
+  timezone: timezone.optional(),
+  timeout: duration.optional(),
+  labels: labelMap.default({}),
+  description: z.string().optional(),
+};
+
+const httpProbe = z.strictObject({
+  name: probeName,
+  kind: z.literal('http'),
+  ...scheduleFields,
+  url: httpUrl,
+  method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']).default('GET'),
+  headers: z.record(z.string(), z.string({ error: 'expected a header value (string)' })).default({}),
+  body: z.string().optional(),
+  json: z.unknown().optional(),
+  followRedirects: z.boolean().default(true),
+  maxRedirects: z.number().int().min(0).max(20).default(5),
+  maxBody: size.default(1024 * 1024),
+  tls: tlsOptions.default({ insecureSkipVerify: false }),
+  expect: z
+    .strictObject({
+      status: statusExpectation.default(['2xx']),
+      maxDuration: duration.optional(),
+      bodyContains: z.string().optional(),
+      bodyMatches: z
+        .string()
+        .refine(isRegExp, { error: 'expected a valid regular expression' })
+        .transform((text) => new RegExp(text))
+        .optional(),
+      json: jsonExpectation.optional(),
+      headers: z.record(z.string(), z.string()).optional(),
+    })
+    .default({ status: ['2xx'] }),
+});
+
+function isRegExp(text: string): boolean {
+  try {
+    new RegExp(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const PROBE_KINDS = ['http'] as const;
+
+export const probeSchema = z.discriminatedUnion('kind', [httpProbe], {
+  error: `expected kind to be one of: ${PROBE_KINDS.join(', ')}`,
+});
+
+/** A probe file holds one probe (a mapping) or several (a sequence). */
+
+export const daemonConfigSchema = z.strictObject({
+  listen: z
+    .string()
+    .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):\d{1,5}$/, { error: 'expected host:port like 127.0.0.1:9464' })
+    .default('127.0.0.1:9464'),
+  location: z.string().regex(/^[A-Za-z0-9_.-]+$/, { error: 'expected a location name like eu-west-1' }).default('default'),
+  stateDir: z.string().default('./state'),
+  probesDir: z.string().default('../probes'),
+  apiToken: z.string().min(16, { error: 'expected a token of at least 16 characters' }).optional(),
+  log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info') }).default({ level: 'info' }),
+  scheduler: z
+    .strictObject({ maxConcurrent: z.number().int().min(1).max(100_000).default(256) })
+    .default({ maxConcurrent: 256 }),
+  shutdownGrace: duration.default(10_000),
+  defaults: z
+    .strictObject({ every: duration.default(30_000), timeout: duration.default(10_000) })
+    .default({ every: 30_000, timeout: 10_000 }),
+  history: z
+    .strictObject({ recent: z.number().int().min(1).max(1000).default(20), failures: z.number().int().min(0).max(1000).default(50) })
+    .default({ recent: 20, failures: 50 }),
+});
+
+export type DaemonConfigInput = z.input<typeof daemonConfigSchema>;
+export type DaemonSettings = z.output<typeof daemonConfigSchema>;
+type RawProbe = z.output<typeof probeSchema>;
+export type ProbeKind = RawProbe['kind'];
+
+/** When a probe runs: a fixed interval with a deterministic offset, or a cron expression. */
+export type Schedule =
+  | { type: 'every'; everyMs: number }
+  | { type: 'cron'; expression: string; timezone: string | undefined };
+
+/** A probe as the rest of the daemon sees it: defaults applied, schedule resolved. */
+export type ProbeSpec<K extends ProbeKind = ProbeKind> = Omit<Extract<RawProbe, { kind: K }>, 'every' | 'cron' | 'timezone' | 'timeout'> & {
+  schedule: Schedule;
+  timeoutMs: number;
+  /** Where it was defined, for messages: "probes/api.yaml:3:7". */
+  source: string;
+};
+export type HttpProbeSpec = ProbeSpec<'http'>;

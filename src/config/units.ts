@@ -1,0 +1,40 @@
+// Durations ("500ms", "30s", "5m", "1h30m") and sizes ("1MiB", "512KiB") as written in config files.
+
+const DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/y;
+const DURATION_UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+export const DURATION_PATTERN = '^(\\d+(\\.\\d+)?(ms|s|m|h|d))+$';
+
+/** Milliseconds for a duration string, or undefined when it is not one. */
+export function parseDuration(text: string): number | undefined {
+  if (text.length === 0) return undefined;
+  let total = 0;
+  DURATION_PART.lastIndex = 0;
+  while (DURATION_PART.lastIndex < text.length) {
+    const match = DURATION_PART.exec(text);
+    if (!match) return undefined;
+    total += Number(match[1]) * DURATION_UNIT_MS[match[2] as keyof typeof DURATION_UNIT_MS];
+  }
+  return total;
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1) return `${(ms * 1000).toFixed(0)}µs`;
+  if (ms < 1_000) return `${Number(ms.toFixed(1))}ms`;
+  if (ms < 60_000) return `${Number((ms / 1_000).toFixed(2))}s`;
+  if (ms < 3_600_000) return `${Number((ms / 60_000).toFixed(1))}m`;
+  return `${Number((ms / 3_600_000).toFixed(1))}h`;
+}
+
+const SIZE = /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|KB|MB|GB)?$/;
+const SIZE_UNIT = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, KB: 1e3, MB: 1e6, GB: 1e9 } as const;
+
+export const SIZE_PATTERN = '^\\d+(\\.\\d+)?\\s*(B|KiB|MiB|GiB|KB|MB|GB)?$';
+
+/** Bytes for a size string ("1MiB") or plain number, or undefined when it is not one. */
+export function parseSize(value: string | number): number | undefined {
+  if (typeof value === 'number') return Number.isInteger(value) && value >= 0 ? value : undefined;
+  const match = SIZE.exec(value.trim());
+  if (!match) return undefined;
+  return Math.floor(Number(match[1]) * SIZE_UNIT[(match[2] ?? 'B') as keyof typeof SIZE_UNIT]);
+}

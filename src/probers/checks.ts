@@ -1,0 +1,56 @@
+// Expectations → one CheckResult each, pass or fail, so a human sees every check that ran.
+import { JSONPath } from 'jsonpath-plus';
+import { formatDuration } from '../config/units.js';
+import type { CheckResult, Failure, FailureCode } from './types.js';
+
+export function check(name: string, ok: boolean, expected: string, observed: string): CheckResult {
+  return { name, ok, expected, observed };
+}
+
+/** `expected` entries are "200" or "2xx". */
+export function checkStatus(status: number, expected: readonly string[]): CheckResult {
+  const ok = expected.some((want) => (want.endsWith('xx') ? Math.floor(status / 100) === Number(want[0]) : Number(want) === status));
+  return check('status', ok, expected.join(' or '), String(status));
+}
+
+export function checkMaxDuration(name: string, observedMs: number, maxMs: number): CheckResult {
+  return check(name, observedMs <= maxMs, `<= ${formatDuration(maxMs)}`, formatDuration(observedMs));
+}
+
+export function checkContains(name: string, text: string, wanted: string): CheckResult {
+  return check(name, text.includes(wanted), `contains ${JSON.stringify(wanted)}`, text.includes(wanted) ? 'found' : excerpt(text));
+}
+
+export function checkMatches(name: string, text: string, pattern: RegExp): CheckResult {
+  return check(name, pattern.test(text), `matches /${pattern.source}/`, pattern.test(text) ? 'matched' : excerpt(text));
+}
+
+export type JsonScalar = string | number | boolean | null;
+
+/** Passes when any value the path selects equals `wanted` (so `$.items[*].id` finds one item). */
+export function checkJsonPath(document: unknown, path: string, wanted: JsonScalar): CheckResult {
+  const values = selectJson(document, path);
+  const ok = values.some((value) => value === wanted);
+  const observed = values.length === 0 ? 'no match' : excerpt(values.slice(0, 3).map((v) => JSON.stringify(v)).join(', '));
+  return check(`json ${path}`, ok, `== ${JSON.stringify(wanted)}`, observed);
+}
+
+export function selectJson(document: unknown, path: string): unknown[] {
+  if (document === null || typeof document !== 'object') return [];
+  const found: unknown = JSONPath({ path, json: document as object, wrap: true, eval: false });
+  return Array.isArray(found) ? found : [];
+}
+
+/** The failure a run gets from its checks, if any failed: the first failing check names it. */
+export function failureFromChecks(checks: readonly CheckResult[], codeFor: (check: CheckResult) => FailureCode): Failure | undefined {
+  const failed = checks.find((c) => !c.ok);
+  if (!failed) return undefined;
+  const others = checks.filter((c) => !c.ok).length - 1;
+  const more = others > 0 ? ` (+${others} more failed check${others > 1 ? 's' : ''})` : '';
+  return { code: codeFor(failed), message: `${failed.name}: expected ${failed.expected}, observed ${failed.observed}${more}` };
+}
+
+function excerpt(text: string): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > 80 ? `${JSON.stringify(flat.slice(0, 77))}...` : JSON.stringify(flat);
+}

@@ -1,0 +1,192 @@
+// HTTP prober: one fresh connection per run (so dns/connect/tls are measured, as blackbox does),
+// redirects followed by hand, the body read under a size cap, every expectation checked.
+import { lookup } from 'node:dns';
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import tls from 'node:tls';
+import { Agent, request, type Dispatcher } from 'undici';
+import type { HttpProbeSpec } from '../config/schema.js';
+import {
+  check,
+  checkContains,
+  checkJsonPath,
+  checkMatches,
+  checkMaxDuration,
+  checkStatus,
+  failureFromChecks,
+} from './checks.js';
+import { classifyError, type Stage } from './classify-error.js';
+import type { CheckResult, Failure, HttpDetail, Phases, ProbeContext, ProberOutcome } from './types.js';
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+interface Timeline {
+  phases: Phases;
+  stage: Stage;
+  /** performance.now() when the socket was ready (after TLS), for first-byte timing. */
+  connectedAt: number | undefined;
+}
+
+export async function probeHttp(spec: HttpProbeSpec, ctx: ProbeContext): Promise<ProberOutcome> {
+  const started = performance.now();
+  const timeline: Timeline = { phases: {}, stage: 'connect', connectedAt: undefined };
+  const detail: HttpDetail = { kind: 'http', status: undefined, bytes: 0, redirects: 0 };
+  const agent = new Agent({ connect: timedConnect(spec, timeline, ctx.signal), connections: 1, pipelining: 0 });
+  try {
+    const response = await exchange(spec, ctx, agent, timeline, detail);
+    if ('failure' in response) return { failure: response.failure, phases: timeline.phases, checks: [], detail };
+    const checks = evaluate(spec, response, performance.now() - started);
+    const failure = failureFromChecks(checks, (c) => (c.name === 'status' ? 'http_status' : 'assertion'));
+    return { failure, phases: timeline.phases, checks, detail };
+  } catch (error) {
+    return { failure: classifyError(error, ctx.signal, timeline.stage), phases: timeline.phases, checks: [], detail };
+  } finally {
+    agent.destroy().catch(() => undefined);
+  }
+}
+
+interface Response {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** Sends the request, follows redirects, reads the final body; a failure for what is not HTTP-level. */
+async function exchange(
+  spec: HttpProbeSpec,
+  ctx: ProbeContext,
+  agent: Dispatcher,
+  timeline: Timeline,
+  detail: HttpDetail,
+): Promise<Response | { failure: Failure }> {
+  let url = new URL(spec.url);
+  let method: string = spec.method;
+  let body = requestBody(spec);
+  const headers = { ...spec.headers, ...(spec.json !== undefined ? { 'content-type': 'application/json' } : {}) };
+  for (;;) {
+    const sentAt = performance.now();
+    timeline.stage = 'connect';
+    const res = await request(url, { dispatcher: agent, method: method as Dispatcher.HttpMethod, headers, body, signal: ctx.signal });
+    timeline.stage = 'exchange';
+    timeline.phases.first_byte = performance.now() - (timeline.connectedAt ?? sentAt);
+    detail.status = res.statusCode;
+    const location = res.headers.location;
+    if (spec.followRedirects && REDIRECTS.has(res.statusCode) && typeof location === 'string') {
+      await res.body.dump();
+      if (detail.redirects >= spec.maxRedirects) {
+        return { failure: { code: 'http_status', message: `redirect limit (${spec.maxRedirects}) exceeded; last status ${res.statusCode}` } };
+      }
+      detail.redirects++;
+      url = new URL(location, url);
+      if (res.statusCode === 303) [method, body] = ['GET', undefined];
+      timeline.connectedAt = undefined;
+      continue;
+    }
+    const downloadStart = performance.now();
+    const text = await readCapped(res.body, spec.maxBody, detail);
+    timeline.phases.download = performance.now() - downloadStart;
+    if (text === undefined) return { failure: { code: 'protocol', message: `response body larger than ${spec.maxBody} bytes` } };
+    return { status: res.statusCode, headers: res.headers, body: text };
+  }
+}
+
+function requestBody(spec: HttpProbeSpec): string | undefined {
+  if (spec.json !== undefined) return JSON.stringify(spec.json);
+  return spec.body;
+}
+
+/** The body as text, or undefined when it exceeds `limit` (the stream is destroyed, not drained). */
+async function readCapped(body: Dispatcher.ResponseData['body'], limit: number, detail: HttpDetail): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    detail.bytes += chunk.length;
+    if (detail.bytes > limit) {
+      body.destroy();
+      return undefined;
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function evaluate(spec: HttpProbeSpec, res: Response, elapsedMs: number): CheckResult[] {
+  const { expect } = spec;
+  const checks: CheckResult[] = [checkStatus(res.status, expect.status)];
+  if (expect.maxDuration !== undefined) checks.push(checkMaxDuration('duration', elapsedMs, expect.maxDuration));
+  if (expect.bodyContains !== undefined) checks.push(checkContains('body contains', res.body, expect.bodyContains));
+  if (expect.bodyMatches !== undefined) checks.push(checkMatches('body matches', res.body, expect.bodyMatches));
+  for (const [name, wanted] of Object.entries(expect.headers ?? {})) {
+    const value = res.headers[name.toLowerCase()];
+    const observed = Array.isArray(value) ? value.join(', ') : (value ?? '(absent)');
+    checks.push(check(`header ${name}`, observed.includes(wanted), `contains ${JSON.stringify(wanted)}`, observed));
+  }
+  if (expect.json !== undefined) checks.push(...jsonChecks(res.body, expect.json));
+  return checks;
+}
+
+function jsonChecks(body: string, expectations: NonNullable<HttpProbeSpec['expect']['json']>): CheckResult[] {
+  let document: unknown;
+  try {
+    document = JSON.parse(body);
+  } catch {
+    return [check('json', false, 'a JSON body', 'not JSON')];
+  }
+  return Object.entries(expectations).map(([path, wanted]) => checkJsonPath(document, path, wanted));
+}
+
+type Connector = NonNullable<Agent.Options['connect']>;
+
+/** An undici connector that times DNS, TCP connect and the TLS handshake of each new socket. */
+function timedConnect(spec: HttpProbeSpec, timeline: Timeline, signal: AbortSignal): Connector {
+  const ca = spec.tls.ca === undefined ? undefined : readFileSync(spec.tls.ca);
+  return ((options: { hostname: string; port: string; protocol: string; servername?: string }, callback) => {
+    const hostname = options.hostname.replace(/^\[|\]$/g, '');
+    const https = options.protocol === 'https:';
+    const port = Number(options.port) || (https ? 443 : 80);
+    const dnsStart = performance.now();
+    lookup(hostname, (lookupError, address) => {
+      if (lookupError) return callback(lookupError, null);
+      if (signal.aborted) return callback(signal.reason instanceof Error ? signal.reason : new Error('aborted'), null);
+      timeline.phases.dns = (timeline.phases.dns ?? 0) + (performance.now() - dnsStart);
+      const connectStart = performance.now();
+      const socket = https
+        ? tls.connect({
+            host: address,
+            port,
+            servername: spec.tls.serverName ?? (net.isIP(hostname) ? undefined : hostname),
+            ca,
+            rejectUnauthorized: !spec.tls.insecureSkipVerify,
+            ALPNProtocols: ['http/1.1'],
+          })
+        : net.connect({ host: address, port });
+      socket.setNoDelay(true);
+      let tlsStart = 0;
+      // A target that accepts TCP but never finishes TLS must not keep the socket past the deadline.
+      const onAbort = () => done(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+      signal.addEventListener('abort', onAbort, { once: true });
+      const done = (error: Error | null) => {
+        socket.removeListener('error', done);
+        signal.removeEventListener('abort', onAbort);
+        if (error) {
+          socket.destroy();
+          return callback(error, null);
+        }
+        timeline.connectedAt = performance.now();
+        callback(null, socket);
+      };
+      socket.once('error', done);
+      socket.once('connect', () => {
+        timeline.phases.connect = (timeline.phases.connect ?? 0) + (performance.now() - connectStart);
+        tlsStart = performance.now();
+        if (!https) done(null);
+      });
+      if (https) {
+        socket.once('secureConnect', () => {
+          timeline.phases.tls = (timeline.phases.tls ?? 0) + (performance.now() - tlsStart);
+          done(null);
+        });
+      }
+    });
+  }) as Connector;
+}

@@ -1,0 +1,55 @@
+// The one place that picks a prober for a probe kind, and the guard that turns a prober's bug
+// into an `internal` result instead of a crashed daemon.
+import { performance } from 'node:perf_hooks';
+import type { ProbeSpec } from '../config/schema.js';
+import { probeHttp } from './http.js';
+import type { ProbeContext, ProberOutcome, ProbeResult } from './types.js';
+
+function dispatch(spec: ProbeSpec, ctx: ProbeContext): Promise<ProberOutcome> {
+  switch (spec.kind) {
+    case 'http':
+      return probeHttp(spec, ctx);
+    default:
+      return spec.kind satisfies never;
+  }
+}
+
+export interface RunMeta {
+  slot: number;
+  /** Epoch ms at the actual start. */
+  startedAt: number;
+}
+
+export async function runProbe(spec: ProbeSpec, ctx: ProbeContext, meta: RunMeta): Promise<ProbeResult> {
+  const t0 = performance.now();
+  let outcome: ProberOutcome;
+  try {
+    outcome = await dispatch(spec, ctx);
+  } catch (error) {
+    // A prober must return failures, not throw them: this is a bug, reported as such.
+    const message = ctx.redact(error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+    outcome = { failure: { code: 'internal', message: `prober error: ${message}` }, phases: {}, checks: [], detail: emptyDetail(spec) };
+  }
+  const base = {
+    probe: spec.name,
+    kind: spec.kind,
+    runId: ctx.runId,
+    slot: meta.slot,
+    startedAt: meta.startedAt,
+    durationMs: performance.now() - t0,
+    phases: outcome.phases,
+    checks: outcome.checks,
+    detail: outcome.detail,
+  };
+  if (outcome.failure === undefined) return { ...base, ok: true };
+  return { ...base, ok: false, failure: { code: outcome.failure.code, message: ctx.redact(outcome.failure.message) } };
+}
+
+function emptyDetail(spec: ProbeSpec): ProberOutcome['detail'] {
+  switch (spec.kind) {
+    case 'http':
+      return { kind: 'http', status: undefined, bytes: 0, redirects: 0 };
+    default:
+      return spec.kind satisfies never;
+  }
+}

@@ -1,0 +1,81 @@
+// What every prober returns. A failing target is a result with a small, stable failure code
+// (safe as a metric label); an exception out of a prober is a bug.
+import type { ProbeKind, ProbeSpec } from '../config/schema.js';
+
+export const FAILURE_CODES = [
+  'timeout',
+  'dns',
+  'connect',
+  'tls',
+  'http_status',
+  'protocol',
+  'auth',
+  'assertion',
+  'stale',
+  'closed',
+  'handshake',
+  'inconclusive',
+  'internal',
+] as const;
+export type FailureCode = (typeof FAILURE_CODES)[number];
+
+export interface Failure {
+  code: FailureCode;
+  message: string;
+}
+
+/** One expectation, evaluated: kept pass or fail so an alert can show ✅/❌ for each. */
+export interface CheckResult {
+  name: string;
+  ok: boolean;
+  expected: string;
+  observed: string;
+}
+
+/** Phase durations in milliseconds, in the order they happened. */
+export type Phases = Partial<Record<PhaseName, number>>;
+export type PhaseName = 'dns' | 'connect' | 'tls' | 'first_byte' | 'download';
+export const PHASE_NAMES: readonly PhaseName[] = ['dns', 'connect', 'tls', 'first_byte', 'download'];
+
+export interface HttpDetail {
+  kind: 'http';
+  status: number | undefined;
+  bytes: number;
+  redirects: number;
+}
+
+export type ProbeDetail = HttpDetail;
+
+interface ResultBase {
+  probe: string;
+  kind: ProbeKind;
+  runId: string;
+  /** The slot the scheduler meant this run for (epoch ms). */
+  slot: number;
+  startedAt: number;
+  durationMs: number;
+  phases: Phases;
+  checks: CheckResult[];
+  detail: ProbeDetail;
+}
+
+export type ProbeResult = (ResultBase & { ok: true }) | (ResultBase & { ok: false; failure: Failure });
+
+/** What a prober gets besides its spec. It never sees metrics, the scheduler or alerting. */
+export interface ProbeContext {
+  /** Fires on shutdown or at the probe's deadline; every request and read must honour it. */
+  signal: AbortSignal;
+  runId: string;
+  /** Secret values to scrub from any message the prober builds from a target's answer. */
+  redact: (text: string) => string;
+}
+
+export type Prober<S extends ProbeSpec> = (spec: S, ctx: ProbeContext) => Promise<ProberOutcome>;
+
+/** What a prober measured; run-probe stamps it with probe, slot and timing. */
+export interface ProberOutcome {
+  failure: Failure | undefined;
+  phases: Phases;
+  checks: CheckResult[];
+  detail: ProbeDetail;
+}
