@@ -1,0 +1,28 @@
+// How `flowprobe probe` shows one result to a human.
+import { formatDuration } from '../config/units.js';
+import { PHASE_NAMES, type ProbeResult } from '../probers/types.js';
+
+export function formatResult(result: ProbeResult, target: string): string {
+  const lines: string[] = [];
+  const verdict = result.ok ? `ok in ${formatDuration(result.durationMs)}` : `FAILED (${result.failure.code}) after ${formatDuration(result.durationMs)}`;
+  lines.push(`${result.ok ? '✅' : '❌'} ${result.probe} (${result.kind})  ${target}  →  ${verdict}`);
+  const phases = PHASE_NAMES.flatMap((phase) => {
+    const ms = result.phases[phase];
+    return ms === undefined ? [] : [`${phase} ${formatDuration(ms)}`];
+  });
+  if (phases.length > 0) lines.push(`   phases: ${phases.join(' · ')}`);
+  const { detail } = result;
+  switch (detail.kind) {
+    case 'http':
+      lines.push(`   http: status ${detail.status ?? '-'} · ${detail.bytes} bytes · ${detail.redirects} redirect(s)`);
+      break;
+    default:
+      detail.kind satisfies never;
+  }
+  if (result.checks.length > 0) {
+    lines.push('   checks:');
+    for (const c of result.checks) lines.push(`     ${c.ok ? '✅' : '❌'} ${c.name}: expected ${c.expected}, observed ${c.observed}`);
+  }
+  if (!result.ok) lines.push(`   failure: ${result.failure.code}: ${result.failure.message}`);
+  return lines.join('\n');
+}

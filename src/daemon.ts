@@ -1,0 +1,244 @@
+// Wires config → scheduler → probers → result fan-out (metrics, history, log) → server.
+// start()/reload()/stop(); no process handling here: main.ts owns signals and exit codes.
+import { randomUUID } from 'node:crypto';
+import type http from 'node:http';
+import type { DestinationStream } from 'pino';
+import { formatDiagnostic, type Diagnostic } from './config/diagnostics.js';
+import { loadConfig, type Config } from './config/load.js';
+import type { ProbeSpec } from './config/schema.js';
+import { formatDuration } from './config/units.js';
+import { createLogger, type Logger } from './logging/logger.js';
+import { createRedactor, redactDeep, type Redact } from './logging/redact.js';
+import { createMetrics, type Metrics } from './metrics/metrics.js';
+import { runProbe } from './probers/run-probe.js';
+import type { ProbeResult } from './probers/types.js';
+import { fanOut, logSink, type ResultSink } from './results/fan-out.js';
+import { History } from './results/history.js';
+import type { Clock } from './scheduler/clock.js';
+import { Scheduler, type Job } from './scheduler/scheduler.js';
+import { createServer, listen } from './server/server.js';
+
+export interface DaemonOptions {
+  configFile: string;
+  env: Readonly<Record<string, string | undefined>>;
+  clock: Clock;
+  version: string;
+  /** Overrides the config's probesDir. */
+  probesDir?: string;
+  /** Overrides the config's listen address (tests use 127.0.0.1:0). */
+  listen?: string;
+  logDestination?: DestinationStream;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly diagnostics: Diagnostic[]) {
+    super(`configuration has ${diagnostics.length} problem(s):\n${diagnostics.map(formatDiagnostic).join('\n')}`);
+  }
+}
+
+export class Daemon {
+  private config: Config;
+  private redact: Redact;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  private readonly history: History;
+  private readonly scheduler: Scheduler;
+  private readonly server: http.Server;
+  private readonly record: ResultSink;
+  private readonly startedAt: number;
+  private specs = new Map<string, ProbeSpec>();
+  private lastReload: { at: number; ok: boolean; problems: string[] };
+  private state: 'starting' | 'running' | 'stopping' | 'stopped' = 'starting';
+  address: { host: string; port: number } | undefined;
+
+  private constructor(private readonly options: DaemonOptions, config: Config) {
+    this.config = config;
+    this.redact = createRedactor(config.secrets);
+    this.startedAt = options.clock.now();
+    this.logger = createLogger({ level: config.settings.log.level, redact: () => this.redact, destination: options.logDestination });
+    this.history = new History(config.settings.history);
+    this.scheduler = new Scheduler({
+      clock: options.clock,
+      maxConcurrent: config.settings.scheduler.maxConcurrent,
+      onLateness: (ms) => this.metrics.observeLateness(ms),
+      onSkip: (probe, reason, count) => {
+        this.metrics.countSkipped(reason, count);
+        this.logger.warn({ probe, reason, count }, 'scheduled run skipped');
+      },
+    });
+    this.metrics = createMetrics({
+      location: config.settings.location,
+      version: options.version,
+      schedulerState: () => ({ inFlight: this.scheduler.inFlight, queued: this.scheduler.queued }),
+    });
+    this.record = fanOut(
+      [(r) => this.metrics.recordResult(r), (r) => this.history.add(r), logSink(this.logger)],
+      this.logger,
+    );
+    this.lastReload = { at: this.startedAt, ok: true, problems: [] };
+    this.server = createServer({
+      registry: this.metrics.registry,
+      status: () => this.status(),
+      ready: () => this.state === 'running',
+      logger: this.logger.child({ component: 'server' }),
+    });
+  }
+
+  /** Loads the config (throws ConfigError listing every problem), starts probing and serving. */
+  static async start(options: DaemonOptions): Promise<Daemon> {
+    const loaded = loadConfig(options.configFile, { env: options.env, probesDir: options.probesDir });
+    if (!loaded.ok) throw new ConfigError(loaded.diagnostics);
+    const daemon = new Daemon(options, loaded.config);
+    await daemon.begin();
+    return daemon;
+  }
+
+  private async begin(): Promise<void> {
+    const { settings } = this.config;
+    this.address = await listen(this.server, this.options.listen ?? settings.listen);
+    await this.apply(this.config);
+    this.metrics.configLoaded(true, this.options.clock.now());
+    this.scheduler.start();
+    this.state = 'running';
+    this.logger.info(
+      { listen: `${this.address.host}:${this.address.port}`, location: settings.location, probes: this.config.probes.length, config: this.config.configFile },
+      'flowprobe started',
+    );
+  }
+
+  /** Re-reads config and probes. A bad config keeps the running one and says why. */
+  async reload(): Promise<{ ok: boolean; diagnostics: Diagnostic[] }> {
+    const loaded = loadConfig(this.options.configFile, { env: this.options.env, probesDir: this.options.probesDir });
+    const at = this.options.clock.now();
+    if (!loaded.ok) {
+      const problems = loaded.diagnostics.map(formatDiagnostic);
+      this.lastReload = { at, ok: false, problems };
+      this.metrics.configLoaded(false, at);
+      this.logger.error({ problems }, `reload failed: keeping the running configuration (${problems.length} problem(s))`);
+      return { ok: false, diagnostics: loaded.diagnostics };
+    }
+    const next = loaded.config;
+    for (const key of ['listen', 'location'] as const) {
+      if (next.settings[key] !== this.config.settings[key]) this.logger.warn({ key }, `${key} changed: takes effect after a restart`);
+    }
+    await this.apply(next);
+    this.lastReload = { at, ok: true, problems: [] };
+    this.metrics.configLoaded(true, at);
+    this.logger.info({ probes: next.probes.length }, 'configuration reloaded');
+    return { ok: true, diagnostics: [] };
+  }
+
+  private async apply(config: Config): Promise<void> {
+    const previous = this.specs;
+    this.config = config;
+    this.redact = createRedactor(config.secrets);
+    this.logger.level = config.settings.log.level;
+    this.history.setLimits(config.settings.history);
+    this.specs = new Map(config.probes.map((spec) => [spec.name, spec]));
+    for (const name of previous.keys()) {
+      if (this.specs.has(name)) continue;
+      this.history.forget(name);
+      await this.metrics.forgetProbe(name);
+    }
+    const perKind: Record<string, number> = {};
+    for (const spec of config.probes) {
+      this.metrics.declareProbe(spec.name, spec.kind);
+      perKind[spec.kind] = (perKind[spec.kind] ?? 0) + 1;
+    }
+    this.metrics.setProbesConfigured(perKind);
+    this.scheduler.update(config.probes.map((spec) => this.jobFor(spec)));
+  }
+
+  private jobFor(spec: ProbeSpec): Job {
+    return {
+      name: spec.name,
+      schedule: spec.schedule,
+      timeoutMs: spec.timeoutMs,
+      run: async ({ slot, startedAt, signal }) => {
+        const result = await runProbe(spec, { signal, runId: randomUUID(), redact: this.redact }, { slot, startedAt });
+        // A run that outlived its probe's removal (or was cut short by shutdown) is not recorded.
+        if (this.specs.get(spec.name) !== spec) return;
+        if (!result.ok && result.failure.code === 'inconclusive' && this.state === 'stopping') return;
+        this.record(result);
+      },
+    };
+  }
+
+  /** Stops scheduling, lets runs finish within the grace period, then aborts them. */
+  async stop(): Promise<void> {
+    if (this.state === 'stopping' || this.state === 'stopped') return;
+    this.state = 'stopping';
+    const grace = this.config.settings.shutdownGrace;
+    this.logger.info({ in_flight: this.scheduler.inFlight, grace: formatDuration(grace) }, 'stopping');
+    await this.scheduler.stop(grace);
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+    this.state = 'stopped';
+    this.logger.info('stopped');
+    this.logger.flush();
+  }
+
+  /** The status API document, with every secret removed. */
+  status(): unknown {
+    const probes = this.config.probes.map((spec) => {
+      const recent = this.history.recentOf(spec.name);
+      const last = recent[0];
+      return {
+        name: spec.name,
+        kind: spec.kind,
+        source: spec.source,
+        schedule: describeSchedule(spec),
+        timeout: formatDuration(spec.timeoutMs),
+        target: targetOf(spec),
+        state: last === undefined ? 'unknown' : last.ok ? 'up' : 'down',
+        last: last && summarize(last),
+        recent: recent.map(summarize),
+        failures: this.history.failuresOf(spec.name).map(summarize),
+      };
+    });
+    const doc = {
+      location: this.config.settings.location,
+      version: this.options.version,
+      startedAt: new Date(this.startedAt).toISOString(),
+      config: { file: this.config.configFile, lastReload: { ...this.lastReload, at: new Date(this.lastReload.at).toISOString() } },
+      probes,
+    };
+    return redactDeep(doc, this.redact);
+  }
+}
+
+function describeSchedule(spec: ProbeSpec): string {
+  const { schedule } = spec;
+  switch (schedule.type) {
+    case 'every':
+      return `every ${formatDuration(schedule.everyMs)}`;
+    case 'cron':
+      return `cron ${schedule.expression}${schedule.timezone ? ` (${schedule.timezone})` : ''}`;
+    default:
+      return schedule satisfies never;
+  }
+}
+
+function targetOf(spec: ProbeSpec): string {
+  switch (spec.kind) {
+    case 'http':
+      return `${spec.method} ${spec.url}`;
+    default:
+      return spec.kind satisfies never;
+  }
+}
+
+function summarize(result: ProbeResult) {
+  return {
+    runId: result.runId,
+    at: new Date(result.startedAt).toISOString(),
+    ok: result.ok,
+    durationMs: Math.round(result.durationMs * 100) / 100,
+    failure: result.ok ? undefined : result.failure,
+    phases: Object.fromEntries(Object.entries(result.phases).map(([phase, ms]) => [phase, Math.round(ms * 1000) / 1000])),
+    checks: result.checks,
+    detail: result.detail,
+  };
+}

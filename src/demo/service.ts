@@ -1,0 +1,265 @@
+// The bundled demo: a small analytics service to probe. Ingest API → in-memory store → SSE
+// stream → WebSocket alert channel (JWT) → dashboard API, with a fault switch to break each hop.
+//
+//   POST /api/ingest            {"marker": "...", "value": 42}  → 202 {"id": 17}
+//   GET  /api/stream            text/event-stream, ids, Last-Event-ID replay, heartbeats
+//   WS   /ws/alerts?token=JWT   every stored event as JSON; {"type":"ping","id":…} → pong
+//   GET  /api/dashboard         latest items and counts, refreshed every dashboardRefreshMs
+//   GET  /api/faults            the fault switch; PUT it with "Authorization: Bearer <token>"
+import { timingSafeEqual } from 'node:crypto';
+import http from 'node:http';
+import type { Duplex } from 'node:stream';
+import { jwtVerify } from 'jose';
+import { WebSocketServer, type WebSocket } from 'ws';
+
+export interface Faults {
+  /** Added delay per hop, in ms. */
+  latencyMs: { ingest: number; stream: number; ws: number; dashboard: number };
+  /** Share of events (0..1) not delivered to streams and sockets. */
+  dropRate: number;
+  /** The SSE stream keeps its connections open but sends nothing. */
+  stallStream: boolean;
+  /** New stream and socket connections are closed at once. */
+  closeSockets: boolean;
+  /** Share of ingest and dashboard requests (0..1) answered with 503. */
+  errorRate: number;
+  /** The dashboard stops refreshing. */
+  staleDashboard: boolean;
+}
+
+export const NO_FAULTS: Faults = {
+  latencyMs: { ingest: 0, stream: 0, ws: 0, dashboard: 0 },
+  dropRate: 0,
+  stallStream: false,
+  closeSockets: false,
+  errorRate: 0,
+  staleDashboard: false,
+};
+
+export interface DemoOptions {
+  host?: string;
+  port?: number;
+  jwtSecret: string;
+  faultToken: string;
+  /** Synthetic traffic: one generated event every tickMs (0: none). */
+  tickMs?: number;
+  dashboardRefreshMs?: number;
+  heartbeatMs?: number;
+  random?: () => number;
+}
+
+export interface DemoEvent {
+  id: number;
+  type: string;
+  at: number;
+  marker?: string;
+  value?: unknown;
+}
+
+export interface DemoService {
+  url: string;
+  wsUrl: string;
+  faults: Faults;
+  setFaults(patch: Partial<Faults>): void;
+  ingest(event: Omit<DemoEvent, 'id' | 'at'>): DemoEvent;
+  close(): Promise<void>;
+}
+
+const STORE_LIMIT = 1000;
+const DASHBOARD_ITEMS = 50;
+
+export async function startDemoService(options: DemoOptions): Promise<DemoService> {
+  const random = options.random ?? Math.random;
+  const secret = new TextEncoder().encode(options.jwtSecret);
+  const events: DemoEvent[] = [];
+  const streams = new Set<http.ServerResponse>();
+  const sockets = new Set<WebSocket>();
+  let nextId = 1;
+  let faults: Faults = structuredClone(NO_FAULTS);
+  let dashboard = { updatedAt: new Date().toISOString(), count: 0, items: [] as DemoEvent[] };
+
+  const later = (ms: number, fn: () => void) => (ms > 0 ? void setTimeout(fn, ms) : fn());
+  const dropped = () => faults.dropRate > 0 && random() < faults.dropRate;
+
+  function ingest(input: Omit<DemoEvent, 'id' | 'at'>): DemoEvent {
+    const event: DemoEvent = { ...input, id: nextId++, at: Date.now() };
+    events.push(event);
+    if (events.length > STORE_LIMIT) events.splice(0, events.length - STORE_LIMIT);
+    if (!faults.stallStream && !dropped()) later(faults.latencyMs.stream, () => streams.forEach((res) => writeEvent(res, event)));
+    if (!dropped()) later(faults.latencyMs.ws, () => sockets.forEach((ws) => ws.send(JSON.stringify({ type: 'event', event }))));
+    return event;
+  }
+
+  function refreshDashboard(): void {
+    if (faults.staleDashboard) return;
+    dashboard = { updatedAt: new Date().toISOString(), count: nextId - 1, items: events.slice(-DASHBOARD_ITEMS).reverse() };
+  }
+
+  const server = http.createServer((req, res) => {
+    route(req, res).catch(() => {
+      if (!res.headersSent) json(res, 500, { error: 'internal error' });
+    });
+  });
+
+  async function route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://demo');
+    const key = `${req.method} ${url.pathname}`;
+    switch (key) {
+      case 'GET /healthz':
+        return json(res, 200, { ok: true });
+      case 'POST /api/ingest':
+        return handleIngest(req, res);
+      case 'GET /api/stream':
+        return handleStream(req, res);
+      case 'GET /api/dashboard':
+        if (faults.errorRate > 0 && random() < faults.errorRate) return later(faults.latencyMs.dashboard, () => json(res, 503, { error: 'dashboard unavailable' }));
+        return later(faults.latencyMs.dashboard, () => json(res, 200, dashboard));
+      case 'GET /api/faults':
+        return json(res, 200, faults);
+      case 'PUT /api/faults':
+        return handleFaults(req, res);
+      default:
+        return json(res, 404, { error: 'not found' });
+    }
+  }
+
+  async function handleIngest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const body = await readJson(req);
+    if (body === undefined || typeof body !== 'object' || body === null) return json(res, 400, { error: 'expected a JSON object' });
+    if (faults.errorRate > 0 && random() < faults.errorRate) return later(faults.latencyMs.ingest, () => json(res, 503, { error: 'ingest unavailable' }));
+    const { marker, value, type } = body as { marker?: unknown; value?: unknown; type?: unknown };
+    later(faults.latencyMs.ingest, () => {
+      const event = ingest({ type: typeof type === 'string' ? type : 'ingest', value, ...(typeof marker === 'string' ? { marker } : {}) });
+      json(res, 202, { id: event.id, at: event.at });
+    });
+  }
+
+  function handleStream(req: http.IncomingMessage, res: http.ServerResponse): void {
+    if (faults.closeSockets) return void req.socket.destroy();
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    res.write('retry: 2000\n\n');
+    const lastId = Number(req.headers['last-event-id']);
+    if (Number.isFinite(lastId)) for (const event of events) if (event.id > lastId) writeEvent(res, event);
+    streams.add(res);
+    res.on('close', () => streams.delete(res));
+  }
+
+  async function handleFaults(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    if (!authorized(req.headers.authorization, options.faultToken)) return json(res, 401, { error: 'expected Authorization: Bearer <fault token>' });
+    const body = await readJson(req);
+    if (body === undefined || typeof body !== 'object' || body === null) return json(res, 400, { error: 'expected a JSON object' });
+    setFaults(body as Partial<Faults>);
+    return json(res, 200, faults);
+  }
+
+  function setFaults(patch: Partial<Faults>): void {
+    faults = { ...faults, ...patch, latencyMs: { ...faults.latencyMs, ...(patch.latencyMs ?? {}) } };
+  }
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    upgrade(req, socket, head).catch(() => socket.destroy());
+  });
+
+  async function upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://demo');
+    if (url.pathname !== '/ws/alerts') return reject(socket, 404, 'Not Found');
+    const token = url.searchParams.get('token') ?? bearer(req.headers.authorization);
+    try {
+      if (!token) throw new Error('no token');
+      await jwtVerify(token, secret, { algorithms: ['HS256'] });
+    } catch {
+      return reject(socket, 401, 'Unauthorized');
+    }
+    if (faults.closeSockets) return void socket.destroy();
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      sockets.add(ws);
+      ws.on('close', () => sockets.delete(ws));
+      ws.on('error', () => ws.terminate());
+      ws.on('message', (data) => {
+        const message = parseJson(data.toString());
+        if (message && typeof message === 'object' && (message as { type?: unknown }).type === 'ping') {
+          later(faults.latencyMs.ws, () => ws.send(JSON.stringify({ ...(message as object), type: 'pong' })));
+        }
+      });
+    });
+  }
+
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  const port = (server.address() as { port: number }).port;
+
+  const intervals = [
+    setInterval(refreshDashboard, options.dashboardRefreshMs ?? 250),
+    setInterval(() => {
+      if (!faults.stallStream) streams.forEach((res) => res.write(': heartbeat\n\n'));
+    }, options.heartbeatMs ?? 15_000),
+  ];
+  if ((options.tickMs ?? 1000) > 0) intervals.push(setInterval(() => ingest({ type: 'metric', value: Math.round(random() * 1000) }), options.tickMs ?? 1000));
+
+  return {
+    url: `http://${host}:${port}`,
+    wsUrl: `ws://${host}:${port}/ws/alerts`,
+    get faults() {
+      return faults;
+    },
+    setFaults,
+    ingest,
+    async close() {
+      intervals.forEach(clearInterval);
+      for (const res of streams) res.destroy();
+      for (const ws of sockets) ws.terminate();
+      wss.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
+function writeEvent(res: http.ServerResponse, event: DemoEvent): void {
+  res.write(`id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+}
+
+function json(res: http.ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+async function readJson(req: http.IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > 64 * 1024) return undefined;
+    chunks.push(chunk);
+  }
+  return parseJson(Buffer.concat(chunks).toString('utf8'));
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function bearer(header: string | undefined): string | undefined {
+  return header?.startsWith('Bearer ') ? header.slice('Bearer '.length) : undefined;
+}
+
+function authorized(header: string | undefined, token: string): boolean {
+  const given = Buffer.from(bearer(header) ?? '');
+  const wanted = Buffer.from(token);
+  return given.length === wanted.length && timingSafeEqual(given, wanted);
+}
+
+function reject(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}

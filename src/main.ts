@@ -1,0 +1,101 @@
+#!/usr/bin/env node
+// The entry point: argv and env in, signals wired, exit code out. The only module that touches `process`.
+import { Command, InvalidArgumentError } from 'commander';
+import { BUNDLED_CONFIG, check, demo, EXIT, probe, run, type Io, type Lifecycle } from './cli/commands.js';
+import { VERSION } from './version.js';
+
+const io: Io = {
+  env: process.env,
+  out: (text) => process.stdout.write(`${text}\n`),
+  err: (text) => process.stderr.write(`${text}\n`),
+};
+
+/** SIGTERM/SIGINT stop gracefully (a second one exits at once); SIGHUP reloads. */
+const lifecycle: Lifecycle = {
+  onStop(handler) {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        io.err(`flowprobe: ${signal} again, exiting now`);
+        process.exit(EXIT.failed);
+      }
+      stopping = true;
+      handler().catch((error: unknown) => {
+        io.err(`flowprobe: error while stopping: ${String(error)}`);
+        process.exit(EXIT.failed);
+      });
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  },
+  onReload(handler) {
+    process.on('SIGHUP', () => void handler());
+  },
+};
+
+const defaultConfig = process.env.FLOWPROBE_CONFIG ?? 'config/flowprobe.yaml';
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port number (0-65535)');
+  return n;
+}
+
+const program = new Command()
+  .name('flowprobe')
+  .description('Synthetic monitoring for real-time services: HTTP, SSE, WebSocket and end-to-end probes.')
+  .version(VERSION)
+  .showHelpAfterError()
+  .exitOverride();
+
+program
+  .command('run')
+  .description('run the daemon: probe on schedule, serve /metrics and /api/v1/status (SIGHUP reloads)')
+  .option('-c, --config <file>', 'daemon config (env FLOWPROBE_CONFIG)', defaultConfig)
+  .option('-p, --probes <dir>', "probe files directory (overrides the config's probesDir)")
+  .option('-l, --listen <host:port>', "listen address (overrides the config's listen)")
+  .action(async (opts: { config: string; probes?: string; listen?: string }) => {
+    process.exitCode = await run(opts, io, lifecycle);
+  });
+
+program
+  .command('check')
+  .description('validate the config and probe files; exit 1 listing every problem')
+  .option('-c, --config <file>', 'daemon config (env FLOWPROBE_CONFIG)', defaultConfig)
+  .option('-p, --probes <dir>', "probe files directory (overrides the config's probesDir)")
+  .action((opts: { config: string; probes?: string }) => {
+    process.exitCode = check(opts, io);
+  });
+
+program
+  .command('probe')
+  .description('run one probe once and print its phases and checks (exit 1 if it fails)')
+  .argument('<name>', 'probe name')
+  .option('-c, --config <file>', 'daemon config (env FLOWPROBE_CONFIG)', defaultConfig)
+  .option('-p, --probes <dir>', "probe files directory (overrides the config's probesDir)")
+  .option('--json', 'print the result as JSON', false)
+  .action(async (name: string, opts: { config: string; probes?: string; json: boolean }) => {
+    process.exitCode = await probe({ ...opts, name }, io);
+  });
+
+program
+  .command('demo')
+  .description('start the bundled demo service and a daemon probing it (the quick start)')
+  .option('-c, --config <file>', 'daemon config', BUNDLED_CONFIG)
+  .option('-p, --probes <dir>', "probe files directory (overrides the config's probesDir)")
+  .option('-l, --listen <host:port>', "daemon listen address (overrides the config's listen)")
+  .option('--port <port>', 'demo service port (the bundled probes expect 8787)', port, 8787)
+  .action(async (opts: { config: string; probes?: string; listen?: string; port: number }) => {
+    process.exitCode = await demo(opts, io, lifecycle);
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  const code = (error as { exitCode?: number; code?: string }).exitCode;
+  if (typeof code === 'number') process.exitCode = code === 0 ? EXIT.ok : EXIT.usage;
+  else {
+    io.err(`flowprobe: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    process.exitCode = EXIT.failed;
+  }
+}

@@ -1,0 +1,158 @@
+// Every metric flowprobe exports, declared once. Base units, `_total` only on counters,
+// low-cardinality labels (probe, kind, phase, result, reason) — never URLs, messages or run ids.
+// Point-in-time values are read at scrape time through collect().
+import { readdirSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ProbeKind } from '../config/schema.js';
+import { FAILURE_CODES, PHASE_NAMES, type ProbeResult } from '../probers/types.js';
+
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const LATENESS_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1];
+
+export interface MetricsOptions {
+  location: string;
+  version: string;
+  /** Read at scrape: runs in flight and queued in the scheduler. */
+  schedulerState: () => { inFlight: number; queued: number };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+export function createMetrics(options: MetricsOptions) {
+  const registry = new Registry();
+  registry.setDefaultLabels({ location: options.location });
+  const r = [registry];
+
+  const probeSuccess = new Gauge({ name: 'flowprobe_probe_success', help: 'Whether the last run of the probe succeeded (1) or failed (0).', labelNames: ['probe', 'kind'], registers: r });
+  const probeDuration = new Histogram({ name: 'flowprobe_probe_duration_seconds', help: 'Duration of probe runs.', labelNames: ['probe', 'kind'], buckets: LATENCY_BUCKETS, registers: r });
+  const probePhase = new Histogram({ name: 'flowprobe_probe_phase_seconds', help: 'Duration of each phase of a probe run (dns, connect, tls, first_byte, download).', labelNames: ['probe', 'kind', 'phase'], buckets: LATENCY_BUCKETS, registers: r });
+  const probeRuns = new Counter({ name: 'flowprobe_probe_runs_total', help: 'Probe runs by result and failure reason.', labelNames: ['probe', 'kind', 'result', 'reason'], registers: r });
+  const probeLastRun = new Gauge({ name: 'flowprobe_probe_last_run_timestamp_seconds', help: 'When the probe last finished a run (Unix time).', labelNames: ['probe', 'kind'], registers: r });
+  const httpStatus = new Gauge({ name: 'flowprobe_http_status_code', help: 'HTTP status of the last response of an http probe.', labelNames: ['probe'], registers: r });
+  const checksFailed = new Gauge({ name: 'flowprobe_probe_checks_failed', help: 'Number of failed checks in the last run.', labelNames: ['probe', 'kind'], registers: r });
+  const lateness = new Histogram({ name: 'flowprobe_scheduler_lateness_seconds', help: 'How late a run started relative to its scheduled slot.', buckets: LATENESS_BUCKETS, registers: r });
+  const skipped = new Counter({ name: 'flowprobe_scheduler_skipped_runs_total', help: 'Scheduled runs not started: overlap (previous run still going) or missed (slot already past).', labelNames: ['reason'], registers: r });
+  const probesConfigured = new Gauge({ name: 'flowprobe_probes_configured', help: 'Probes in the running configuration.', labelNames: ['kind'], registers: r });
+  const reloadOk = new Gauge({ name: 'flowprobe_config_last_reload_successful', help: 'Whether the last configuration load succeeded (1) or failed (0).', registers: r });
+  const reloadTime = new Gauge({ name: 'flowprobe_config_last_reload_success_timestamp_seconds', help: 'When the configuration was last loaded successfully (Unix time).', registers: r });
+  new Gauge({ name: 'flowprobe_build_info', help: 'Build information; always 1.', labelNames: ['version', 'node'], registers: r }).set({ version: options.version, node: process.versions.node }, 1);
+
+  const perProbe: Array<{ get(): Promise<{ values: Array<{ labels: Record<string, string | number | undefined> }> }>; remove(labels: Record<string, string | number>): void }> = [probeSuccess, probeDuration, probePhase, probeRuns, probeLastRun, httpStatus, checksFailed];
+  for (const reason of ['overlap', 'missed']) skipped.inc({ reason }, 0);
+  declareSchedulerGauges(registry, options.schedulerState);
+  declareProcessMetrics(registry);
+
+  return {
+    registry,
+
+    /** Creates every series of a probe at zero, so failure counters exist from the first scrape. */
+    declareProbe(probe: string, kind: ProbeKind): void {
+      probeRuns.inc({ probe, kind, result: 'success', reason: 'none' }, 0);
+      for (const reason of FAILURE_CODES) {
+        if (reason !== 'inconclusive') probeRuns.inc({ probe, kind, result: 'failure', reason }, 0);
+      }
+      probeRuns.inc({ probe, kind, result: 'inconclusive', reason: 'inconclusive' }, 0);
+    },
+
+    setProbesConfigured(counts: Readonly<Record<string, number>>): void {
+      probesConfigured.reset();
+      for (const [kind, count] of Object.entries(counts)) probesConfigured.set({ kind }, count);
+    },
+
+    recordResult(result: ProbeResult): void {
+      const { probe, kind } = result;
+      const outcome = result.ok ? { result: 'success', reason: 'none' } : result.failure.code === 'inconclusive' ? { result: 'inconclusive', reason: 'inconclusive' } : { result: 'failure', reason: result.failure.code };
+      probeRuns.inc({ probe, kind, ...outcome });
+      probeLastRun.set({ probe, kind }, (result.startedAt + result.durationMs) / 1000);
+      if (outcome.result === 'inconclusive') return;
+      probeSuccess.set({ probe, kind }, result.ok ? 1 : 0);
+      probeDuration.observe({ probe, kind }, result.durationMs / 1000);
+      for (const phase of PHASE_NAMES) {
+        const ms = result.phases[phase];
+        if (ms !== undefined) probePhase.observe({ probe, kind, phase }, ms / 1000);
+      }
+      checksFailed.set({ probe, kind }, result.checks.filter((c) => !c.ok).length);
+      const { detail } = result;
+      switch (detail.kind) {
+        case 'http':
+          if (detail.status !== undefined) httpStatus.set({ probe }, detail.status);
+          break;
+        default:
+          detail.kind satisfies never;
+      }
+    },
+
+    observeLateness(ms: number): void {
+      lateness.observe(Math.max(0, ms) / 1000);
+    },
+
+    countSkipped(reason: 'overlap' | 'missed', count: number): void {
+      skipped.inc({ reason }, count);
+    },
+
+    configLoaded(ok: boolean, at: number): void {
+      reloadOk.set(ok ? 1 : 0);
+      if (ok) reloadTime.set(at / 1000);
+    },
+
+    /** Drops every series of a probe that is no longer configured. */
+    async forgetProbe(probe: string): Promise<void> {
+      for (const metric of perProbe) {
+        const { values } = await metric.get();
+        const seen = new Set<string>();
+        for (const { labels } of values) {
+          if (labels.probe !== probe) continue;
+          const { le: _bucket, location: _location, ...rest } = labels as Record<string, string | number>;
+          const key = JSON.stringify(rest);
+          if (seen.has(key)) continue;
+          seen.add(key);
+          metric.remove(rest);
+        }
+      }
+    },
+  };
+}
+
+function declareSchedulerGauges(registry: Registry, state: MetricsOptions['schedulerState']): void {
+  new Gauge({ name: 'flowprobe_scheduler_runs_in_flight', help: 'Probe runs in progress.', registers: [registry], collect() { this.set(state().inFlight); } });
+  new Gauge({ name: 'flowprobe_scheduler_queue_depth', help: 'Runs waiting for a concurrency slot.', registers: [registry], collect() { this.set(state().queued); } });
+}
+
+/** Our own process metrics (prom-client's defaults fail promtool: gauges named *_total). */
+function declareProcessMetrics(registry: Registry): void {
+  const r = [registry];
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
+  new Counter({
+    name: 'process_cpu_seconds_total',
+    help: 'User and system CPU time spent by the daemon.',
+    registers: r,
+    collect() {
+      const usage = process.cpuUsage();
+      this.reset();
+      this.inc((usage.user + usage.system) / 1e6);
+    },
+  });
+  new Gauge({ name: 'process_resident_memory_bytes', help: 'Resident set size.', registers: r, collect() { this.set(process.memoryUsage.rss()); } });
+  new Gauge({ name: 'process_start_time_seconds', help: 'Start time of the process (Unix time).', registers: r }).set(Math.floor((Date.now() - process.uptime() * 1000) / 1000));
+  new Gauge({ name: 'process_open_fds', help: 'Open file descriptors.', registers: r, collect() { this.set(openFds()); } });
+  new Gauge({ name: 'flowprobe_heap_used_bytes', help: 'V8 heap in use.', registers: r, collect() { this.set(process.memoryUsage().heapUsed); } });
+  new Gauge({
+    name: 'flowprobe_event_loop_delay_p99_seconds',
+    help: 'Event-loop delay p99 since the previous scrape.',
+    registers: r,
+    collect() {
+      this.set(loopDelay.percentile(99) / 1e9);
+      loopDelay.reset();
+    },
+  });
+}
+
+function openFds(): number {
+  try {
+    return readdirSync('/proc/self/fd').length;
+  } catch {
+    return 0;
+  }
+}
