@@ -31,7 +31,7 @@ export type JsonScalar = string | number | boolean | null;
 export function checkJsonPath(document: unknown, path: string, wanted: JsonScalar): CheckResult {
   const values = selectJson(document, path);
   const ok = values.some((value) => value === wanted);
-  const observed = values.length === 0 ? 'no match' : excerpt(values.slice(0, 3).map((v) => JSON.stringify(v)).join(', '));
+  const observed = values.length === 0 ? 'no match' : truncate(values.slice(0, 3).map((v) => JSON.stringify(v)).join(', '));
   return check(`json ${path}`, ok, `== ${JSON.stringify(wanted)}`, observed);
 }
 
@@ -51,6 +51,9 @@ export function failureFromChecks(checks: readonly CheckResult[], codeFor: (chec
 }
 
 function excerpt(text: string): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length > 80 ? `${JSON.stringify(flat.slice(0, 77))}...` : JSON.stringify(flat);
+  return JSON.stringify(truncate(text.replace(/\s+/g, ' ').trim()));
+}
+
+function truncate(text: string): string {
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }

@@ -16,7 +16,9 @@ const TLS_PREFIXES = ['ERR_TLS_', 'ERR_SSL_', 'CERT_', 'UNABLE_TO_', 'DEPTH_ZERO
 export function classifyError(error: unknown, signal: AbortSignal, stage: Stage): Failure {
   if (signal.aborted) return abortFailure(signal);
   const code = errorCode(error);
-  return { code: codeFor(code, stage), message: describe(error, code) };
+  // llhttp parse errors do not always carry a code; their class name is stable.
+  const failureCode = (error as { name?: unknown })?.name === 'HTTPParserError' ? 'protocol' : codeFor(code, stage);
+  return { code: failureCode, message: describe(error, code) };
 }
 
 /** Why the run's signal fired: its deadline (`timeout`) or the daemon stopping (`inconclusive`). */

@@ -23,14 +23,18 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
 interface Timeline {
   phases: Phases;
-  stage: Stage;
-  /** performance.now() when the socket was ready (after TLS), for first-byte timing. */
+  /** performance.now() when the latest socket was ready (after TLS): first byte is timed from
+   * there, and an error after it happened mid-exchange rather than while connecting. */
   connectedAt: number | undefined;
+}
+
+function stageOf(timeline: Timeline): Stage {
+  return timeline.connectedAt === undefined ? 'connect' : 'exchange';
 }
 
 export async function probeHttp(spec: HttpProbeSpec, ctx: ProbeContext): Promise<ProberOutcome> {
   const started = performance.now();
-  const timeline: Timeline = { phases: {}, stage: 'connect', connectedAt: undefined };
+  const timeline: Timeline = { phases: {}, connectedAt: undefined };
   const detail: HttpDetail = { kind: 'http', status: undefined, bytes: 0, redirects: 0 };
   const agent = new Agent({ connect: timedConnect(spec, timeline, ctx.signal), connections: 1, pipelining: 0 });
   try {
@@ -40,7 +44,7 @@ export async function probeHttp(spec: HttpProbeSpec, ctx: ProbeContext): Promise
     const failure = failureFromChecks(checks, (c) => (c.name === 'status' ? 'http_status' : 'assertion'));
     return { failure, phases: timeline.phases, checks, detail };
   } catch (error) {
-    return { failure: classifyError(error, ctx.signal, timeline.stage), phases: timeline.phases, checks: [], detail };
+    return { failure: classifyError(error, ctx.signal, stageOf(timeline)), phases: timeline.phases, checks: [], detail };
   } finally {
     agent.destroy().catch(() => undefined);
   }
@@ -66,10 +70,8 @@ async function exchange(
   const headers = { ...spec.headers, ...(spec.json !== undefined ? { 'content-type': 'application/json' } : {}) };
   for (;;) {
     const sentAt = performance.now();
-    timeline.stage = 'connect';
     const res = await request(url, { dispatcher: agent, method: method as Dispatcher.HttpMethod, headers, body, signal: ctx.signal });
-    timeline.stage = 'exchange';
-    timeline.phases.first_byte = performance.now() - (timeline.connectedAt ?? sentAt);
+    timeline.phases.first_byte = performance.now() - Math.max(timeline.connectedAt ?? 0, sentAt);
     detail.status = res.statusCode;
     const location = res.headers.location;
     if (spec.followRedirects && REDIRECTS.has(res.statusCode) && typeof location === 'string') {
@@ -80,7 +82,6 @@ async function exchange(
       detail.redirects++;
       url = new URL(location, url);
       if (res.statusCode === 303) [method, body] = ['GET', undefined];
-      timeline.connectedAt = undefined;
       continue;
     }
     const downloadStart = performance.now();

@@ -1,0 +1,189 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { requireBinary } from '../../test/binaries.js';
+import { httpSpec } from '../../test/probe-spec.js';
+import { closedPort, httpServer, httpsServer, selfSigned, tcpServer, type Running } from '../../test/servers.js';
+import { createRedactor } from '../logging/redact.js';
+import { runProbe } from './run-probe.js';
+import type { ProbeResult } from './types.js';
+
+function probe(fields: Record<string, unknown>, timeoutMs = 2000, secrets: string[] = []): Promise<ProbeResult> {
+  const spec = httpSpec(fields, timeoutMs);
+  const signal = AbortSignal.timeout(timeoutMs);
+  const now = Date.now();
+  return runProbe(spec, { signal, runId: 'test-run', redact: createRedactor(secrets) }, { slot: now, startedAt: now });
+}
+
+function failureCode(result: ProbeResult): string {
+  return result.ok ? 'ok' : result.failure.code;
+}
+
+describe('http prober against real local servers', () => {
+  let server: Running;
+  before(async () => {
+    server = await httpServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      switch (url.pathname) {
+        case '/ok':
+          res.writeHead(200, { 'content-type': 'application/json' });
+          return res.end(JSON.stringify({ status: 'ok', items: [{ id: 1 }, { id: 2 }] }));
+        case '/500':
+          res.writeHead(500);
+          return res.end('boom');
+        case '/hang':
+          return; // never answers
+        case '/slow-body':
+          res.writeHead(200);
+          res.write('partial');
+          return; // body never ends
+        case '/loop':
+          res.writeHead(302, { location: '/loop' });
+          return res.end();
+        case '/redirect':
+          res.writeHead(301, { location: '/ok' });
+          return res.end();
+        case '/big':
+          res.writeHead(200);
+          return res.end(Buffer.alloc(2 * 1024 * 1024, 97));
+        case '/echo':
+          res.writeHead(200, { 'content-type': 'application/json' });
+          return req.pipe(res);
+        default:
+          res.writeHead(404);
+          return res.end();
+      }
+    });
+  });
+  after(() => server.close());
+
+  it('succeeds with phases and every check reported', async () => {
+    const result = await probe({
+      url: `${server.url}/ok`,
+      expect: { status: 200, maxDuration: '1s', bodyContains: 'items', json: { '$.status': 'ok', '$.items[*].id': 2 }, headers: { 'content-type': 'json' } },
+    });
+    assert.equal(failureCode(result), 'ok');
+    assert.deepEqual(result.checks.map((c) => [c.name, c.ok]), [
+      ['status', true], ['duration', true], ['body contains', true], ['header content-type', true], ['json $.status', true], ['json $.items[*].id', true],
+    ]);
+    for (const phase of ['dns', 'connect', 'first_byte', 'download'] as const) assert.ok((result.phases[phase] ?? -1) >= 0, phase);
+    assert.equal(result.phases.tls, undefined);
+    assert.equal(result.detail.kind === 'http' && result.detail.status, 200);
+  });
+
+  it('reports a failed JSON check as assertion, naming expected and observed', async () => {
+    const result = await probe({ url: `${server.url}/ok`, expect: { json: { '$.status': 'degraded' } } });
+    assert.equal(failureCode(result), 'assertion');
+    assert.ok(!result.ok && result.failure.message === 'json $.status: expected == "degraded", observed "ok"', !result.ok ? result.failure.message : '');
+    assert.deepEqual(result.checks.map((c) => c.ok), [true, false]);
+  });
+
+  it('classifies 5xx as http_status', async () => {
+    const result = await probe({ url: `${server.url}/500` });
+    assert.equal(failureCode(result), 'http_status');
+    assert.ok(!result.ok && result.failure.message.startsWith('status: expected 2xx, observed 500'));
+  });
+
+  it('times out a server that never answers, within the deadline', async () => {
+    const started = Date.now();
+    const result = await probe({ url: `${server.url}/hang` }, 300);
+    assert.equal(failureCode(result), 'timeout');
+    assert.ok(Date.now() - started < 1500, `took ${Date.now() - started}ms`);
+  });
+
+  it('times out a body that never ends', async () => {
+    const result = await probe({ url: `${server.url}/slow-body` }, 300);
+    assert.equal(failureCode(result), 'timeout');
+    assert.ok(result.phases.first_byte !== undefined, 'headers arrived before the stall');
+  });
+
+  it('classifies a refused connection as connect', async () => {
+    const result = await probe({ url: `http://127.0.0.1:${await closedPort()}/` });
+    assert.equal(failureCode(result), 'connect');
+  });
+
+  it('classifies a reset after the request as closed', async () => {
+    const reset = await tcpServer((socket) => socket.once('data', () => socket.resetAndDestroy()));
+    try {
+      const result = await probe({ url: `${reset.url}/` });
+      assert.equal(failureCode(result), 'closed');
+    } finally {
+      await reset.close();
+    }
+  });
+
+  it('classifies garbage instead of HTTP as protocol', async () => {
+    const garbage = await tcpServer((socket) => socket.once('data', () => socket.end('SSH-2.0-OpenSSH\r\n\r\n')));
+    try {
+      assert.equal(failureCode(await probe({ url: `${garbage.url}/` })), 'protocol');
+    } finally {
+      await garbage.close();
+    }
+  });
+
+  it('follows redirects and stops a redirect loop', async () => {
+    const followed = await probe({ url: `${server.url}/redirect` });
+    assert.equal(failureCode(followed), 'ok');
+    assert.equal(followed.detail.kind === 'http' && followed.detail.redirects, 1);
+    const loop = await probe({ url: `${server.url}/loop`, maxRedirects: 3 });
+    assert.equal(failureCode(loop), 'http_status');
+    assert.ok(!loop.ok && loop.failure.message.includes('redirect limit (3) exceeded'));
+  });
+
+  it('fails a body over maxBody with protocol, without reading it all', async () => {
+    const result = await probe({ url: `${server.url}/big`, maxBody: '64KiB' });
+    assert.equal(failureCode(result), 'protocol');
+    assert.ok(result.detail.kind === 'http' && result.detail.bytes < 2 * 1024 * 1024);
+  });
+
+  it('sends a JSON body and checks the response', async () => {
+    const result = await probe({ url: `${server.url}/echo`, method: 'POST', json: { marker: 'm-1' }, expect: { json: { '$.marker': 'm-1' } } });
+    assert.equal(failureCode(result), 'ok');
+  });
+
+  it('fails a duration check as assertion', async () => {
+    const slow = await httpServer((_req, res) => setTimeout(() => res.end('late'), 120));
+    try {
+      const result = await probe({ url: slow.url, expect: { maxDuration: '50ms' } });
+      assert.equal(failureCode(result), 'assertion');
+      assert.equal(result.checks.find((c) => c.name === 'duration')?.ok, false);
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it('never shows URL credentials or secrets in failure messages', async () => {
+    const port = await closedPort();
+    const result = await probe({ url: `http://user:hunter2-secret@127.0.0.1:${port}/`, expect: {} }, 2000, ['hunter2-secret']);
+    assert.equal(failureCode(result), 'connect');
+    assert.ok(!result.ok && !result.failure.message.includes('hunter2'), !result.ok ? result.failure.message : '');
+  });
+});
+
+describe('http prober over TLS', () => {
+  it('fails a self-signed certificate with tls, passes with the CA given', async (t) => {
+    if (!requireBinary(t, 'openssl', 'openssl')) return;
+    const cert = selfSigned();
+    const server = await httpsServer(cert, (_req, res) => res.end('secure'));
+    try {
+      const untrusted = await probe({ url: server.url });
+      assert.equal(failureCode(untrusted), 'tls');
+      const trusted = await probe({ url: server.url, tls: { ca: cert.certFile }, expect: { bodyContains: 'secure' } });
+      assert.equal(failureCode(trusted), 'ok');
+      assert.ok((trusted.phases.tls ?? 0) > 0, 'tls phase measured');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('times out a server that accepts TCP but never completes TLS', async () => {
+    const silent = await tcpServer(() => undefined);
+    try {
+      const started = Date.now();
+      const result = await probe({ url: silent.url.replace('http:', 'https:') }, 300);
+      assert.equal(failureCode(result), 'timeout');
+      assert.ok(Date.now() - started < 1500);
+    } finally {
+      await silent.close();
+    }
+  });
+});
