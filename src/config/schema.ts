@@ -10,9 +10,10 @@ export const duration = z
   .regex(new RegExp(DURATION_PATTERN), { error: 'expected a duration like 500ms, 30s, 5m' })
   .transform((text) => parseDuration(text) as number);
 
+const SIZE_MESSAGE = 'expected a size like 1MiB, 512KiB or a number of bytes';
 export const size = z
-  .union([z.number().int().nonnegative(), z.string().regex(new RegExp(SIZE_PATTERN))], {
-    error: 'expected a size like 1MiB, 512KiB or a number of bytes',
+  .union([z.number().int().nonnegative({ error: SIZE_MESSAGE }), z.string().regex(new RegExp(SIZE_PATTERN), { error: SIZE_MESSAGE })], {
+    error: SIZE_MESSAGE,
   })
   .transform((value) => parseSize(value) as number);
 
@@ -48,12 +49,13 @@ const httpUrl = z
   .refine((text) => URL.canParse(text) && /^https?:$/.test(new URL(text).protocol), { error: 'expected an http(s) URL' });
 
 /** `status: 200`, `status: [200, 204]` or `status: "2xx"`. */
+const STATUS_MESSAGE = 'expected a status code (200), a class ("2xx") or a list of them';
+const statusCode = z.union([
+  z.number({ error: STATUS_MESSAGE }).int({ error: STATUS_MESSAGE }).min(100, { error: STATUS_MESSAGE }).max(599, { error: STATUS_MESSAGE }),
+  z.string({ error: STATUS_MESSAGE }).regex(/^[1-5]xx$/, { error: STATUS_MESSAGE }),
+], { error: STATUS_MESSAGE });
 const statusExpectation = z
-  .union([
-    z.number().int().min(100).max(599),
-    z.string().regex(/^[1-5]xx$/),
-    z.array(z.union([z.number().int().min(100).max(599), z.string().regex(/^[1-5]xx$/)])).min(1),
-  ], { error: 'expected a status code (200), a class ("2xx") or a list of them' })
+  .union([statusCode, z.array(statusCode).min(1, { error: STATUS_MESSAGE })], { error: STATUS_MESSAGE })
   .transform((value) => (Array.isArray(value) ? value : [value]).map(String));
 
 const jsonExpectation = z.record(

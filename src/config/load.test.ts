@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { configDir } from '../../test/config-dir.js';
+import { formatDiagnostic } from './diagnostics.js';
+import { loadConfig } from './load.js';
+
+const HTTP = 'name: api\nkind: http\nurl: http://127.0.0.1:1/\n';
+
+/** Loads and returns every problem as "file:line:col key: message", with the temp dir removed. */
+function problems(config: string, probes: Record<string, string>, env: Record<string, string> = {}): string[] {
+  const dir = configDir(config, probes);
+  const result = loadConfig(dir.configFile, { env });
+  if (result.ok) return [];
+  const relative = (d: (typeof result.diagnostics)[number]) => ({ ...d, file: path.relative(dir.dir, path.resolve(d.file)) });
+  return result.diagnostics.map((d) => formatDiagnostic(relative(d)).replaceAll(`${dir.dir}/`, ''));
+}
+
+const cases: Array<{ name: string; config?: string; probes: Record<string, string>; env?: Record<string, string>; expected: string[] }> = [
+  { name: 'bad YAML', probes: { 'a.yaml': 'name: [\n' }, expected: ['probes/a.yaml:2:1 invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ]'] },
+  { name: 'duplicate YAML key', probes: { 'a.yaml': `${HTTP}url: http://x/\n` }, expected: ['probes/a.yaml:4:1 invalid YAML: Map keys must be unique'] },
+  { name: 'unknown probe key', probes: { 'a.yaml': `${HTTP}retries: 3\n` }, expected: ['probes/a.yaml:4:1 retries: unknown key'] },
+  { name: 'unknown nested key', probes: { 'a.yaml': `${HTTP}expect:\n  statuz: 200\n` }, expected: ['probes/a.yaml:5:3 expect.statuz: unknown key'] },
+  { name: 'unknown daemon key', config: 'probesDir: probes\nlisten_addr: x\n', probes: { 'a.yaml': HTTP }, expected: ['flowprobe.yaml:2:1 listen_addr: unknown key'] },
+  { name: 'unknown kind', probes: { 'a.yaml': 'name: a\nkind: htp\nurl: http://x/\n' }, expected: ['probes/a.yaml:2:7 kind: expected kind to be one of: http, found "htp"'] },
+  { name: 'missing kind', probes: { 'a.yaml': 'name: a\nurl: http://x/\n' }, expected: ['probes/a.yaml:1:1 kind: missing, expected kind to be one of: http'] },
+  { name: 'missing url', probes: { 'a.yaml': 'name: a\nkind: http\n' }, expected: ['probes/a.yaml:1:1 url: missing, expected an http(s) URL'] },
+  { name: 'wrong type', probes: { 'a.yaml': `${HTTP}followRedirects: "yes"\n` }, expected: ['probes/a.yaml:4:18 followRedirects: expected a boolean, found "yes"'] },
+  { name: 'not an http URL', probes: { 'a.yaml': 'name: a\nkind: http\nurl: ftp://x/\n' }, expected: ['probes/a.yaml:3:6 url: expected an http(s) URL, found "ftp://x/"'] },
+  { name: 'bad duration', probes: { 'a.yaml': `${HTTP}every: 5 minutes\n` }, expected: ['probes/a.yaml:4:8 every: expected a duration like 500ms, 30s, 5m, found "5 minutes"'] },
+  { name: 'number as duration', probes: { 'a.yaml': `${HTTP}timeout: 5\n` }, expected: ['probes/a.yaml:4:10 timeout: expected a duration like 500ms, 30s, 5m, found 5'] },
+  { name: 'bad cron', probes: { 'a.yaml': `${HTTP}cron: "61 * * * *"\n` }, expected: ['probes/a.yaml:4:7 cron: expected a cron expression (node-cron: [second] minute hour day-of-month month day-of-week), found "61 * * * *"'] },
+  { name: 'bad timezone', probes: { 'a.yaml': `${HTTP}cron: "* * * * *"\ntimezone: Mars/Olympus\n` }, expected: ['probes/a.yaml:5:11 timezone: expected an IANA time zone like UTC or Europe/Berlin, found "Mars/Olympus"'] },
+  { name: 'every and cron', probes: { 'a.yaml': `${HTTP}every: 30s\ncron: "* * * * *"\n` }, expected: ['probes/a.yaml:5:7 cron: expected either every or cron, not both'] },
+  { name: 'timeout >= interval', probes: { 'a.yaml': `${HTTP}every: 10s\ntimeout: 10s\n` }, expected: ['probes/a.yaml:5:10 timeout: expected a timeout shorter than the interval (10s), found 10s'] },
+  { name: 'timeout >= cron gap', probes: { 'a.yaml': `${HTTP}cron: "*/5 * * * * *"\ntimeout: 6s\n` }, expected: ['probes/a.yaml:5:10 timeout: expected a timeout shorter than the interval (5s), found 6s'] },
+  { name: 'interval too short', probes: { 'a.yaml': `${HTTP}every: 10ms\n` }, expected: ['probes/a.yaml:4:8 every: expected at least 100ms, found 10ms'] },
+  { name: 'duplicate probe name', probes: { 'a.yaml': HTTP, 'b.yaml': HTTP }, expected: ['probes/b.yaml:1:7 name: duplicate probe name "api", first defined at probes/a.yaml:1:7'] },
+  { name: 'unset variable', probes: { 'a.yaml': `${HTTP}headers:\n  authorization: Bearer \${API_TOKEN}\n` }, expected: ['probes/a.yaml:5:18 headers.authorization: environment variable API_TOKEN is not set'] },
+  { name: 'unreadable secret file', probes: { 'a.yaml': `${HTTP}headers:\n  authorization: \${file:/nonexistent/token}\n` }, expected: ['probes/a.yaml:5:18 headers.authorization: cannot read secret file /nonexistent/token (ENOENT)'] },
+  { name: 'malformed reference', probes: { 'a.yaml': `${HTTP}body: "\${not valid}"\n` }, expected: ['probes/a.yaml:4:7 body: expected ${ENV_VAR} or ${file:/path}, found ${not valid}'] },
+  { name: 'bad status expectation', probes: { 'a.yaml': `${HTTP}expect:\n  status: ok\n` }, expected: ['probes/a.yaml:5:11 expect.status: expected a status code (200), a class ("2xx") or a list of them, found "ok"'] },
+  { name: 'bad json path', probes: { 'a.yaml': `${HTTP}expect:\n  json: { status: ok }\n` }, expected: ['probes/a.yaml:5:11 expect.json.status: expected a JSON path starting with $, found key "status"'] },
+  { name: 'bad regex', probes: { 'a.yaml': `${HTTP}expect:\n  bodyMatches: "(unclosed"\n` }, expected: ['probes/a.yaml:5:16 expect.bodyMatches: expected a valid regular expression, found "(unclosed"'] },
+  { name: 'bad enum', probes: { 'a.yaml': `${HTTP}method: FETCH\n` }, expected: ['probes/a.yaml:4:9 method: expected one of: "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", found "FETCH"'] },
+  { name: 'bad probe name', probes: { 'a.yaml': 'name: "my probe!"\nkind: http\nurl: http://x/\n' }, expected: ['probes/a.yaml:1:7 name: expected a name of letters, digits, "_", "." or "-" (at most 100), found "my probe!"'] },
+  { name: 'bad listen', config: 'probesDir: probes\nlisten: 9464\n', probes: { 'a.yaml': HTTP }, expected: ['flowprobe.yaml:2:9 listen: expected a string, found 9464'] },
+  { name: 'bad size', probes: { 'a.yaml': `${HTTP}maxBody: 1 megabyte\n` }, expected: ['probes/a.yaml:4:10 maxBody: expected a size like 1MiB, 512KiB or a number of bytes, found "1 megabyte"'] },
+  { name: 'list item problems are positioned', probes: { 'a.yaml': `- ${HTTP.replace(/\n(?!$)/g, '\n  ')}- name: b\n  kind: http\n  url: http://x/\n  every: 1s\n  timeout: 2s\n` }, expected: ['probes/a.yaml:8:12 [1].timeout: expected a timeout shorter than the interval (1s), found 2s'] },
+  { name: 'missing probes directory', config: 'probesDir: nowhere\n', probes: {}, expected: [] },
+];
+
+describe('config validation: each broken config gets its exact message', () => {
+  for (const c of cases.filter((c) => c.expected.length > 0)) {
+    it(c.name, () => {
+      assert.deepEqual(problems(c.config ?? 'probesDir: probes\n', c.probes, c.env), c.expected);
+    });
+  }
+
+  it('a missing probes directory names the directory', () => {
+    const found = problems('probesDir: nowhere\n', {});
+    assert.equal(found.length, 1);
+    assert.match(found[0] ?? '', /nowhere cannot read probes directory \(ENOENT\)$/);
+  });
+
+  it('reports every problem of every file at once, daemon config included', () => {
+    const found = problems('probesDir: probes\nbogus: 1\n', { 'a.yaml': `${HTTP}every: soon\n`, 'b.yaml': 'name: b\nkind: nope\n' });
+    assert.deepEqual(found, [
+      'flowprobe.yaml:2:1 bogus: unknown key',
+      'probes/a.yaml:4:8 every: expected a duration like 500ms, 30s, 5m, found "soon"',
+      'probes/b.yaml:2:7 kind: expected kind to be one of: http, found "nope"',
+    ]);
+  });
+});
+
+describe('config loading', () => {
+  it('applies defaults and resolves schedules, timeouts and paths', () => {
+    const dir = configDir('probesDir: probes\ndefaults: { every: 20s, timeout: 30s }\n', {
+      'a.yaml': HTTP,
+      'b.yaml': `- name: c\n  kind: http\n  url: http://x/\n  cron: "*/10 * * * * *"\n  timezone: Europe/Berlin\n`,
+    });
+    const result = loadConfig(dir.configFile, { env: {} });
+    assert.ok(result.ok);
+    const [a, c] = result.config.probes;
+    assert.deepEqual(a?.schedule, { type: 'every', everyMs: 20_000 });
+    assert.equal(a?.timeoutMs, 16_000, 'default timeout capped below the interval');
+    assert.deepEqual(c?.schedule, { type: 'cron', expression: '*/10 * * * * *', timezone: 'Europe/Berlin' });
+    assert.equal(c?.timeoutMs, 8_000);
+    assert.equal(result.config.settings.probesDir, dir.probesDir);
+    assert.equal(result.config.settings.listen, '127.0.0.1:9464');
+    assert.ok(Object.isFrozen(result.config.probes), 'config is immutable');
+  });
+
+  it('interpolates ${ENV} and ${file:} and records them as secrets', () => {
+    const dir = configDir('probesDir: probes\n', {});
+    dir.write('token.txt', 'file-secret-value\n');
+    dir.write('probes/a.yaml', `${HTTP}headers:\n  authorization: Bearer \${API_TOKEN}\n  x-other: \${file:${dir.dir}/token.txt}\n  x-literal: "$\${NOT_A_REF}"\n`);
+    const result = loadConfig(dir.configFile, { env: { API_TOKEN: 'env-secret-value' } });
+    assert.ok(result.ok);
+    const probe = result.config.probes[0];
+    assert.ok(probe?.kind === 'http');
+    assert.deepEqual(probe.headers, { authorization: 'Bearer env-secret-value', 'x-other': 'file-secret-value', 'x-literal': '${NOT_A_REF}' });
+    assert.deepEqual([...result.config.secrets].sort(), ['env-secret-value', 'file-secret-value']);
+  });
+
+  it('never prints the value of a variable in a diagnostic', () => {
+    const found = problems('probesDir: probes\n', { 'a.yaml': 'name: a\nkind: http\nurl: ${TARGET}\n' }, { TARGET: 'not-a-url-supersecret' });
+    assert.deepEqual(found, ['probes/a.yaml:3:6 url: expected an http(s) URL, found "${TARGET}"']);
+  });
+});
