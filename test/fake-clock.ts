@@ -27,6 +27,7 @@ export class FakeClock implements Clock {
    * callbacks settle after each (so async work started by a timer runs before the next). */
   async advance(ms: number): Promise<void> {
     const until = this.current + ms;
+    await settle();
     for (;;) {
       const next = this.pending.filter((p) => p.at <= until).sort((a, b) => a.at - b.at || a.seq - b.seq)[0];
       if (!next) break;

@@ -43,13 +43,16 @@ interface Entry {
 
 interface Due {
   at: number;
+  /** Insertion order: runs due at the same moment start (and queue) in a stable order. */
+  seq: number;
   entry: Entry;
   version: number;
 }
 
 export class Scheduler {
   private readonly entries = new Map<string, Entry>();
-  private readonly heap = new MinHeap<Due>((a, b) => a.at - b.at);
+  private readonly heap = new MinHeap<Due>((a, b) => a.at - b.at || a.seq - b.seq);
+  private seq = 0;
   private readonly queue: Entry[] = [];
   private readonly shutdown = new AbortController();
   private timer: { handle: Timer; at: number } | undefined;
@@ -121,7 +124,7 @@ export class Scheduler {
     entry.nextDue = dueFunction(job);
     entry.version++;
     this.entries.set(job.name, entry);
-    this.heap.push({ at: entry.nextDue(this.options.clock.now()), entry, version: entry.version });
+    this.heap.push({ at: entry.nextDue(this.options.clock.now()), seq: this.seq++, entry, version: entry.version });
   }
 
   private arm(): void {
@@ -157,7 +160,7 @@ export class Scheduler {
       }
       // Slots already past are skipped, not run in a burst: the next run keeps its own slot.
       if (missed > 0) this.options.onSkip?.(entry.job.name, 'missed', missed);
-      this.heap.push({ at: next, entry, version: entry.version });
+      this.heap.push({ at: next, seq: this.seq++, entry, version: entry.version });
       this.dispatch(entry, slot);
     }
     this.arm();
