@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { configDir } from '../../test/config-dir.js';
+import { httpServer, type Running } from '../../test/servers.js';
+import { waitFor } from '../../test/wait.js';
+
+const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** Runs the CLI as a child (asynchronously: the test's own target server must keep answering). */
+async function flowprobe(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000 });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+  return { code, out, err };
+}
+
+describe('flowprobe command line', () => {
+  let target: Running;
+  before(async () => {
+    target = await httpServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"status":"ok"}');
+    });
+  });
+  after(() => target.close());
+
+  it('check accepts the bundled config and probes', async () => {
+    const r = await flowprobe(['check']);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^ok: \d+ probe\(s\) from .*probes, listening on 127\.0\.0\.1:9464/);
+  });
+
+  it('check lists every problem and exits 1', async () => {
+    const dir = configDir('probesDir: probes\n', { 'a.yaml': 'name: a\nkind: http\nurl: nope\nevery: often\n' });
+    const r = await flowprobe(['check', '--config', dir.configFile]);
+    assert.equal(r.code, 1);
+    const lines = r.err.trim().split('\n');
+    assert.equal(lines.length, 3);
+    assert.match(lines[0] ?? '', /a\.yaml:3:6 url: expected an http\(s\) URL, found "nope"$/);
+    assert.match(lines[1] ?? '', /a\.yaml:4:8 every: expected a duration like 500ms, 30s, 5m, found "often"$/);
+    assert.equal(lines[2], '2 problem(s) found');
+  });
+
+  it('probe runs one probe and prints phases and each check', async () => {
+    const dir = configDir('probesDir: probes\n', { 'a.yaml': `name: one\nkind: http\nurl: ${target.url}/\nexpect:\n  json: { "$.status": ok }\n` });
+    const r = await flowprobe(['probe', 'one', '--config', dir.configFile]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^✅ one \(http\)  GET http:\/\/127\.0\.0\.1:\d+\/  →  ok in /);
+    assert.match(r.out, /phases: dns .* · connect .* · first_byte .* · download /);
+    assert.match(r.out, /✅ status: expected 2xx, observed 200/);
+    assert.match(r.out, /✅ json \$\.status: expected == "ok", observed "ok"/);
+  });
+
+  it('probe --json prints the result and exits 1 when it fails', async () => {
+    const dir = configDir('probesDir: probes\n', { 'a.yaml': `name: one\nkind: http\nurl: ${target.url}/\nexpect:\n  status: 204\n` });
+    const r = await flowprobe(['probe', 'one', '--json', '--config', dir.configFile]);
+    assert.equal(r.code, 1);
+    const result = JSON.parse(r.out) as { ok: boolean; failure: { code: string } };
+    assert.equal(result.ok, false);
+    assert.equal(result.failure.code, 'http_status');
+  });
+
+  it('probe of an unknown name exits 2 listing the names', async () => {
+    const r = await flowprobe(['probe', 'nope']);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /no probe named "nope"; configured: demo-health/);
+  });
+
+  it('--help exits 0 and an unknown command exits 2', async () => {
+    assert.equal((await flowprobe(['--help'])).code, 0);
+    const bad = await flowprobe(['frobnicate']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /unknown command 'frobnicate'/);
+  });
+
+  it('run refuses a bad config with exit 78, reloads on SIGHUP and exits 0 on SIGTERM', async () => {
+    const bad = configDir('probesDir: probes\n', { 'a.yaml': 'name: a\nkind: http\n' });
+    const refused = await flowprobe(['run', '--config', bad.configFile]);
+    assert.equal(refused.code, 78);
+    assert.match(refused.err, /url: missing, expected an http\(s\) URL/);
+
+    const dir = configDir('probesDir: probes\n', { 'a.yaml': `name: a\nkind: http\nevery: 1s\nurl: ${target.url}/\n` });
+    const child = spawn(process.execPath, [MAIN, 'run', '--config', dir.configFile, '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await waitFor('daemon started', () => out.includes('flowprobe started') || undefined);
+    child.kill('SIGHUP');
+    await waitFor('reload logged', () => out.includes('configuration reloaded') || undefined);
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+    assert.match(out, /"msg":"stopped"/);
+  });
+});
