@@ -15,13 +15,14 @@ export interface Clock {
 export const systemClock: Clock = {
   now: () => performance.timeOrigin + performance.now(),
   setTimer(delayMs, fn) {
-    // libuv timers have millisecond resolution and may fire just before a fractional due time:
-    // round up, and let sub-millisecond remainders run on the next loop turn.
-    if (delayMs < 1) {
+    // libuv timers count whole milliseconds from the loop's cached time, so they can fire a
+    // fraction of a millisecond early: round up, and callers re-arm if woken before their due
+    // time (a 1 ms timer, not a setImmediate spin that would burn a core).
+    if (delayMs <= 0) {
       const handle = setImmediate(fn);
       return { cancel: () => clearImmediate(handle) };
     }
-    const handle = setTimeout(fn, Math.ceil(delayMs));
+    const handle = setTimeout(fn, Math.max(1, Math.ceil(delayMs)));
     return { cancel: () => clearTimeout(handle) };
   },
 };
