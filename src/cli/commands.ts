@@ -5,7 +5,7 @@ import { formatDiagnostic } from '../config/diagnostics.js';
 import { loadConfig } from '../config/load.js';
 import type { ProbeSpec } from '../config/schema.js';
 import { ConfigError, Daemon } from '../daemon.js';
-import { startDemoService, type DemoService } from '../demo/service.js';
+import type { DemoService } from '../demo/service.js';
 import { createRedactor, redactDeep } from '../logging/redact.js';
 import { runProbe } from '../probers/run-probe.js';
 import { systemClock } from '../scheduler/clock.js';
@@ -108,6 +108,8 @@ export async function demo(args: ConfigArgs & { listen?: string; port: number },
   };
   let service: DemoService;
   try {
+    // Loaded only here: `run` should not carry the demo's WebSocket server and JWT code.
+    const { startDemoService } = await import('../demo/service.js');
     service = await startDemoService({ port: args.port, jwtSecret: env.DEMO_JWT_SECRET, faultToken: env.DEMO_FAULT_TOKEN });
   } catch (error) {
     io.err(`flowprobe demo: cannot start the demo service on 127.0.0.1:${args.port}: ${(error as Error).message}`);

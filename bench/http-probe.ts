@@ -1,0 +1,105 @@
+// HTTP probe cost: CPU per probe of the full flowprobe daemon path (schedule, probe, checks,
+// metrics, history, log) beside Debian's prometheus-blackbox-exporter probing the same local
+// target at the same rate, in the same run. Each runs as its own process, measured from /proc.
+//   node dist/bench/http-probe.js [--rate 200] [--seconds 20]
+import { fork } from 'node:child_process';
+import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { arg, cpuSeconds, rssBytes, sleep, startChild, stopChild, table, waitForHttp } from './lib.js';
+
+const rate = arg('rate', 200);
+const seconds = arg('seconds', 20);
+const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function runsTotal(metricsUrl: string): Promise<number> {
+  const text = await (await fetch(metricsUrl)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) if (line.startsWith('flowprobe_probe_runs_total{')) sum += Number(line.split(' ').pop());
+  return sum;
+}
+
+async function measureFlowprobe(targetUrl: string, dir: string) {
+  const probes = rate; // every 1s each
+  mkdirSync(path.join(dir, 'probes'));
+  writeFileSync(path.join(dir, 'flowprobe.yaml'), `probesDir: probes\nscheduler: { maxConcurrent: 256 }\n`);
+  const list = Array.from({ length: probes }, (_, i) => `- name: p${i}\n  kind: http\n  every: 1s\n  timeout: 900ms\n  url: ${targetUrl}\n  expect: { status: 200, json: { "$.status": ok } }\n`);
+  writeFileSync(path.join(dir, 'probes', 'bench.yaml'), list.join(''));
+  const port = await freePort();
+  const daemon = startChild(process.execPath, [MAIN, 'run', '--config', path.join(dir, 'flowprobe.yaml'), '--listen', `127.0.0.1:${port}`]);
+  const metrics = `http://127.0.0.1:${port}/metrics`;
+  await waitForHttp(metrics);
+  await sleep(3000); // warm-up: every probe has run at least twice
+  const pid = daemon.pid as number;
+  const [cpu0, runs0] = [cpuSeconds(pid), await runsTotal(metrics)];
+  await sleep(seconds * 1000);
+  const [cpu1, runs1] = [cpuSeconds(pid), await runsTotal(metrics)];
+  const rss = rssBytes(pid);
+  await stopChild(daemon);
+  return { probes: runs1 - runs0, cpu: cpu1 - cpu0, rss };
+}
+
+async function measureBlackbox(targetUrl: string, dir: string) {
+  writeFileSync(path.join(dir, 'blackbox.yml'), 'modules:\n  http_2xx:\n    prober: http\n    timeout: 900ms\n    http:\n      valid_status_codes: [200]\n      fail_if_body_not_matches_regexp: ["ok"]\n');
+  const port = await freePort();
+  const blackbox = startChild('prometheus-blackbox-exporter', [`--config.file=${path.join(dir, 'blackbox.yml')}`, `--web.listen-address=127.0.0.1:${port}`]);
+  const probeUrl = `http://127.0.0.1:${port}/probe?module=http_2xx&target=${encodeURIComponent(targetUrl)}`;
+  await waitForHttp(`http://127.0.0.1:${port}/metrics`);
+  const pid = blackbox.pid as number;
+  let done = 0;
+  let failed = 0;
+  const drive = async (ms: number, count: boolean) => {
+    // `rate` probes per second in batches of rate/10 every 100 ms, bounded by time.
+    const until = Date.now() + ms;
+    const inflight: Promise<void>[] = [];
+    while (Date.now() < until) {
+      for (let i = 0; i < rate / 10; i++) {
+        inflight.push(
+          fetch(probeUrl).then(async (r) => {
+            const text = await r.text();
+            if (count) text.includes('probe_success 1') ? done++ : failed++;
+          }),
+        );
+      }
+      await sleep(100);
+    }
+    await Promise.all(inflight);
+  };
+  await drive(3000, false);
+  const cpu0 = cpuSeconds(pid);
+  await drive(seconds * 1000, true);
+  const cpu1 = cpuSeconds(pid);
+  const rss = rssBytes(pid);
+  await stopChild(blackbox);
+  return { probes: done + failed, failed, cpu: cpu1 - cpu0, rss };
+}
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'flowprobe-bench-http-'));
+const targetPort = await freePort();
+const target = fork(fileURLToPath(new URL('./target-server.js', import.meta.url)), [String(targetPort)], { stdio: 'ignore' });
+await new Promise((resolve) => target.once('message', resolve));
+const targetUrl = `http://127.0.0.1:${targetPort}/`;
+console.log(`HTTP probe cost: ${rate} probes/s against one local target for ${seconds}s each (after 3s warm-up), Node ${process.version}`);
+try {
+  const ours = await measureFlowprobe(targetUrl, dir);
+  const theirs = await measureBlackbox(targetUrl, dir);
+  const rows = [
+    { prober: 'flowprobe daemon (full path)', probes: ours.probes, 'probes/s': ours.probes / seconds, 'CPU µs/probe': (ours.cpu * 1e6) / ours.probes, 'RSS MB': ours.rss / 1e6 },
+    { prober: 'blackbox_exporter /probe', probes: theirs.probes, 'probes/s': theirs.probes / seconds, 'CPU µs/probe': (theirs.cpu * 1e6) / theirs.probes, 'RSS MB': theirs.rss / 1e6 },
+  ];
+  console.log(table(rows));
+  const ratio = Number(rows[0]?.['CPU µs/probe']) / Number(rows[1]?.['CPU µs/probe']);
+  console.log(`\nratio flowprobe/blackbox CPU per probe: ${ratio.toFixed(2)} (goal <= 0.6)`);
+} finally {
+  target.kill();
+}
