@@ -10,7 +10,7 @@ import { formatDuration } from './config/units.js';
 import { createLogger, type Logger } from './logging/logger.js';
 import { createRedactor, redactDeep, type Redact } from './logging/redact.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
-import { runProbe } from './probers/run-probe.js';
+import { runProbe, targetOf } from './probers/run-probe.js';
 import type { ProbeResult } from './probers/types.js';
 import { fanOut, logSink, type ResultSink } from './results/fan-out.js';
 import { History } from './results/history.js';
@@ -221,14 +221,6 @@ function describeSchedule(spec: ProbeSpec): string {
   }
 }
 
-function targetOf(spec: ProbeSpec): string {
-  switch (spec.kind) {
-    case 'http':
-      return `${spec.method} ${spec.url}`;
-    default:
-      return spec.kind satisfies never;
-  }
-}
 
 function summarize(result: ProbeResult) {
   return {

@@ -3,11 +3,10 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { formatDiagnostic } from '../config/diagnostics.js';
 import { loadConfig } from '../config/load.js';
-import type { ProbeSpec } from '../config/schema.js';
 import { ConfigError, Daemon } from '../daemon.js';
 import type { DemoService } from '../demo/service.js';
 import { createRedactor, redactDeep } from '../logging/redact.js';
-import { runProbe } from '../probers/run-probe.js';
+import { runProbe, targetOf } from '../probers/run-probe.js';
 import { systemClock } from '../scheduler/clock.js';
 import { PACKAGE_ROOT, VERSION } from '../version.js';
 import { formatResult } from './format.js';
@@ -62,14 +61,6 @@ export async function probe(args: ConfigArgs & { name: string; json: boolean }, 
   return result.ok ? EXIT.ok : EXIT.failed;
 }
 
-function targetOf(spec: ProbeSpec): string {
-  switch (spec.kind) {
-    case 'http':
-      return `${spec.method} ${spec.url}`;
-    default:
-      return spec.kind satisfies never;
-  }
-}
 
 /** Starts the daemon, or prints every configuration problem and returns the exit code. */
 async function startDaemon(args: ConfigArgs & { listen?: string }, io: Io): Promise<Daemon | number> {

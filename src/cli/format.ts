@@ -16,8 +16,17 @@ export function formatResult(result: ProbeResult, target: string): string {
     case 'http':
       lines.push(`   http: status ${detail.status ?? '-'} · ${detail.bytes} bytes · ${detail.redirects} redirect(s)`);
       break;
+    case 'sse': {
+      const ms = (v: number | undefined) => (v === undefined ? '-' : formatDuration(v));
+      lines.push(`   sse: ${detail.events} event(s) · ${detail.comments} comment(s) · ${detail.eventsPerMinute.toFixed(1)}/min · longest gap ${ms(detail.longestGapMs)} · since last ${ms(detail.sinceLastEventMs)}`);
+      lines.push(`        ids: ${detail.missingIds} missing · ${detail.duplicateIds} duplicate${detail.reconnects ? ` · resumed in ${ms(detail.reconnectMs)}` : ''}`);
+      if (detail.clients > 1) {
+        lines.push(`        fan-out: ${detail.clientsOk}/${detail.clients} ok · first-event spread ${ms(detail.firstEventSpreadMs)} · delivery spread ${ms(detail.deliverySpreadMs)} · ${detail.sameEvents === false ? 'clients saw different events' : 'same events'}`);
+      }
+      break;
+    }
     default:
-      detail.kind satisfies never;
+      detail satisfies never;
   }
   if (result.checks.length > 0) {
     lines.push('   checks:');

@@ -124,10 +124,21 @@ function resolveProbe(
     );
   }
   if (timeout !== undefined && timeout <= 0) diagnostics.push(source.at([...at, 'timeout'], 'expected a timeout above 0'));
-  if (diagnostics.length > problems) return undefined;
   const timeoutMs = timeout ?? Math.min(settings.defaults.timeout, Math.floor(longestRunMs * 0.8));
+  if (raw.kind === 'sse') checkSseWindow(raw, timeoutMs, at, source, diagnostics);
+  if (diagnostics.length > problems) return undefined;
   const where = source.at([...at, 'name'], '');
   return { ...rest, schedule, timeoutMs, source: `${where.file}:${where.line}` } as ProbeSpec;
+}
+
+/** An SSE run holds the stream for `hold`: its deadline must leave room for it. */
+function checkSseWindow(raw: Extract<RawProbe, { kind: 'sse' }>, timeoutMs: number, at: KeyPath, source: SourceMap, diagnostics: Diagnostic[]): void {
+  if (raw.hold >= timeoutMs) {
+    diagnostics.push(source.at([...at, 'hold'], `expected a hold window shorter than the timeout (${formatDuration(timeoutMs)}), found ${formatDuration(raw.hold)}`));
+  }
+  if (raw.resume && raw.resume.after >= raw.hold) {
+    diagnostics.push(source.at([...at, 'resume', 'after'], `expected resume.after inside the hold window (${formatDuration(raw.hold)}), found ${formatDuration(raw.resume.after)}`));
+  }
 }
 
 interface YamlFile {

@@ -107,6 +107,38 @@ const httpProbe = z.strictObject({
     .default({ status: ['2xx'] }),
 });
 
+const sseProbe = z.strictObject({
+  name: probeName,
+  kind: z.literal('sse'),
+  ...scheduleFields,
+  url: httpUrl,
+  headers: z.record(z.string(), z.string({ error: 'expected a header value (string)' })).default({}),
+  tls: tlsOptions.default({ insecureSkipVerify: false }),
+  /** How long to hold the stream open; the run ends sooner once expect.minEvents have arrived
+   * (unless the window is needed for maxGap, resume or fan-out figures: `holdFull: true`). */
+  hold: duration.default(5_000),
+  holdFull: z.boolean().default(false),
+  /** Cap on one buffered line or event (a hostile stream cannot grow the daemon's memory). */
+  maxEventSize: size.default(1024 * 1024),
+  /** Concurrent subscribers: fan-out — do all see the same events, and how far apart? */
+  clients: z.number().int().min(1).max(10_000).default(1),
+  /** Drop the connection this long into the window and resume with Last-Event-ID. */
+  resume: z.strictObject({ after: duration }).optional(),
+  expect: z
+    .strictObject({
+      status: statusExpectation.default(['200']),
+      minEvents: z.number().int().min(0).default(1),
+      firstEventWithin: duration.optional(),
+      maxGap: duration.optional(),
+      eventType: z.union([z.string(), z.array(z.string()).min(1)]).transform((v) => (Array.isArray(v) ? v : [v])).optional(),
+      dataContains: z.string().optional(),
+      json: jsonExpectation.optional(),
+      maxMissingIds: z.number().int().min(0).default(0),
+      maxDuplicateIds: z.number().int().min(0).default(0),
+    })
+    .default({ status: ['200'], minEvents: 1, maxMissingIds: 0, maxDuplicateIds: 0 }),
+});
+
 function isRegExp(text: string): boolean {
   try {
     new RegExp(text);
@@ -116,9 +148,9 @@ function isRegExp(text: string): boolean {
   }
 }
 
-export const PROBE_KINDS = ['http'] as const;
+export const PROBE_KINDS = ['http', 'sse'] as const;
 
-export const probeSchema = z.discriminatedUnion('kind', [httpProbe], {
+export const probeSchema = z.discriminatedUnion('kind', [httpProbe, sseProbe], {
   error: `expected kind to be one of: ${PROBE_KINDS.join(', ')}`,
 });
 
@@ -157,10 +189,13 @@ export type Schedule =
   | { type: 'cron'; expression: string; timezone: string | undefined };
 
 /** A probe as the rest of the daemon sees it: defaults applied, schedule resolved. */
-export type ProbeSpec<K extends ProbeKind = ProbeKind> = Omit<Extract<RawProbe, { kind: K }>, 'every' | 'cron' | 'timezone' | 'timeout'> & {
-  schedule: Schedule;
-  timeoutMs: number;
-  /** Where it was defined, for messages: "probes/api.yaml:3:7". */
-  source: string;
-};
+export type ProbeSpec<K extends ProbeKind = ProbeKind> = K extends ProbeKind
+  ? Omit<Extract<RawProbe, { kind: K }>, 'every' | 'cron' | 'timezone' | 'timeout'> & {
+      schedule: Schedule;
+      timeoutMs: number;
+      /** Where it was defined, for messages: "probes/api.yaml:3". */
+      source: string;
+    }
+  : never;
 export type HttpProbeSpec = ProbeSpec<'http'>;
+export type SseProbeSpec = ProbeSpec<'sse'>;

@@ -29,8 +29,16 @@ export function createMetrics(options: MetricsOptions) {
   const probePhase = new Histogram({ name: 'flowprobe_probe_phase_seconds', help: 'Duration of each phase of a probe run (dns, connect, tls, first_byte, download).', labelNames: ['probe', 'kind', 'phase'], buckets: LATENCY_BUCKETS, registers: r });
   const probeRuns = new Counter({ name: 'flowprobe_probe_runs_total', help: 'Probe runs by result and failure reason.', labelNames: ['probe', 'kind', 'result', 'reason'], registers: r });
   const probeLastRun = new Gauge({ name: 'flowprobe_probe_last_run_timestamp_seconds', help: 'When the probe last finished a run (Unix time).', labelNames: ['probe', 'kind'], registers: r });
-  const httpStatus = new Gauge({ name: 'flowprobe_http_status_code', help: 'HTTP status of the last response of an http probe.', labelNames: ['probe'], registers: r });
+  const httpStatus = new Gauge({ name: 'flowprobe_http_status_code', help: 'HTTP status of the last response (http and sse probes).', labelNames: ['probe'], registers: r });
   const checksFailed = new Gauge({ name: 'flowprobe_probe_checks_failed', help: 'Number of failed checks in the last run.', labelNames: ['probe', 'kind'], registers: r });
+  const sseEvents = new Counter({ name: 'flowprobe_sse_events_total', help: 'SSE events received (comments excluded), first subscriber.', labelNames: ['probe'], registers: r });
+  const sseComments = new Counter({ name: 'flowprobe_sse_comments_total', help: 'SSE comment lines (heartbeats) received, first subscriber.', labelNames: ['probe'], registers: r });
+  const sseGap = new Histogram({ name: 'flowprobe_sse_gap_seconds', help: 'Gaps between SSE events (from the response headers to the first event, then between events).', labelNames: ['probe'], buckets: LATENCY_BUCKETS, registers: r });
+  const sseMissing = new Counter({ name: 'flowprobe_sse_missing_ids_total', help: 'Numeric SSE event ids skipped.', labelNames: ['probe'], registers: r });
+  const sseDuplicate = new Counter({ name: 'flowprobe_sse_duplicate_ids_total', help: 'Numeric SSE event ids seen again or out of order.', labelNames: ['probe'], registers: r });
+  const sseReconnects = new Counter({ name: 'flowprobe_sse_reconnects_total', help: 'SSE reconnections (resume test).', labelNames: ['probe'], registers: r });
+  const sseReconnect = new Gauge({ name: 'flowprobe_sse_reconnect_seconds', help: 'Time from dropping the stream to the resumed stream answering, last run.', labelNames: ['probe'], registers: r });
+  const sseSpread = new Gauge({ name: 'flowprobe_sse_fanout_delivery_spread_seconds', help: 'Fan-out: worst spread in delivery of one event across subscribers, last run.', labelNames: ['probe'], registers: r });
   const lateness = new Histogram({ name: 'flowprobe_scheduler_lateness_seconds', help: 'How late a run started relative to its scheduled slot.', buckets: LATENESS_BUCKETS, registers: r });
   const skipped = new Counter({ name: 'flowprobe_scheduler_skipped_runs_total', help: 'Scheduled runs not started: overlap (previous run still going) or missed (slot already past).', labelNames: ['reason'], registers: r });
   const probesConfigured = new Gauge({ name: 'flowprobe_probes_configured', help: 'Probes in the running configuration.', labelNames: ['kind'], registers: r });
@@ -38,7 +46,8 @@ export function createMetrics(options: MetricsOptions) {
   const reloadTime = new Gauge({ name: 'flowprobe_config_last_reload_success_timestamp_seconds', help: 'When the configuration was last loaded successfully (Unix time).', registers: r });
   new Gauge({ name: 'flowprobe_build_info', help: 'Build information; always 1.', labelNames: ['version', 'node'], registers: r }).set({ version: options.version, node: process.versions.node }, 1);
 
-  const perProbe: Array<{ get(): Promise<{ values: Array<{ labels: Record<string, string | number | undefined> }> }>; remove(labels: Record<string, string | number>): void }> = [probeSuccess, probeDuration, probePhase, probeRuns, probeLastRun, httpStatus, checksFailed];
+  const perSse = [sseEvents, sseComments, sseMissing, sseDuplicate, sseReconnects];
+  const perProbe: Array<{ get(): Promise<{ values: Array<{ labels: Record<string, string | number | undefined> }> }>; remove(labels: Record<string, string | number>): void }> = [probeSuccess, probeDuration, probePhase, probeRuns, probeLastRun, httpStatus, checksFailed, sseEvents, sseComments, sseGap, sseMissing, sseDuplicate, sseReconnects, sseReconnect, sseSpread];
   for (const reason of ['overlap', 'missed']) skipped.inc({ reason }, 0);
   declareSchedulerGauges(registry, options.schedulerState);
   declareProcessMetrics(registry);
@@ -53,6 +62,7 @@ export function createMetrics(options: MetricsOptions) {
         if (reason !== 'inconclusive') probeRuns.inc({ probe, kind, result: 'failure', reason }, 0);
       }
       probeRuns.inc({ probe, kind, result: 'inconclusive', reason: 'inconclusive' }, 0);
+      if (kind === 'sse') for (const counter of perSse) counter.inc({ probe }, 0);
     },
 
     setProbesConfigured(counts: Readonly<Record<string, number>>): void {
@@ -78,8 +88,19 @@ export function createMetrics(options: MetricsOptions) {
         case 'http':
           if (detail.status !== undefined) httpStatus.set({ probe }, detail.status);
           break;
+        case 'sse':
+          if (detail.status !== undefined) httpStatus.set({ probe }, detail.status);
+          sseEvents.inc({ probe }, detail.events);
+          sseComments.inc({ probe }, detail.comments);
+          for (const gap of detail.gapsMs) sseGap.observe({ probe }, gap / 1000);
+          sseMissing.inc({ probe }, detail.missingIds);
+          sseDuplicate.inc({ probe }, detail.duplicateIds);
+          sseReconnects.inc({ probe }, detail.reconnects);
+          if (detail.reconnectMs !== undefined) sseReconnect.set({ probe }, detail.reconnectMs / 1000);
+          if (detail.deliverySpreadMs !== undefined) sseSpread.set({ probe }, detail.deliverySpreadMs / 1000);
+          break;
         default:
-          detail.kind satisfies never;
+          detail satisfies never;
       }
     },
 

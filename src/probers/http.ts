@@ -1,11 +1,7 @@
 // HTTP prober: one fresh connection per run (so dns/connect/tls are measured, as blackbox does),
 // redirects followed by hand, the body read under a size cap, every expectation checked.
-import { lookup } from 'node:dns';
-import { readFileSync } from 'node:fs';
-import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import tls from 'node:tls';
-import { Agent, request, type Dispatcher } from 'undici';
+import { request, type Dispatcher } from 'undici';
 import type { HttpProbeSpec } from '../config/schema.js';
 import {
   check,
@@ -16,27 +12,18 @@ import {
   checkStatus,
   failureFromChecks,
 } from './checks.js';
-import { classifyError, type Stage } from './classify-error.js';
-import type { CheckResult, Failure, HttpDetail, Phases, ProbeContext, ProberOutcome } from './types.js';
+import { classifyError } from './classify-error.js';
+import { stageOf, timedAgent, type Timeline } from './connect.js';
+import type { CheckResult, Failure, HttpDetail, ProbeContext, ProberOutcome } from './types.js';
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
-interface Timeline {
-  phases: Phases;
-  /** performance.now() when the latest socket was ready (after TLS): first byte is timed from
-   * there, and an error after it happened mid-exchange rather than while connecting. */
-  connectedAt: number | undefined;
-}
-
-function stageOf(timeline: Timeline): Stage {
-  return timeline.connectedAt === undefined ? 'connect' : 'exchange';
-}
 
 export async function probeHttp(spec: HttpProbeSpec, ctx: ProbeContext): Promise<ProberOutcome> {
   const started = performance.now();
   const timeline: Timeline = { phases: {}, connectedAt: undefined };
   const detail: HttpDetail = { kind: 'http', status: undefined, bytes: 0, redirects: 0 };
-  const agent = new Agent({ connect: timedConnect(spec, timeline, ctx.signal), connections: 1, pipelining: 0 });
+  const agent = timedAgent(spec.tls, timeline, ctx.signal);
   try {
     const response = await exchange(spec, ctx, agent, timeline, detail);
     if ('failure' in response) return { failure: response.failure, phases: timeline.phases, checks: [], detail };
@@ -138,58 +125,3 @@ function jsonChecks(body: string, expectations: NonNullable<HttpProbeSpec['expec
   return Object.entries(expectations).map(([path, wanted]) => checkJsonPath(document, path, wanted));
 }
 
-type Connector = NonNullable<Agent.Options['connect']>;
-
-/** An undici connector that times DNS, TCP connect and the TLS handshake of each new socket. */
-function timedConnect(spec: HttpProbeSpec, timeline: Timeline, signal: AbortSignal): Connector {
-  const ca = spec.tls.ca === undefined ? undefined : readFileSync(spec.tls.ca);
-  return ((options: { hostname: string; port: string; protocol: string; servername?: string }, callback) => {
-    const hostname = options.hostname.replace(/^\[|\]$/g, '');
-    const https = options.protocol === 'https:';
-    const port = Number(options.port) || (https ? 443 : 80);
-    const dnsStart = performance.now();
-    lookup(hostname, (lookupError, address) => {
-      if (lookupError) return callback(lookupError, null);
-      if (signal.aborted) return callback(signal.reason instanceof Error ? signal.reason : new Error('aborted'), null);
-      timeline.phases.dns = (timeline.phases.dns ?? 0) + (performance.now() - dnsStart);
-      const connectStart = performance.now();
-      const socket = https
-        ? tls.connect({
-            host: address,
-            port,
-            servername: spec.tls.serverName ?? (net.isIP(hostname) ? undefined : hostname),
-            ca,
-            rejectUnauthorized: !spec.tls.insecureSkipVerify,
-            ALPNProtocols: ['http/1.1'],
-          })
-        : net.connect({ host: address, port });
-      socket.setNoDelay(true);
-      let tlsStart = 0;
-      // A target that accepts TCP but never finishes TLS must not keep the socket past the deadline.
-      const onAbort = () => done(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-      signal.addEventListener('abort', onAbort, { once: true });
-      const done = (error: Error | null) => {
-        socket.removeListener('error', done);
-        signal.removeEventListener('abort', onAbort);
-        if (error) {
-          socket.destroy();
-          return callback(error, null);
-        }
-        timeline.connectedAt = performance.now();
-        callback(null, socket);
-      };
-      socket.once('error', done);
-      socket.once('connect', () => {
-        timeline.phases.connect = (timeline.phases.connect ?? 0) + (performance.now() - connectStart);
-        tlsStart = performance.now();
-        if (!https) done(null);
-      });
-      if (https) {
-        socket.once('secureConnect', () => {
-          timeline.phases.tls = (timeline.phases.tls ?? 0) + (performance.now() - tlsStart);
-          done(null);
-        });
-      }
-    });
-  }) as Connector;
-}

@@ -3,14 +3,17 @@
 import { performance } from 'node:perf_hooks';
 import type { ProbeSpec } from '../config/schema.js';
 import { probeHttp } from './http.js';
+import { probeSse } from './sse.js';
 import type { ProbeContext, ProberOutcome, ProbeResult } from './types.js';
 
 function dispatch(spec: ProbeSpec, ctx: ProbeContext): Promise<ProberOutcome> {
   switch (spec.kind) {
     case 'http':
       return probeHttp(spec, ctx);
+    case 'sse':
+      return probeSse(spec, ctx);
     default:
-      return spec.kind satisfies never;
+      return spec satisfies never;
   }
 }
 
@@ -49,7 +52,25 @@ function emptyDetail(spec: ProbeSpec): ProberOutcome['detail'] {
   switch (spec.kind) {
     case 'http':
       return { kind: 'http', status: undefined, bytes: 0, redirects: 0 };
+    case 'sse':
+      return {
+        kind: 'sse', status: undefined, events: 0, comments: 0, eventsPerMinute: 0, longestGapMs: undefined, gapsMs: [], sinceLastEventMs: undefined,
+        missingIds: 0, duplicateIds: 0, reconnectMs: undefined, reconnects: 0, clients: spec.clients, clientsOk: 0,
+        firstEventSpreadMs: undefined, deliverySpreadMs: undefined, sameEvents: undefined,
+      };
     default:
-      return spec.kind satisfies never;
+      return spec satisfies never;
+  }
+}
+
+/** What a probe points at, for humans (status API, `flowprobe probe`). */
+export function targetOf(spec: ProbeSpec): string {
+  switch (spec.kind) {
+    case 'http':
+      return `${spec.method} ${spec.url}`;
+    case 'sse':
+      return `SSE ${spec.url}${spec.clients > 1 ? ` ×${spec.clients}` : ''}`;
+    default:
+      return spec satisfies never;
   }
 }

@@ -34,8 +34,8 @@ export interface CheckResult {
 
 /** Phase durations in milliseconds, in the order they happened. */
 export type Phases = Partial<Record<PhaseName, number>>;
-export type PhaseName = 'dns' | 'connect' | 'tls' | 'first_byte' | 'download';
-export const PHASE_NAMES: readonly PhaseName[] = ['dns', 'connect', 'tls', 'first_byte', 'download'];
+export type PhaseName = 'dns' | 'connect' | 'tls' | 'first_byte' | 'download' | 'first_event';
+export const PHASE_NAMES: readonly PhaseName[] = ['dns', 'connect', 'tls', 'first_byte', 'download', 'first_event'];
 
 export interface HttpDetail {
   kind: 'http';
@@ -44,7 +44,35 @@ export interface HttpDetail {
   redirects: number;
 }
 
-export type ProbeDetail = HttpDetail;
+export interface SseDetail {
+  kind: 'sse';
+  status: number | undefined;
+  /** Events (not comments) received by the first client. */
+  events: number;
+  /** Comment lines (": heartbeat"), counted apart: they never count as events. */
+  comments: number;
+  eventsPerMinute: number;
+  /** Longest silence between events (from headers to the first event, then between events). */
+  longestGapMs: number | undefined;
+  /** Every gap between consecutive events, for the gap histogram. */
+  gapsMs: number[];
+  sinceLastEventMs: number | undefined;
+  missingIds: number;
+  duplicateIds: number;
+  /** With resume: from dropping the connection to the resumed stream's headers. */
+  reconnectMs: number | undefined;
+  reconnects: number;
+  clients: number;
+  /** Fan-out: clients that completed the window without a failure. */
+  clientsOk: number;
+  /** Fan-out: spread of first-event latency across clients, and the worst spread in delivery
+   * of one event to all of them. */
+  firstEventSpreadMs: number | undefined;
+  deliverySpreadMs: number | undefined;
+  sameEvents: boolean | undefined;
+}
+
+export type ProbeDetail = HttpDetail | SseDetail;
 
 interface ResultBase {
   probe: string;

@@ -1,0 +1,88 @@
+// A fresh connection per run, with DNS, TCP connect and TLS handshake timed: undici's
+// connector hook, shared by every prober that speaks HTTP (http, sse).
+import { lookup } from 'node:dns';
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import tls from 'node:tls';
+import { Agent } from 'undici';
+import type { Stage } from './classify-error.js';
+import type { Phases } from './types.js';
+
+export interface TlsOptions {
+  ca?: string | undefined;
+  insecureSkipVerify: boolean;
+  serverName?: string | undefined;
+}
+
+export interface Timeline {
+  phases: Phases;
+  /** performance.now() when the latest socket was ready (after TLS): first byte is timed from
+   * there, and an error after it happened mid-exchange rather than while connecting. */
+  connectedAt: number | undefined;
+}
+
+export function stageOf(timeline: Timeline): Stage {
+  return timeline.connectedAt === undefined ? 'connect' : 'exchange';
+}
+
+/** An Agent whose new sockets record their phases in `timeline` and honour `signal`. */
+export function timedAgent(options: TlsOptions, timeline: Timeline, signal: AbortSignal, connections = 1): Agent {
+  return new Agent({ connect: timedConnect(options, timeline, signal), connections, pipelining: 0 });
+}
+
+type Connector = NonNullable<Agent.Options['connect']>;
+
+/** An undici connector that times DNS, TCP connect and the TLS handshake of each new socket. */
+function timedConnect(options: TlsOptions, timeline: Timeline, signal: AbortSignal): Connector {
+  const ca = options.ca === undefined ? undefined : readFileSync(options.ca);
+  return ((target: { hostname: string; port: string; protocol: string }, callback) => {
+    const hostname = target.hostname.replace(/^\[|\]$/g, '');
+    const https = target.protocol === 'https:';
+    const port = Number(target.port) || (https ? 443 : 80);
+    const dnsStart = performance.now();
+    lookup(hostname, (lookupError, address) => {
+      if (lookupError) return callback(lookupError, null);
+      if (signal.aborted) return callback(signal.reason instanceof Error ? signal.reason : new Error('aborted'), null);
+      timeline.phases.dns = (timeline.phases.dns ?? 0) + (performance.now() - dnsStart);
+      const connectStart = performance.now();
+      const socket = https
+        ? tls.connect({
+            host: address,
+            port,
+            servername: options.serverName ?? (net.isIP(hostname) ? undefined : hostname),
+            ca,
+            rejectUnauthorized: !options.insecureSkipVerify,
+            ALPNProtocols: ['http/1.1'],
+          })
+        : net.connect({ host: address, port });
+      socket.setNoDelay(true);
+      let tlsStart = 0;
+      // A target that accepts TCP but never finishes TLS must not keep the socket past the deadline.
+      const onAbort = () => done(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+      signal.addEventListener('abort', onAbort, { once: true });
+      const done = (error: Error | null) => {
+        socket.removeListener('error', done);
+        signal.removeEventListener('abort', onAbort);
+        if (error) {
+          socket.destroy();
+          return callback(error, null);
+        }
+        timeline.connectedAt = performance.now();
+        callback(null, socket);
+      };
+      socket.once('error', done);
+      socket.once('connect', () => {
+        timeline.phases.connect = (timeline.phases.connect ?? 0) + (performance.now() - connectStart);
+        tlsStart = performance.now();
+        if (!https) done(null);
+      });
+      if (https) {
+        socket.once('secureConnect', () => {
+          timeline.phases.tls = (timeline.phases.tls ?? 0) + (performance.now() - tlsStart);
+          done(null);
+        });
+      }
+    });
+  }) as Connector;
+}

@@ -1,0 +1,194 @@
+import assert from 'node:assert/strict';
+import type http from 'node:http';
+import { after, before, describe, it } from 'node:test';
+import { sseSpec } from '../../test/probe-spec.js';
+import { httpServer, tcpServer, type Running } from '../../test/servers.js';
+import { createRedactor } from '../logging/redact.js';
+import { runProbe } from './run-probe.js';
+import type { ProbeResult, SseDetail } from './types.js';
+
+const STREAM = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' };
+
+function probe(fields: Record<string, unknown>, timeoutMs = 2000): Promise<ProbeResult> {
+  const spec = sseSpec(fields, timeoutMs);
+  const now = Date.now();
+  return runProbe(spec, { signal: AbortSignal.timeout(timeoutMs), runId: 'sse-test', redact: createRedactor([]) }, { slot: now, startedAt: now });
+}
+
+const code = (r: ProbeResult) => (r.ok ? 'ok' : r.failure.code);
+const sse = (r: ProbeResult) => r.detail as SseDetail;
+
+/** Streams numbered events every `everyMs`, resuming after Last-Event-ID, forever or `count` times. */
+function ticker(res: http.ServerResponse, req: http.IncomingMessage, everyMs: number, options: { count?: number; ids?: number[]; retry?: number; end?: boolean } = {}) {
+  res.writeHead(200, STREAM);
+  if (options.retry) res.write(`retry: ${options.retry}\n\n`);
+  let n = Number(req.headers['last-event-id'] ?? 0);
+  let sent = 0;
+  const timer = setInterval(() => {
+    const id = options.ids ? options.ids[sent] : ++n;
+    if (id === undefined || (options.count !== undefined && sent >= options.count)) {
+      clearInterval(timer);
+      if (options.end) res.end();
+      return;
+    }
+    sent++;
+    res.write(`id: ${id}\nevent: tick\ndata: {"n":${id},"status":"ok"}\n\n`);
+  }, everyMs);
+  res.on('close', () => clearInterval(timer));
+}
+
+const routes: Record<string, http.RequestListener> = {
+  '/ok': (req, res) => ticker(res, req, 20),
+  '/silent': (_req, res) => void res.writeHead(200, STREAM).flushHeaders(),
+  '/heartbeats': (_req, res) => {
+    res.writeHead(200, STREAM);
+    const timer = setInterval(() => res.write(': heartbeat\n\n'), 10);
+    res.on('close', () => clearInterval(timer));
+  },
+  '/three-then-silence': (req, res) => ticker(res, req, 10, { count: 3 }),
+  '/ends-early': (req, res) => ticker(res, req, 10, { count: 3, end: true }),
+  '/wrong-type': (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end('{}');
+  },
+  '/204': (_req, res) => void res.writeHead(204).end(),
+  '/500': (_req, res) => void res.writeHead(500).end('oops'),
+  '/slow-headers': () => undefined,
+  '/gappy-ids': (req, res) => ticker(res, req, 10, { ids: [1, 2, 3, 7, 8] }),
+  '/garbage': (_req, res) => {
+    res.writeHead(200, STREAM);
+    res.write('this is not\nan event stream {"at": all}\n\n<html>\n');
+  },
+  '/bad-utf8': (_req, res) => {
+    res.writeHead(200, STREAM);
+    res.write(Buffer.from([0x64, 0x61, 0x74, 0x61, 0x3a, 0x20, 0xff, 0xfe, 0xc3, 0x28, 0x0a, 0x0a]));
+  },
+  '/huge-event': (_req, res) => {
+    res.writeHead(200, STREAM);
+    res.write(`data: ${'x'.repeat(2 * 1024 * 1024)}\n\n`);
+  },
+  '/endless-line': (_req, res) => {
+    res.writeHead(200, STREAM);
+    const chunk = `data: ${'y'.repeat(16 * 1024)}`;
+    const timer = setInterval(() => res.write(chunk.slice(6)), 1);
+    res.write(chunk);
+    res.on('close', () => clearInterval(timer));
+  },
+  '/forgetful': (_req, res) => {
+    // Ignores Last-Event-ID: starts again from 1 after a reconnect.
+    res.writeHead(200, STREAM);
+    res.write('retry: 10\n\n');
+    let n = 0;
+    const timer = setInterval(() => res.write(`id: ${++n}\ndata: x\n\n`), 10);
+    res.on('close', () => clearInterval(timer));
+  },
+  '/retry-300': (req, res) => ticker(res, req, 10, { retry: 300 }),
+};
+
+describe('SSE prober against real local servers', () => {
+  let server: Running;
+  let resetServer: Running;
+  before(async () => {
+    server = await httpServer((req, res) => (routes[req.url ?? ''] ?? ((_q, r) => void r.writeHead(404).end()))(req, res));
+    // One event, then a TCP reset.
+    resetServer = await tcpServer((socket) =>
+      socket.once('data', () => {
+        socket.write('HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\r\nid: 1\ndata: one\n\n');
+        setTimeout(() => socket.resetAndDestroy(), 20);
+      }),
+    );
+  });
+  after(async () => {
+    await server.close();
+    await resetServer.close();
+  });
+
+  it('measures a healthy stream: first event, rate, gaps, ids, every check', async () => {
+    const r = await probe({ url: `${server.url}/ok`, hold: '300ms', holdFull: true, expect: { firstEventWithin: '200ms', minEvents: 5, maxGap: '200ms', eventType: 'tick', json: { '$.status': 'ok' } } });
+    assert.equal(code(r), 'ok', r.ok ? '' : r.failure.message);
+    assert.ok((r.phases.first_event ?? 0) > 0 && (r.phases.first_event ?? 0) < 200);
+    assert.ok(sse(r).events >= 5 && sse(r).missingIds === 0 && sse(r).duplicateIds === 0);
+    assert.ok((sse(r).longestGapMs ?? 999) < 200);
+    assert.deepEqual(r.checks.map((c) => c.name), ['status', 'events', 'first event', 'longest gap', 'event type', 'json $.status', 'missing ids', 'duplicate ids']);
+    assert.ok(r.checks.every((c) => c.ok));
+  });
+
+  it('ends the window early once enough events arrived', async () => {
+    const r = await probe({ url: `${server.url}/ok`, hold: '1500ms', expect: { minEvents: 2 } });
+    assert.equal(code(r), 'ok');
+    assert.ok(r.durationMs < 500, `took ${r.durationMs}ms`);
+  });
+
+  const failures: Array<[string, Record<string, unknown>, string, RegExp, number?]> = [
+    ['200 with no events ever', { url: '/silent', hold: '150ms' }, 'stale', /no event within the/],
+    ['heartbeat comments only', { url: '/heartbeats', hold: '150ms' }, 'stale', /comment line/],
+    ['3 events then silence', { url: '/three-then-silence', hold: '1s', expect: { maxGap: '150ms' } }, 'stale', /no event for 150ms \(maxGap 150ms\) after 3 event/],
+    ['server ends the stream early', { url: '/ends-early', hold: '1s', holdFull: true }, 'closed', /server ended the stream after 3 event/],
+    ['wrong content type', { url: '/wrong-type' }, 'protocol', /content type: expected text\/event-stream, observed "application\/json"/],
+    ['204 No Content', { url: '/204' }, 'http_status', /204 No Content/],
+    ['500', { url: '/500' }, 'http_status', /status: expected 200, observed 500/],
+    ['headers that never come', { url: '/slow-headers', hold: '100ms' }, 'timeout', /./, 300],
+    ['ids 1,2,3,7,8', { url: '/gappy-ids', hold: '200ms', holdFull: true }, 'assertion', /missing ids: expected <= 0, observed 3/],
+    ['garbage', { url: '/garbage', hold: '100ms' }, 'stale', /no event/],
+    ['invalid UTF-8', { url: '/bad-utf8', hold: '200ms' }, 'protocol', /not valid UTF-8/],
+    ['one huge event', { url: '/huge-event', maxEventSize: '64KiB' }, 'protocol', /exceeded maxEventSize \(65536 bytes\)/],
+    ['a line that never ends', { url: '/endless-line', maxEventSize: '64KiB' }, 'protocol', /exceeded maxEventSize/],
+    ['resume against a server that ignores Last-Event-ID', { url: '/forgetful', hold: '300ms', resume: { after: '100ms' } }, 'assertion', /duplicate ids: expected <= 0/],
+  ];
+  for (const [name, fields, expected, message, timeoutMs] of failures) {
+    it(`classifies ${name} as ${expected}, within its deadline`, async () => {
+      const deadline = timeoutMs ?? 2000;
+      const started = Date.now();
+      const r = await probe({ ...fields, url: `${server.url}${String(fields.url)}` }, deadline);
+      assert.equal(code(r), expected, r.ok ? 'ok' : r.failure.message);
+      assert.match(r.ok ? '' : r.failure.message, message);
+      assert.ok(Date.now() - started < deadline + 500, `took ${Date.now() - started}ms`);
+    });
+  }
+
+  it('classifies a TCP reset after the first event as closed', async () => {
+    const r = await probe({ url: resetServer.url, hold: '500ms', holdFull: true });
+    assert.equal(code(r), 'closed', r.ok ? '' : r.failure.message);
+    assert.equal(sse(r).events, 1);
+  });
+
+  it('resumes with Last-Event-ID, honouring retry:, with nothing missed or repeated', async () => {
+    const r = await probe({ url: `${server.url}/retry-300`, hold: '700ms', resume: { after: '150ms' } });
+    assert.equal(code(r), 'ok', r.ok ? '' : r.failure.message);
+    assert.equal(sse(r).reconnects, 1);
+    assert.ok((sse(r).reconnectMs ?? 0) >= 300, `reconnected after ${sse(r).reconnectMs}ms, retry: was 300`);
+    assert.equal(sse(r).missingIds, 0);
+    assert.equal(sse(r).duplicateIds, 0);
+  });
+
+  it('fans out to N subscribers and compares what they saw', async () => {
+    const r = await probe({ url: `${server.url}/ok`, hold: '300ms', clients: 5 });
+    assert.equal(code(r), 'ok', r.ok ? '' : r.failure.message);
+    assert.equal(sse(r).clientsOk, 5);
+    assert.ok((sse(r).firstEventSpreadMs ?? 999) < 100);
+  });
+});
+
+describe('SSE prober under hostile targets, repeatedly', () => {
+  it('keeps RSS and open handles flat over 200 runs of each hostile case', async () => {
+    const server = await httpServer((req, res) => (routes[req.url ?? ''] ?? ((_q, r) => void r.writeHead(404).end()))(req, res));
+    const cases = ['/silent', '/heartbeats', '/three-then-silence', '/wrong-type', '/204', '/500', '/slow-headers', '/gappy-ids', '/garbage', '/bad-utf8', '/huge-event', '/endless-line'];
+    const round = async (times: number) => {
+      for (let i = 0; i < times; i++) {
+        await Promise.all(cases.map((path) => probe({ url: `${server.url}${path}`, hold: '40ms', maxEventSize: '64KiB', expect: { maxGap: '30ms' } }, 120)));
+      }
+    };
+    const handles = () => (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles().length;
+    try {
+      await round(20);
+      const before = { rss: process.memoryUsage.rss(), handles: handles() };
+      await round(200);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const after = { rss: process.memoryUsage.rss(), handles: handles() };
+      assert.ok(after.handles <= before.handles + 2, `handles ${before.handles} → ${after.handles}`);
+      assert.ok(after.rss - before.rss < 40 * 1024 * 1024, `RSS grew ${((after.rss - before.rss) / 1e6).toFixed(1)} MB over ${200 * cases.length} runs`);
+    } finally {
+      await server.close();
+    }
+  });
+});
