@@ -22,8 +22,8 @@ const cases: Array<{ name: string; config?: string; probes: Record<string, strin
   { name: 'unknown probe key', probes: { 'a.yaml': `${HTTP}retries: 3\n` }, expected: ['probes/a.yaml:4:1 retries: unknown key'] },
   { name: 'unknown nested key', probes: { 'a.yaml': `${HTTP}expect:\n  statuz: 200\n` }, expected: ['probes/a.yaml:5:3 expect.statuz: unknown key'] },
   { name: 'unknown daemon key', config: 'probesDir: probes\nlisten_addr: x\n', probes: { 'a.yaml': HTTP }, expected: ['flowprobe.yaml:2:1 listen_addr: unknown key'] },
-  { name: 'unknown kind', probes: { 'a.yaml': 'name: a\nkind: htp\nurl: http://x/\n' }, expected: ['probes/a.yaml:2:7 kind: expected kind to be one of: http, found "htp"'] },
-  { name: 'missing kind', probes: { 'a.yaml': 'name: a\nurl: http://x/\n' }, expected: ['probes/a.yaml:1:1 kind: missing, expected kind to be one of: http'] },
+  { name: 'unknown kind', probes: { 'a.yaml': 'name: a\nkind: htp\nurl: http://x/\n' }, expected: ['probes/a.yaml:2:7 kind: expected kind to be one of: http, sse, found "htp"'] },
+  { name: 'missing kind', probes: { 'a.yaml': 'name: a\nurl: http://x/\n' }, expected: ['probes/a.yaml:1:1 kind: missing, expected kind to be one of: http, sse'] },
   { name: 'missing url', probes: { 'a.yaml': 'name: a\nkind: http\n' }, expected: ['probes/a.yaml:1:1 url: missing, expected an http(s) URL'] },
   { name: 'wrong type', probes: { 'a.yaml': `${HTTP}followRedirects: "yes"\n` }, expected: ['probes/a.yaml:4:18 followRedirects: expected a boolean, found "yes"'] },
   { name: 'not an http URL', probes: { 'a.yaml': 'name: a\nkind: http\nurl: ftp://x/\n' }, expected: ['probes/a.yaml:3:6 url: expected an http(s) URL, found "ftp://x/"'] },
@@ -47,6 +47,8 @@ const cases: Array<{ name: string; config?: string; probes: Record<string, strin
   { name: 'bad listen', config: 'probesDir: probes\nlisten: 9464\n', probes: { 'a.yaml': HTTP }, expected: ['flowprobe.yaml:2:9 listen: expected a string, found 9464'] },
   { name: 'bad size', probes: { 'a.yaml': `${HTTP}maxBody: 1 megabyte\n` }, expected: ['probes/a.yaml:4:10 maxBody: expected a size like 1MiB, 512KiB or a number of bytes, found "1 megabyte"'] },
   { name: 'list item problems are positioned', probes: { 'a.yaml': `- ${HTTP.replace(/\n(?!$)/g, '\n  ')}- name: b\n  kind: http\n  url: http://x/\n  every: 1s\n  timeout: 2s\n` }, expected: ['probes/a.yaml:8:12 [1].timeout: expected a timeout shorter than the interval (1s), found 2s'] },
+  { name: 'sse hold not shorter than timeout', probes: { 'a.yaml': 'name: s\nkind: sse\nurl: http://x/\ntimeout: 5s\nhold: 5s\n' }, expected: ['probes/a.yaml:5:7 hold: expected a hold window shorter than the timeout (5s), found 5s'] },
+  { name: 'sse resume outside the window', probes: { 'a.yaml': 'name: s\nkind: sse\nurl: http://x/\ntimeout: 9s\nhold: 5s\nresume: { after: 6s }\n' }, expected: ['probes/a.yaml:6:18 resume.after: expected resume.after inside the hold window (5s), found 6s'] },
   { name: 'missing probes directory', config: 'probesDir: nowhere\n', probes: {}, expected: [] },
 ];
 
@@ -68,7 +70,7 @@ describe('config validation: each broken config gets its exact message', () => {
     assert.deepEqual(found, [
       'flowprobe.yaml:2:1 bogus: unknown key',
       'probes/a.yaml:4:8 every: expected a duration like 500ms, 30s, 5m, found "soon"',
-      'probes/b.yaml:2:7 kind: expected kind to be one of: http, found "nope"',
+      'probes/b.yaml:2:7 kind: expected kind to be one of: http, sse, found "nope"',
     ]);
   });
 });
