@@ -2,11 +2,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
-export function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[index] as number;
-}
+import { percentile } from '../src/probers/stats.js';
+
+export { percentile };
 
 export function summarize(values: readonly number[]): { n: number; p50: number; p99: number; max: number; min: number } {
   const sorted = [...values].sort((a, b) => a - b);

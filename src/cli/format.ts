@@ -1,6 +1,6 @@
 // How `flowprobe probe` shows one result to a human.
 import { formatDuration } from '../config/units.js';
-import { PHASE_NAMES, type ProbeResult } from '../probers/types.js';
+import { PHASE_NAMES, type ProbeResult, type WebSocketDetail } from '../probers/types.js';
 
 export function formatResult(result: ProbeResult, target: string): string {
   const lines: string[] = [];
@@ -23,6 +23,16 @@ export function formatResult(result: ProbeResult, target: string): string {
       if (detail.clients > 1) {
         lines.push(`        fan-out: ${detail.clientsOk}/${detail.clients} ok · first-event spread ${ms(detail.firstEventSpreadMs)} · delivery spread ${ms(detail.deliverySpreadMs)} · ${detail.sameEvents === false ? 'clients saw different events' : 'same events'}`);
       }
+      break;
+    }
+    case 'websocket': {
+      const pct = (label: string, v: WebSocketDetail['rttMs']) => (v ? `${label} p50 ${formatDuration(v.p50)} · p95 ${formatDuration(v.p95)} · p99 ${formatDuration(v.p99)} · max ${formatDuration(v.max)} (${v.n})` : `${label} -`);
+      lines.push(`   ws: ${detail.connectionsOk}/${detail.connections} connection(s) ok · sent ${detail.sent} · received ${detail.received} · subprotocol ${detail.subprotocol ?? '-'} · close ${detail.closeCode ?? '-'}`);
+      lines.push(`       ${pct('handshake', detail.handshakeMs)}`);
+      lines.push(`       ${pct('rtt', detail.rttMs)}`);
+      lines.push(`       order: ${detail.outOfOrder} out of order · ${detail.missing} missing · ${detail.duplicate} duplicate`);
+      const failures = Object.entries(detail.failures);
+      if (failures.length) lines.push(`       failed connections: ${failures.map(([code, n]) => `${code} ×${n}`).join(', ')}`);
       break;
     }
     default:

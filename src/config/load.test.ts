@@ -22,8 +22,8 @@ const cases: Array<{ name: string; config?: string; probes: Record<string, strin
   { name: 'unknown probe key', probes: { 'a.yaml': `${HTTP}retries: 3\n` }, expected: ['probes/a.yaml:4:1 retries: unknown key'] },
   { name: 'unknown nested key', probes: { 'a.yaml': `${HTTP}expect:\n  statuz: 200\n` }, expected: ['probes/a.yaml:5:3 expect.statuz: unknown key'] },
   { name: 'unknown daemon key', config: 'probesDir: probes\nlisten_addr: x\n', probes: { 'a.yaml': HTTP }, expected: ['flowprobe.yaml:2:1 listen_addr: unknown key'] },
-  { name: 'unknown kind', probes: { 'a.yaml': 'name: a\nkind: htp\nurl: http://x/\n' }, expected: ['probes/a.yaml:2:7 kind: expected kind to be one of: http, sse, found "htp"'] },
-  { name: 'missing kind', probes: { 'a.yaml': 'name: a\nurl: http://x/\n' }, expected: ['probes/a.yaml:1:1 kind: missing, expected kind to be one of: http, sse'] },
+  { name: 'unknown kind', probes: { 'a.yaml': 'name: a\nkind: htp\nurl: http://x/\n' }, expected: ['probes/a.yaml:2:7 kind: expected kind to be one of: http, sse, websocket, found "htp"'] },
+  { name: 'missing kind', probes: { 'a.yaml': 'name: a\nurl: http://x/\n' }, expected: ['probes/a.yaml:1:1 kind: missing, expected kind to be one of: http, sse, websocket'] },
   { name: 'missing url', probes: { 'a.yaml': 'name: a\nkind: http\n' }, expected: ['probes/a.yaml:1:1 url: missing, expected an http(s) URL'] },
   { name: 'wrong type', probes: { 'a.yaml': `${HTTP}followRedirects: "yes"\n` }, expected: ['probes/a.yaml:4:18 followRedirects: expected a boolean, found "yes"'] },
   { name: 'not an http URL', probes: { 'a.yaml': 'name: a\nkind: http\nurl: ftp://x/\n' }, expected: ['probes/a.yaml:3:6 url: expected an http(s) URL, found "ftp://x/"'] },
@@ -70,7 +70,7 @@ describe('config validation: each broken config gets its exact message', () => {
     assert.deepEqual(found, [
       'flowprobe.yaml:2:1 bogus: unknown key',
       'probes/a.yaml:4:8 every: expected a duration like 500ms, 30s, 5m, found "soon"',
-      'probes/b.yaml:2:7 kind: expected kind to be one of: http, sse, found "nope"',
+      'probes/b.yaml:2:7 kind: expected kind to be one of: http, sse, websocket, found "nope"',
     ]);
   });
 });

@@ -139,6 +139,106 @@ const sseProbe = z.strictObject({
     .default({ status: ['200'], minEvents: 1, maxMissingIds: 0, maxDuplicateIds: 0 }),
 });
 
+const wsUrl = z
+  .string({ error: 'expected a ws(s) URL' })
+  .refine((text) => URL.canParse(text) && /^wss?:$/.test(new URL(text).protocol), { error: 'expected a ws(s) URL' });
+
+/** What to send: text, or JSON; strings may use {{run.id}} and {{seq}}. */
+const messageTemplate = z.union([z.strictObject({ text: z.string() }), z.strictObject({ json: z.unknown() })], {
+  error: 'expected { text: "..." } or { json: ... }',
+});
+
+/** Which incoming message counts: all given conditions must hold (JSON values may use {{seq}}). */
+const messageMatcher = z.strictObject({
+  text: z.string().optional(),
+  regex: z.string().refine(isRegExp, { error: 'expected a valid regular expression' }).transform((text) => new RegExp(text)).optional(),
+  json: jsonExpectation.optional(),
+});
+
+const closeCodes = z.union([z.number().int().min(1000).max(4999), z.array(z.number().int().min(1000).max(4999)).min(1)], {
+  error: 'expected a close code (1000-4999) or a list of them',
+}).transform((v) => (Array.isArray(v) ? v : [v]));
+
+const wsStep = z.union(
+  [
+    z.strictObject({ send: messageTemplate }),
+    z.strictObject({ expect: messageMatcher.extend({ within: duration.default(5_000) }) }),
+    z.strictObject({ sleep: duration }),
+    z.strictObject({ close: z.strictObject({ code: z.number().int().min(1000).max(4999).default(1000), reason: z.string().default('') }) }),
+    z.strictObject({ expectClose: z.strictObject({ code: closeCodes, within: duration.default(5_000) }) }),
+  ],
+  { error: 'expected a step: send, expect, sleep, close or expectClose' },
+);
+
+const wsAuth = z.union(
+  [
+    z.strictObject({
+      token: z.string(),
+      in: z.enum(['header', 'query', 'subprotocol']).default('header'),
+      name: z.string().optional(),
+    }),
+    z.strictObject({
+      jwt: z.strictObject({
+        secret: z.string({ error: 'expected the signing secret (HS256) or a PEM private key (RS256)' }),
+        algorithm: z.enum(['HS256', 'RS256']).default('HS256'),
+        claims: z.record(z.string(), z.unknown()).default({}),
+        expiresIn: duration.default(60_000),
+        in: z.enum(['header', 'query']).default('header'),
+        name: z.string().optional(),
+      }),
+    }),
+  ],
+  { error: 'expected auth: { token: ... } or { jwt: { secret: ... } }' },
+);
+
+const websocketProbe = z.strictObject({
+  name: probeName,
+  kind: z.literal('websocket'),
+  ...scheduleFields,
+  url: wsUrl,
+  headers: z.record(z.string(), z.string({ error: 'expected a header value (string)' })).default({}),
+  subprotocols: z.array(z.string()).min(1).optional(),
+  tls: tlsOptions.default({ insecureSkipVerify: false }),
+  auth: wsAuth.optional(),
+  /** Largest message accepted; a bigger one fails the run with `protocol`. */
+  maxPayload: size.default(1024 * 1024),
+  /** Open this many connections at once and run the script on each. */
+  connections: z.number().int().min(1).max(20_000).default(1),
+  steps: z.array(wsStep).default([]),
+  /** Round-trip samples: ping/pong frames, or a message and its matching answer. */
+  rtt: z
+    .strictObject({
+      samples: z.number().int().min(1).max(10_000).default(10),
+      send: messageTemplate.optional(),
+      match: messageMatcher.optional(),
+      within: duration.default(2_000),
+    })
+    .optional(),
+  /** Sequence-numbered burst, echoed back: reordering, loss and duplicates. */
+  burst: z
+    .strictObject({
+      count: z.number().int().min(1).max(100_000),
+      send: messageTemplate,
+      seqPath: z.string().regex(/^\$/, { error: 'expected a JSON path starting with $' }),
+      within: duration.default(5_000),
+    })
+    .optional(),
+  /** Keep the connection open this long after the script, pinging to detect a half-open socket. */
+  hold: duration.default(0),
+  keepalive: z.strictObject({ every: duration.default(1_000), timeout: duration.default(2_000) }).default({ every: 1_000, timeout: 2_000 }),
+  expect: z
+    .strictObject({
+      subprotocol: z.string().optional(),
+      maxHandshake: duration.optional(),
+      rttP95: duration.optional(),
+      maxOutOfOrder: z.number().int().min(0).default(0),
+      maxMissing: z.number().int().min(0).default(0),
+      maxDuplicate: z.number().int().min(0).default(0),
+      maxFailedConnections: z.number().int().min(0).default(0),
+    })
+    .default({ maxOutOfOrder: 0, maxMissing: 0, maxDuplicate: 0, maxFailedConnections: 0 }),
+});
+
 function isRegExp(text: string): boolean {
   try {
     new RegExp(text);
@@ -148,9 +248,9 @@ function isRegExp(text: string): boolean {
   }
 }
 
-export const PROBE_KINDS = ['http', 'sse'] as const;
+export const PROBE_KINDS = ['http', 'sse', 'websocket'] as const;
 
-export const probeSchema = z.discriminatedUnion('kind', [httpProbe, sseProbe], {
+export const probeSchema = z.discriminatedUnion('kind', [httpProbe, sseProbe, websocketProbe], {
   error: `expected kind to be one of: ${PROBE_KINDS.join(', ')}`,
 });
 
@@ -199,3 +299,7 @@ export type ProbeSpec<K extends ProbeKind = ProbeKind> = K extends ProbeKind
   : never;
 export type HttpProbeSpec = ProbeSpec<'http'>;
 export type SseProbeSpec = ProbeSpec<'sse'>;
+export type WebSocketProbeSpec = ProbeSpec<'websocket'>;
+export type MessageTemplate = z.output<typeof messageTemplate>;
+export type MessageMatcher = z.output<typeof messageMatcher>;
+export type WsStep = z.output<typeof wsStep>;

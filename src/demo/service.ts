@@ -3,7 +3,7 @@
 //
 //   POST /api/ingest            {"marker": "...", "value": 42}  → 202 {"id": 17}
 //   GET  /api/stream            text/event-stream, ids, Last-Event-ID replay, heartbeats
-//   WS   /ws/alerts?token=JWT   every stored event as JSON; {"type":"ping","id":…} → pong
+//   WS   /ws/alerts?token=JWT   every stored event as JSON; {"type":"ping",…} → pong; {"type":"echo",…} back
 //   GET  /api/dashboard         latest items and counts, refreshed every dashboardRefreshMs
 //   GET  /api/faults            the fault switch; PUT it with "Authorization: Bearer <token>"
 import { timingSafeEqual } from 'node:crypto';
@@ -178,9 +178,9 @@ export async function startDemoService(options: DemoOptions): Promise<DemoServic
       ws.on('error', () => ws.terminate());
       ws.on('message', (data) => {
         const message = parseJson(data.toString());
-        if (message && typeof message === 'object' && (message as { type?: unknown }).type === 'ping') {
-          later(faults.latencyMs.ws, () => ws.send(JSON.stringify({ ...(message as object), type: 'pong' })));
-        }
+        const type = message && typeof message === 'object' ? (message as { type?: unknown }).type : undefined;
+        if (type === 'ping') later(faults.latencyMs.ws, () => ws.send(JSON.stringify({ ...(message as object), type: 'pong' })));
+        if (type === 'echo' && !dropped()) later(faults.latencyMs.ws, () => ws.send(JSON.stringify(message)));
       });
     });
   }

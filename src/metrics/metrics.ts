@@ -39,6 +39,11 @@ export function createMetrics(options: MetricsOptions) {
   const sseReconnects = new Counter({ name: 'flowprobe_sse_reconnects_total', help: 'SSE reconnections (resume test).', labelNames: ['probe'], registers: r });
   const sseReconnect = new Gauge({ name: 'flowprobe_sse_reconnect_seconds', help: 'Time from dropping the stream to the resumed stream answering, last run.', labelNames: ['probe'], registers: r });
   const sseSpread = new Gauge({ name: 'flowprobe_sse_fanout_delivery_spread_seconds', help: 'Fan-out: worst spread in delivery of one event across subscribers, last run.', labelNames: ['probe'], registers: r });
+  const wsRtt = new Histogram({ name: 'flowprobe_ws_rtt_seconds', help: 'WebSocket round-trip samples (ping/pong or request/response).', labelNames: ['probe'], buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1], registers: r });
+  const wsMessages = new Counter({ name: 'flowprobe_ws_messages_total', help: 'WebSocket messages by direction.', labelNames: ['probe', 'direction'], registers: r });
+  const wsOrder = new Counter({ name: 'flowprobe_ws_sequence_errors_total', help: 'Burst messages out of order, missing or duplicated.', labelNames: ['probe', 'error'], registers: r });
+  const wsClose = new Gauge({ name: 'flowprobe_ws_last_close_code', help: 'Close code of the last run (first connection).', labelNames: ['probe'], registers: r });
+  const wsConnFailures = new Counter({ name: 'flowprobe_ws_connection_failures_total', help: 'WebSocket connections that failed, by reason.', labelNames: ['probe', 'reason'], registers: r });
   const lateness = new Histogram({ name: 'flowprobe_scheduler_lateness_seconds', help: 'How late a run started relative to its scheduled slot.', buckets: LATENESS_BUCKETS, registers: r });
   const skipped = new Counter({ name: 'flowprobe_scheduler_skipped_runs_total', help: 'Scheduled runs not started: overlap (previous run still going) or missed (slot already past).', labelNames: ['reason'], registers: r });
   const probesConfigured = new Gauge({ name: 'flowprobe_probes_configured', help: 'Probes in the running configuration.', labelNames: ['kind'], registers: r });
@@ -47,7 +52,7 @@ export function createMetrics(options: MetricsOptions) {
   new Gauge({ name: 'flowprobe_build_info', help: 'Build information; always 1.', labelNames: ['version', 'node'], registers: r }).set({ version: options.version, node: process.versions.node }, 1);
 
   const perSse = [sseEvents, sseComments, sseMissing, sseDuplicate, sseReconnects];
-  const perProbe: Array<{ get(): Promise<{ values: Array<{ labels: Record<string, string | number | undefined> }> }>; remove(labels: Record<string, string | number>): void }> = [probeSuccess, probeDuration, probePhase, probeRuns, probeLastRun, httpStatus, checksFailed, sseEvents, sseComments, sseGap, sseMissing, sseDuplicate, sseReconnects, sseReconnect, sseSpread];
+  const perProbe: Array<{ get(): Promise<{ values: Array<{ labels: Record<string, string | number | undefined> }> }>; remove(labels: Record<string, string | number>): void }> = [probeSuccess, probeDuration, probePhase, probeRuns, probeLastRun, httpStatus, checksFailed, sseEvents, sseComments, sseGap, sseMissing, sseDuplicate, sseReconnects, sseReconnect, sseSpread, wsRtt, wsMessages, wsOrder, wsClose, wsConnFailures];
   for (const reason of ['overlap', 'missed']) skipped.inc({ reason }, 0);
   declareSchedulerGauges(registry, options.schedulerState);
   declareProcessMetrics(registry);
@@ -63,6 +68,11 @@ export function createMetrics(options: MetricsOptions) {
       }
       probeRuns.inc({ probe, kind, result: 'inconclusive', reason: 'inconclusive' }, 0);
       if (kind === 'sse') for (const counter of perSse) counter.inc({ probe }, 0);
+      if (kind === 'websocket') {
+        for (const direction of ['sent', 'received']) wsMessages.inc({ probe, direction }, 0);
+        for (const error of ['out_of_order', 'missing', 'duplicate']) wsOrder.inc({ probe, error }, 0);
+        for (const reason of FAILURE_CODES) wsConnFailures.inc({ probe, reason }, 0);
+      }
     },
 
     setProbesConfigured(counts: Readonly<Record<string, number>>): void {
@@ -98,6 +108,16 @@ export function createMetrics(options: MetricsOptions) {
           sseReconnects.inc({ probe }, detail.reconnects);
           if (detail.reconnectMs !== undefined) sseReconnect.set({ probe }, detail.reconnectMs / 1000);
           if (detail.deliverySpreadMs !== undefined) sseSpread.set({ probe }, detail.deliverySpreadMs / 1000);
+          break;
+        case 'websocket':
+          for (const rtt of detail.rttSamplesMs) wsRtt.observe({ probe }, rtt / 1000);
+          wsMessages.inc({ probe, direction: 'sent' }, detail.sent);
+          wsMessages.inc({ probe, direction: 'received' }, detail.received);
+          wsOrder.inc({ probe, error: 'out_of_order' }, detail.outOfOrder);
+          wsOrder.inc({ probe, error: 'missing' }, detail.missing);
+          wsOrder.inc({ probe, error: 'duplicate' }, detail.duplicate);
+          if (detail.closeCode !== undefined) wsClose.set({ probe }, detail.closeCode);
+          for (const [reason, n] of Object.entries(detail.failures)) wsConnFailures.inc({ probe, reason }, n);
           break;
         default:
           detail satisfies never;

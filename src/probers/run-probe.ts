@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks';
 import type { ProbeSpec } from '../config/schema.js';
 import { probeHttp } from './http.js';
 import { probeSse } from './sse.js';
+import { probeWebSocket } from './websocket.js';
 import type { ProbeContext, ProberOutcome, ProbeResult } from './types.js';
 
 function dispatch(spec: ProbeSpec, ctx: ProbeContext): Promise<ProberOutcome> {
@@ -12,6 +13,8 @@ function dispatch(spec: ProbeSpec, ctx: ProbeContext): Promise<ProberOutcome> {
       return probeHttp(spec, ctx);
     case 'sse':
       return probeSse(spec, ctx);
+    case 'websocket':
+      return probeWebSocket(spec, ctx);
     default:
       return spec satisfies never;
   }
@@ -58,6 +61,11 @@ function emptyDetail(spec: ProbeSpec): ProberOutcome['detail'] {
         missingIds: 0, duplicateIds: 0, reconnectMs: undefined, reconnects: 0, clients: spec.clients, clientsOk: 0,
         firstEventSpreadMs: undefined, deliverySpreadMs: undefined, sameEvents: undefined,
       };
+    case 'websocket':
+      return {
+        kind: 'websocket', connections: spec.connections, connectionsOk: 0, failures: {}, handshakeMs: undefined, rttMs: undefined, rttSamplesMs: [],
+        sent: 0, received: 0, outOfOrder: 0, missing: 0, duplicate: 0, subprotocol: undefined, closeCode: undefined,
+      };
     default:
       return spec satisfies never;
   }
@@ -70,6 +78,8 @@ export function targetOf(spec: ProbeSpec): string {
       return `${spec.method} ${spec.url}`;
     case 'sse':
       return `SSE ${spec.url}${spec.clients > 1 ? ` ×${spec.clients}` : ''}`;
+    case 'websocket':
+      return `WS ${spec.url}${spec.connections > 1 ? ` ×${spec.connections}` : ''}`;
     default:
       return spec satisfies never;
   }

@@ -1,6 +1,7 @@
 // What every prober returns. A failing target is a result with a small, stable failure code
 // (safe as a metric label); an exception out of a prober is a bug.
 import type { ProbeKind, ProbeSpec } from '../config/schema.js';
+import type { Spread } from './stats.js';
 
 export const FAILURE_CODES = [
   'timeout',
@@ -72,7 +73,27 @@ export interface SseDetail {
   sameEvents: boolean | undefined;
 }
 
-export type ProbeDetail = HttpDetail | SseDetail;
+export interface WebSocketDetail {
+  kind: 'websocket';
+  connections: number;
+  connectionsOk: number;
+  /** Failed connections by failure code. */
+  failures: Partial<Record<FailureCode, number>>;
+  handshakeMs: Spread | undefined;
+  rttMs: Spread | undefined;
+  /** Every RTT sample of the run, for the histogram. */
+  rttSamplesMs: number[];
+  sent: number;
+  received: number;
+  outOfOrder: number;
+  missing: number;
+  duplicate: number;
+  subprotocol: string | undefined;
+  /** The close code the (first) connection ended with. */
+  closeCode: number | undefined;
+}
+
+export type ProbeDetail = HttpDetail | SseDetail | WebSocketDetail;
 
 interface ResultBase {
   probe: string;
