@@ -1,5 +1,5 @@
 // Builds typed probe specs through the real schema, as a config file would.
-import { probeSchema, type HttpProbeSpec, type SseProbeSpec, type WebSocketProbeSpec } from '../src/config/schema.js';
+import { probeSchema, type HttpProbeSpec, type SseProbeSpec, type WebSocketProbeSpec, type FlowProbeSpec } from '../src/config/schema.js';
 
 export function httpSpec(fields: Record<string, unknown>, timeoutMs = 2000): HttpProbeSpec {
   const raw = probeSchema.parse({ name: 'test', kind: 'http', ...fields });
@@ -18,6 +18,13 @@ export function sseSpec(fields: Record<string, unknown>, timeoutMs = 2000): SseP
 export function wsSpec(fields: Record<string, unknown>, timeoutMs = 3000): WebSocketProbeSpec {
   const raw = probeSchema.parse({ name: 'test-ws', kind: 'websocket', ...fields });
   if (raw.kind !== 'websocket') throw new Error('not websocket');
+  const { every: _every, cron: _cron, timezone: _timezone, timeout: _timeout, ...rest } = raw;
+  return { ...rest, schedule: { type: 'every', everyMs: 60_000 }, timeoutMs, source: 'test' };
+}
+
+export function flowSpec(fields: Record<string, unknown>, timeoutMs = 3000): FlowProbeSpec {
+  const raw = probeSchema.parse({ name: 'test-flow', kind: 'flow', ...fields });
+  if (raw.kind !== 'flow') throw new Error('not flow');
   const { every: _every, cron: _cron, timezone: _timezone, timeout: _timeout, ...rest } = raw;
   return { ...rest, schedule: { type: 'every', everyMs: 60_000 }, timeoutMs, source: 'test' };
 }

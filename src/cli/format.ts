@@ -35,6 +35,12 @@ export function formatResult(result: ProbeResult, target: string): string {
       if (failures.length) lines.push(`       failed connections: ${failures.map(([code, n]) => `${code} ×${n}`).join(', ')}`);
       break;
     }
+    case 'flow': {
+      const legs = Object.entries(detail.legs).map(([leg, ms]) => `${leg} ${formatDuration(ms)}`);
+      lines.push(`   flow: legs ${legs.length ? legs.join(' · ') : '-'} · total ${detail.totalMs === undefined ? '-' : formatDuration(detail.totalMs)} · ${detail.polls} poll(s)${detail.injected ? '' : ' · nothing injected'}`);
+      if (detail.unfinished.length) lines.push(`         unfinished: ${detail.unfinished.join(', ')}`);
+      break;
+    }
     default:
       detail satisfies never;
   }

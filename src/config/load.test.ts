@@ -22,8 +22,8 @@ const cases: Array<{ name: string; config?: string; probes: Record<string, strin
   { name: 'unknown probe key', probes: { 'a.yaml': `${HTTP}retries: 3\n` }, expected: ['probes/a.yaml:4:1 retries: unknown key'] },
   { name: 'unknown nested key', probes: { 'a.yaml': `${HTTP}expect:\n  statuz: 200\n` }, expected: ['probes/a.yaml:5:3 expect.statuz: unknown key'] },
   { name: 'unknown daemon key', config: 'probesDir: probes\nlisten_addr: x\n', probes: { 'a.yaml': HTTP }, expected: ['flowprobe.yaml:2:1 listen_addr: unknown key'] },
-  { name: 'unknown kind', probes: { 'a.yaml': 'name: a\nkind: htp\nurl: http://x/\n' }, expected: ['probes/a.yaml:2:7 kind: expected kind to be one of: http, sse, websocket, found "htp"'] },
-  { name: 'missing kind', probes: { 'a.yaml': 'name: a\nurl: http://x/\n' }, expected: ['probes/a.yaml:1:1 kind: missing, expected kind to be one of: http, sse, websocket'] },
+  { name: 'unknown kind', probes: { 'a.yaml': 'name: a\nkind: htp\nurl: http://x/\n' }, expected: ['probes/a.yaml:2:7 kind: expected kind to be one of: http, sse, websocket, flow, found "htp"'] },
+  { name: 'missing kind', probes: { 'a.yaml': 'name: a\nurl: http://x/\n' }, expected: ['probes/a.yaml:1:1 kind: missing, expected kind to be one of: http, sse, websocket, flow'] },
   { name: 'missing url', probes: { 'a.yaml': 'name: a\nkind: http\n' }, expected: ['probes/a.yaml:1:1 url: missing, expected an http(s) URL'] },
   { name: 'wrong type', probes: { 'a.yaml': `${HTTP}followRedirects: "yes"\n` }, expected: ['probes/a.yaml:4:18 followRedirects: expected a boolean, found "yes"'] },
   { name: 'not an http URL', probes: { 'a.yaml': 'name: a\nkind: http\nurl: ftp://x/\n' }, expected: ['probes/a.yaml:3:6 url: expected an http(s) URL, found "ftp://x/"'] },
@@ -49,6 +49,8 @@ const cases: Array<{ name: string; config?: string; probes: Record<string, strin
   { name: 'list item problems are positioned', probes: { 'a.yaml': `- ${HTTP.replace(/\n(?!$)/g, '\n  ')}- name: b\n  kind: http\n  url: http://x/\n  every: 1s\n  timeout: 2s\n` }, expected: ['probes/a.yaml:8:12 [1].timeout: expected a timeout shorter than the interval (1s), found 2s'] },
   { name: 'sse hold not shorter than timeout', probes: { 'a.yaml': 'name: s\nkind: sse\nurl: http://x/\ntimeout: 5s\nhold: 5s\n' }, expected: ['probes/a.yaml:5:7 hold: expected a hold window shorter than the timeout (5s), found 5s'] },
   { name: 'sse resume outside the window', probes: { 'a.yaml': 'name: s\nkind: sse\nurl: http://x/\ntimeout: 9s\nhold: 5s\nresume: { after: 6s }\n' }, expected: ['probes/a.yaml:6:18 resume.after: expected resume.after inside the hold window (5s), found 6s'] },
+  { name: 'flow await names no watcher', probes: { 'a.yaml': 'name: f\nkind: flow\nwatch:\n  - { name: stream, sse: { url: "http://x/" } }\nsteps:\n  - inject: { url: "http://x/" }\n  - await: { on: strem, match: { text: x } }\n' }, expected: ['probes/a.yaml:7:18 steps[1].await.on: expected one of the watchers (stream), found "strem"'] },
+  { name: 'flow leg limit for an unknown leg', probes: { 'a.yaml': 'name: f\nkind: flow\nsteps:\n  - poll: { url: "http://x/", until: { $.a: 1 } }\nexpect:\n  legs: { dashbord: 1s }\n' }, expected: ['probes/a.yaml:6:11 expect.legs.dashbord: expected a leg of this flow (dashboard), found "dashbord"'] },
   { name: 'missing probes directory', config: 'probesDir: nowhere\n', probes: {}, expected: [] },
 ];
 
@@ -70,7 +72,7 @@ describe('config validation: each broken config gets its exact message', () => {
     assert.deepEqual(found, [
       'flowprobe.yaml:2:1 bogus: unknown key',
       'probes/a.yaml:4:8 every: expected a duration like 500ms, 30s, 5m, found "soon"',
-      'probes/b.yaml:2:7 kind: expected kind to be one of: http, sse, websocket, found "nope"',
+      'probes/b.yaml:2:7 kind: expected kind to be one of: http, sse, websocket, flow, found "nope"',
     ]);
   });
 });

@@ -126,6 +126,7 @@ function resolveProbe(
   if (timeout !== undefined && timeout <= 0) diagnostics.push(source.at([...at, 'timeout'], 'expected a timeout above 0'));
   const timeoutMs = timeout ?? Math.min(settings.defaults.timeout, Math.floor(longestRunMs * 0.8));
   if (raw.kind === 'sse') checkSseWindow(raw, timeoutMs, at, source, diagnostics);
+  if (raw.kind === 'flow') checkFlowNames(raw, at, source, diagnostics);
   if (diagnostics.length > problems) return undefined;
   const where = source.at([...at, 'name'], '');
   return { ...rest, schedule, timeoutMs, source: `${where.file}:${where.line}` } as ProbeSpec;
@@ -138,6 +139,27 @@ function checkSseWindow(raw: Extract<RawProbe, { kind: 'sse' }>, timeoutMs: numb
   }
   if (raw.resume && raw.resume.after >= raw.hold) {
     diagnostics.push(source.at([...at, 'resume', 'after'], `expected resume.after inside the hold window (${formatDuration(raw.hold)}), found ${formatDuration(raw.resume.after)}`));
+  }
+}
+
+/** A flow's awaits must name a watcher, and legs in expect.legs must exist. */
+function checkFlowNames(raw: Extract<RawProbe, { kind: 'flow' }>, at: KeyPath, source: SourceMap, diagnostics: Diagnostic[]): void {
+  const watchers = raw.watch.map((w) => w.name);
+  const legs = new Set<string>();
+  raw.watch.forEach((w, i) => {
+    if (watchers.indexOf(w.name) !== i) diagnostics.push(source.at([...at, 'watch', i, 'name'], `duplicate watcher name "${w.name}"`));
+  });
+  raw.steps.forEach((step, i) => {
+    if ('await' in step) {
+      legs.add(step.await.on);
+      if (!watchers.includes(step.await.on)) {
+        diagnostics.push(source.at([...at, 'steps', i, 'await', 'on'], `expected one of the watchers (${watchers.join(', ') || 'none defined'}), found "${step.await.on}"`));
+      }
+    }
+    if ('poll' in step) legs.add(step.poll.name);
+  });
+  for (const leg of Object.keys(raw.expect.legs ?? {})) {
+    if (!legs.has(leg)) diagnostics.push(source.atKey([...at, 'expect', 'legs', leg], `expected a leg of this flow (${[...legs].join(', ')}), found "${leg}"`));
   }
 }
 

@@ -239,6 +239,75 @@ const websocketProbe = z.strictObject({
     .default({ maxOutOfOrder: 0, maxMissing: 0, maxDuplicate: 0, maxFailedConnections: 0 }),
 });
 
+const legName = z.string().regex(/^[a-z][a-z0-9_-]{0,39}$/, { error: 'expected a short lower-case name like stream or dashboard' });
+
+const flowWatcher = z.union(
+  [
+    z.strictObject({
+      name: legName,
+      sse: z.strictObject({ url: httpUrl, headers: z.record(z.string(), z.string()).default({}), tls: tlsOptions.default({ insecureSkipVerify: false }) }),
+    }),
+    z.strictObject({
+      name: legName,
+      websocket: z.strictObject({
+        url: wsUrl,
+        headers: z.record(z.string(), z.string()).default({}),
+        subprotocols: z.array(z.string()).min(1).optional(),
+        auth: wsAuth.optional(),
+        tls: tlsOptions.default({ insecureSkipVerify: false }),
+      }),
+    }),
+  ],
+  { error: 'expected a watcher: { name, sse: { url } } or { name, websocket: { url } }' },
+);
+
+const flowStep = z.union(
+  [
+    z.strictObject({
+      inject: z.strictObject({
+        method: z.enum(['POST', 'PUT', 'PATCH', 'GET', 'DELETE']).default('POST'),
+        url: httpUrl,
+        headers: z.record(z.string(), z.string()).default({}),
+        json: z.unknown().optional(),
+        body: z.string().optional(),
+        expect: z.strictObject({ status: statusExpectation.default(['2xx']) }).default({ status: ['2xx'] }),
+        /** Values from the response for later steps: {{capture.NAME}}. */
+        capture: z.record(z.string().regex(/^[A-Za-z0-9_]+$/), z.string().regex(/^\$/, { error: 'expected a JSON path starting with $' })).optional(),
+      }),
+    }),
+    z.strictObject({ await: z.strictObject({ on: legName, match: messageMatcher, within: duration.default(5_000) }) }),
+    z.strictObject({
+      poll: z.strictObject({
+        name: legName.default('dashboard'),
+        url: httpUrl,
+        headers: z.record(z.string(), z.string()).default({}),
+        until: jsonExpectation,
+        every: duration.default(250),
+        within: duration.default(5_000),
+      }),
+    }),
+  ],
+  { error: 'expected a step: inject, await or poll' },
+);
+
+const flowProbe = z.strictObject({
+  name: probeName,
+  kind: z.literal('flow'),
+  ...scheduleFields,
+  /** Opened, and ready, before anything is injected. */
+  watch: z.array(flowWatcher).default([]),
+  steps: z.array(flowStep).min(1),
+  maxPayload: size.default(1024 * 1024),
+  expect: z
+    .strictObject({
+      total: duration.optional(),
+      legs: z.record(z.string(), duration).optional(),
+      /** Compare what arrived at each hop with what was injected. */
+      integrity: z.boolean().default(true),
+    })
+    .default({ integrity: true }),
+});
+
 function isRegExp(text: string): boolean {
   try {
     new RegExp(text);
@@ -248,9 +317,9 @@ function isRegExp(text: string): boolean {
   }
 }
 
-export const PROBE_KINDS = ['http', 'sse', 'websocket'] as const;
+export const PROBE_KINDS = ['http', 'sse', 'websocket', 'flow'] as const;
 
-export const probeSchema = z.discriminatedUnion('kind', [httpProbe, sseProbe, websocketProbe], {
+export const probeSchema = z.discriminatedUnion('kind', [httpProbe, sseProbe, websocketProbe, flowProbe], {
   error: `expected kind to be one of: ${PROBE_KINDS.join(', ')}`,
 });
 
@@ -300,6 +369,10 @@ export type ProbeSpec<K extends ProbeKind = ProbeKind> = K extends ProbeKind
 export type HttpProbeSpec = ProbeSpec<'http'>;
 export type SseProbeSpec = ProbeSpec<'sse'>;
 export type WebSocketProbeSpec = ProbeSpec<'websocket'>;
+export type FlowProbeSpec = ProbeSpec<'flow'>;
+export type FlowWatcher = z.output<typeof flowWatcher>;
+export type FlowStep = z.output<typeof flowStep>;
+export type WsAuth = z.output<typeof wsAuth>;
 export type MessageTemplate = z.output<typeof messageTemplate>;
 export type MessageMatcher = z.output<typeof messageMatcher>;
 export type WsStep = z.output<typeof wsStep>;

@@ -25,6 +25,8 @@ export interface Faults {
   errorRate: number;
   /** The dashboard stops refreshing. */
   staleDashboard: boolean;
+  /** One hop alters each event's `value` (adds 1) before passing it on. */
+  corruptHop: 'none' | 'stream' | 'ws' | 'dashboard';
 }
 
 export const NO_FAULTS: Faults = {
@@ -34,6 +36,7 @@ export const NO_FAULTS: Faults = {
   closeSockets: false,
   errorRate: 0,
   staleDashboard: false,
+  corruptHop: 'none',
 };
 
 export interface DemoOptions {
@@ -85,14 +88,25 @@ export async function startDemoService(options: DemoOptions): Promise<DemoServic
     const event: DemoEvent = { ...input, id: nextId++, at: Date.now() };
     events.push(event);
     if (events.length > STORE_LIMIT) events.splice(0, events.length - STORE_LIMIT);
-    if (!faults.stallStream && !dropped()) later(faults.latencyMs.stream, () => streams.forEach((res) => writeEvent(res, event)));
-    if (!dropped()) later(faults.latencyMs.ws, () => sockets.forEach((ws) => ws.send(JSON.stringify({ type: 'event', event }))));
+    if (!faults.stallStream && !dropped()) {
+      const sent = at('stream', event);
+      later(faults.latencyMs.stream, () => streams.forEach((res) => writeEvent(res, sent)));
+    }
+    if (!dropped()) {
+      const message = JSON.stringify({ type: 'event', event: at('ws', event) });
+      later(faults.latencyMs.ws, () => sockets.forEach((ws) => ws.send(message)));
+    }
     return event;
+  }
+
+  /** The event as a hop passes it on: altered if the fault switch says this hop corrupts. */
+  function at(hop: Faults['corruptHop'], event: DemoEvent): DemoEvent {
+    return faults.corruptHop === hop && typeof event.value === 'number' ? { ...event, value: event.value + 1 } : event;
   }
 
   function refreshDashboard(): void {
     if (faults.staleDashboard) return;
-    dashboard = { updatedAt: new Date().toISOString(), count: nextId - 1, items: events.slice(-DASHBOARD_ITEMS).reverse() };
+    dashboard = { updatedAt: new Date().toISOString(), count: nextId - 1, items: events.slice(-DASHBOARD_ITEMS).reverse().map((e) => at('dashboard', e)) };
   }
 
   const server = http.createServer((req, res) => {

@@ -44,6 +44,8 @@ export function createMetrics(options: MetricsOptions) {
   const wsOrder = new Counter({ name: 'flowprobe_ws_sequence_errors_total', help: 'Burst messages out of order, missing or duplicated.', labelNames: ['probe', 'error'], registers: r });
   const wsClose = new Gauge({ name: 'flowprobe_ws_last_close_code', help: 'Close code of the last run (first connection).', labelNames: ['probe'], registers: r });
   const wsConnFailures = new Counter({ name: 'flowprobe_ws_connection_failures_total', help: 'WebSocket connections that failed, by reason.', labelNames: ['probe', 'reason'], registers: r });
+  const flowLeg = new Histogram({ name: 'flowprobe_flow_leg_seconds', help: 'Flow legs: from the injection to the marker at each output.', labelNames: ['probe', 'leg'], buckets: LATENCY_BUCKETS, registers: r });
+  const flowTotal = new Histogram({ name: 'flowprobe_flow_total_seconds', help: 'Flow: from the injection to the last leg.', labelNames: ['probe'], buckets: LATENCY_BUCKETS, registers: r });
   const lateness = new Histogram({ name: 'flowprobe_scheduler_lateness_seconds', help: 'How late a run started relative to its scheduled slot.', buckets: LATENESS_BUCKETS, registers: r });
   const skipped = new Counter({ name: 'flowprobe_scheduler_skipped_runs_total', help: 'Scheduled runs not started: overlap (previous run still going) or missed (slot already past).', labelNames: ['reason'], registers: r });
   const probesConfigured = new Gauge({ name: 'flowprobe_probes_configured', help: 'Probes in the running configuration.', labelNames: ['kind'], registers: r });
@@ -52,7 +54,7 @@ export function createMetrics(options: MetricsOptions) {
   new Gauge({ name: 'flowprobe_build_info', help: 'Build information; always 1.', labelNames: ['version', 'node'], registers: r }).set({ version: options.version, node: process.versions.node }, 1);
 
   const perSse = [sseEvents, sseComments, sseMissing, sseDuplicate, sseReconnects];
-  const perProbe: Array<{ get(): Promise<{ values: Array<{ labels: Record<string, string | number | undefined> }> }>; remove(labels: Record<string, string | number>): void }> = [probeSuccess, probeDuration, probePhase, probeRuns, probeLastRun, httpStatus, checksFailed, sseEvents, sseComments, sseGap, sseMissing, sseDuplicate, sseReconnects, sseReconnect, sseSpread, wsRtt, wsMessages, wsOrder, wsClose, wsConnFailures];
+  const perProbe: Array<{ get(): Promise<{ values: Array<{ labels: Record<string, string | number | undefined> }> }>; remove(labels: Record<string, string | number>): void }> = [probeSuccess, probeDuration, probePhase, probeRuns, probeLastRun, httpStatus, checksFailed, sseEvents, sseComments, sseGap, sseMissing, sseDuplicate, sseReconnects, sseReconnect, sseSpread, wsRtt, wsMessages, wsOrder, wsClose, wsConnFailures, flowLeg, flowTotal];
   for (const reason of ['overlap', 'missed']) skipped.inc({ reason }, 0);
   declareSchedulerGauges(registry, options.schedulerState);
   declareProcessMetrics(registry);
@@ -118,6 +120,10 @@ export function createMetrics(options: MetricsOptions) {
           wsOrder.inc({ probe, error: 'duplicate' }, detail.duplicate);
           if (detail.closeCode !== undefined) wsClose.set({ probe }, detail.closeCode);
           for (const [reason, n] of Object.entries(detail.failures)) wsConnFailures.inc({ probe, reason }, n);
+          break;
+        case 'flow':
+          for (const [leg, ms] of Object.entries(detail.legs)) flowLeg.observe({ probe, leg }, ms / 1000);
+          if (detail.totalMs !== undefined) flowTotal.observe({ probe }, detail.totalMs / 1000);
           break;
         default:
           detail satisfies never;

@@ -14,7 +14,11 @@ const PROTOCOL = new Set(['UND_ERR_RES_EXCEEDED_MAX_SIZE', 'UND_ERR_RES_CONTENT_
 const TLS_PREFIXES = ['ERR_TLS_', 'ERR_SSL_', 'CERT_', 'UNABLE_TO_', 'DEPTH_ZERO_', 'SELF_SIGNED_', 'ERR_OSSL_'];
 
 export function classifyError(error: unknown, signal: AbortSignal, stage: Stage): Failure {
-  if (signal.aborted) return abortFailure(signal);
+  return signal.aborted ? abortFailure(signal) : classifyCause(error, stage);
+}
+
+/** The failure an error stands for, when the run was not aborted. */
+export function classifyCause(error: unknown, stage: Stage): Failure {
   const code = errorCode(error);
   // llhttp parse errors do not always carry a code; their class name is stable.
   const failureCode = (error as { name?: unknown })?.name === 'HTTPParserError' ? 'protocol' : codeFor(code, stage);

@@ -2,6 +2,7 @@
 // into an `internal` result instead of a crashed daemon.
 import { performance } from 'node:perf_hooks';
 import type { ProbeSpec } from '../config/schema.js';
+import { probeFlow } from './flow.js';
 import { probeHttp } from './http.js';
 import { probeSse } from './sse.js';
 import { probeWebSocket } from './websocket.js';
@@ -15,6 +16,8 @@ function dispatch(spec: ProbeSpec, ctx: ProbeContext): Promise<ProberOutcome> {
       return probeSse(spec, ctx);
     case 'websocket':
       return probeWebSocket(spec, ctx);
+    case 'flow':
+      return probeFlow(spec, ctx);
     default:
       return spec satisfies never;
   }
@@ -66,6 +69,8 @@ function emptyDetail(spec: ProbeSpec): ProberOutcome['detail'] {
         kind: 'websocket', connections: spec.connections, connectionsOk: 0, failures: {}, handshakeMs: undefined, rttMs: undefined, rttSamplesMs: [],
         sent: 0, received: 0, outOfOrder: 0, missing: 0, duplicate: 0, subprotocol: undefined, closeCode: undefined,
       };
+    case 'flow':
+      return { kind: 'flow', legs: {}, totalMs: undefined, injected: false, unfinished: [], polls: 0 };
     default:
       return spec satisfies never;
   }
@@ -80,6 +85,8 @@ export function targetOf(spec: ProbeSpec): string {
       return `SSE ${spec.url}${spec.clients > 1 ? ` ×${spec.clients}` : ''}`;
     case 'websocket':
       return `WS ${spec.url}${spec.connections > 1 ? ` ×${spec.connections}` : ''}`;
+    case 'flow':
+      return `flow ${spec.steps.map((s) => ('inject' in s ? 'inject' : 'await' in s ? `→ ${s.await.on}` : `→ ${s.poll.name}`)).join(' ')}`;
     default:
       return spec satisfies never;
   }

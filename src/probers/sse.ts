@@ -12,6 +12,7 @@ import { formatDuration } from '../config/units.js';
 import { check, checkMaxDuration, checkStatus, selectJson } from './checks.js';
 import { classifyError } from './classify-error.js';
 import { stageOf, timedAgent, type Timeline } from './connect.js';
+import { delay } from './messages.js';
 import type { CheckResult, Failure, ProbeContext, ProberOutcome, SseDetail } from './types.js';
 
 interface Received {
@@ -361,18 +362,6 @@ function compareClients(reports: ClientReport[]): Pick<SseDetail, 'firstEventSpr
     deliverySpreadMs: ids.length ? spread : undefined,
     sameEvents: ids.length ? sameEvents : undefined,
   };
-}
-
-function delay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 function excerpt(text: string): string {

@@ -93,7 +93,19 @@ export interface WebSocketDetail {
   closeCode: number | undefined;
 }
 
-export type ProbeDetail = HttpDetail | SseDetail | WebSocketDetail;
+export interface FlowDetail {
+  kind: 'flow';
+  /** Milliseconds from the start of the (first) injection to the marker at each leg. */
+  legs: Record<string, number>;
+  /** From the first injection to the last leg. */
+  totalMs: number | undefined;
+  injected: boolean;
+  /** Steps that had not finished when the run ended (deadline or failure). */
+  unfinished: string[];
+  polls: number;
+}
+
+export type ProbeDetail = HttpDetail | SseDetail | WebSocketDetail | FlowDetail;
 
 interface ResultBase {
   probe: string;

@@ -8,10 +8,12 @@ import { performance } from 'node:perf_hooks';
 import tls from 'node:tls';
 import { importPKCS8, SignJWT } from 'jose';
 import WebSocket from 'ws';
-import type { MessageMatcher, MessageTemplate, WebSocketProbeSpec, WsStep } from '../config/schema.js';
+import type { WebSocketProbeSpec, WsAuth, WsStep } from '../config/schema.js';
+import type { TlsOptions } from './connect.js';
 import { formatDuration } from '../config/units.js';
 import { check, checkMaxDuration, selectJson } from './checks.js';
-import { classifyError } from './classify-error.js';
+import { classifyCause, classifyError } from './classify-error.js';
+import { delay, describeMatcher, Inbox, isFailure, matches, parseJson, render } from './messages.js';
 import { spread } from './stats.js';
 import type { CheckResult, Failure, FailureCode, Phases, ProbeContext, ProberOutcome, WebSocketDetail } from './types.js';
 
@@ -43,29 +45,36 @@ export async function probeWebSocket(spec: WebSocketProbeSpec, ctx: ProbeContext
   return { failure: failureOf(spec, reports, checks), phases: first.phases, checks, detail };
 }
 
-interface Auth {
+export interface Auth {
   url: string;
   headers: Record<string, string>;
   protocols: string[];
 }
 
+interface AuthTarget {
+  url: string;
+  headers: Record<string, string>;
+  subprotocols?: string[] | undefined;
+  auth?: WsAuth | undefined;
+}
+
 /** URL, headers and subprotocols for this run, with a token or a freshly minted JWT. */
-async function authFor(spec: WebSocketProbeSpec): Promise<Auth> {
-  const url = new URL(spec.url);
-  const headers = { ...spec.headers };
-  const protocols = [...(spec.subprotocols ?? [])];
-  if (!spec.auth) return { url: url.toString(), headers, protocols };
+export async function authFor(target: AuthTarget): Promise<Auth> {
+  const url = new URL(target.url);
+  const headers = { ...target.headers };
+  const protocols = [...(target.subprotocols ?? [])];
+  if (!target.auth) return { url: url.toString(), headers, protocols };
   const { token, place, name } =
-    'jwt' in spec.auth
-      ? { token: await mintJwt(spec.auth.jwt), place: spec.auth.jwt.in, name: spec.auth.jwt.name }
-      : { token: spec.auth.token, place: spec.auth.in, name: spec.auth.name };
+    'jwt' in target.auth
+      ? { token: await mintJwt(target.auth.jwt), place: target.auth.jwt.in, name: target.auth.jwt.name }
+      : { token: target.auth.token, place: target.auth.in, name: target.auth.name };
   if (place === 'query') url.searchParams.set(name ?? 'token', token);
   else if (place === 'subprotocol') protocols.push(token);
   else headers[name ?? 'authorization'] = name ? token : `Bearer ${token}`;
   return { url: url.toString(), headers, protocols };
 }
 
-type JwtOptions = Extract<NonNullable<WebSocketProbeSpec['auth']>, { jwt: unknown }>['jwt'];
+type JwtOptions = Extract<WsAuth, { jwt: unknown }>['jwt'];
 
 async function mintJwt(options: JwtOptions): Promise<string> {
   const key = options.algorithm === 'HS256' ? new TextEncoder().encode(options.secret) : await importPKCS8(options.secret, 'RS256');
@@ -97,37 +106,55 @@ async function runConnection(spec: WebSocketProbeSpec, ctx: ProbeContext, auth: 
   return report;
 }
 
-/** Opens the socket, timing dns/connect/tls/upgrade; a refusal is classified, not thrown. */
+/** Opens the probe's socket and checks the subprotocol it got. */
 async function open(spec: WebSocketProbeSpec, ctx: ProbeContext, auth: Auth, report: ConnReport): Promise<{ conn: Connection } | { failure: Failure }> {
+  const opened = await connectWebSocket({ ...auth, tls: spec.tls, maxPayload: spec.maxPayload }, ctx.signal, report.phases);
+  if ('failure' in opened) return opened;
+  report.handshakeMs = opened.handshakeMs;
+  report.subprotocol = opened.conn.ws.protocol || undefined;
+  if (spec.expect.subprotocol !== undefined && opened.conn.ws.protocol !== spec.expect.subprotocol) {
+    opened.conn.ws.terminate();
+    return { failure: { code: 'handshake', message: `subprotocol: expected ${JSON.stringify(spec.expect.subprotocol)}, server chose ${JSON.stringify(opened.conn.ws.protocol || '(none)')}` } };
+  }
+  return { conn: opened.conn };
+}
+
+export interface SocketTarget extends Auth {
+  tls: TlsOptions;
+  maxPayload: number;
+}
+
+/** Opens a socket, timing dns/connect/tls/upgrade into `phases`; a refusal is classified, not thrown. */
+export async function connectWebSocket(target: SocketTarget, signal: AbortSignal, phases: Phases): Promise<{ conn: Connection; handshakeMs: number } | { failure: Failure }> {
   const started = performance.now();
-  const ca = spec.tls.ca === undefined ? undefined : readFileSync(spec.tls.ca);
+  const ca = target.tls.ca === undefined ? undefined : readFileSync(target.tls.ca);
   let connectedAt: number | undefined;
-  const ws = new WebSocket(auth.url, auth.protocols, {
-    headers: auth.headers,
-    maxPayload: spec.maxPayload,
+  const secure = target.url.startsWith('wss:');
+  const ws = new WebSocket(target.url, target.protocols, {
+    headers: target.headers,
+    maxPayload: target.maxPayload,
     perMessageDeflate: false,
     ca,
-    rejectUnauthorized: !spec.tls.insecureSkipVerify,
-    ...(spec.tls.serverName ? { servername: spec.tls.serverName } : {}),
+    rejectUnauthorized: !target.tls.insecureSkipVerify,
+    ...(target.tls.serverName ? { servername: target.tls.serverName } : {}),
     createConnection: ((options: tls.ConnectionOptions & net.NetConnectOpts & { host: string }) => {
-      const secure = auth.url.startsWith('wss:');
       const socket = secure ? tls.connect({ ...options, servername: options.servername || (net.isIP(options.host) ? undefined : options.host) }) : net.connect(options);
-      socket.once('lookup', () => (report.phases.dns = performance.now() - started));
+      socket.once('lookup', () => (phases.dns = performance.now() - started));
       socket.once('connect', () => {
         connectedAt = performance.now();
-        report.phases.connect = connectedAt - started - (report.phases.dns ?? 0);
+        phases.connect = connectedAt - started - (phases.dns ?? 0);
       });
-      if (secure) socket.once('secureConnect', () => (report.phases.tls = performance.now() - (connectedAt ?? started)));
+      if (secure) socket.once('secureConnect', () => (phases.tls = performance.now() - (connectedAt ?? started)));
       return socket;
     }) as unknown as WebSocket.ClientOptions['createConnection'],
   });
   // Listening from the start: a server may send (or break) before our `open` handler runs.
   const conn = new Connection(ws);
   const outcome = await new Promise<Failure | undefined>((resolve) => {
-    const onAbort = () => resolve(classifyError(ctx.signal.reason, ctx.signal, 'connect'));
-    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    const onAbort = () => resolve(classifyError(signal.reason, signal, 'connect'));
+    signal.addEventListener('abort', onAbort, { once: true });
     const settle = (failure: Failure | undefined) => {
-      ctx.signal.removeEventListener('abort', onAbort);
+      signal.removeEventListener('abort', onAbort);
       resolve(failure);
     };
     ws.once('open', () => settle(undefined));
@@ -140,7 +167,7 @@ async function open(spec: WebSocketProbeSpec, ctx: ProbeContext, auth: Auth, rep
           : { code: 'handshake', message: `expected 101 Switching Protocols, got ${status}` },
       );
     });
-    ws.once('error', (error) => settle(classifyOpenError(error, ctx.signal, connectedAt !== undefined)));
+    ws.once('error', (error) => settle(classifyOpenError(error, signal, connectedAt !== undefined)));
   });
   if (outcome) {
     ws.removeAllListeners();
@@ -148,14 +175,8 @@ async function open(spec: WebSocketProbeSpec, ctx: ProbeContext, auth: Auth, rep
     ws.terminate();
     return { failure: outcome };
   }
-  report.handshakeMs = performance.now() - started;
-  report.phases.first_byte = performance.now() - (connectedAt ?? started) - (report.phases.tls ?? 0);
-  report.subprotocol = ws.protocol || undefined;
-  if (spec.expect.subprotocol !== undefined && ws.protocol !== spec.expect.subprotocol) {
-    ws.terminate();
-    return { failure: { code: 'handshake', message: `subprotocol: expected ${JSON.stringify(spec.expect.subprotocol)}, server chose ${JSON.stringify(ws.protocol || '(none)')}` } };
-  }
-  return { conn };
+  phases.first_byte = performance.now() - (connectedAt ?? started) - (phases.tls ?? 0);
+  return { conn, handshakeMs: performance.now() - started };
 }
 
 /** Errors before `open`: network errors keep their class; the rest broke the handshake. */
@@ -165,73 +186,31 @@ function classifyOpenError(error: Error, signal: AbortSignal, connected: boolean
   return { code: 'handshake', message: error.message };
 }
 
-/** The socket and what it received, read one matching message at a time. */
-class Connection {
-  private inbox: string[] = [];
-  private wake: (() => void) | undefined;
+/** The socket, with what it received in an Inbox. */
+export class Connection {
+  readonly inbox = new Inbox(INBOX_LIMIT);
   sent = 0;
-  received = 0;
   closed: { code: number; reason: string } | undefined;
-  error: Error | undefined;
 
   constructor(readonly ws: WebSocket) {
-    ws.on('message', (data) => {
-      this.received++;
-      this.inbox.push(data.toString());
-      if (this.inbox.length > INBOX_LIMIT) this.inbox.splice(0, this.inbox.length - INBOX_LIMIT);
-      this.wake?.();
-    });
+    ws.on('message', (data) => this.inbox.push(data.toString()));
     ws.on('close', (code, reason) => {
       this.closed = { code, reason: reason.toString() };
-      this.wake?.();
+      this.inbox.fail(closeFailure(code, reason.toString()));
     });
     ws.on('error', (error) => {
-      this.error ??= error;
-      this.wake?.();
+      const classified = classifyCause(error, 'exchange');
+      this.inbox.fail(classified.code === 'internal' ? { code: 'protocol', message: error.message } : classified);
     });
+  }
+
+  get received(): number {
+    return this.inbox.received;
   }
 
   send(text: string): void {
     this.sent++;
     this.ws.send(text);
-  }
-
-  /** Consumes messages until one passes `test` (true ends the wait); unrelated ones are skipped. */
-  async until(test: (message: string) => boolean, withinMs: number, signal: AbortSignal, what: string): Promise<Failure | undefined> {
-    const deadline = performance.now() + withinMs;
-    for (;;) {
-      while (this.inbox.length > 0) if (test(this.inbox.shift() as string)) return undefined;
-      const gone = this.failure(signal);
-      if (gone) return gone;
-      const left = deadline - performance.now();
-      if (left <= 0) return { code: 'timeout', message: `${what}: nothing matched within ${formatDuration(withinMs)}` };
-      await this.nextEvent(left, signal);
-    }
-  }
-
-  /** Why the connection can no longer be used, if it cannot. */
-  failure(signal: AbortSignal): Failure | undefined {
-    if (signal.aborted) return classifyError(signal.reason, signal, 'exchange');
-    if (this.error) {
-      const classified = classifyError(this.error, signal, 'exchange');
-      return classified.code === 'internal' ? { code: 'protocol', message: this.error.message } : classified;
-    }
-    if (this.closed) return closeFailure(this.closed.code, this.closed.reason);
-    return undefined;
-  }
-
-  nextEvent(ms: number, signal: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        this.wake = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      signal.addEventListener('abort', done, { once: true });
-      this.wake = done;
-    });
   }
 
   /** Sends a ping and waits for its pong: RTT in ms, or a failure (a half-open socket times out). */
@@ -240,17 +219,17 @@ class Connection {
     let ponged = false;
     const onPong = () => {
       ponged = true;
-      this.wake?.();
+      this.inbox.poke();
     };
     this.ws.once('pong', onPong);
     this.ws.ping();
     try {
       while (!ponged) {
-        const gone = this.failure(signal);
+        const gone = this.inbox.failure(signal);
         if (gone) return gone;
         const left = sentAt + withinMs - performance.now();
         if (left <= 0) return { code: 'timeout', message: `no pong within ${formatDuration(withinMs)}: the connection is half-open or the server stopped answering` };
-        await this.nextEvent(left, signal);
+        await this.inbox.nextEvent(left, signal);
       }
       return performance.now() - sentAt;
     } finally {
@@ -295,24 +274,28 @@ async function runStep(step: WsStep, index: number, ctx: ProbeContext, conn: Con
   const vars = { runId: ctx.runId, seq: index + 1 };
   const label = `step ${index + 1}`;
   if ('send' in step) {
-    const gone = conn.failure(ctx.signal);
+    const gone = conn.inbox.failure(ctx.signal);
     if (gone) return gone;
     conn.send(render(step.send, vars));
     return undefined;
   }
   if ('expect' in step) {
     const started = performance.now();
-    const failure = await conn.until((m) => matches(m, step.expect, vars), step.expect.within, ctx.signal, `${label} expect`);
+    const got = await conn.inbox.until((m) => matches(m, step.expect, vars), step.expect.within, ctx.signal, `${label} expect`);
+    const failure = isFailure(got) ? got : undefined;
     report.checks.push(check(`${label} expect`, failure === undefined, describeMatcher(step.expect), failure ? failure.message : `matched in ${formatDuration(performance.now() - started)}`));
     return failure && failure.code === 'timeout' ? { code: 'assertion', message: failure.message } : failure;
   }
-  if ('sleep' in step) return (await conn.nextEvent(step.sleep, ctx.signal), conn.failure(ctx.signal));
+  if ('sleep' in step) {
+    await delay(step.sleep, ctx.signal);
+    return conn.inbox.failure(ctx.signal);
+  }
   if ('close' in step) {
     conn.ws.close(step.close.code, step.close.reason);
     return undefined;
   }
   const expected = step.expectClose.code;
-  await conn.until(() => false, step.expectClose.within, ctx.signal, `${label} expectClose`);
+  await conn.inbox.until(() => false, step.expectClose.within, ctx.signal, `${label} expectClose`);
   const got = conn.closed?.code;
   report.checks.push(check(`${label} close code`, got !== undefined && expected.includes(got), expected.join(' or '), got === undefined ? 'still open' : String(got)));
   return got !== undefined && expected.includes(got) ? undefined : { code: got === undefined ? 'timeout' : 'assertion', message: `${label}: expected close ${expected.join(' or ')}, observed ${got ?? 'still open'}` };
@@ -331,9 +314,9 @@ async function measureRtt(spec: WebSocketProbeSpec, ctx: ProbeContext, conn: Con
     const vars = { runId: ctx.runId, seq };
     const sentAt = performance.now();
     conn.send(render(rtt.send, vars));
-    const failure = await conn.until((m) => rtt.match === undefined || matches(m, rtt.match, vars), rtt.within, ctx.signal, `rtt sample ${seq}`);
-    if (failure) return failure;
-    report.rttMs.push(performance.now() - sentAt);
+    const got = await conn.inbox.until((m) => rtt.match === undefined || matches(m, rtt.match, vars), rtt.within, ctx.signal, `rtt sample ${seq}`);
+    if (isFailure(got)) return got;
+    report.rttMs.push(got.at - sentAt);
   }
   return undefined;
 }
@@ -345,7 +328,7 @@ async function burst(spec: WebSocketProbeSpec, ctx: ProbeContext, conn: Connecti
   for (let seq = 1; seq <= b.count; seq++) conn.send(render(b.send, { runId: ctx.runId, seq }));
   const seen = new Set<number>();
   let highest = 0;
-  const failure = await conn.until(
+  const got = await conn.inbox.until(
     (message) => {
       const seq = Number(selectJson(parseJson(message), b.seqPath)[0]);
       if (!Number.isInteger(seq) || seq < 1 || seq > b.count) return false;
@@ -361,7 +344,7 @@ async function burst(spec: WebSocketProbeSpec, ctx: ProbeContext, conn: Connecti
   );
   report.missing = b.count - seen.size;
   // Losing messages is a figure to check, not a broken connection.
-  return failure && failure.code !== 'timeout' ? failure : undefined;
+  return isFailure(got) && got.code !== 'timeout' ? got : undefined;
 }
 
 /** Holds the connection, pinging: a socket that stops answering is detected within the window. */
@@ -371,64 +354,11 @@ async function hold(spec: WebSocketProbeSpec, ctx: ProbeContext, conn: Connectio
     const sample = await conn.ping(spec.keepalive.timeout, ctx.signal);
     if (typeof sample !== 'number') return sample;
     const wait = Math.min(spec.keepalive.every, until - performance.now());
-    if (wait > 0) await conn.nextEvent(wait, ctx.signal);
-    const gone = conn.failure(ctx.signal);
+    if (wait > 0) await delay(wait, ctx.signal);
+    const gone = conn.inbox.failure(ctx.signal);
     if (gone) return gone;
   }
   return undefined;
-}
-
-interface Vars {
-  runId: string;
-  seq: number;
-}
-
-/** Renders a message template: {{run.id}} and {{seq}} in strings; a string that is exactly
- * "{{seq}}" becomes the number. */
-export function render(template: MessageTemplate, vars: Vars): string {
-  if ('text' in template) return substitute(template.text, vars);
-  return JSON.stringify(renderValue(template.json, vars));
-}
-
-function renderValue(value: unknown, vars: Vars): unknown {
-  if (typeof value === 'string') return value === '{{seq}}' ? vars.seq : substitute(value, vars);
-  if (Array.isArray(value)) return value.map((v) => renderValue(v, vars));
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, renderValue(v, vars)]));
-  return value;
-}
-
-function substitute(text: string, vars: Vars): string {
-  return text.replaceAll('{{run.id}}', vars.runId).replaceAll('{{seq}}', String(vars.seq));
-}
-
-export function matches(message: string, matcher: MessageMatcher, vars: Vars): boolean {
-  if (matcher.text !== undefined && !message.includes(substitute(matcher.text, vars))) return false;
-  if (matcher.regex !== undefined && !matcher.regex.test(message)) return false;
-  if (matcher.json !== undefined) {
-    const document = parseJson(message);
-    for (const [path, wanted] of Object.entries(matcher.json)) {
-      const expected = renderValue(wanted, vars);
-      if (!selectJson(document, path).some((v) => v === expected)) return false;
-    }
-  }
-  return true;
-}
-
-function describeMatcher(matcher: MessageMatcher): string {
-  const parts = [
-    matcher.text !== undefined ? `text contains ${JSON.stringify(matcher.text)}` : '',
-    matcher.regex ? `matches /${matcher.regex.source}/` : '',
-    ...Object.entries(matcher.json ?? {}).map(([path, v]) => `${path} == ${JSON.stringify(v)}`),
-  ].filter(Boolean);
-  return parts.length ? `a message where ${parts.join(' and ')}` : 'any message';
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }
 
 function describe(reports: ConnReport[]): WebSocketDetail {
@@ -484,3 +414,4 @@ function failureOf(spec: WebSocketProbeSpec, reports: ConnReport[], checks: Chec
   const more = failed.length > 1 ? ` (+${failed.length - 1} more failed check${failed.length > 2 ? 's' : ''})` : '';
   return { code: 'assertion', message: `${first.name}: expected ${first.expected}, observed ${first.observed}${more}` };
 }
+

@@ -1,0 +1,162 @@
+// Messages as probes write and read them: templates with {{run.id}}, {{seq}} and
+// {{capture.NAME}}, and matchers (text, regex, JSON paths) that pick the message a step waits for.
+import { performance } from 'node:perf_hooks';
+import type { MessageMatcher, MessageTemplate } from '../config/schema.js';
+import { formatDuration } from '../config/units.js';
+import { selectJson } from './checks.js';
+import { classifyError } from './classify-error.js';
+import type { Failure } from './types.js';
+
+export type Captured = string | number | boolean | null;
+
+export interface Vars {
+  runId: string;
+  seq?: number;
+  /** Values captured from earlier responses: {{capture.NAME}}. */
+  captures?: Readonly<Record<string, Captured>>;
+}
+
+/** Renders a message template: {{run.id}} and {{seq}} in strings; a string that is exactly
+ * "{{seq}}" becomes the number. */
+export function render(template: MessageTemplate, vars: Vars): string {
+  if ('text' in template) return substitute(template.text, vars);
+  return JSON.stringify(renderValue(template.json, vars));
+}
+
+export function renderValue(value: unknown, vars: Vars): unknown {
+  if (typeof value === 'string') return exactValue(value, vars) ?? substitute(value, vars);
+  if (Array.isArray(value)) return value.map((v) => renderValue(v, vars));
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, renderValue(v, vars)]));
+  return value;
+}
+
+/** A string that is exactly "{{seq}}" or "{{capture.X}}" stands for the value itself, typed. */
+function exactValue(text: string, vars: Vars): Captured | undefined {
+  if (text === '{{seq}}') return vars.seq;
+  const capture = /^\{\{\s*capture\.([A-Za-z0-9_]+)\s*\}\}$/.exec(text);
+  return capture ? vars.captures?.[capture[1] as string] : undefined;
+}
+
+export function substitute(text: string, vars: Vars): string {
+  return text.replace(/\{\{\s*(run\.id|seq|capture\.[A-Za-z0-9_]+)\s*\}\}/g, (whole, name: string) => {
+    if (name === 'run.id') return vars.runId;
+    if (name === 'seq') return vars.seq === undefined ? whole : String(vars.seq);
+    const captured = vars.captures?.[name.slice('capture.'.length)];
+    return captured === undefined ? whole : String(captured);
+  });
+}
+
+export function matches(message: string, matcher: MessageMatcher, vars: Vars): boolean {
+  if (matcher.text !== undefined && !message.includes(substitute(matcher.text, vars))) return false;
+  if (matcher.regex !== undefined && !matcher.regex.test(message)) return false;
+  if (matcher.json !== undefined) {
+    const document = parseJson(message);
+    for (const [path, wanted] of Object.entries(matcher.json)) {
+      const expected = renderValue(wanted, vars);
+      if (!selectJson(document, path).some((v) => v === expected)) return false;
+    }
+  }
+  return true;
+}
+
+export function describeMatcher(matcher: MessageMatcher): string {
+  const parts = [
+    matcher.text !== undefined ? `text contains ${JSON.stringify(matcher.text)}` : '',
+    matcher.regex ? `matches /${matcher.regex.source}/` : '',
+    ...Object.entries(matcher.json ?? {}).map(([path, v]) => `${path} == ${JSON.stringify(v)}`),
+  ].filter(Boolean);
+  return parts.length ? `a message where ${parts.join(' and ')}` : 'any message';
+}
+
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+
+export interface Received {
+  text: string;
+  /** performance.now() at arrival. */
+  at: number;
+}
+
+/** Messages from one stream or socket, read one matching message at a time: unrelated ones
+ * are skipped; a broken source or the run's signal ends every wait with a failure. */
+export class Inbox {
+  private queue: Received[] = [];
+  private wake: (() => void) | undefined;
+  private broken: Failure | undefined;
+  received = 0;
+
+  constructor(private readonly limit = 10_000) {}
+
+  push(text: string): void {
+    this.received++;
+    this.queue.push({ text, at: performance.now() });
+    if (this.queue.length > this.limit) this.queue.splice(0, this.queue.length - this.limit);
+    this.poke();
+  }
+
+  /** The source broke (closed, errored): waits end with this failure. First one wins. */
+  fail(failure: Failure): void {
+    this.broken ??= failure;
+    this.poke();
+  }
+
+  poke(): void {
+    this.wake?.();
+  }
+
+  failure(signal: AbortSignal): Failure | undefined {
+    if (signal.aborted) return classifyError(signal.reason, signal, 'exchange');
+    return this.broken;
+  }
+
+  /** Consumes messages until one passes `test`; a timeout failure names `what`. */
+  async until(test: (text: string) => boolean, withinMs: number, signal: AbortSignal, what: string): Promise<Received | Failure> {
+    const deadline = performance.now() + withinMs;
+    for (;;) {
+      for (let next = this.queue.shift(); next; next = this.queue.shift()) if (test(next.text)) return next;
+      const gone = this.failure(signal);
+      if (gone) return gone;
+      const left = deadline - performance.now();
+      if (left <= 0) return { code: 'timeout', message: `${what}: nothing matched within ${formatDuration(withinMs)}` };
+      await this.nextEvent(left, signal);
+    }
+  }
+
+  /** Resolves on the next message, failure, poke, abort, or after `ms`. */
+  nextEvent(ms: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        this.wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal.addEventListener('abort', done, { once: true });
+      this.wake = done;
+    });
+  }
+}
+
+export function isFailure(value: Received | Failure): value is Failure {
+  return 'code' in value;
+}
+
+/** Waits `ms`, or less if `signal` fires. */
+export function delay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
