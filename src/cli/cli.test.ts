@@ -71,7 +71,7 @@ describe('flowprobe command line', () => {
   it('probe of an unknown name exits 2 listing the names', async () => {
     const r = await flowprobe(['probe', 'nope']);
     assert.equal(r.code, 2);
-    assert.match(r.err, /no probe named "nope"; configured: .*demo-health);
+    assert.match(r.err, /no probe named "nope"; configured: .*demo-health/);
   });
 
   it('--help exits 0 and an unknown command exits 2', async () => {
