@@ -1,0 +1,259 @@
+// Per-probe health as a pure state machine: observe(result, now) → transitions. No clock, no
+// I/O: the daemon feeds it results and ticks, and persists its snapshot.
+//
+//   healthy ──failAfter consecutive failures, or failure ratio over a window──► failing
+//   failing ──recoverAfter consecutive successes──► healthy   (the outage's duration is recorded)
+//   healthy ──a figure over threshold or factor × baseline, sustained──► degraded ──recoverAfter fast──► healthy
+//   failing, past recoverWithin ──► a "not-recovered-within" transition of its own, once per outage
+// Inconclusive results (the daemon itself was starved) neither fail nor heal.
+import { percentile } from '../probers/stats.js';
+
+export type Health = 'healthy' | 'degraded' | 'failing';
+
+export type TransitionReason =
+  | 'consecutive-failures'
+  | 'failure-ratio'
+  | 'recovered'
+  | 'slow'
+  | 'fast-again'
+  | 'not-recovered-within';
+
+export interface DetectSettings {
+  failAfter: number;
+  recoverAfter: number;
+  /** Failing when more than `above` of the last `window` conclusive runs failed. */
+  failureRatio: { window: number; above: number } | undefined;
+  recoverWithinMs: number | undefined;
+  degraded: DegradedSettings | undefined;
+}
+
+export interface DegradedSettings {
+  /** Which figure of a result: duration, phase.<name>, rtt_p95, leg.<name>, total. */
+  figure: string;
+  /** Slow when above this (ms)… */
+  thresholdMs: number | undefined;
+  /** …or above factor × the learned baseline. */
+  factor: number | undefined;
+  /** How long every sample must have been slow before the probe is degraded. */
+  sustainMs: number;
+  /** Samples needed before the baseline is trusted. */
+  minSamples: number;
+  /** Samples in the rolling baseline, and which percentile of them is the baseline. */
+  baselineSamples: number;
+  percentile: number;
+}
+
+export interface Observation {
+  ok: boolean;
+  inconclusive: boolean;
+  /** The degradation figure of this result, if it has one (ms). */
+  figureMs: number | undefined;
+  failure: { code: string; message: string } | undefined;
+}
+
+export interface Outage {
+  startedAt: number;
+  /** Set once the not-recovered-within transition fired for this outage. */
+  overdueAt: number | undefined;
+  lastFailure: { code: string; message: string } | undefined;
+}
+
+export interface Transition {
+  probe: string;
+  from: Health;
+  to: Health;
+  reason: TransitionReason;
+  at: number;
+  /** What led here, for a human: counts, figures, the last error. */
+  evidence: Record<string, string | number>;
+  /** For failing→healthy: the outage that ended. For not-recovered-within: the one still going. */
+  outage?: { startedAt: number; endedAt: number | undefined; durationMs: number };
+}
+
+/** What survives a restart. */
+export interface ProbeStateSnapshot {
+  health: Health;
+  outage: Outage | undefined;
+  consecutiveFailures: number;
+  consecutiveSuccesses: number;
+  /** The last conclusive runs, for the failure ratio. */
+  window: Array<{ ok: boolean; at: number }>;
+  baseline: number[];
+  slowSince: number | undefined;
+  fastStreak: number;
+  firstSuccessAt: number | undefined;
+}
+
+export function initialSnapshot(): ProbeStateSnapshot {
+  return { health: 'healthy', outage: undefined, consecutiveFailures: 0, consecutiveSuccesses: 0, window: [], baseline: [], slowSince: undefined, fastStreak: 0, firstSuccessAt: undefined };
+}
+
+export class ProbeState {
+  private s: ProbeStateSnapshot;
+
+  constructor(
+    readonly probe: string,
+    private settings: DetectSettings,
+    snapshot: ProbeStateSnapshot = initialSnapshot(),
+  ) {
+    this.s = structuredClone(snapshot);
+  }
+
+  get health(): Health {
+    return this.s.health;
+  }
+
+  get outage(): Outage | undefined {
+    return this.s.outage;
+  }
+
+  /** The learned baseline (ms), once there are enough samples. */
+  get baselineMs(): number | undefined {
+    const d = this.settings.degraded;
+    if (!d || this.s.baseline.length < d.minSamples) return undefined;
+    return percentile([...this.s.baseline].sort((a, b) => a - b), d.percentile);
+  }
+
+  snapshot(): ProbeStateSnapshot {
+    return structuredClone(this.s);
+  }
+
+  setSettings(settings: DetectSettings): void {
+    this.settings = settings;
+  }
+
+  observe(observation: Observation, now: number): Transition[] {
+    if (observation.inconclusive) return [];
+    const transitions = observation.ok ? this.onSuccess(now) : this.onFailure(observation, now);
+    if (observation.ok && this.s.health !== 'failing') transitions.push(...this.onFigure(observation.figureMs, now));
+    return transitions;
+  }
+
+  /** When the current outage becomes overdue (for the caller's timer), if it will. */
+  nextDeadline(): number | undefined {
+    const { outage } = this.s;
+    const within = this.settings.recoverWithinMs;
+    if (this.s.health !== 'failing' || !outage || within === undefined || outage.overdueAt !== undefined) return undefined;
+    return outage.startedAt + within;
+  }
+
+  /** Fires the not-recovered-within transition when its moment has come. */
+  tick(now: number): Transition[] {
+    const deadline = this.nextDeadline();
+    const outage = this.s.outage;
+    if (deadline === undefined || now < deadline || !outage) return [];
+    outage.overdueAt = now;
+    return [
+      this.transition('failing', 'not-recovered-within', now, {
+        recover_within_ms: this.settings.recoverWithinMs ?? 0,
+        last_error: outage.lastFailure ? `${outage.lastFailure.code}: ${outage.lastFailure.message}` : '',
+      }, { startedAt: outage.startedAt, endedAt: undefined, durationMs: now - outage.startedAt }),
+    ];
+  }
+
+  private onFailure(observation: Observation, now: number): Transition[] {
+    const s = this.s;
+    if (s.health !== 'failing' && s.consecutiveFailures === 0) s.outage = { startedAt: now, overdueAt: undefined, lastFailure: undefined };
+    s.consecutiveFailures++;
+    s.consecutiveSuccesses = 0;
+    s.firstSuccessAt = undefined;
+    this.pushWindow(false, now);
+    if (s.outage) s.outage.lastFailure = observation.failure;
+    if (s.health === 'failing') return [];
+    const reason = this.failingReason();
+    if (!reason) return [];
+    // With a ratio, the outage began at the first failure still in the window.
+    const firstFailure = s.window.find((w) => !w.ok);
+    if (reason === 'failure-ratio' && s.outage && firstFailure) s.outage.startedAt = firstFailure.at;
+    s.slowSince = undefined;
+    s.fastStreak = 0;
+    return [this.transition('failing', reason, now, {
+      consecutive_failures: s.consecutiveFailures,
+      failed_in_window: s.window.filter((w) => !w.ok).length,
+      window: s.window.length,
+      last_error: observation.failure ? `${observation.failure.code}: ${observation.failure.message}` : '',
+    })];
+  }
+
+  private failingReason(): TransitionReason | undefined {
+    const s = this.s;
+    if (s.consecutiveFailures >= this.settings.failAfter) return 'consecutive-failures';
+    return this.overRatio() ? 'failure-ratio' : undefined;
+  }
+
+  private overRatio(): boolean {
+    const ratio = this.settings.failureRatio;
+    const window = this.s.window;
+    if (!ratio || window.length < ratio.window) return false;
+    return window.filter((w) => !w.ok).length / window.length > ratio.above;
+  }
+
+  private onSuccess(now: number): Transition[] {
+    const s = this.s;
+    s.consecutiveFailures = 0;
+    s.consecutiveSuccesses++;
+    this.pushWindow(true, now);
+    if (s.health !== 'failing') {
+      // A failure streak that ended before it became an outage.
+      s.outage = undefined;
+      return [];
+    }
+    s.firstSuccessAt ??= now;
+    // Hysteresis: enough successes in a row, and (with a ratio rule) the window below its limit,
+    // so a probe failing one run in three stays failing instead of flapping.
+    if (s.consecutiveSuccesses < this.settings.recoverAfter || this.overRatio()) return [];
+    const outage = s.outage;
+    const endedAt = s.firstSuccessAt;
+    s.outage = undefined;
+    s.firstSuccessAt = undefined;
+    return [this.transition('healthy', 'recovered', now, { consecutive_successes: s.consecutiveSuccesses }, outage && { startedAt: outage.startedAt, endedAt, durationMs: endedAt - outage.startedAt })];
+  }
+
+  private onFigure(figureMs: number | undefined, now: number): Transition[] {
+    const d = this.settings.degraded;
+    const s = this.s;
+    if (!d || figureMs === undefined) return [];
+    const baseline = this.baselineMs;
+    const overThreshold = d.thresholdMs !== undefined && figureMs > d.thresholdMs;
+    const overBaseline = d.factor !== undefined && baseline !== undefined && figureMs > d.factor * baseline;
+    if (!overThreshold && !overBaseline) {
+      s.slowSince = undefined;
+      // Only normal samples teach the baseline: a slowdown must not become the new normal.
+      s.baseline.push(figureMs);
+      if (s.baseline.length > d.baselineSamples) s.baseline.splice(0, s.baseline.length - d.baselineSamples);
+      if (s.health !== 'degraded') return [];
+      s.fastStreak++;
+      if (s.fastStreak < this.settings.recoverAfter) return [];
+      s.fastStreak = 0;
+      return [this.transition('healthy', 'fast-again', now, { figure: d.figure, observed_ms: round(figureMs), baseline_ms: round(baseline ?? 0) })];
+    }
+    s.fastStreak = 0;
+    s.slowSince ??= now;
+    if (s.health === 'degraded' || now - s.slowSince < d.sustainMs) return [];
+    return [this.transition('degraded', 'slow', now, {
+      figure: d.figure,
+      observed_ms: round(figureMs),
+      ...(baseline !== undefined ? { baseline_ms: round(baseline) } : {}),
+      ...(d.thresholdMs !== undefined ? { threshold_ms: d.thresholdMs } : {}),
+      ...(d.factor !== undefined ? { factor: d.factor } : {}),
+      slow_for_ms: now - s.slowSince,
+    })];
+  }
+
+  private pushWindow(ok: boolean, at: number): void {
+    const size = this.settings.failureRatio?.window ?? 0;
+    if (size === 0) return;
+    this.s.window.push({ ok, at });
+    if (this.s.window.length > size) this.s.window.splice(0, this.s.window.length - size);
+  }
+
+  private transition(to: Health, reason: TransitionReason, at: number, evidence: Transition['evidence'], outage?: Transition['outage']): Transition {
+    const from = this.s.health;
+    this.s.health = to;
+    return { probe: this.probe, from, to, reason, at, evidence, ...(outage ? { outage } : {}) };
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}
