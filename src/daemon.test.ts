@@ -46,7 +46,7 @@ describe('daemon end to end', () => {
     assert.match(metrics, /flowprobe_config_last_reload_successful\{location="lab-1"\} 1/);
     const status = JSON.parse((await h.get('/api/v1/status')).text) as { probes: Array<{ name: string; state: string; last?: { checks: unknown[] } }> };
     const alpha = status.probes.find((p) => p.name === 'alpha');
-    assert.equal(alpha?.state, 'up');
+    assert.equal(alpha?.state, 'healthy');
     assert.equal(alpha?.last?.checks.length, 1);
     assert.equal((await h.get('/healthz')).status, 200);
     assert.equal((await h.get('/readyz')).status, 200);

@@ -17,6 +17,13 @@ import { History } from './results/history.js';
 import type { Clock } from './scheduler/clock.js';
 import { Scheduler, type Job } from './scheduler/scheduler.js';
 import { createServer, listen } from './server/server.js';
+import type { ResourceTransition } from './detect/budget.js';
+import { Detector, type DetectorSnapshot } from './detect/detector.js';
+import type { Transition } from './detect/probe-state.js';
+import { StateFile } from './detect/state-file.js';
+import { ResourceMonitor } from './resources/monitor.js';
+import type { Timer } from './scheduler/clock.js';
+import path from 'node:path';
 
 export interface DaemonOptions {
   configFile: string;
@@ -45,6 +52,11 @@ export class Daemon {
   private readonly scheduler: Scheduler;
   private readonly server: http.Server;
   private readonly record: ResultSink;
+  private readonly detector: Detector;
+  private readonly detectorFile: StateFile<DetectorSnapshot>;
+  private readonly resources: ResourceMonitor;
+  private deadlineTimer: { at: number; timer: Timer } | undefined;
+  private flushTimer: Timer | undefined;
   private readonly startedAt: number;
   private specs = new Map<string, ProbeSpec>();
   private lastReload: { at: number; ok: boolean; problems: string[] };
@@ -66,13 +78,29 @@ export class Daemon {
         this.logger.warn({ probe, reason, count }, 'scheduled run skipped');
       },
     });
+    this.detectorFile = new StateFile(path.join(config.settings.stateDir, 'detector.json'));
+    this.detector = new Detector(this.detectorFile.load() ?? {});
+    this.resources = new ResourceMonitor(
+      options.clock,
+      config.settings.resources,
+      (transitions) => this.onResourceTransitions(transitions),
+      (process, err) => this.logger.warn({ process, err }, 'resource sample failed'),
+    );
     this.metrics = createMetrics({
       location: config.settings.location,
       version: options.version,
       schedulerState: () => ({ inFlight: this.scheduler.inFlight, queued: this.scheduler.queued }),
+      probeStates: () =>
+        this.config.probes.map((spec) => {
+          const state = this.detector.state(spec.name);
+          return { probe: spec.name, health: state?.health ?? 'healthy', outageStartedAt: state?.outage?.startedAt, baselineMs: state?.baselineMs };
+        }),
+      resources: () => this.resources.readingsNow(),
+      now: () => options.clock.now(),
     });
+    // Where each result goes, in order. The detector comes last: it sees what was recorded.
     this.record = fanOut(
-      [(r) => this.metrics.recordResult(r), (r) => this.history.add(r), logSink(this.logger)],
+      [(r) => this.metrics.recordResult(r), (r) => this.history.add(r), logSink(this.logger), (r) => this.onTransitions(this.detector.observe(r, r.startedAt + r.durationMs))],
       this.logger,
     );
     this.lastReload = { at: this.startedAt, ok: true, problems: [] };
@@ -99,6 +127,9 @@ export class Daemon {
     await this.apply(this.config);
     this.metrics.configLoaded(true, this.options.clock.now());
     this.scheduler.start();
+    this.resources.start();
+    this.armDeadline();
+    this.scheduleFlush();
     this.state = 'running';
     this.logger.info(
       { listen: `${this.address.host}:${this.address.port}`, location: settings.location, probes: this.config.probes.length, config: this.config.configFile },
@@ -146,7 +177,68 @@ export class Daemon {
       perKind[spec.kind] = (perKind[spec.kind] ?? 0) + 1;
     }
     this.metrics.setProbesConfigured(perKind);
+    this.detector.configure(config.settings.detect, config.probes);
+    this.resources.configure(config.settings.resources);
     this.scheduler.update(config.probes.map((spec) => this.jobFor(spec)));
+  }
+
+  /** A failure taken while the daemon itself was starved says nothing about the target. */
+  private judge(result: ProbeResult): ProbeResult {
+    if (result.ok || result.failure.code === 'inconclusive') return result;
+    if (!this.resources.starvedDuring(result.startedAt, result.startedAt + result.durationMs)) return result;
+    return { ...result, failure: { code: 'inconclusive', message: `the daemon was starved during this run (event loop or CPU over its budget); the target's answer: ${result.failure.code}: ${result.failure.message}` } };
+  }
+
+  private onTransitions(transitions: Transition[]): void {
+    if (transitions.length === 0) return;
+    for (const t of transitions) {
+      this.metrics.recordTransition(t);
+      const fields = { probe: t.probe, from: t.from, to: t.to, reason: t.reason, evidence: t.evidence, ...(t.outage ? { outage_ms: Math.round(t.outage.durationMs) } : {}) };
+      if (t.to === 'healthy') this.logger.info(fields, `probe ${t.probe} is healthy again (${t.reason})`);
+      else this.logger.warn(fields, `probe ${t.probe} is ${t.reason === 'not-recovered-within' ? 'not recovered within its budget' : t.to} (${t.reason})`);
+    }
+    this.persist();
+    this.armDeadline();
+  }
+
+  private onResourceTransitions(transitions: ResourceTransition[]): void {
+    for (const t of transitions) {
+      this.metrics.recordResourceTransition(t);
+      const fields = { process: t.process, from: t.from, to: t.to, reason: t.reason, evidence: t.evidence };
+      if (t.to === 'ok') this.logger.info(fields, `process ${t.process} is ${t.reason === 'back' ? 'back' : 'within budget again'}`);
+      else this.logger.warn(fields, `process ${t.process} is ${t.to}`);
+    }
+  }
+
+  /** One timer at the earliest moment an outage can become overdue (recoverWithin). */
+  private armDeadline(): void {
+    const at = this.detector.nextDeadline();
+    if (this.deadlineTimer?.at === at) return;
+    this.deadlineTimer?.timer.cancel();
+    this.deadlineTimer = undefined;
+    if (at === undefined || this.state === 'stopping') return;
+    const timer = this.options.clock.setTimer(Math.max(0, at - this.options.clock.now()), () => {
+      this.deadlineTimer = undefined;
+      this.onTransitions(this.detector.tick(this.options.clock.now()));
+      this.armDeadline();
+    });
+    this.deadlineTimer = { at, timer };
+  }
+
+  /** Baselines change with every result: saved once a minute, and at every transition and stop. */
+  private scheduleFlush(): void {
+    this.flushTimer = this.options.clock.setTimer(60_000, () => {
+      this.persist();
+      this.scheduleFlush();
+    });
+  }
+
+  private persist(): void {
+    try {
+      this.detectorFile.save(this.detector.snapshot());
+    } catch (err) {
+      this.logger.error({ err, file: this.detectorFile.file }, 'cannot save detector state');
+    }
   }
 
   private jobFor(spec: ProbeSpec): Job {
@@ -155,7 +247,7 @@ export class Daemon {
       schedule: spec.schedule,
       timeoutMs: spec.timeoutMs,
       run: async ({ slot, startedAt, signal }) => {
-        const result = await runProbe(spec, { signal, runId: randomUUID(), redact: this.redact }, { slot, startedAt });
+        const result = this.judge(await runProbe(spec, { signal, runId: randomUUID(), redact: this.redact }, { slot, startedAt }));
         // A run that outlived its probe's removal (or was cut short by shutdown) is not recorded.
         if (this.specs.get(spec.name) !== spec) return;
         if (!result.ok && result.failure.code === 'inconclusive' && this.state === 'stopping') return;
@@ -171,6 +263,10 @@ export class Daemon {
     const grace = this.config.settings.shutdownGrace;
     this.logger.info({ in_flight: this.scheduler.inFlight, grace: formatDuration(grace) }, 'stopping');
     await this.scheduler.stop(grace);
+    this.resources.stop();
+    this.deadlineTimer?.timer.cancel();
+    this.flushTimer?.cancel();
+    this.persist();
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
@@ -185,6 +281,8 @@ export class Daemon {
     const probes = this.config.probes.map((spec) => {
       const recent = this.history.recentOf(spec.name);
       const last = recent[0];
+      const detected = this.detector.state(spec.name);
+      const outage = detected?.outage;
       return {
         name: spec.name,
         kind: spec.kind,
@@ -192,7 +290,9 @@ export class Daemon {
         schedule: describeSchedule(spec),
         timeout: formatDuration(spec.timeoutMs),
         target: targetOf(spec),
-        state: last === undefined ? 'unknown' : last.ok ? 'up' : 'down',
+        state: detected?.health ?? 'healthy',
+        baselineMs: detected?.baselineMs,
+        outage: outage && detected?.health === 'failing' ? { since: new Date(outage.startedAt).toISOString(), ageMs: Math.round(this.options.clock.now() - outage.startedAt), lastFailure: outage.lastFailure } : undefined,
         last: last && summarize(last),
         recent: recent.map(summarize),
         failures: this.history.failuresOf(spec.name).map(summarize),
@@ -203,6 +303,7 @@ export class Daemon {
       version: this.options.version,
       startedAt: new Date(this.startedAt).toISOString(),
       config: { file: this.config.configFile, lastReload: { ...this.lastReload, at: new Date(this.lastReload.at).toISOString() } },
+      resources: this.resources.readingsNow(),
       probes,
     };
     return redactDeep(doc, this.redact);

@@ -69,6 +69,46 @@ const tlsOptions = z.strictObject({
   serverName: z.string().optional(),
 });
 
+const failureRatio = z.union(
+  [z.literal(false), z.strictObject({ window: z.number().int().min(2).max(1000).default(10), above: z.number().gt(0).lt(1).default(0.5) })],
+  { error: 'expected false or { window: 10, above: 0.5 }' },
+);
+
+const degradedRule = z
+  .strictObject({
+    figure: z
+      .string()
+      .regex(/^(duration|total|rtt_p95|first_event|phase\.[a-z_]+|leg\.[a-z0-9_-]+)$/, {
+        error: 'expected duration, total, rtt_p95, first_event, phase.<name> or leg.<name>',
+      })
+      .default('duration'),
+    threshold: duration.optional(),
+    factor: z.number().gt(1).optional(),
+    sustain: duration.default(60_000),
+    minSamples: z.number().int().min(1).default(20),
+    baselineSamples: z.number().int().min(2).max(10_000).default(200),
+    percentile: z.number().min(1).max(99).default(50),
+  })
+  .refine((v) => v.threshold !== undefined || v.factor !== undefined, { error: 'expected threshold, factor, or both' });
+
+/** Health rules: the daemon config gives the defaults… */
+export const detectDefaults = z.strictObject({
+  failAfter: z.number().int().min(1).default(3),
+  recoverAfter: z.number().int().min(1).default(2),
+  failureRatio: failureRatio.default({ window: 10, above: 0.5 }),
+  recoverWithin: duration.optional(),
+  degraded: degradedRule.optional(),
+});
+
+/** …and a probe may override any of them. */
+const detectOverride = z.strictObject({
+  failAfter: z.number().int().min(1).optional(),
+  recoverAfter: z.number().int().min(1).optional(),
+  failureRatio: failureRatio.optional(),
+  recoverWithin: duration.optional(),
+  degraded: degradedRule.optional(),
+});
+
 const scheduleFields = {
   every: duration.optional(),
   cron: cronExpression.optional(),
@@ -76,6 +116,7 @@ const scheduleFields = {
   timeout: duration.optional(),
   labels: labelMap.default({}),
   description: z.string().optional(),
+  detect: detectOverride.optional(),
 };
 
 const httpProbe = z.strictObject({
@@ -325,6 +366,14 @@ export const probeSchema = z.discriminatedUnion('kind', [httpProbe, sseProbe, we
 
 /** A probe file holds one probe (a mapping) or several (a sequence). */
 
+/** Resource budgets: RSS, CPU % (of one core) sustained `for`, and (the daemon only) event-loop delay. */
+const budget = z.strictObject({
+  rss: size.optional(),
+  cpu: z.number().gt(0).optional(),
+  eventLoopDelay: duration.optional(),
+  for: duration.default(60_000),
+});
+
 export const daemonConfigSchema = z.strictObject({
   listen: z
     .string()
@@ -342,11 +391,34 @@ export const daemonConfigSchema = z.strictObject({
   defaults: z
     .strictObject({ every: duration.default(30_000), timeout: duration.default(10_000) })
     .default({ every: 30_000, timeout: 10_000 }),
+  detect: detectDefaults.default(detectDefaults.parse({})),
+  resources: z
+    .strictObject({
+      interval: duration.default(10_000),
+      self: budget.default({ rss: 1024 ** 3, cpu: 90, eventLoopDelay: 500, for: 60_000 }),
+      processes: z
+        .array(
+          z
+            .strictObject({
+              name: z.string().regex(/^[A-Za-z0-9_.-]+$/, { error: 'expected a name of letters, digits, "_", "." or "-"' }),
+              pid: z.number().int().min(1).optional(),
+              pidfile: z.string().optional(),
+              match: z.string().refine(isRegExp, { error: 'expected a regular expression for the command line' }).optional(),
+              budget: budget.default({ for: 60_000 }),
+            })
+            .refine((p) => [p.pid, p.pidfile, p.match].filter((x) => x !== undefined).length === 1, { error: 'expected exactly one of pid, pidfile or match' }),
+        )
+        .default([]),
+    })
+    .default({ interval: 10_000, self: { rss: 1024 ** 3, cpu: 90, eventLoopDelay: 500, for: 60_000 }, processes: [] }),
   history: z
     .strictObject({ recent: z.number().int().min(1).max(1000).default(20), failures: z.number().int().min(0).max(1000).default(50) })
     .default({ recent: 20, failures: 50 }),
 });
 
+export type DetectConfig = z.output<typeof detectDefaults>;
+export type DetectOverride = z.output<typeof detectOverride>;
+export type Budget = z.output<typeof budget>;
 export type DaemonConfigInput = z.input<typeof daemonConfigSchema>;
 export type DaemonSettings = z.output<typeof daemonConfigSchema>;
 type RawProbe = z.output<typeof probeSchema>;

@@ -5,7 +5,10 @@ import { readdirSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ProbeKind } from '../config/schema.js';
+import type { ResourceTransition } from '../detect/budget.js';
+import type { Health, Transition } from '../detect/probe-state.js';
 import { FAILURE_CODES, PHASE_NAMES, type ProbeResult } from '../probers/types.js';
+import type { ProcessReading } from '../resources/monitor.js';
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const LATENESS_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1];
@@ -15,6 +18,11 @@ export interface MetricsOptions {
   version: string;
   /** Read at scrape: runs in flight and queued in the scheduler. */
   schedulerState: () => { inFlight: number; queued: number };
+  /** Read at scrape: each probe's health, current outage start and learned baseline. */
+  probeStates: () => Array<{ probe: string; health: Health; outageStartedAt: number | undefined; baselineMs: number | undefined }>;
+  /** Read at scrape: the latest resource samples. */
+  resources: () => ProcessReading[];
+  now: () => number;
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
@@ -54,10 +62,15 @@ export function createMetrics(options: MetricsOptions) {
   new Gauge({ name: 'flowprobe_build_info', help: 'Build information; always 1.', labelNames: ['version', 'node'], registers: r }).set({ version: options.version, node: process.versions.node }, 1);
 
   const perSse = [sseEvents, sseComments, sseMissing, sseDuplicate, sseReconnects];
-  const perProbe: Array<{ get(): Promise<{ values: Array<{ labels: Record<string, string | number | undefined> }> }>; remove(labels: Record<string, string | number>): void }> = [probeSuccess, probeDuration, probePhase, probeRuns, probeLastRun, httpStatus, checksFailed, sseEvents, sseComments, sseGap, sseMissing, sseDuplicate, sseReconnects, sseReconnect, sseSpread, wsRtt, wsMessages, wsOrder, wsClose, wsConnFailures, flowLeg, flowTotal];
   for (const reason of ['overlap', 'missed']) skipped.inc({ reason }, 0);
+  const transitions = new Counter({ name: 'flowprobe_probe_transitions_total', help: 'Probe state transitions by reason.', labelNames: ['probe', 'reason'], registers: r });
+  const outageDuration = new Histogram({ name: 'flowprobe_outage_duration_seconds', help: 'How long each outage lasted, from its first failure to its first success (MTTR).', labelNames: ['probe'], buckets: [1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600], registers: r });
+  const resourceTransitions = new Counter({ name: 'flowprobe_resource_transitions_total', help: 'Resource budget transitions by process and reason.', labelNames: ['process', 'reason'], registers: r });
+  declareStateGauges(registry, options);
   declareSchedulerGauges(registry, options.schedulerState);
   declareProcessMetrics(registry);
+
+  const perProbe: Array<{ get(): Promise<{ values: Array<{ labels: Record<string, string | number | undefined> }> }>; remove(labels: Record<string, string | number>): void }> = [probeSuccess, probeDuration, probePhase, probeRuns, probeLastRun, httpStatus, checksFailed, transitions, outageDuration, sseEvents, sseComments, sseGap, sseMissing, sseDuplicate, sseReconnects, sseReconnect, sseSpread, wsRtt, wsMessages, wsOrder, wsClose, wsConnFailures, flowLeg, flowTotal];
 
   return {
     registry,
@@ -69,6 +82,7 @@ export function createMetrics(options: MetricsOptions) {
         if (reason !== 'inconclusive') probeRuns.inc({ probe, kind, result: 'failure', reason }, 0);
       }
       probeRuns.inc({ probe, kind, result: 'inconclusive', reason: 'inconclusive' }, 0);
+      outageDuration.zero({ probe });
       if (kind === 'sse') for (const counter of perSse) counter.inc({ probe }, 0);
       if (kind === 'websocket') {
         for (const direction of ['sent', 'received']) wsMessages.inc({ probe, direction }, 0);
@@ -130,6 +144,15 @@ export function createMetrics(options: MetricsOptions) {
       }
     },
 
+    recordTransition(t: Transition): void {
+      transitions.inc({ probe: t.probe, reason: t.reason });
+      if (t.reason === 'recovered' && t.outage) outageDuration.observe({ probe: t.probe }, t.outage.durationMs / 1000);
+    },
+
+    recordResourceTransition(t: ResourceTransition): void {
+      resourceTransitions.inc({ process: t.process, reason: t.reason });
+    },
+
     observeLateness(ms: number): void {
       lateness.observe(Math.max(0, ms) / 1000);
     },
@@ -159,6 +182,56 @@ export function createMetrics(options: MetricsOptions) {
       }
     },
   };
+}
+
+const HEALTH: readonly Health[] = ['healthy', 'degraded', 'failing'];
+
+/** Point-in-time state, read at scrape from the detector and the resource monitor. */
+function declareStateGauges(registry: Registry, options: MetricsOptions): void {
+  const r = [registry];
+  new Gauge({
+    name: 'flowprobe_probe_state',
+    help: 'Current state of each probe: 1 for the state it is in, 0 for the others.',
+    labelNames: ['probe', 'state'],
+    registers: r,
+    collect() {
+      this.reset();
+      for (const p of options.probeStates()) for (const state of HEALTH) this.set({ probe: p.probe, state }, p.health === state ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'flowprobe_outage_age_seconds',
+    help: 'Age of the current outage of each probe (0 when it is not failing).',
+    labelNames: ['probe'],
+    registers: r,
+    collect() {
+      this.reset();
+      const now = options.now();
+      for (const p of options.probeStates()) this.set({ probe: p.probe }, p.outageStartedAt !== undefined && p.health === 'failing' ? (now - p.outageStartedAt) / 1000 : 0);
+    },
+  });
+  new Gauge({
+    name: 'flowprobe_probe_baseline_seconds',
+    help: 'Learned baseline of the degradation figure of each probe that has one.',
+    labelNames: ['probe'],
+    registers: r,
+    collect() {
+      this.reset();
+      for (const p of options.probeStates()) if (p.baselineMs !== undefined) this.set({ probe: p.probe }, p.baselineMs / 1000);
+    },
+  });
+  const readings = (pick: (reading: ProcessReading) => number | undefined) =>
+    function (this: Gauge) {
+      this.reset();
+      for (const reading of options.resources()) {
+        const value = pick(reading);
+        if (value !== undefined) this.set({ process: reading.process }, value);
+      }
+    };
+  new Gauge({ name: 'flowprobe_resource_cpu_ratio', help: 'CPU use of a watched process (1 = one core), last sample.', labelNames: ['process'], registers: r, collect: readings((x) => x.sample && x.sample.cpuPercent / 100) });
+  new Gauge({ name: 'flowprobe_resource_rss_bytes', help: 'Resident memory of a watched process, last sample.', labelNames: ['process'], registers: r, collect: readings((x) => x.sample?.rssBytes) });
+  new Gauge({ name: 'flowprobe_resource_up', help: 'Whether a watched process is running (1) or gone (0).', labelNames: ['process'], registers: r, collect: readings((x) => (x.state === 'gone' ? 0 : 1)) });
+  new Gauge({ name: 'flowprobe_resource_over_budget', help: 'Whether a watched process is over its budget (1) or not (0).', labelNames: ['process'], registers: r, collect: readings((x) => (x.state === 'over-budget' ? 1 : 0)) });
 }
 
 function declareSchedulerGauges(registry: Registry, state: MetricsOptions['schedulerState']): void {

@@ -1,0 +1,91 @@
+// Every probe's state machine, fed each result; settings are the daemon's defaults overridden
+// per probe. Transitions go to whoever listens (log, metrics, alerting); a snapshot of every
+// state is what the daemon persists, so a restart keeps outages and baselines.
+import type { DetectConfig, ProbeSpec } from '../config/schema.js';
+import type { ProbeResult } from '../probers/types.js';
+import { figureOf } from './figures.js';
+import { ProbeState, type DetectSettings, type ProbeStateSnapshot, type Transition } from './probe-state.js';
+
+export type DetectorSnapshot = Record<string, ProbeStateSnapshot>;
+
+export class Detector {
+  private readonly states = new Map<string, ProbeState>();
+  private settings = new Map<string, DetectSettings>();
+
+  constructor(private restored: DetectorSnapshot = {}) {}
+
+  /** Applies a (re)loaded config: new probes start (from a restored snapshot if there is one),
+   * removed probes are forgotten, changed rules take effect. */
+  configure(defaults: DetectConfig, probes: readonly ProbeSpec[]): void {
+    this.settings = new Map(probes.map((spec) => [spec.name, settingsFor(defaults, spec)]));
+    for (const name of this.states.keys()) if (!this.settings.has(name)) this.states.delete(name);
+    for (const [name, settings] of this.settings) {
+      const existing = this.states.get(name);
+      if (existing) existing.setSettings(settings);
+      else this.states.set(name, new ProbeState(name, settings, this.restored[name]));
+    }
+    this.restored = {};
+  }
+
+  observe(result: ProbeResult, now: number): Transition[] {
+    const state = this.states.get(result.probe);
+    const settings = this.settings.get(result.probe);
+    if (!state || !settings) return [];
+    const inconclusive = !result.ok && result.failure.code === 'inconclusive';
+    return state.observe(
+      {
+        ok: result.ok,
+        inconclusive,
+        figureMs: settings.degraded ? figureOf(result, settings.degraded.figure) : undefined,
+        failure: result.ok ? undefined : result.failure,
+      },
+      now,
+    );
+  }
+
+  tick(now: number): Transition[] {
+    return [...this.states.values()].flatMap((state) => state.tick(now));
+  }
+
+  /** The earliest moment a tick can produce a transition. */
+  nextDeadline(): number | undefined {
+    let next: number | undefined;
+    for (const state of this.states.values()) {
+      const deadline = state.nextDeadline();
+      if (deadline !== undefined && (next === undefined || deadline < next)) next = deadline;
+    }
+    return next;
+  }
+
+  state(probe: string): ProbeState | undefined {
+    return this.states.get(probe);
+  }
+
+  snapshot(): DetectorSnapshot {
+    return Object.fromEntries([...this.states].map(([name, state]) => [name, state.snapshot()]));
+  }
+}
+
+export function settingsFor(defaults: DetectConfig, spec: ProbeSpec): DetectSettings {
+  const merged = { ...defaults, ...definedOnly(spec.detect ?? {}) } as DetectConfig;
+  const degraded = merged.degraded;
+  return {
+    failAfter: merged.failAfter,
+    recoverAfter: merged.recoverAfter,
+    failureRatio: merged.failureRatio === false ? undefined : merged.failureRatio,
+    recoverWithinMs: merged.recoverWithin,
+    degraded: degraded && {
+      figure: degraded.figure,
+      thresholdMs: degraded.threshold,
+      factor: degraded.factor,
+      sustainMs: degraded.sustain,
+      minSamples: degraded.minSamples,
+      baselineSamples: degraded.baselineSamples,
+      percentile: degraded.percentile,
+    },
+  };
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
