@@ -22,6 +22,8 @@ import { Detector, type DetectorSnapshot } from './detect/detector.js';
 import type { Transition } from './detect/probe-state.js';
 import { StateFile } from './detect/state-file.js';
 import { ResourceMonitor } from './resources/monitor.js';
+import { AlertEngine } from './alerting/engine.js';
+import { eventsFromResource, eventsFromTransition } from './alerting/alert.js';
 import type { Timer } from './scheduler/clock.js';
 import path from 'node:path';
 
@@ -55,6 +57,7 @@ export class Daemon {
   private readonly detector: Detector;
   private readonly detectorFile: StateFile<DetectorSnapshot>;
   private readonly resources: ResourceMonitor;
+  readonly alerting: AlertEngine;
   private deadlineTimer: { at: number; timer: Timer } | undefined;
   private flushTimer: Timer | undefined;
   private readonly startedAt: number;
@@ -96,7 +99,35 @@ export class Daemon {
           return { probe: spec.name, health: state?.health ?? 'healthy', outageStartedAt: state?.outage?.startedAt, baselineMs: state?.baselineMs };
         }),
       resources: () => this.resources.readingsNow(),
+      alerting: () => ({
+        receivers: this.alerting.receiverNames().map((receiver) => {
+          const { count, oldestCreatedAt } = this.alerting.pending(receiver);
+          return { receiver, pending: count, oldestCreatedAt };
+        }),
+        firing: this.alerting.alerts().filter((a) => a.status === 'firing').length,
+      }),
       now: () => options.clock.now(),
+    });
+    this.alerting = new AlertEngine({
+      clock: options.clock,
+      stateDir: config.settings.stateDir,
+      location: config.settings.location,
+      config: config.settings.alerting,
+      events: {
+        attempt: (receiver, notification, delivery, attempts) => {
+          const result = delivery.ok ? 'success' : delivery.retry ? 'retry' : 'failed';
+          this.metrics.recordDelivery(receiver, result, delivery.ok ? undefined : delivery.reason, options.clock.now());
+          const fields = { receiver, notification: notification.id, status: notification.status, alerts: notification.alerts.length, attempts, test: notification.test };
+          if (delivery.ok) this.logger.info(fields, `notification delivered to ${receiver}`);
+          else if (delivery.retry) this.logger.warn({ ...fields, reason: delivery.reason, error: delivery.message }, `notification to ${receiver} failed, will retry`);
+          else this.logger.error({ ...fields, reason: delivery.reason, error: delivery.message }, `notification to ${receiver} rejected, not retried`);
+        },
+        decision: (group, reason, alerts) => this.logger.debug({ group, reason, alerts }, 'alert group evaluated'),
+        saveError: (err) => {
+          this.metrics.stateWriteFailed('alerts');
+          this.logger.error({ err }, 'cannot write the alert outbox: notifications are kept in memory until it can');
+        },
+      },
     });
     // Where each result goes, in order. The detector comes last: it sees what was recorded.
     this.record = fanOut(
@@ -109,6 +140,13 @@ export class Daemon {
       status: () => this.status(),
       ready: () => this.state === 'running',
       logger: this.logger.child({ component: 'server' }),
+      alerts: () => redactDeep({ alerts: this.alerting.alerts(), silences: this.alerting.silences() }, this.redact),
+      silences: {
+        list: () => this.alerting.silences(),
+        add: (input) => this.alerting.addSilence(input),
+        remove: (id) => this.alerting.removeSilence(id),
+      },
+      apiToken: () => this.config.settings.apiToken,
     });
   }
 
@@ -124,10 +162,11 @@ export class Daemon {
   private async begin(): Promise<void> {
     const { settings } = this.config;
     this.address = await listen(this.server, this.options.listen ?? settings.listen);
-    await this.apply(this.config);
+    await this.apply(this.config, false);
     this.metrics.configLoaded(true, this.options.clock.now());
     this.scheduler.start();
     this.resources.start();
+    this.alerting.start();
     this.armDeadline();
     this.scheduleFlush();
     this.state = 'running';
@@ -152,14 +191,14 @@ export class Daemon {
     for (const key of ['listen', 'location'] as const) {
       if (next.settings[key] !== this.config.settings[key]) this.logger.warn({ key }, `${key} changed: takes effect after a restart`);
     }
-    await this.apply(next);
+    await this.apply(next, true);
     this.lastReload = { at, ok: true, problems: [] };
     this.metrics.configLoaded(true, at);
     this.logger.info({ probes: next.probes.length }, 'configuration reloaded');
     return { ok: true, diagnostics: [] };
   }
 
-  private async apply(config: Config): Promise<void> {
+  private async apply(config: Config, reloading: boolean): Promise<void> {
     const previous = this.specs;
     this.config = config;
     this.redact = createRedactor(config.secrets);
@@ -178,6 +217,8 @@ export class Daemon {
     }
     this.metrics.setProbesConfigured(perKind);
     this.detector.configure(config.settings.detect, config.probes);
+    if (reloading) this.alerting.configure(config.settings.alerting);
+    for (const receiver of config.settings.alerting.receivers) this.metrics.declareReceiver(receiver.name);
     this.resources.configure(config.settings.resources);
     this.scheduler.update(config.probes.map((spec) => this.jobFor(spec)));
   }
@@ -191,6 +232,10 @@ export class Daemon {
 
   private onTransitions(transitions: Transition[]): void {
     if (transitions.length === 0) return;
+    // The outbox is written before the detector's state: a crash in between repeats a
+    // transition, which the alert state absorbs, instead of losing a notification.
+    const { location, alerting } = this.config.settings;
+    this.alerting.handle(transitions.flatMap((t) => eventsFromTransition(t, this.probeInfo(t.probe), location, alerting.severity)));
     for (const t of transitions) {
       this.metrics.recordTransition(t);
       const fields = { probe: t.probe, from: t.from, to: t.to, reason: t.reason, evidence: t.evidence, ...(t.outage ? { outage_ms: Math.round(t.outage.durationMs) } : {}) };
@@ -201,7 +246,20 @@ export class Daemon {
     this.armDeadline();
   }
 
+  private probeInfo(probe: string) {
+    const spec = this.specs.get(probe);
+    const last = this.history.last(probe);
+    return {
+      kind: spec?.kind ?? 'unknown',
+      labels: spec?.labels ?? {},
+      checks: last?.checks ?? [],
+      lastError: last && !last.ok ? `${last.failure.code}: ${last.failure.message}` : undefined,
+    };
+  }
+
   private onResourceTransitions(transitions: ResourceTransition[]): void {
+    const { location, alerting } = this.config.settings;
+    this.alerting.handle(transitions.flatMap((t) => eventsFromResource(t, location, alerting.severity)));
     for (const t of transitions) {
       this.metrics.recordResourceTransition(t);
       const fields = { process: t.process, from: t.from, to: t.to, reason: t.reason, evidence: t.evidence };
@@ -237,6 +295,7 @@ export class Daemon {
     try {
       this.detectorFile.save(this.detector.snapshot());
     } catch (err) {
+      this.metrics.stateWriteFailed('detector');
       this.logger.error({ err, file: this.detectorFile.file }, 'cannot save detector state');
     }
   }
@@ -264,6 +323,7 @@ export class Daemon {
     this.logger.info({ in_flight: this.scheduler.inFlight, grace: formatDuration(grace) }, 'stopping');
     await this.scheduler.stop(grace);
     this.resources.stop();
+    this.alerting.stop();
     this.deadlineTimer?.timer.cancel();
     this.flushTimer?.cancel();
     this.persist();

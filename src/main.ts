@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The entry point: argv and env in, signals wired, exit code out. The only module that touches `process`.
 import { Command, InvalidArgumentError } from 'commander';
-import { BUNDLED_CONFIG, check, demo, EXIT, probe, run, type Io, type Lifecycle } from './cli/commands.js';
+import { alerts, BUNDLED_CONFIG, check, demo, EXIT, probe, run, testReceiver, type Io, type Lifecycle } from './cli/commands.js';
 import { VERSION } from './version.js';
 
 const io: Io = {
@@ -76,6 +76,24 @@ program
   .option('--json', 'print the result as JSON', false)
   .action(async (name: string, opts: { config: string; probes?: string; json: boolean }) => {
     process.exitCode = await probe({ ...opts, name }, io);
+  });
+
+program
+  .command('alerts')
+  .description("list the running daemon's firing alerts and silences")
+  .option('-c, --config <file>', 'daemon config (env FLOWPROBE_CONFIG)', defaultConfig)
+  .option('--json', 'print JSON', false)
+  .action(async (opts: { config: string; json: boolean }) => {
+    process.exitCode = await alerts(opts, io);
+  });
+
+program
+  .command('test-receiver')
+  .description('send a clearly marked test notification to one receiver, through the real delivery path')
+  .argument('<name>', 'receiver name')
+  .option('-c, --config <file>', 'daemon config (env FLOWPROBE_CONFIG)', defaultConfig)
+  .action(async (name: string, opts: { config: string }) => {
+    process.exitCode = await testReceiver({ ...opts, name }, io);
   });
 
 program

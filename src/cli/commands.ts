@@ -1,5 +1,11 @@
 // The subcommands. Each takes what it needs (argv is parsed in main.ts) and returns an exit code.
 import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Alert } from '../alerting/alert.js';
+import { AlertEngine } from '../alerting/engine.js';
+import type { Silence } from '../alerting/maintenance.js';
 import { fileURLToPath } from 'node:url';
 import { formatDiagnostic } from '../config/diagnostics.js';
 import { loadConfig } from '../config/load.js';
@@ -86,6 +92,70 @@ export async function run(args: ConfigArgs & { listen?: string }, io: Io, lifecy
       resolve(EXIT.ok);
     }),
   );
+}
+
+/** Lists the running daemon's alerts and silences (from its /api/v1/alerts). */
+export async function alerts(args: ConfigArgs & { json: boolean }, io: Io): Promise<number> {
+  const loaded = loadConfig(args.config, { env: io.env, probesDir: args.probes });
+  if (!loaded.ok) {
+    for (const d of loaded.diagnostics) io.err(formatDiagnostic(d));
+    return EXIT.config;
+  }
+  const listen = loaded.config.settings.listen.replace(/^0\.0\.0\.0:/, '127.0.0.1:');
+  let body: { alerts: Alert[]; silences: Silence[] };
+  try {
+    const res = await fetch(`http://${listen}/api/v1/alerts`, { signal: AbortSignal.timeout(5000) });
+    body = (await res.json()) as typeof body;
+  } catch (error) {
+    io.err(`flowprobe alerts: cannot reach the daemon at ${listen}: ${(error as Error).message}`);
+    return EXIT.failed;
+  }
+  if (args.json) return (io.out(JSON.stringify(body, null, 2)), EXIT.ok);
+  const firing = body.alerts.filter((a) => a.status === 'firing');
+  io.out(firing.length === 0 ? 'no alerts firing' : `${firing.length} alert(s) firing:`);
+  for (const a of firing) io.out(`  🔴 ${a.labels.alertname} ${a.labels.probe ?? a.labels.process ?? a.labels.receiver ?? ''} [${a.labels.severity}] since ${new Date(a.startsAt).toISOString()}\n     ${a.summary}`);
+  for (const s of body.silences) io.out(`  🔇 silence ${s.id} until ${new Date(s.endsAt).toISOString()}: ${JSON.stringify(s.matchers)} — ${s.comment} (${s.createdBy})`);
+  return EXIT.ok;
+}
+
+/** Sends a clearly marked test notification through the real path (outbox, sender, receiver)
+ * and reports how it went. It uses its own scratch state, never the daemon's outbox. */
+export async function testReceiver(args: ConfigArgs & { name: string }, io: Io): Promise<number> {
+  const loaded = loadConfig(args.config, { env: io.env, probesDir: args.probes });
+  if (!loaded.ok) {
+    for (const d of loaded.diagnostics) io.err(formatDiagnostic(d));
+    return EXIT.config;
+  }
+  const { alerting: config, location } = loaded.config.settings;
+  if (!config.receivers.some((r) => r.name === args.name)) {
+    io.err(`no receiver named "${args.name}"; configured: ${config.receivers.map((r) => r.name).join(', ') || '(none)'}`);
+    return EXIT.usage;
+  }
+  const redact = createRedactor(loaded.config.secrets);
+  const stateDir = mkdtempSync(path.join(os.tmpdir(), 'flowprobe-test-receiver-'));
+  const deadline = Date.now() + Math.max(30_000, config.timeout * 3);
+  const outcome = await new Promise<{ ok: boolean; text: string }>((resolve) => {
+    const engine = new AlertEngine({
+      clock: systemClock,
+      stateDir,
+      location,
+      config: { ...config, receivers: config.receivers.filter((r) => r.name === args.name), retry: { initial: 1000, max: 5000 } },
+      events: {
+        attempt: (_receiver, _n, delivery, attempts) => {
+          if (delivery.ok) return (engine.stop(), resolve({ ok: true, text: `delivered to ${args.name} (attempt ${attempts})` }));
+          io.err(redact(`attempt ${attempts}: ${delivery.reason}: ${delivery.message}${delivery.retry ? ' (will retry)' : ''}`));
+          if (!delivery.retry || Date.now() > deadline) (engine.stop(), resolve({ ok: false, text: `not delivered to ${args.name}` }));
+        },
+        decision: () => undefined,
+        saveError: (error) => io.err(`cannot write scratch state: ${String(error)}`),
+      },
+    });
+    engine.start();
+    engine.test(args.name);
+  });
+  rmSync(stateDir, { recursive: true, force: true });
+  (outcome.ok ? io.out : io.err)(outcome.text);
+  return outcome.ok ? EXIT.ok : EXIT.failed;
 }
 
 export const BUNDLED_CONFIG = fileURLToPath(new URL('config/flowprobe.yaml', PACKAGE_ROOT));

@@ -47,6 +47,7 @@ export function loadConfig(configFile: string, options: LoadOptions): LoadResult
     stateDir: path.resolve(baseDir, raw.stateDir),
     probesDir: options.probesDir ? path.resolve(options.probesDir) : path.resolve(baseDir, raw.probesDir),
   };
+  checkAlerting(raw, settingsFile.source, diagnostics);
   const probes = loadProbes(settings, options.env, secrets, diagnostics);
   if (diagnostics.length > 0) return { ok: false, diagnostics: sortByPosition(diagnostics) };
   const config: Config = { configFile: absConfig, settings, probes, secrets: [...secrets] };
@@ -130,6 +131,26 @@ function resolveProbe(
   if (diagnostics.length > problems) return undefined;
   const where = source.at([...at, 'name'], '');
   return { ...rest, schedule, timeoutMs, source: `${where.file}:${where.line}` } as ProbeSpec;
+}
+
+/** Routes must name receivers that exist; receiver names are unique. A monitor that silently
+ * cannot alert is worse than none, so these stop start-up. */
+function checkAlerting(settings: DaemonSettings, source: SourceMap, diagnostics: Diagnostic[]): void {
+  const { receivers, routes, defaultReceivers } = settings.alerting;
+  const names = receivers.map((r) => r.name);
+  receivers.forEach((r, i) => {
+    if (names.indexOf(r.name) !== i) diagnostics.push(source.at(['alerting', 'receivers', i, 'name'], `duplicate receiver name "${r.name}"`));
+  });
+  const known = (name: string) => names.includes(name);
+  const expected = `expected one of the receivers (${names.join(', ') || 'none defined'})`;
+  routes.forEach((r, i) =>
+    r.receivers.forEach((name, j) => {
+      if (!known(name)) diagnostics.push(source.at(['alerting', 'routes', i, 'receivers', j], `${expected}, found "${name}"`));
+    }),
+  );
+  (defaultReceivers ?? []).forEach((name, j) => {
+    if (!known(name)) diagnostics.push(source.at(['alerting', 'defaultReceivers', j], `${expected}, found "${name}"`));
+  });
 }
 
 /** An SSE run holds the stream for `hold`: its deadline must leave room for it. */

@@ -366,6 +366,83 @@ export const probeSchema = z.discriminatedUnion('kind', [httpProbe, sseProbe, we
 
 /** A probe file holds one probe (a mapping) or several (a sequence). */
 
+const receiverName = z.string().regex(/^[A-Za-z0-9_.-]+$/, { error: 'expected a receiver name of letters, digits, "_", "." or "-"' });
+const labelMatchers = z.record(z.string(), z.string({ error: 'expected a label value or a /regex/' }));
+
+const receiver = z
+  .strictObject({
+    name: receiverName,
+    slack: z.strictObject({ webhookUrl: httpUrl, channel: z.string().optional() }).optional(),
+    email: z
+      .strictObject({
+        host: z.string(),
+        port: z.number().int().min(1).max(65535).default(587),
+        /** Implicit TLS (port 465); otherwise STARTTLS when the server offers it… */
+        secure: z.boolean().default(false),
+        /** …and required when this is true. */
+        requireTls: z.boolean().default(true),
+        auth: z.strictObject({ user: z.string(), pass: z.string() }).optional(),
+        from: z.string(),
+        to: z.union([z.string(), z.array(z.string()).min(1)]).transform((v) => (Array.isArray(v) ? v : [v])),
+        tls: tlsOptions.default({ insecureSkipVerify: false }),
+      })
+      .optional(),
+    alertmanager: z.strictObject({ url: httpUrl }).optional(),
+    webhook: z
+      .strictObject({
+        url: httpUrl,
+        headers: z.record(z.string(), z.string()).default({}),
+        /** Signs each body: X-Flowprobe-Signature: sha256=HMAC(secret, timestamp + "." + body). */
+        hmacSecret: z.string().min(16, { error: 'expected an HMAC secret of at least 16 characters' }).optional(),
+      })
+      .optional(),
+  })
+  .refine((r) => [r.slack, r.email, r.alertmanager, r.webhook].filter((x) => x !== undefined).length === 1, {
+    error: 'expected exactly one of slack, email, alertmanager or webhook',
+  });
+
+const alertingSchema = z.strictObject({
+  /** Where humans reach this daemon: links in notifications (generatorURL). */
+  externalUrl: httpUrl.optional(),
+  receivers: z.array(receiver).default([]),
+  routes: z
+    .array(
+      z.strictObject({
+        match: labelMatchers.default({}),
+        receivers: z.array(receiverName).min(1),
+        continue: z.boolean().default(false),
+      }),
+    )
+    .default([]),
+  /** Receivers for alerts no route matched (all receivers when not given). */
+  defaultReceivers: z.array(receiverName).optional(),
+  group: z
+    .strictObject({
+      by: z.array(z.string()).default(['alertname']),
+      wait: duration.default(10_000),
+      interval: duration.default(60_000),
+      repeat: duration.default(4 * 3_600_000),
+    })
+    .default({ by: ['alertname'], wait: 10_000, interval: 60_000, repeat: 4 * 3_600_000 }),
+  maintenance: z
+    .array(
+      z.strictObject({
+        name: z.string(),
+        cron: cronExpression,
+        duration,
+        timezone: timezone.optional(),
+        match: labelMatchers.default({}),
+      }),
+    )
+    .default([]),
+  retry: z.strictObject({ initial: duration.default(1_000), max: duration.default(300_000) }).default({ initial: 1_000, max: 300_000 }),
+  timeout: duration.default(10_000),
+  /** A receiver failing this long is itself alerted, through the others. */
+  receiverFailingAfter: duration.default(300_000),
+  /** Severity per alert name (a probe label `severity` wins). */
+  severity: z.record(z.string(), z.string()).default({}),
+});
+
 /** Resource budgets: RSS, CPU % (of one core) sustained `for`, and (the daemon only) event-loop delay. */
 const budget = z.strictObject({
   rss: size.optional(),
@@ -411,11 +488,14 @@ export const daemonConfigSchema = z.strictObject({
         .default([]),
     })
     .default({ interval: 10_000, self: { rss: 1024 ** 3, cpu: 90, eventLoopDelay: 500, for: 60_000 }, processes: [] }),
+  alerting: alertingSchema.default(alertingSchema.parse({})),
   history: z
     .strictObject({ recent: z.number().int().min(1).max(1000).default(20), failures: z.number().int().min(0).max(1000).default(50) })
     .default({ recent: 20, failures: 50 }),
 });
 
+export type AlertingConfig = z.output<typeof alertingSchema>;
+export type ReceiverConfig = z.output<typeof receiver>;
 export type DetectConfig = z.output<typeof detectDefaults>;
 export type DetectOverride = z.output<typeof detectOverride>;
 export type Budget = z.output<typeof budget>;

@@ -22,6 +22,8 @@ export interface MetricsOptions {
   probeStates: () => Array<{ probe: string; health: Health; outageStartedAt: number | undefined; baselineMs: number | undefined }>;
   /** Read at scrape: the latest resource samples. */
   resources: () => ProcessReading[];
+  /** Read at scrape: receivers, their queues, and firing alerts. */
+  alerting: () => { receivers: Array<{ receiver: string; pending: number; oldestCreatedAt: number | undefined }>; firing: number };
   now: () => number;
 }
 
@@ -66,7 +68,13 @@ export function createMetrics(options: MetricsOptions) {
   const transitions = new Counter({ name: 'flowprobe_probe_transitions_total', help: 'Probe state transitions by reason.', labelNames: ['probe', 'reason'], registers: r });
   const outageDuration = new Histogram({ name: 'flowprobe_outage_duration_seconds', help: 'How long each outage lasted, from its first failure to its first success (MTTR).', labelNames: ['probe'], buckets: [1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600], registers: r });
   const resourceTransitions = new Counter({ name: 'flowprobe_resource_transitions_total', help: 'Resource budget transitions by process and reason.', labelNames: ['process', 'reason'], registers: r });
+  const notifications = new Counter({ name: 'flowprobe_notifications_total', help: 'Notification delivery attempts by receiver and result (success, retry, failed = given up).', labelNames: ['receiver', 'result'], registers: r });
+  const notificationFailures = new Counter({ name: 'flowprobe_notification_failures_total', help: 'Failed delivery attempts by receiver and reason.', labelNames: ['receiver', 'reason'], registers: r });
+  const lastSuccess = new Gauge({ name: 'flowprobe_receiver_last_success_timestamp_seconds', help: 'When a receiver last accepted a notification (Unix time).', labelNames: ['receiver'], registers: r });
+  const stateWriteErrors = new Counter({ name: 'flowprobe_state_write_errors_total', help: 'Failed writes of state under the state directory.', labelNames: ['file'], registers: r });
+  for (const file of ['alerts', 'detector']) stateWriteErrors.inc({ file }, 0);
   declareStateGauges(registry, options);
+  declareAlertingGauges(registry, options);
   declareSchedulerGauges(registry, options.schedulerState);
   declareProcessMetrics(registry);
 
@@ -153,6 +161,20 @@ export function createMetrics(options: MetricsOptions) {
       resourceTransitions.inc({ process: t.process, reason: t.reason });
     },
 
+    declareReceiver(receiver: string): void {
+      for (const result of ['success', 'retry', 'failed']) notifications.inc({ receiver, result }, 0);
+    },
+
+    recordDelivery(receiver: string, result: 'success' | 'retry' | 'failed', reason: string | undefined, at: number): void {
+      notifications.inc({ receiver, result });
+      if (reason) notificationFailures.inc({ receiver, reason });
+      if (result === 'success') lastSuccess.set({ receiver }, at / 1000);
+    },
+
+    stateWriteFailed(file: 'alerts' | 'detector'): void {
+      stateWriteErrors.inc({ file });
+    },
+
     observeLateness(ms: number): void {
       lateness.observe(Math.max(0, ms) / 1000);
     },
@@ -232,6 +254,32 @@ function declareStateGauges(registry: Registry, options: MetricsOptions): void {
   new Gauge({ name: 'flowprobe_resource_rss_bytes', help: 'Resident memory of a watched process, last sample.', labelNames: ['process'], registers: r, collect: readings((x) => x.sample?.rssBytes) });
   new Gauge({ name: 'flowprobe_resource_up', help: 'Whether a watched process is running (1) or gone (0).', labelNames: ['process'], registers: r, collect: readings((x) => (x.state === 'gone' ? 0 : 1)) });
   new Gauge({ name: 'flowprobe_resource_over_budget', help: 'Whether a watched process is over its budget (1) or not (0).', labelNames: ['process'], registers: r, collect: readings((x) => (x.state === 'over-budget' ? 1 : 0)) });
+}
+
+function declareAlertingGauges(registry: Registry, options: MetricsOptions): void {
+  const r = [registry];
+  new Gauge({
+    name: 'flowprobe_outbox_pending',
+    help: 'Notifications queued for a receiver, not yet delivered.',
+    labelNames: ['receiver'],
+    registers: r,
+    collect() {
+      this.reset();
+      for (const q of options.alerting().receivers) this.set({ receiver: q.receiver }, q.pending);
+    },
+  });
+  new Gauge({
+    name: 'flowprobe_outbox_oldest_age_seconds',
+    help: 'Age of the oldest notification queued for a receiver (0 when none).',
+    labelNames: ['receiver'],
+    registers: r,
+    collect() {
+      this.reset();
+      const now = options.now();
+      for (const q of options.alerting().receivers) this.set({ receiver: q.receiver }, q.oldestCreatedAt === undefined ? 0 : (now - q.oldestCreatedAt) / 1000);
+    },
+  });
+  new Gauge({ name: 'flowprobe_alerts_firing', help: 'Alerts firing now.', registers: r, collect() { this.set(options.alerting().firing); } });
 }
 
 function declareSchedulerGauges(registry: Registry, state: MetricsOptions['schedulerState']): void {

@@ -1,7 +1,9 @@
 // The daemon's HTTP face: /metrics for Prometheus, /healthz and /readyz for supervisors,
 // /api/v1/status for humans and dashboards. Read-only; nothing here changes the daemon.
+import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { Registry } from 'prom-client';
+import { parseDuration } from '../config/units.js';
 import type { Logger } from '../logging/logger.js';
 
 export interface ServerDeps {
@@ -10,6 +12,15 @@ export interface ServerDeps {
   status: () => unknown;
   ready: () => boolean;
   logger: Logger;
+  /** JSON for /api/v1/alerts. */
+  alerts: () => unknown;
+  silences: {
+    list(): unknown;
+    add(input: { matchers: Record<string, string>; durationMs: number; comment: string; createdBy: string }): unknown;
+    remove(id: string): boolean;
+  };
+  /** The token write endpoints require; undefined disables them. */
+  apiToken: () => string | undefined;
 }
 
 export function createServer(deps: ServerDeps): http.Server {
@@ -28,6 +39,7 @@ export function createServer(deps: ServerDeps): http.Server {
 
 async function handle(deps: ServerDeps, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost');
+  if (url.pathname.startsWith('/api/v1/silences')) return silences(deps, req, res, url);
   if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'method not allowed\n', { allow: 'GET, HEAD' });
   switch (url.pathname) {
     case '/metrics':
@@ -37,12 +49,72 @@ async function handle(deps: ServerDeps, req: http.IncomingMessage, res: http.Ser
     case '/readyz':
       return deps.ready() ? send(res, 200, 'text/plain', 'ready\n') : send(res, 503, 'text/plain', 'not ready\n');
     case '/api/v1/status':
-      return send(res, 200, 'application/json', `${JSON.stringify(deps.status(), null, 2)}\n`);
+      return json(res, 200, deps.status());
+    case '/api/v1/alerts':
+      return json(res, 200, deps.alerts());
     case '/':
       return send(res, 200, 'text/plain', 'flowprobe: see /metrics, /healthz, /readyz, /api/v1/status\n');
     default:
       return send(res, 404, 'text/plain', 'not found\n');
   }
+}
+
+/** GET lists; POST creates (JSON: matchers, duration, comment, createdBy); DELETE /ID removes.
+ * Writes need "Authorization: Bearer <apiToken>". */
+async function silences(deps: ServerDeps, req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
+  if (req.method === 'GET' && url.pathname === '/api/v1/silences') return json(res, 200, deps.silences.list());
+  if (req.method !== 'POST' && req.method !== 'DELETE') return send(res, 405, 'text/plain', 'method not allowed\n', { allow: 'GET, POST, DELETE' });
+  const refused = authorize(deps.apiToken(), req.headers.authorization);
+  if (refused) return json(res, refused.status, { error: refused.message });
+  if (req.method === 'DELETE') {
+    const id = url.pathname.slice('/api/v1/silences/'.length);
+    return deps.silences.remove(id) ? json(res, 200, { removed: id }) : json(res, 404, { error: `no silence ${id}` });
+  }
+  const body = await readBody(req, 64 * 1024);
+  const input = parseSilence(body);
+  if (typeof input === 'string') return json(res, 400, { error: input });
+  deps.logger.info({ matchers: input.matchers, duration_ms: input.durationMs, created_by: input.createdBy }, 'silence created');
+  return json(res, 201, deps.silences.add(input));
+}
+
+function authorize(token: string | undefined, header: string | undefined): { status: number; message: string } | undefined {
+  if (!token) return { status: 403, message: 'write endpoints are disabled: set apiToken in the daemon config' };
+  const given = header?.startsWith('Bearer ') ? header.slice(7) : '';
+  // Compare digests: constant time, and equal lengths whatever was sent.
+  const digest = (text: string) => createHash('sha256').update(text).digest();
+  return timingSafeEqual(digest(given), digest(token)) ? undefined : { status: 401, message: 'expected Authorization: Bearer <apiToken>' };
+}
+
+function parseSilence(body: string | undefined): { matchers: Record<string, string>; durationMs: number; comment: string; createdBy: string } | string {
+  let value: unknown;
+  try {
+    value = JSON.parse(body ?? '');
+  } catch {
+    return 'expected a JSON body: {"matchers": {"probe": "api"}, "duration": "2h", "comment": "...", "createdBy": "..."}';
+  }
+  const v = value as { matchers?: unknown; duration?: unknown; comment?: unknown; createdBy?: unknown };
+  if (!v.matchers || typeof v.matchers !== 'object' || Object.keys(v.matchers).length === 0 || Object.values(v.matchers).some((x) => typeof x !== 'string')) {
+    return 'expected matchers: a non-empty object of label: value (or /regex/)';
+  }
+  const durationMs = typeof v.duration === 'string' ? parseDuration(v.duration) : undefined;
+  if (durationMs === undefined || durationMs <= 0) return 'expected duration like "30m" or "2h"';
+  if (typeof v.comment !== 'string' || v.comment.trim() === '') return 'expected a comment saying why';
+  return { matchers: v.matchers as Record<string, string>, durationMs, comment: v.comment, createdBy: typeof v.createdBy === 'string' ? v.createdBy : 'api' };
+}
+
+async function readBody(req: http.IncomingMessage, limit: number): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) return undefined;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function json(res: http.ServerResponse, status: number, body: unknown): void {
+  send(res, status, 'application/json', `${JSON.stringify(body, null, 2)}\n`);
 }
 
 function send(res: http.ServerResponse, status: number, type: string, body: string, headers: Record<string, string> = {}): void {

@@ -1,0 +1,134 @@
+// Alerts: what a transition means to a human. Each has labels (alertname, probe, kind, severity,
+// location, the probe's own labels), a summary one can act on, the checks of the last run, and
+// evidence. Identity is the fingerprint of its labels; state is firing or resolved.
+import { createHash } from 'node:crypto';
+import type { ResourceTransition } from '../detect/budget.js';
+import type { Transition } from '../detect/probe-state.js';
+import { formatDuration } from '../config/units.js';
+import type { CheckResult } from '../probers/types.js';
+
+export type AlertName =
+  | 'ProbeFailing'
+  | 'ProbeDegraded'
+  | 'ProbeNotRecovered'
+  | 'ResourceOverBudget'
+  | 'ProcessGone'
+  | 'FlowprobeReceiverFailing'
+  | 'FlowprobeTest';
+
+export interface Alert {
+  fingerprint: string;
+  labels: Record<string, string>;
+  summary: string;
+  /** ✅/❌ per check of the run that caused it (probe alerts). */
+  checks: CheckResult[];
+  evidence: Record<string, string | number>;
+  status: 'firing' | 'resolved';
+  startsAt: number;
+  endsAt: number | undefined;
+  /** Resolved: how long it lasted (ms). */
+  durationMs: number | undefined;
+}
+
+/** A change to one alert: the engine merges it into its state. */
+export interface AlertEvent {
+  labels: Record<string, string>;
+  status: 'firing' | 'resolved';
+  at: number;
+  summary: string;
+  checks: CheckResult[];
+  evidence: Record<string, string | number>;
+  /** For resolved: when it started (the outage start), to report how long it lasted. */
+  startedAt?: number;
+}
+
+export interface ProbeInfo {
+  kind: string;
+  labels: Readonly<Record<string, string>>;
+  /** The last result's checks, and its failure in words. */
+  checks: CheckResult[];
+  lastError: string | undefined;
+}
+
+const DEFAULT_SEVERITY: Record<AlertName, string> = {
+  ProbeFailing: 'critical',
+  ProbeNotRecovered: 'critical',
+  ProbeDegraded: 'warning',
+  ResourceOverBudget: 'warning',
+  ProcessGone: 'critical',
+  FlowprobeReceiverFailing: 'critical',
+  FlowprobeTest: 'info',
+};
+
+export function fingerprint(labels: Record<string, string>): string {
+  const canonical = Object.keys(labels).sort().map((k) => `${k}=${labels[k]}`).join('\n');
+  return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
+}
+
+export function severityOf(name: AlertName, overrides: Readonly<Record<string, string>>, probeLabels: Readonly<Record<string, string>> = {}): string {
+  return probeLabels.severity ?? overrides[name] ?? DEFAULT_SEVERITY[name];
+}
+
+/** The alert events a probe transition causes (none for some, two for recovery). */
+export function eventsFromTransition(t: Transition, probe: ProbeInfo, location: string, severity: Readonly<Record<string, string>>): AlertEvent[] {
+  const labelsFor = (name: AlertName) => ({ ...probe.labels, alertname: name, probe: t.probe, kind: probe.kind, severity: severityOf(name, severity, probe.labels), location });
+  const base = { at: t.at, checks: probe.checks, evidence: t.evidence };
+  const lastError = probe.lastError ?? String(t.evidence.last_error ?? '');
+  switch (t.reason) {
+    case 'consecutive-failures':
+    case 'failure-ratio': {
+      const why = t.reason === 'consecutive-failures' ? `${t.evidence.consecutive_failures} consecutive failures` : `${t.evidence.failed_in_window} of the last ${t.evidence.window} runs failed`;
+      return [
+        { ...base, labels: labelsFor('ProbeFailing'), status: 'firing', summary: `${t.probe} (${probe.kind}) is failing: ${lastError || 'no detail'} — ${why}` },
+        ...(t.from === 'degraded' ? [{ ...base, labels: labelsFor('ProbeDegraded'), status: 'resolved' as const, summary: `${t.probe} is no longer degraded (it is failing)` }] : []),
+      ];
+    }
+    case 'recovered': {
+      const lasted = t.outage ? ` after ${formatDuration(t.outage.durationMs)}` : '';
+      const startedAt = t.outage?.startedAt;
+      return [
+        { ...base, labels: labelsFor('ProbeFailing'), status: 'resolved', summary: `${t.probe} (${probe.kind}) recovered${lasted}`, ...(startedAt !== undefined ? { startedAt } : {}) },
+        { ...base, labels: labelsFor('ProbeNotRecovered'), status: 'resolved', summary: `${t.probe} (${probe.kind}) recovered${lasted}`, ...(startedAt !== undefined ? { startedAt } : {}) },
+      ];
+    }
+    case 'not-recovered-within':
+      return [{ ...base, labels: labelsFor('ProbeNotRecovered'), status: 'firing', summary: `${t.probe} (${probe.kind}) has not recovered within ${formatDuration(Number(t.evidence.recover_within_ms))}: ${lastError || 'still failing'}` }];
+    case 'slow':
+      return [{ ...base, labels: labelsFor('ProbeDegraded'), status: 'firing', summary: `${t.probe} (${probe.kind}) is degraded: ${t.evidence.figure} ${t.evidence.observed_ms}ms${t.evidence.baseline_ms !== undefined ? ` vs baseline ${t.evidence.baseline_ms}ms` : ''}${t.evidence.threshold_ms !== undefined ? ` (threshold ${t.evidence.threshold_ms}ms)` : ''} for ${formatDuration(Number(t.evidence.slow_for_ms))}` }];
+    case 'fast-again':
+      return [{ ...base, labels: labelsFor('ProbeDegraded'), status: 'resolved', summary: `${t.probe} (${probe.kind}) is fast again: ${t.evidence.figure} ${t.evidence.observed_ms}ms` }];
+    default:
+      return t.reason satisfies never;
+  }
+}
+
+export function eventsFromResource(t: ResourceTransition, location: string, severity: Readonly<Record<string, string>>): AlertEvent[] {
+  const labelsFor = (name: AlertName) => ({ alertname: name, process: t.process, severity: severityOf(name, severity), location });
+  const base = { at: t.at, checks: [], evidence: t.evidence };
+  switch (t.reason) {
+    case 'over-budget':
+      return [{ ...base, labels: labelsFor('ResourceOverBudget'), status: 'firing', summary: `${t.process} is over its resource budget: ${t.evidence.limits}` }];
+    case 'within-budget':
+      return [{ ...base, labels: labelsFor('ResourceOverBudget'), status: 'resolved', summary: `${t.process} is within its resource budget again` }];
+    case 'gone':
+      return [{ ...base, labels: labelsFor('ProcessGone'), status: 'firing', summary: `${t.process} is not running` }];
+    case 'back':
+      return [{ ...base, labels: labelsFor('ProcessGone'), status: 'resolved', summary: `${t.process} is running again` }];
+    default:
+      return t.reason satisfies never;
+  }
+}
+
+/** What a receiver is asked to deliver: one group's alerts, firing and newly resolved. */
+export interface Notification {
+  id: string;
+  receiver: string;
+  groupKey: string;
+  groupLabels: Record<string, string>;
+  status: 'firing' | 'resolved';
+  alerts: Alert[];
+  externalUrl: string | undefined;
+  createdAt: number;
+  /** Sent by `flowprobe test-receiver`: clearly marked, never a page. */
+  test: boolean;
+}

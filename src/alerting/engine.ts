@@ -1,0 +1,273 @@
+// The alerting pipeline, stage by stage: events → alerts (state) → route → group + dedup
+// (maintenance and silences mute) → durable outbox → one retrying sender per receiver.
+// Time comes from the clock; everything that must survive a crash lives in the outbox.
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import type { AlertingConfig } from '../config/schema.js';
+import { StateFile } from '../detect/state-file.js';
+import type { Clock, Timer } from '../scheduler/clock.js';
+import { fingerprint, type Alert, type AlertEvent, type Notification } from './alert.js';
+import { decide, groupKeyOf, groupLabelsOf } from './group.js';
+import { mutedBy, newSilence, type Silence } from './maintenance.js';
+import { Outbox, type AlertingState } from './outbox.js';
+import { buildReceiver } from './receivers/index.js';
+import type { Delivery, Receiver } from './receivers/receiver.js';
+import { route } from './route.js';
+import { Sender } from './sender.js';
+
+export interface EngineEvents {
+  /** A delivery attempt ended (success, retry or give-up). */
+  attempt(receiver: string, notification: Notification, delivery: Delivery, attempts: number): void;
+  /** A group was notified or held back, and why. */
+  decision(groupKey: string, reason: string, alerts: number): void;
+  /** The state could not be written: alerting keeps going in memory and says so. */
+  saveError(error: unknown): void;
+}
+
+export interface EngineOptions {
+  clock: Clock;
+  stateDir: string;
+  location: string;
+  config: AlertingConfig;
+  events: EngineEvents;
+  /** For tests: receivers by name instead of building them from config. */
+  receivers?: Map<string, Receiver>;
+}
+
+export class AlertEngine {
+  private config: AlertingConfig;
+  private readonly outbox: Outbox;
+  private senders = new Map<string, Sender>();
+  private groupTimers = new Map<string, { at: number; timer: Timer }>();
+  private failingSince = new Map<string, number>();
+  private stopped = false;
+
+  constructor(private readonly options: EngineOptions) {
+    this.config = options.config;
+    this.outbox = new Outbox(new StateFile<AlertingState>(path.join(options.stateDir, 'alerts.json')));
+    this.configure(options.config, options.receivers);
+  }
+
+  /** (Re)builds receivers and senders from config; queued notifications for a receiver that
+   * no longer exists are dropped with the receiver. */
+  configure(config: AlertingConfig, receivers?: Map<string, Receiver>): void {
+    this.config = config;
+    for (const sender of this.senders.values()) {
+      sender.stop();
+      sender.receiver.close?.();
+    }
+    const built = receivers ?? new Map(config.receivers.map((r) => [r.name, buildReceiver(r, config.timeout)]));
+    this.senders = new Map(
+      [...built].map(([name, receiver]) => [
+        name,
+        new Sender(receiver, {
+          clock: this.options.clock,
+          outbox: this.outbox,
+          retry: config.retry,
+          timeoutMs: config.timeout,
+          onAttempt: (r, n, d, attempts) => this.onAttempt(r, n, d, attempts),
+          onSaveError: (error) => this.options.events.saveError(error),
+        }),
+      ]),
+    );
+  }
+
+  /** Starts delivering what the outbox holds (after a restart, too) and re-evaluates groups. */
+  start(): void {
+    for (const sender of this.senders.values()) sender.kick();
+    for (const groupKey of this.groupKeys()) this.scheduleFlush(groupKey, this.options.clock.now());
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const { timer } of this.groupTimers.values()) timer.cancel();
+    for (const sender of this.senders.values()) {
+      sender.stop();
+      sender.receiver.close?.();
+    }
+  }
+
+  /** Merges alert events into the state, persists, and schedules the groups they touch. */
+  handle(events: readonly AlertEvent[]): void {
+    const touched = new Set<string>();
+    let changed = false;
+    for (const event of events) {
+      const alert = this.apply(event);
+      if (!alert) continue;
+      changed = true;
+      for (const key of this.groupsOf(alert)) touched.add(key);
+    }
+    if (!changed) return;
+    this.save();
+    for (const key of touched) this.scheduleFlush(key);
+  }
+
+  alerts(): Alert[] {
+    return Object.values(this.outbox.state.alerts);
+  }
+
+  silences(): Silence[] {
+    return this.outbox.state.silences.filter((s) => s.endsAt > this.options.clock.now());
+  }
+
+  addSilence(input: { matchers: Record<string, string>; durationMs: number; comment: string; createdBy: string }): Silence {
+    const now = this.options.clock.now();
+    const silence = newSilence({ matchers: input.matchers, startsAt: now, endsAt: now + input.durationMs, comment: input.comment, createdBy: input.createdBy });
+    this.outbox.state.silences = [...this.silences(), silence];
+    this.save();
+    return silence;
+  }
+
+  removeSilence(id: string): boolean {
+    const before = this.outbox.state.silences.length;
+    this.outbox.state.silences = this.outbox.state.silences.filter((s) => s.id !== id);
+    this.save();
+    // Alerts muted by it may be due now.
+    for (const key of this.groupKeys()) this.scheduleFlush(key);
+    return this.outbox.state.silences.length < before;
+  }
+
+  pending(receiver: string): { count: number; oldestCreatedAt: number | undefined } {
+    return this.outbox.pending(receiver);
+  }
+
+  receiverNames(): string[] {
+    return [...this.senders.keys()];
+  }
+
+  /** Sends one clearly marked test notification straight into a receiver's queue. */
+  test(receiver: string): Notification {
+    const now = this.options.clock.now();
+    const labels = { alertname: 'FlowprobeTest', severity: 'info', location: this.options.location, receiver };
+    const alert: Alert = { fingerprint: fingerprint(labels), labels, summary: `Test notification for receiver ${receiver}`, checks: [], evidence: {}, status: 'firing', startsAt: now, endsAt: undefined, durationMs: undefined };
+    const notification = this.notification(receiver, { alertname: 'FlowprobeTest' }, [alert], true);
+    this.outbox.enqueue(notification, now);
+    this.save();
+    this.senders.get(receiver)?.kick();
+    return notification;
+  }
+
+  private apply(event: AlertEvent): Alert | undefined {
+    const fp = fingerprint(event.labels);
+    const existing = this.outbox.state.alerts[fp];
+    if (event.status === 'firing') {
+      // Already firing (say, the same transition again after a restart): nothing new to say.
+      if (existing?.status === 'firing') return undefined;
+      const alert: Alert = { fingerprint: fp, labels: event.labels, summary: event.summary, checks: event.checks, evidence: event.evidence, status: 'firing', startsAt: event.at, endsAt: undefined, durationMs: undefined };
+      this.outbox.state.alerts[fp] = alert;
+      return alert;
+    }
+    if (!existing || existing.status === 'resolved') return undefined;
+    const startsAt = event.startedAt ?? existing.startsAt;
+    const resolved: Alert = { ...existing, summary: event.summary, evidence: event.evidence, status: 'resolved', endsAt: event.at, durationMs: event.at - startsAt };
+    this.outbox.state.alerts[fp] = resolved;
+    return resolved;
+  }
+
+  private groupsOf(alert: Alert): string[] {
+    const groupLabels = groupLabelsOf(alert.labels, this.config.group.by);
+    return route(alert.labels, this.config).filter((r) => this.senders.has(r)).map((receiver) => groupKeyOf(receiver, groupLabels));
+  }
+
+  private groupKeys(): Set<string> {
+    const keys = new Set<string>(Object.keys(this.outbox.state.nflog));
+    for (const alert of this.alerts()) for (const key of this.groupsOf(alert)) keys.add(key);
+    return keys;
+  }
+
+  /** Group wait for a group never notified; group interval after that; repeat for still firing. */
+  private scheduleFlush(groupKey: string, at?: number): void {
+    if (this.stopped) return;
+    const now = this.options.clock.now();
+    const log = this.outbox.state.nflog[groupKey];
+    const due = at ?? (log ? Math.max(now, log.sentAt + this.config.group.interval) : now + this.config.group.wait);
+    const existing = this.groupTimers.get(groupKey);
+    if (existing && existing.at <= due) return;
+    existing?.timer.cancel();
+    const timer = this.options.clock.setTimer(Math.max(0, due - now), () => {
+      this.groupTimers.delete(groupKey);
+      this.flush(groupKey);
+    });
+    this.groupTimers.set(groupKey, { at: due, timer });
+  }
+
+  private flush(groupKey: string): void {
+    const now = this.options.clock.now();
+    const receiver = groupKey.slice(0, groupKey.indexOf(':'));
+    const members = this.alerts().filter((a) => this.groupsOf(a).includes(groupKey));
+    const log = this.outbox.state.nflog[groupKey];
+    const decision = decide(members, log, now, this.config.group.repeat, (a) => mutedBy(a.labels, now, this.config.maintenance, this.silences()));
+    if (decision.log) this.outbox.state.nflog[groupKey] = decision.log;
+    else delete this.outbox.state.nflog[groupKey];
+    this.options.events.decision(groupKey, decision.reason, members.length);
+    if (decision.send) {
+      const groupLabels = groupLabelsOf((decision.firing[0] ?? decision.resolved[0] as Alert).labels, this.config.group.by);
+      this.outbox.enqueue(this.notification(receiver, groupLabels, [...decision.firing, ...decision.resolved], false), now);
+    }
+    this.collectGarbage();
+    this.save();
+    if (decision.send) this.senders.get(receiver)?.kick();
+    const stillFiring = this.outbox.state.nflog[groupKey]?.firing.length ?? 0;
+    if (stillFiring > 0) this.scheduleFlush(groupKey, (this.outbox.state.nflog[groupKey]?.sentAt ?? now) + this.config.group.repeat);
+    // A muted alert may become due when its mute ends: look again at the next minute boundary.
+    else if (members.some((a) => a.status === 'firing')) this.scheduleFlush(groupKey, now + 60_000);
+  }
+
+  /** Resolved alerts no group still has to report are forgotten. */
+  private collectGarbage(): void {
+    const stillSent = new Set(Object.values(this.outbox.state.nflog).flatMap((l) => l.firing));
+    for (const [fp, alert] of Object.entries(this.outbox.state.alerts)) {
+      if (alert.status === 'resolved' && !stillSent.has(fp)) delete this.outbox.state.alerts[fp];
+    }
+  }
+
+  private notification(receiver: string, groupLabels: Record<string, string>, alerts: Alert[], test: boolean): Notification {
+    return {
+      id: randomUUID(),
+      receiver,
+      groupKey: groupKeyOf(receiver, groupLabels),
+      groupLabels,
+      status: alerts.some((a) => a.status === 'firing') ? 'firing' : 'resolved',
+      alerts,
+      externalUrl: this.config.externalUrl,
+      createdAt: this.options.clock.now(),
+      test,
+    };
+  }
+
+  private onAttempt(receiver: string, notification: Notification, delivery: Delivery, attempts: number): void {
+    this.options.events.attempt(receiver, notification, delivery, attempts);
+    const now = this.options.clock.now();
+    if (delivery.ok) {
+      this.failingSince.delete(receiver);
+      this.handle([{ labels: this.receiverAlertLabels(receiver), status: 'resolved', at: now, summary: `receiver ${receiver} delivers again`, checks: [], evidence: {} }]);
+      return;
+    }
+    if (!this.failingSince.has(receiver)) this.failingSince.set(receiver, now);
+    const since = this.failingSince.get(receiver) as number;
+    if (now - since >= this.config.receiverFailingAfter) {
+      this.handle([
+        {
+          labels: this.receiverAlertLabels(receiver),
+          status: 'firing',
+          at: now,
+          summary: `receiver ${receiver} has failed to deliver for ${Math.round((now - since) / 1000)}s: ${delivery.reason}: ${delivery.message}`,
+          checks: [],
+          evidence: { reason: delivery.reason, attempts },
+        },
+      ]);
+    }
+  }
+
+  private receiverAlertLabels(receiver: string): Record<string, string> {
+    return { alertname: 'FlowprobeReceiverFailing', receiver, severity: this.config.severity.FlowprobeReceiverFailing ?? 'critical', location: this.options.location };
+  }
+
+  private save(): void {
+    try {
+      this.outbox.save();
+    } catch (error) {
+      this.options.events.saveError(error);
+    }
+  }
+}

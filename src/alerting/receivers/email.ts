@@ -1,0 +1,69 @@
+// Email over SMTP with nodemailer: implicit TLS or STARTTLS, auth, a custom CA. Subjects sort
+// and thread ([FIRING:n] … / [RESOLVED] …); text and HTML bodies. SMTP 4xx retries, 5xx does not.
+import { readFileSync } from 'node:fs';
+import nodemailer from 'nodemailer';
+import type { ReceiverConfig } from '../../config/schema.js';
+import type { Notification } from '../alert.js';
+import { alertLine, checkLines, linkFor, TEST_NOTE, title } from './format.js';
+import { networkFailure, type Delivery, type Receiver } from './receiver.js';
+
+type EmailConfig = ReceiverConfig & { email: NonNullable<ReceiverConfig['email']> };
+
+export function emailReceiver(config: EmailConfig, timeoutMs: number): Receiver {
+  const e = config.email;
+  const transport = nodemailer.createTransport({
+    host: e.host,
+    port: e.port,
+    secure: e.secure,
+    requireTLS: !e.secure && e.requireTls,
+    ignoreTLS: !e.secure && !e.requireTls ? false : undefined,
+    ...(e.auth ? { auth: { user: e.auth.user, pass: e.auth.pass } } : {}),
+    tls: {
+      rejectUnauthorized: !e.tls.insecureSkipVerify,
+      ...(e.tls.ca ? { ca: readFileSync(e.tls.ca) } : {}),
+      ...(e.tls.serverName ? { servername: e.tls.serverName } : {}),
+    },
+    connectionTimeout: timeoutMs,
+    greetingTimeout: timeoutMs,
+    socketTimeout: timeoutMs,
+  });
+  return {
+    name: config.name,
+    kind: 'email',
+    async send(n, signal) {
+      try {
+        const message = emailMessage(n);
+        await transport.sendMail({ from: e.from, to: e.to, subject: message.subject, text: message.text, html: message.html, headers: { 'X-Flowprobe-Group': n.groupKey } });
+        return { ok: true };
+      } catch (error) {
+        return smtpFailure(error, signal);
+      }
+    },
+    close: () => transport.close(),
+  };
+}
+
+function smtpFailure(error: unknown, signal: AbortSignal): Delivery {
+  const code = (error as { responseCode?: unknown }).responseCode;
+  const message = (error as Error).message;
+  if (typeof code === 'number' && code >= 500) return { ok: false, retry: false, retryAfterMs: undefined, reason: 'smtp_5xx', message };
+  if (typeof code === 'number' && code >= 400) return { ok: false, retry: true, retryAfterMs: undefined, reason: 'smtp_4xx', message };
+  return networkFailure(error, signal);
+}
+
+export function emailMessage(n: Notification): { subject: string; text: string; html: string } {
+  const link = linkFor(n);
+  const sections = n.alerts.map((a) => [alertLine(a), ...(a.status === 'firing' ? checkLines(a).map((l) => `   ${l}`) : []), `   labels: ${Object.entries(a.labels).map(([k, v]) => `${k}=${v}`).join(' ')}`].join('\n'));
+  const text = [n.test ? TEST_NOTE : '', ...sections, link ? `Status: ${link}` : ''].filter(Boolean).join('\n\n');
+  const html = `<!doctype html><html><body style="font-family:sans-serif">${n.test ? `<p><em>${escape(TEST_NOTE)}</em></p>` : ''}${n.alerts
+    .map(
+      (a) =>
+        `<h3 style="color:${a.status === 'firing' ? '#d92d20' : '#12b76a'}">${escape(alertLine(a))}</h3>${a.status === 'firing' && a.checks.length ? `<ul>${checkLines(a).map((l) => `<li>${escape(l)}</li>`).join('')}</ul>` : ''}<p style="color:#667085">${escape(Object.entries(a.labels).map(([k, v]) => `${k}=${v}`).join(' '))}</p>`,
+    )
+    .join('')}${link ? `<p><a href="${escape(link)}">status</a></p>` : ''}</body></html>`;
+  return { subject: title(n), text, html };
+}
+
+function escape(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}

@@ -1,0 +1,27 @@
+// Words shared by every receiver: titles that sort and thread, ✅/❌ check lines, durations.
+import { formatDuration } from '../../config/units.js';
+import type { Alert, Notification } from '../alert.js';
+
+export function title(n: Notification): string {
+  const firing = n.alerts.filter((a) => a.status === 'firing');
+  const name = n.groupLabels.alertname ?? n.alerts[0]?.labels.alertname ?? 'alert';
+  const subjects = [...new Set(n.alerts.map((a) => a.labels.probe ?? a.labels.process ?? a.labels.receiver).filter(Boolean))];
+  const where = n.alerts[0]?.labels.location;
+  const state = n.status === 'firing' ? `[FIRING:${firing.length}]` : '[RESOLVED]';
+  return `${n.test ? '[TEST] ' : ''}${state} ${name} ${subjects.slice(0, 3).join(', ')}${subjects.length > 3 ? ` +${subjects.length - 3}` : ''}${where ? ` (${where})` : ''}`;
+}
+
+export function checkLines(alert: Alert): string[] {
+  return alert.checks.map((c) => `${c.ok ? '✅' : '❌'} ${c.name}: expected ${c.expected}, observed ${c.observed}`);
+}
+
+export function alertLine(alert: Alert): string {
+  const lasted = alert.status === 'resolved' && alert.durationMs !== undefined ? ` (lasted ${formatDuration(alert.durationMs)})` : '';
+  return `${alert.status === 'firing' ? '🔴' : '🟢'} ${alert.summary}${lasted}`;
+}
+
+export function linkFor(n: Notification): string | undefined {
+  return n.externalUrl ? `${n.externalUrl.replace(/\/$/, '')}/api/v1/status` : undefined;
+}
+
+export const TEST_NOTE = 'This is a test notification from `flowprobe test-receiver`; nothing is wrong.';

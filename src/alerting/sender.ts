@@ -1,0 +1,78 @@
+// One sender per receiver, delivering its queue in order, one at a time: retries with
+// exponential backoff (or the receiver's Retry-After), gives up on what will never work
+// (4xx other than 429, SMTP 5xx). A receiver that is down delays only its own queue.
+import type { Clock, Timer } from '../scheduler/clock.js';
+import type { Notification } from './alert.js';
+import type { Outbox, Queued } from './outbox.js';
+import type { Delivery, Receiver } from './receivers/receiver.js';
+
+export interface SenderOptions {
+  clock: Clock;
+  outbox: Outbox;
+  retry: { initial: number; max: number };
+  timeoutMs: number;
+  /** Told of every attempt, after the outbox reflects it. */
+  onAttempt: (receiver: string, notification: Notification, delivery: Delivery, attempts: number) => void;
+  /** Persisting failed: the entry stays in memory and is retried with the next change. */
+  onSaveError: (error: unknown) => void;
+}
+
+export class Sender {
+  private timer: Timer | undefined;
+  private busy = false;
+  private stopped = false;
+
+  constructor(
+    readonly receiver: Receiver,
+    private readonly options: SenderOptions,
+  ) {}
+
+  /** Looks at the queue: delivers the head if it is due, or waits until it is. */
+  kick(): void {
+    if (this.busy || this.stopped) return;
+    this.timer?.cancel();
+    this.timer = undefined;
+    const head = this.options.outbox.head(this.receiver.name);
+    if (!head) return;
+    const wait = head.nextAttemptAt - this.options.clock.now();
+    if (wait > 0) {
+      this.timer = this.options.clock.setTimer(wait, () => this.kick());
+      return;
+    }
+    this.busy = true;
+    void this.deliver(head).finally(() => {
+      this.busy = false;
+      this.kick();
+    });
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.timer?.cancel();
+  }
+
+  get idle(): boolean {
+    return !this.busy;
+  }
+
+  private async deliver(entry: Queued): Promise<void> {
+    const { outbox, clock } = this.options;
+    const delivery = await this.receiver.send(entry.notification, AbortSignal.timeout(this.options.timeoutMs)).catch(
+      (error: unknown): Delivery => ({ ok: false, retry: true, retryAfterMs: undefined, reason: 'internal', message: `receiver error: ${String(error)}` }),
+    );
+    entry.attempts++;
+    if (delivery.ok || !delivery.retry) outbox.remove(entry.notification.id);
+    else entry.nextAttemptAt = clock.now() + (delivery.retryAfterMs ?? backoff(entry.attempts, this.options.retry));
+    try {
+      outbox.save();
+    } catch (error) {
+      this.options.onSaveError(error);
+    }
+    this.options.onAttempt(this.receiver.name, entry.notification, delivery, entry.attempts);
+  }
+}
+
+/** initial, 2×initial, 4×initial, … capped at max. */
+export function backoff(attempts: number, retry: { initial: number; max: number }): number {
+  return Math.min(retry.max, retry.initial * 2 ** Math.max(0, attempts - 1));
+}
