@@ -22,6 +22,8 @@ export function webhookReceiver(config: ReceiverConfig & { webhook: NonNullable<
 export function webhookBody(n: Notification): Record<string, unknown> {
   return {
     version: '1',
+    /** Stable across redeliveries: a receiver can drop a notification it has already seen. */
+    id: n.id,
     status: n.status,
     test: n.test,
     groupKey: n.groupKey,
