@@ -47,7 +47,8 @@ export async function runProbe(spec: ProbeSpec, ctx: ProbeContext, meta: RunMeta
     startedAt: meta.startedAt,
     durationMs: performance.now() - t0,
     phases: outcome.phases,
-    checks: outcome.checks,
+    // What a target answered can echo what we sent it: checks are scrubbed like messages.
+    checks: outcome.checks.map((c) => ({ ...c, expected: ctx.redact(c.expected), observed: ctx.redact(c.observed) })),
     detail: outcome.detail,
   };
   if (outcome.failure === undefined) return { ...base, ok: true };
