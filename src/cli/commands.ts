@@ -171,7 +171,7 @@ export async function demo(args: ConfigArgs & { listen?: string; port: number },
   try {
     // Loaded only here: `run` should not carry the demo's WebSocket server and JWT code.
     const { startDemoService } = await import('../demo/service.js');
-    service = await startDemoService({ port: args.port, jwtSecret: env.DEMO_JWT_SECRET, faultToken: env.DEMO_FAULT_TOKEN });
+    service = await startDemoService({ port: args.port, jwtSecret: env.DEMO_JWT_SECRET, faultToken: env.DEMO_FAULT_TOKEN, onPage: (text) => io.err(text) });
   } catch (error) {
     io.err(`flowprobe demo: cannot start the demo service on 127.0.0.1:${args.port}: ${(error as Error).message}`);
     return EXIT.failed;

@@ -6,6 +6,7 @@
 //   WS   /ws/alerts?token=JWT   every stored event as JSON; {"type":"ping",…} → pong; {"type":"echo",…} back
 //   GET  /api/dashboard         latest items and counts, refreshed every dashboardRefreshMs
 //   GET  /api/faults            the fault switch; PUT it with "Authorization: Bearer <token>"
+//   POST /oncall                a stand-in pager: flowprobe's webhook notifications are printed
 import { timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -49,6 +50,8 @@ export interface DemoOptions {
   dashboardRefreshMs?: number;
   heartbeatMs?: number;
   random?: () => number;
+  /** The demo's "on-call pager": flowprobe's webhook notifications land here (POST /oncall). */
+  onPage?: (text: string) => void;
 }
 
 export interface DemoEvent {
@@ -132,6 +135,8 @@ export async function startDemoService(options: DemoOptions): Promise<DemoServic
         return json(res, 200, faults);
       case 'PUT /api/faults':
         return handleFaults(req, res);
+      case 'POST /oncall':
+        return handlePage(req, res);
       default:
         return json(res, 404, { error: 'not found' });
     }
@@ -164,6 +169,12 @@ export async function startDemoService(options: DemoOptions): Promise<DemoServic
     if (body === undefined || typeof body !== 'object' || body === null) return json(res, 400, { error: 'expected a JSON object' });
     setFaults(body as Partial<Faults>);
     return json(res, 200, faults);
+  }
+
+  async function handlePage(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const body = (await readJson(req)) as { status?: string; alerts?: Array<{ status: string; summary: string }> } | undefined;
+    for (const alert of body?.alerts ?? []) options.onPage?.(`📟 on-call ${alert.status === 'firing' ? 'PAGED' : 'all clear'}: ${alert.summary}`);
+    json(res, 200, { ok: true });
   }
 
   function setFaults(patch: Partial<Faults>): void {
