@@ -6,7 +6,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ProbeKind } from '../config/schema.js';
 import type { ResourceTransition } from '../detect/budget.js';
-import type { Health, Transition } from '../detect/probe-state.js';
+import type { Health, Transition, TransitionReason } from '../detect/probe-state.js';
 import { FAILURE_CODES, PHASE_NAMES, type ProbeResult } from '../probers/types.js';
 import type { ProcessReading } from '../resources/monitor.js';
 
@@ -91,6 +91,7 @@ export function createMetrics(options: MetricsOptions) {
       }
       probeRuns.inc({ probe, kind, result: 'inconclusive', reason: 'inconclusive' }, 0);
       outageDuration.zero({ probe });
+      for (const reason of TRANSITION_REASONS) transitions.inc({ probe, reason }, 0);
       if (kind === 'sse') for (const counter of perSse) counter.inc({ probe }, 0);
       if (kind === 'websocket') {
         for (const direction of ['sent', 'received']) wsMessages.inc({ probe, direction }, 0);
@@ -207,6 +208,7 @@ export function createMetrics(options: MetricsOptions) {
 }
 
 const HEALTH: readonly Health[] = ['healthy', 'degraded', 'failing'];
+const TRANSITION_REASONS: readonly TransitionReason[] = ['consecutive-failures', 'failure-ratio', 'recovered', 'slow', 'fast-again', 'not-recovered-within'];
 
 /** Point-in-time state, read at scrape from the detector and the resource monitor. */
 function declareStateGauges(registry: Registry, options: MetricsOptions): void {
