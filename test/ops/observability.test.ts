@@ -58,7 +58,7 @@ describe('Prometheus and Grafana against a live daemon', () => {
     const promtool = requireBinary(t, 'promtool', 'prometheus');
     if (!promtool) return;
     for (const args of [['check', 'config', path.join(ROOT, 'config/prometheus/prometheus.yml')], ['check', 'rules', RULES]]) {
-      const r = spawnSync(promtool, args, { encoding: 'utf8' });
+      const r: { status: number | null; stdout: string; stderr: string } = spawnSync(promtool, args, { encoding: "utf8" });
       assert.equal(r.status, 0, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
     }
   });
