@@ -90,6 +90,8 @@ export function initialSnapshot(): ProbeStateSnapshot {
 
 export class ProbeState {
   private s: ProbeStateSnapshot;
+  /** The baseline samples in ascending order (derived, not persisted): a percentile is an index. */
+  private sorted: number[];
 
   constructor(
     readonly probe: string,
@@ -97,6 +99,7 @@ export class ProbeState {
     snapshot: ProbeStateSnapshot = initialSnapshot(),
   ) {
     this.s = structuredClone(snapshot);
+    this.sorted = [...this.s.baseline].sort((a, b) => a - b);
   }
 
   get health(): Health {
@@ -110,8 +113,8 @@ export class ProbeState {
   /** The learned baseline (ms), once there are enough samples. */
   get baselineMs(): number | undefined {
     const d = this.settings.degraded;
-    if (!d || this.s.baseline.length < d.minSamples) return undefined;
-    return percentile([...this.s.baseline].sort((a, b) => a - b), d.percentile);
+    if (!d || this.sorted.length < d.minSamples) return undefined;
+    return percentile(this.sorted, d.percentile);
   }
 
   snapshot(): ProbeStateSnapshot {
@@ -219,8 +222,7 @@ export class ProbeState {
     if (!overThreshold && !overBaseline) {
       s.slowSince = undefined;
       // Only normal samples teach the baseline: a slowdown must not become the new normal.
-      s.baseline.push(figureMs);
-      if (s.baseline.length > d.baselineSamples) s.baseline.splice(0, s.baseline.length - d.baselineSamples);
+      this.learn(figureMs, d.baselineSamples);
       if (s.health !== 'degraded') return [];
       s.fastStreak++;
       if (s.fastStreak < this.settings.recoverAfter) return [];
@@ -240,6 +242,15 @@ export class ProbeState {
     })];
   }
 
+  private learn(sample: number, keep: number): void {
+    this.s.baseline.push(sample);
+    this.sorted.splice(insertionPoint(this.sorted, sample), 0, sample);
+    while (this.s.baseline.length > keep) {
+      const evicted = this.s.baseline.shift() as number;
+      this.sorted.splice(insertionPoint(this.sorted, evicted), 1);
+    }
+  }
+
   private pushWindow(ok: boolean, at: number): void {
     const size = this.settings.failureRatio?.window ?? 0;
     if (size === 0) return;
@@ -252,6 +263,18 @@ export class ProbeState {
     this.s.health = to;
     return { probe: this.probe, from, to, reason, at, evidence, ...(outage ? { outage } : {}) };
   }
+}
+
+/** The first index in ascending `sorted` whose value is >= `value`. */
+function insertionPoint(sorted: readonly number[], value: number): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const mid = (low + high) >> 1;
+    if ((sorted[mid] as number) < value) low = mid + 1;
+    else high = mid;
+  }
+  return low;
 }
 
 function round(ms: number): number {
