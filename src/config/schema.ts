@@ -163,6 +163,9 @@ const sseProbe = z.strictObject({
   maxEventSize: size.default(1024 * 1024),
   /** Concurrent subscribers: fan-out — do all see the same events, and how far apart? */
   clients: z.number().int().min(1).max(10_000).default(1),
+  /** Where each event carries the time it was sent (epoch ms or an ISO date): the probe then
+   * measures each event's age on arrival — how stale the data it delivers is. */
+  eventTime: z.string().regex(/^\$/, { error: 'expected a JSON path starting with $' }).optional(),
   /** Drop the connection this long into the window and resume with Last-Event-ID. */
   resume: z.strictObject({ after: duration }).optional(),
   expect: z
@@ -176,6 +179,8 @@ const sseProbe = z.strictObject({
       json: jsonExpectation.optional(),
       maxMissingIds: z.number().int().min(0).default(0),
       maxDuplicateIds: z.number().int().min(0).default(0),
+      /** With eventTime: the p99 age of events on arrival. */
+      maxEventAge: duration.optional(),
     })
     .default({ status: ['200'], minEvents: 1, maxMissingIds: 0, maxDuplicateIds: 0 }),
 });

@@ -48,6 +48,7 @@ export function createMetrics(options: MetricsOptions) {
   const sseDuplicate = new Counter({ name: 'flowprobe_sse_duplicate_ids_total', help: 'Numeric SSE event ids seen again or out of order.', labelNames: ['probe'], registers: r });
   const sseReconnects = new Counter({ name: 'flowprobe_sse_reconnects_total', help: 'SSE reconnections (resume test).', labelNames: ['probe'], registers: r });
   const sseReconnect = new Gauge({ name: 'flowprobe_sse_reconnect_seconds', help: 'Time from dropping the stream to the resumed stream answering, last run.', labelNames: ['probe'], registers: r });
+  const sseAge = new Gauge({ name: 'flowprobe_sse_event_age_p99_seconds', help: 'SSE events with a send time: p99 of their age on arrival, last run.', labelNames: ['probe'], registers: r });
   const sseSpread = new Gauge({ name: 'flowprobe_sse_fanout_delivery_spread_seconds', help: 'Fan-out: worst spread in delivery of one event across subscribers, last run.', labelNames: ['probe'], registers: r });
   const wsRtt = new Histogram({ name: 'flowprobe_ws_rtt_seconds', help: 'WebSocket round-trip samples (ping/pong or request/response).', labelNames: ['probe'], buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1], registers: r });
   const wsMessages = new Counter({ name: 'flowprobe_ws_messages_total', help: 'WebSocket messages by direction.', labelNames: ['probe', 'direction'], registers: r });
@@ -78,7 +79,7 @@ export function createMetrics(options: MetricsOptions) {
   declareSchedulerGauges(registry, options.schedulerState);
   declareProcessMetrics(registry);
 
-  const perProbe: Array<{ get(): Promise<{ values: Array<{ labels: Record<string, string | number | undefined> }> }>; remove(labels: Record<string, string | number>): void }> = [probeSuccess, probeDuration, probePhase, probeRuns, probeLastRun, httpStatus, checksFailed, transitions, outageDuration, sseEvents, sseComments, sseGap, sseMissing, sseDuplicate, sseReconnects, sseReconnect, sseSpread, wsRtt, wsMessages, wsOrder, wsClose, wsConnFailures, flowLeg, flowTotal];
+  const perProbe: Array<{ get(): Promise<{ values: Array<{ labels: Record<string, string | number | undefined> }> }>; remove(labels: Record<string, string | number>): void }> = [probeSuccess, probeDuration, probePhase, probeRuns, probeLastRun, httpStatus, checksFailed, transitions, outageDuration, sseEvents, sseComments, sseGap, sseMissing, sseDuplicate, sseReconnects, sseReconnect, sseSpread, sseAge, wsRtt, wsMessages, wsOrder, wsClose, wsConnFailures, flowLeg, flowTotal];
 
   return {
     registry,
@@ -133,6 +134,7 @@ export function createMetrics(options: MetricsOptions) {
           sseReconnects.inc({ probe }, detail.reconnects);
           if (detail.reconnectMs !== undefined) sseReconnect.set({ probe }, detail.reconnectMs / 1000);
           if (detail.deliverySpreadMs !== undefined) sseSpread.set({ probe }, detail.deliverySpreadMs / 1000);
+          if (detail.eventAgeMs !== undefined) sseAge.set({ probe }, detail.eventAgeMs.p99 / 1000);
           break;
         case 'websocket':
           for (const rtt of detail.rttSamplesMs) wsRtt.observe({ probe }, rtt / 1000);

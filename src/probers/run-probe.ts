@@ -61,7 +61,7 @@ function emptyDetail(spec: ProbeSpec): ProberOutcome['detail'] {
       return { kind: 'http', status: undefined, bytes: 0, redirects: 0 };
     case 'sse':
       return {
-        kind: 'sse', status: undefined, events: 0, comments: 0, eventsPerMinute: 0, longestGapMs: undefined, gapsMs: [], sinceLastEventMs: undefined,
+        kind: 'sse', status: undefined, events: 0, comments: 0, eventsPerMinute: 0, eventAgeMs: undefined, longestGapMs: undefined, gapsMs: [], sinceLastEventMs: undefined,
         missingIds: 0, duplicateIds: 0, reconnectMs: undefined, reconnects: 0, clients: spec.clients, clientsOk: 0,
         firstEventSpreadMs: undefined, deliverySpreadMs: undefined, sameEvents: undefined,
       };

@@ -83,6 +83,12 @@ const routes: Record<string, http.RequestListener> = {
     res.on('close', () => clearInterval(timer));
   },
   '/retry-300': (req, res) => ticker(res, req, 10, { retry: 300 }),
+  '/stamped': (_req, res) => {
+    // Events that were sent (so they say) half a second ago: stale data.
+    res.writeHead(200, STREAM);
+    const timer = setInterval(() => res.write(`data: {"sentAt":${Date.now() - 500}}\n\n`), 10);
+    res.on('close', () => clearInterval(timer));
+  },
 };
 
 describe('SSE prober against real local servers', () => {
@@ -159,6 +165,13 @@ describe('SSE prober against real local servers', () => {
     assert.ok((sse(r).reconnectMs ?? 0) >= 300, `reconnected after ${sse(r).reconnectMs}ms, retry: was 300`);
     assert.equal(sse(r).missingIds, 0);
     assert.equal(sse(r).duplicateIds, 0);
+  });
+
+  it('measures how old events are on arrival when they carry their send time', async () => {
+    const r = await probe({ url: `${server.url}/stamped`, hold: '200ms', holdFull: true, eventTime: '$.sentAt', expect: { maxEventAge: '200ms' } });
+    assert.equal(code(r), 'assertion');
+    assert.match(r.ok ? '' : r.failure.message, /^event age p99: expected <= 200ms, observed 50\d/);
+    assert.ok((sse(r).eventAgeMs?.p50 ?? 0) >= 500);
   });
 
   it('fans out to N subscribers and compares what they saw', async () => {

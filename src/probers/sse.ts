@@ -13,6 +13,7 @@ import { check, checkMaxDuration, checkStatus, selectJson } from './checks.js';
 import { classifyError } from './classify-error.js';
 import { stageOf, timedAgent, type Timeline } from './connect.js';
 import { delay } from './messages.js';
+import { spread } from './stats.js';
 import type { CheckResult, Failure, ProbeContext, ProberOutcome, SseDetail } from './types.js';
 
 interface Received {
@@ -41,6 +42,8 @@ interface ClientReport {
   /** Resume test: ids after reconnecting that continued (or broke) the sequence. */
   resumeGap: number | undefined;
   retryMs: number | undefined;
+  /** With eventTime: each event's age on arrival (ms). */
+  ages: number[];
   /** Fan-out only: arrival time per event id. */
   arrivals: Map<string, number> | undefined;
   content: ContentChecks;
@@ -79,7 +82,7 @@ async function subscribe(spec: SseProbeSpec, ctx: ProbeContext, timeline: Timeli
   const report: ClientReport = {
     failure: undefined, status: undefined, startedAt: performance.now(), firstEventAt: undefined, lastEventAt: undefined,
     events: 0, comments: 0, gaps: [], lastNumericId: undefined, lastId: undefined, missingIds: 0, duplicateIds: 0,
-    reconnectMs: undefined, reconnects: 0, resumeGap: undefined, retryMs: undefined,
+    reconnectMs: undefined, reconnects: 0, resumeGap: undefined, retryMs: undefined, ages: [],
     arrivals: fanOut ? new Map() : undefined,
     content: { badType: undefined, missingText: undefined, json: new Map() },
   };
@@ -229,6 +232,27 @@ function onEvent(message: EventSourceMessage, spec: SseProbeSpec, report: Client
     if (report.arrivals && report.arrivals.size < 100_000) report.arrivals.set(event.id, now);
   }
   checkContent(event, spec, report.content);
+  if (spec.eventTime !== undefined && report.ages.length < 100_000) {
+    const sent = eventTime(event.data, spec.eventTime);
+    if (sent !== undefined) report.ages.push(Date.now() - sent);
+  }
+}
+
+/** When the event says it was sent: epoch ms, or an ISO date, at `path` in its JSON data. */
+function eventTime(data: string, path: string): number | undefined {
+  let document: unknown;
+  try {
+    document = JSON.parse(data);
+  } catch {
+    return undefined;
+  }
+  const value = selectJson(document, path)[0];
+  if (typeof value === 'number') return value;
+  if (typeof value === 'string') {
+    const parsed = Date.parse(value);
+    return Number.isNaN(parsed) ? undefined : parsed;
+  }
+  return undefined;
 }
 
 /** Numeric ids: count what was skipped (missing) and what came again (duplicate). */
@@ -277,6 +301,9 @@ function evaluate(spec: SseProbeSpec, report: ClientReport, detail: SseDetail): 
     const bad = report.content.json.get(path);
     checks.push(check(`json ${path}`, bad === undefined, `== ${JSON.stringify(expect.json?.[path])} in every event`, bad ?? (report.events ? 'all matched' : 'no events')));
   }
+  if (expect.maxEventAge !== undefined) {
+    checks.push(detail.eventAgeMs ? checkMaxDuration('event age p99', detail.eventAgeMs.p99, expect.maxEventAge) : check('event age p99', false, `<= ${formatDuration(expect.maxEventAge)}`, 'no timestamped events'));
+  }
   if (report.lastNumericId !== undefined) {
     checks.push(check('missing ids', report.missingIds <= expect.maxMissingIds, `<= ${expect.maxMissingIds}`, String(report.missingIds)));
     checks.push(check('duplicate ids', report.duplicateIds <= expect.maxDuplicateIds, `<= ${expect.maxDuplicateIds}`, String(report.duplicateIds)));
@@ -320,6 +347,7 @@ function describe(reports: ClientReport[], spec: SseProbeSpec): SseDetail {
     events: first.events,
     comments: first.comments,
     eventsPerMinute: windowMs > 0 ? (first.events * 60_000) / windowMs : 0,
+    eventAgeMs: spread(reports.flatMap((r) => r.ages)),
     longestGapMs: longest,
     gapsMs: first.gaps,
     sinceLastEventMs: first.lastEventAt === undefined ? undefined : now - first.lastEventAt,

@@ -53,6 +53,8 @@ export interface SseDetail {
   /** Comment lines (": heartbeat"), counted apart: they never count as events. */
   comments: number;
   eventsPerMinute: number;
+  /** With eventTime: age of events on arrival (now − the time the event says it was sent), all clients. */
+  eventAgeMs: Spread | undefined;
   /** Longest silence between events (from headers to the first event, then between events). */
   longestGapMs: number | undefined;
   /** Every gap between consecutive events, for the gap histogram. */
