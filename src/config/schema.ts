@@ -255,6 +255,8 @@ const websocketProbe = z.strictObject({
   rtt: z
     .strictObject({
       samples: z.number().int().min(1).max(10_000).default(10),
+      /** Pause between samples (0: back to back). */
+      every: duration.default(0),
       send: messageTemplate.optional(),
       match: messageMatcher.optional(),
       within: duration.default(2_000),

@@ -9,6 +9,7 @@
 //   POST /oncall                a stand-in pager: flowprobe's webhook notifications are printed
 import { timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
+import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import { jwtVerify } from 'jose';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -62,12 +63,22 @@ export interface DemoEvent {
   value?: unknown;
 }
 
+/** Server-side times (epoch ms, sub-ms) of one marked event at each hop, for benchmarks. */
+export interface HopTimes {
+  ingestAt: number;
+  streamAt?: number;
+  wsAt?: number;
+  dashboardAt?: number;
+}
+
 export interface DemoService {
   url: string;
   wsUrl: string;
   faults: Faults;
   setFaults(patch: Partial<Faults>): void;
   ingest(event: Omit<DemoEvent, 'id' | 'at'>): DemoEvent;
+  /** When the event with this marker passed each hop (the last 10,000 markers). */
+  hopTimes(marker: string): HopTimes | undefined;
   close(): Promise<void>;
 }
 
@@ -84,20 +95,36 @@ export async function startDemoService(options: DemoOptions): Promise<DemoServic
   let faults: Faults = structuredClone(NO_FAULTS);
   let dashboard = { updatedAt: new Date().toISOString(), count: 0, items: [] as DemoEvent[] };
 
+  const hops = new Map<string, HopTimes>();
+  const now = () => performance.timeOrigin + performance.now();
+  const stamp = (event: DemoEvent, hop: 'streamAt' | 'wsAt' | 'dashboardAt') => {
+    const times = event.marker === undefined ? undefined : hops.get(event.marker);
+    if (times && times[hop] === undefined) times[hop] = now();
+  };
   const later = (ms: number, fn: () => void) => (ms > 0 ? void setTimeout(fn, ms) : fn());
   const dropped = () => faults.dropRate > 0 && random() < faults.dropRate;
 
   function ingest(input: Omit<DemoEvent, 'id' | 'at'>): DemoEvent {
     const event: DemoEvent = { ...input, id: nextId++, at: Date.now() };
+    if (event.marker !== undefined) {
+      hops.set(event.marker, { ingestAt: now() });
+      if (hops.size > 10_000) hops.delete(hops.keys().next().value as string);
+    }
     events.push(event);
     if (events.length > STORE_LIMIT) events.splice(0, events.length - STORE_LIMIT);
     if (!faults.stallStream && !dropped()) {
       const sent = at('stream', event);
-      later(faults.latencyMs.stream, () => streams.forEach((res) => writeEvent(res, sent)));
+      later(faults.latencyMs.stream, () => {
+        stamp(event, 'streamAt');
+        streams.forEach((res) => writeEvent(res, sent));
+      });
     }
     if (!dropped()) {
       const message = JSON.stringify({ type: 'event', event: at('ws', event) });
-      later(faults.latencyMs.ws, () => sockets.forEach((ws) => ws.send(message)));
+      later(faults.latencyMs.ws, () => {
+        stamp(event, 'wsAt');
+        sockets.forEach((ws) => ws.send(message));
+      });
     }
     return event;
   }
@@ -110,6 +137,7 @@ export async function startDemoService(options: DemoOptions): Promise<DemoServic
   function refreshDashboard(): void {
     if (faults.staleDashboard) return;
     dashboard = { updatedAt: new Date().toISOString(), count: nextId - 1, items: events.slice(-DASHBOARD_ITEMS).reverse().map((e) => at('dashboard', e)) };
+    for (const item of dashboard.items) stamp(item, 'dashboardAt');
   }
 
   const server = http.createServer((req, res) => {
@@ -133,6 +161,8 @@ export async function startDemoService(options: DemoOptions): Promise<DemoServic
         return later(faults.latencyMs.dashboard, () => json(res, 200, dashboard));
       case 'GET /api/faults':
         return json(res, 200, faults);
+      case 'GET /api/hop-times':
+        return json(res, 200, hops.get(url.searchParams.get('marker') ?? '') ?? null);
       case 'PUT /api/faults':
         return handleFaults(req, res);
       case 'POST /oncall':
@@ -233,6 +263,7 @@ export async function startDemoService(options: DemoOptions): Promise<DemoServic
     },
     setFaults,
     ingest,
+    hopTimes: (marker) => hops.get(marker),
     async close() {
       intervals.forEach(clearInterval);
       for (const res of streams) res.destroy();

@@ -2,12 +2,12 @@
 // low-cardinality labels (probe, kind, phase, result, reason) — never URLs, messages or run ids.
 // Point-in-time values are read at scrape time through collect().
 import { readdirSync } from 'node:fs';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ProbeKind } from '../config/schema.js';
 import type { ResourceTransition } from '../detect/budget.js';
 import type { Health, Transition, TransitionReason } from '../detect/probe-state.js';
 import { FAILURE_CODES, PHASE_NAMES, type ProbeResult } from '../probers/types.js';
+import { watchLoopDelay } from '../resources/loop-delay.js';
 import type { ProcessReading } from '../resources/monitor.js';
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -294,8 +294,7 @@ function declareSchedulerGauges(registry: Registry, state: MetricsOptions['sched
 /** Our own process metrics (prom-client's defaults fail promtool: gauges named *_total). */
 function declareProcessMetrics(registry: Registry): void {
   const r = [registry];
-  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
-  loopDelay.enable();
+  const loopDelay = watchLoopDelay();
   new Counter({
     name: 'process_cpu_seconds_total',
     help: 'User and system CPU time spent by the daemon.',
@@ -315,7 +314,7 @@ function declareProcessMetrics(registry: Registry): void {
     help: 'Event-loop delay p99 since the previous scrape.',
     registers: r,
     collect() {
-      this.set(loopDelay.percentile(99) / 1e9);
+      this.set(loopDelay.percentileMs(99) / 1000);
       loopDelay.reset();
     },
   });

@@ -234,7 +234,7 @@ function onEvent(message: EventSourceMessage, spec: SseProbeSpec, report: Client
   checkContent(event, spec, report.content);
   if (spec.eventTime !== undefined && report.ages.length < 100_000) {
     const sent = eventTime(event.data, spec.eventTime);
-    if (sent !== undefined) report.ages.push(Date.now() - sent);
+    if (sent !== undefined) report.ages.push(performance.timeOrigin + performance.now() - sent);
   }
 }
 

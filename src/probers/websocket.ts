@@ -305,6 +305,7 @@ async function measureRtt(spec: WebSocketProbeSpec, ctx: ProbeContext, conn: Con
   const rtt = spec.rtt;
   if (!rtt || conn.closed) return undefined;
   for (let seq = 1; seq <= rtt.samples; seq++) {
+    if (seq > 1 && rtt.every > 0) await delay(rtt.every, ctx.signal);
     if (rtt.send === undefined) {
       const sample = await conn.ping(rtt.within, ctx.signal);
       if (typeof sample !== 'number') return sample;

@@ -2,11 +2,12 @@
 // match) with pidusage on an interval, feeds budgets, and keeps a record of when the daemon was
 // starved (event-loop delay or CPU over its own budget) so a run taken then is inconclusive.
 import { readdirSync, readFileSync } from 'node:fs';
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { performance } from 'node:perf_hooks';
 import pidusage from 'pidusage';
 import type { DaemonSettings } from '../config/schema.js';
 import { BudgetState, type ResourceSample, type ResourceTransition } from '../detect/budget.js';
 import type { Clock, Timer } from '../scheduler/clock.js';
+import { watchLoopDelay, type LoopDelay } from './loop-delay.js';
 
 export const SELF = 'flowprobe';
 const LAG_EVERY_MS = 50;
@@ -28,7 +29,7 @@ export class ResourceMonitor {
   private settings: ResourceSettings;
   private timer: Timer | undefined;
   private lagTimer: NodeJS.Timeout | undefined;
-  private readonly loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  private loopDelay: LoopDelay | undefined;
   /** [start, end] epoch ms of moments the daemon could not keep up. */
   private starved: Array<[number, number]> = [];
   private sampling = false;
@@ -55,7 +56,7 @@ export class ResourceMonitor {
   }
 
   start(): void {
-    this.loopDelay.enable();
+    this.loopDelay = watchLoopDelay();
     this.startLagWatch();
     this.arm();
   }
@@ -64,7 +65,7 @@ export class ResourceMonitor {
     this.timer?.cancel();
     this.timer = undefined;
     clearInterval(this.lagTimer);
-    this.loopDelay.disable();
+    this.loopDelay?.stop();
     pidusage.clear();
   }
 
@@ -121,8 +122,8 @@ export class ResourceMonitor {
 
   private async sampleSelf(now: number): Promise<ResourceTransition[]> {
     const usage = await pidusage(process.pid);
-    const sample: ResourceSample = { cpuPercent: usage.cpu, rssBytes: usage.memory, eventLoopDelayMs: this.loopDelay.max / 1e6 };
-    this.loopDelay.reset();
+    const sample: ResourceSample = { cpuPercent: usage.cpu, rssBytes: usage.memory, eventLoopDelayMs: this.loopDelay?.maxMs() ?? 0 };
+    this.loopDelay?.reset();
     const budget = this.budgets.get(SELF) as BudgetState;
     if (budget.broken(sample).length > 0) this.markStarved(now - this.settings.interval, now);
     const transitions = budget.observe(sample, now);
