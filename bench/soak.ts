@@ -1,0 +1,221 @@
+// Soak: the daemon (its own process) probes the demo service (another) with a realistic mix
+// while a scripted sequence of faults hits the demo and a webhook sink records notifications.
+// Every 10 s it records RSS, heap, open fds, event-loop delay p99, scheduler lateness p99,
+// results/s and outbox depth to CSV; at the end it draws them as SVG and prints a verdict
+// per bar.
+//   npm run bench:soak -- --minutes 30      (default 3; the fault script scales with it)
+//   options: --http 100 --sse 50 --sse-clients 10 --ws 50 --ws-connections 20 --flows 10
+import { fork, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { arg, sleep, table, waitForHttp } from './lib.js';
+
+const minutes = arg('minutes', 3);
+const counts = { http: arg('http', 100), sse: arg('sse', 50), sseClients: arg('sse-clients', 10), ws: arg('ws', 50), wsConnections: arg('ws-connections', 20), flows: arg('flows', 10) };
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const MAIN = path.join(ROOT, 'dist/src/main.js');
+const SECRET = 'soak-jwt-secret-0123456789';
+const SAMPLE_MS = 10_000;
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const { port } = s.address() as net.AddressInfo;
+  await new Promise((resolve) => s.close(resolve));
+  return port;
+}
+
+interface Page {
+  at: number;
+  status: string;
+  alerts: Array<{ status: string; labels: Record<string, string> }>;
+}
+
+// The on-call sink.
+const pages: Page[] = [];
+const sink = http.createServer((req, res) => {
+  let body = '';
+  req.on('data', (c: Buffer) => (body += c.toString()));
+  req.on('end', () => {
+    pages.push({ at: Date.now(), ...(JSON.parse(body) as Omit<Page, 'at'>) });
+    res.end();
+  });
+});
+await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+const sinkUrl = `http://127.0.0.1:${(sink.address() as net.AddressInfo).port}/`;
+
+const demo = fork(fileURLToPath(new URL('./demo-server.js', import.meta.url)), [SECRET], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+const { url, wsUrl } = (await new Promise((resolve) => demo.once('message', resolve))) as { url: string; wsUrl: string };
+const setFaults = (faults: Record<string, unknown>) => fetch(`${url}/api/faults`, { method: 'PUT', headers: { authorization: 'Bearer bench' }, body: JSON.stringify(faults) });
+
+// Config and probes.
+const dir = mkdtempSync(path.join(os.tmpdir(), 'flowprobe-soak-'));
+mkdirSync(path.join(dir, 'probes'));
+const port = await freePort();
+writeFileSync(
+  path.join(dir, 'flowprobe.yaml'),
+  [
+    'probesDir: probes',
+    `listen: 127.0.0.1:${port}`,
+    'location: soak',
+    'log: { level: warn }',
+    'detect: { failAfter: 3, recoverAfter: 2, failureRatio: false }',
+    'alerting:',
+    `  receivers: [{ name: oncall, webhook: { url: "${sinkUrl}" } }]`,
+    '  group: { by: [alertname], wait: 5s, interval: 10s, repeat: 4h }',
+    '',
+  ].join('\n'),
+);
+const probeFiles: Record<string, string[]> = {
+  'http.yaml': Array.from({ length: counts.http }, (_, i) => `- { name: http-${i}, kind: http, every: 10s, timeout: 5s, url: "${url}/api/dashboard", labels: { group: http }, expect: { status: 200 } }`),
+  'sse.yaml': Array.from({ length: counts.sse }, (_, i) => `- { name: sse-${i}, kind: sse, every: 15s, timeout: 10s, url: "${url}/api/stream", hold: 3s, holdFull: true, clients: ${counts.sseClients}, labels: { group: sse }, expect: { minEvents: 1, maxGap: 2500ms } }`),
+  'ws.yaml': Array.from({ length: counts.ws }, (_, i) => `- { name: ws-${i}, kind: websocket, every: 15s, timeout: 10s, url: "${wsUrl}", connections: ${counts.wsConnections}, auth: { jwt: { secret: "${SECRET}", in: query } }, rtt: { samples: 3, send: { json: { type: ping, seq: "{{seq}}" } }, match: { json: { $.seq: "{{seq}}" } } }, labels: { group: ws } }`),
+  'flow.yaml': Array.from({ length: counts.flows }, (_, i) => `- { name: flow-${i}, kind: flow, every: 1s, timeout: 900ms, labels: { group: flow }, watch: [{ name: stream, sse: { url: "${url}/api/stream" } }], steps: [{ inject: { url: "${url}/api/ingest", json: { marker: "{{run.id}}" } } }, { await: { on: stream, match: { json: { $.marker: "{{run.id}}" } }, within: 800ms } }] }`),
+};
+for (const [file, lines] of Object.entries(probeFiles)) writeFileSync(path.join(dir, 'probes', file), `${lines.join('\n')}\n`);
+
+const daemon = spawn(process.execPath, [MAIN, 'run', '--config', path.join(dir, 'flowprobe.yaml')], { stdio: ['ignore', 'ignore', 'inherit'] });
+const base = `http://127.0.0.1:${port}`;
+await waitForHttp(`${base}/readyz`);
+
+// The fault script, as fractions of the run: [start, end, faults, which probe group should page].
+const runMs = minutes * 60_000;
+const faults: Array<{ name: string; from: number; to: number; set: Record<string, unknown>; expect: string }> = [
+  { name: 'stream stalled', from: 0.15, to: 0.25, set: { stallStream: true }, expect: 'sse' },
+  { name: '5xx on the dashboard and ingest', from: 0.35, to: 0.45, set: { errorRate: 1 }, expect: 'http' },
+  { name: 'full outage (sockets closed, 5xx), 20 s', from: 0.6, to: 0.6 + 20_000 / runMs, set: { closeSockets: true, errorRate: 1 }, expect: 'flow' },
+];
+
+interface Row {
+  t: number;
+  rssMb: number;
+  heapMb: number;
+  fds: number;
+  eldP99Ms: number;
+  latenessP99Ms: number;
+  resultsPerS: number;
+  outbox: number;
+}
+const rows: Row[] = [];
+let lastRuns = 0;
+let lastBuckets: Map<number, number> | undefined;
+const t0 = Date.now();
+
+async function sample(): Promise<void> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const value = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? ([\\d.e+-]+)$`, 'm').exec(text)?.[1] ?? NaN);
+  let runs = 0;
+  for (const m of text.matchAll(/^flowprobe_probe_runs_total\{[^}]*\} ([\d.e+]+)$/gm)) runs += Number(m[1]);
+  const buckets = new Map<number, number>();
+  for (const m of text.matchAll(/^flowprobe_scheduler_lateness_seconds_bucket\{le="([^"]+)"[^}]*\} (\d+)$/gm)) buckets.set(m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2]));
+  const p99 = latenessP99(buckets, lastBuckets);
+  lastBuckets = buckets;
+  let outbox = 0;
+  for (const m of text.matchAll(/^flowprobe_outbox_pending\{[^}]*\} (\d+)$/gm)) outbox += Number(m[1]);
+  rows.push({
+    t: Math.round((Date.now() - t0) / 1000),
+    rssMb: value('process_resident_memory_bytes') / 1e6,
+    heapMb: value('flowprobe_heap_used_bytes') / 1e6,
+    fds: value('process_open_fds'),
+    eldP99Ms: value('flowprobe_event_loop_delay_p99_seconds') * 1000,
+    latenessP99Ms: p99 * 1000,
+    resultsPerS: rows.length === 0 ? 0 : (runs - lastRuns) / (SAMPLE_MS / 1000),
+    outbox,
+  });
+  lastRuns = runs;
+}
+
+/** p99 of the runs started since the previous sample, from cumulative histogram buckets. */
+function latenessP99(now: Map<number, number>, before: Map<number, number> | undefined): number {
+  const bounds = [...now.keys()].sort((a, b) => a - b);
+  const delta = bounds.map((le) => (now.get(le) ?? 0) - (before?.get(le) ?? 0));
+  const total = delta[delta.length - 1] ?? 0;
+  if (total === 0) return NaN;
+  const index = delta.findIndex((count) => count >= 0.99 * total);
+  return bounds[index] ?? NaN;
+}
+
+console.log(`soak: ${minutes} min; ${counts.http} http, ${counts.sse} sse ×${counts.sseClients} clients, ${counts.ws} websocket ×${counts.wsConnections} connections, ${counts.flows} flows at 1/s`);
+const active = new Set<string>();
+while (Date.now() - t0 < runMs) {
+  const fraction = (Date.now() - t0) / runMs;
+  const due = faults.filter((f) => fraction >= f.from && fraction < f.to);
+  const wanted = new Set(due.map((f) => f.name));
+  if ([...wanted].join() !== [...active].join()) {
+    const merged = Object.assign({ stallStream: false, errorRate: 0, closeSockets: false }, ...due.map((f) => f.set));
+    await setFaults(merged);
+    for (const f of faults) if (wanted.has(f.name) !== active.has(f.name)) console.log(`  ${Math.round((Date.now() - t0) / 1000)}s ${wanted.has(f.name) ? 'fault on ' : 'fault off'}: ${f.name}`);
+    active.clear();
+    for (const name of wanted) active.add(name);
+  }
+  await sleep(1000);
+  if (Date.now() - t0 >= (rows.length + 1) * SAMPLE_MS) await sample();
+}
+await setFaults({ stallStream: false, errorRate: 0, closeSockets: false });
+await sleep(40_000); // let everything recover and every resolved go out
+await sample();
+daemon.kill('SIGTERM');
+await new Promise((resolve) => daemon.once('exit', resolve));
+demo.kill();
+sink.close();
+
+// Output: CSV, SVG, verdicts.
+const out = path.join(ROOT, 'bench/out');
+mkdirSync(out, { recursive: true });
+const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+const columns = Object.keys(rows[0] ?? {}) as Array<keyof Row>;
+writeFileSync(path.join(out, `soak-${stamp}.csv`), `${columns.join(',')}\n${rows.map((r) => columns.map((c) => r[c].toFixed(3)).join(',')).join('\n')}\n`);
+writeFileSync(path.join(out, `soak-${stamp}.svg`), chart(rows));
+console.log(table(rows.map((r) => ({ 't s': r.t, 'RSS MB': r.rssMb, 'heap MB': r.heapMb, fds: r.fds, 'ELD p99 ms': r.eldP99Ms, 'lateness p99 ms': r.latenessP99Ms, 'results/s': r.resultsPerS, outbox: r.outbox }))));
+console.log(`\nwrote bench/out/soak-${stamp}.csv and .svg`);
+
+const tail = rows.slice(Math.floor(rows.length / 3));
+const growth = (pick: (r: Row) => number) => {
+  const first = pick(tail[0] as Row);
+  const last = pick(tail[tail.length - 1] as Row);
+  return (last - first) / first;
+};
+const trend = (pick: (r: Row) => number) => {
+  const half = Math.floor(tail.length / 2);
+  const mean = (xs: Row[]) => xs.map(pick).filter(Number.isFinite).reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+  return { early: mean(tail.slice(0, half)), late: mean(tail.slice(half)) };
+};
+const verdicts: Array<[string, boolean, string]> = [];
+const rss = growth((r) => r.rssMb);
+const fds = growth((r) => r.fds);
+verdicts.push(['RSS flat over the last two thirds (< 5 % growth)', rss < 0.05, `${(rss * 100).toFixed(1)} %`]);
+verdicts.push(['open fds flat over the last two thirds (< 5 % growth)', fds < 0.05, `${(fds * 100).toFixed(1)} %`]);
+const lateness = trend((r) => r.latenessP99Ms);
+verdicts.push(['scheduler lateness p99 not trending up', lateness.late <= Math.max(lateness.early * 1.5, lateness.early + 2), `${lateness.early.toFixed(2)} → ${lateness.late.toFixed(2)} ms`]);
+const eld = trend((r) => r.eldP99Ms);
+verdicts.push(['event-loop delay p99 not trending up', eld.late <= Math.max(eld.early * 1.5, eld.early + 5), `${eld.early.toFixed(1)} → ${eld.late.toFixed(1)} ms`]);
+verdicts.push(['RSS under 1 GB throughout', rows.every((r) => r.rssMb < 1000), `max ${Math.max(...rows.map((r) => r.rssMb)).toFixed(0)} MB`]);
+for (const f of faults) {
+  const from = t0 + f.from * runMs;
+  const to = t0 + f.to * runMs;
+  const fired = pages.filter((p) => p.status === 'firing' && p.at >= from && p.at < to + 60_000 && p.alerts.some((a) => a.status === 'firing' && a.labels.group === f.expect));
+  const resolved = pages.filter((p) => p.at >= to && p.alerts.some((a) => a.status === 'resolved' && a.labels.group === f.expect));
+  const detect = fired[0] ? `${((fired[0].at - from) / 1000).toFixed(1)} s to page` : 'never paged';
+  const recover = resolved[0] ? `${((resolved[0].at - to) / 1000).toFixed(1)} s to all-clear` : 'never cleared';
+  verdicts.push([`fault "${f.name}": paged once, cleared once`, fired.length === 1 && resolved.length >= 1, `${fired.length} page(s), ${detect}, ${recover}`]);
+}
+verdicts.push(['nothing left in the outbox', (rows[rows.length - 1]?.outbox ?? 1) === 0, `${rows[rows.length - 1]?.outbox} pending`]);
+console.log(`\n${table(verdicts.map(([bar, ok, seen]) => ({ verdict: ok ? 'PASS' : 'FAIL', bar, observed: seen })))}`);
+
+function chart(data: Row[]): string {
+  const series: Array<[keyof Row, string]> = [['rssMb', '#2e90fa'], ['fds', '#12b76a'], ['eldP99Ms', '#f79009'], ['latenessP99Ms', '#d92d20'], ['resultsPerS', '#7a5af8'], ['outbox', '#667085']];
+  const W = 900;
+  const H = 140;
+  const maxT = Math.max(1, ...data.map((r) => r.t));
+  const panels = series.map(([key, colour], i) => {
+    const values = data.map((r) => r[key]).map((v) => (Number.isFinite(v) ? v : 0));
+    const max = Math.max(1e-9, ...values);
+    const points = data.map((r, j) => `${((r.t / maxT) * (W - 80) + 60).toFixed(1)},${(i * (H + 20) + 20 + H - ((values[j] ?? 0) / max) * H).toFixed(1)}`).join(' ');
+    return `<text x="4" y="${i * (H + 20) + 16}" font-size="12" font-family="sans-serif">${key} (max ${max.toFixed(2)})</text><polyline fill="none" stroke="${colour}" stroke-width="1.5" points="${points}"/><line x1="60" x2="${W - 20}" y1="${i * (H + 20) + 20 + H}" y2="${i * (H + 20) + 20 + H}" stroke="#d0d5dd"/>`;
+  });
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${series.length * (H + 20) + 30}" viewBox="0 0 ${W} ${series.length * (H + 20) + 30}"><rect width="100%" height="100%" fill="white"/>${panels.join('')}<text x="${W / 2}" y="${series.length * (H + 20) + 20}" font-size="12" font-family="sans-serif">time (s, 0–${maxT})</text></svg>\n`;
+}
