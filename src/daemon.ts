@@ -59,6 +59,8 @@ export class Daemon {
   private readonly resources: ResourceMonitor;
   readonly alerting: AlertEngine;
   private deadlineTimer: { at: number; timer: Timer } | undefined;
+  /** Set while state cannot be written: alerted once, resolved at the next good write. */
+  private stateTrouble: string | undefined;
   private flushTimer: Timer | undefined;
   private readonly startedAt: number;
   private specs = new Map<string, ProbeSpec>();
@@ -126,6 +128,7 @@ export class Daemon {
         saveError: (err) => {
           this.metrics.stateWriteFailed('alerts');
           this.logger.error({ err }, 'cannot write the alert outbox: notifications are kept in memory until it can');
+          this.stateFailing(`cannot write ${path.join(config.settings.stateDir, 'alerts.json')}: ${(err as Error).message}`);
         },
       },
     });
@@ -167,6 +170,12 @@ export class Daemon {
     this.scheduler.start();
     this.resources.start();
     this.alerting.start();
+    for (const problem of [this.detectorFile.problem, this.alerting.stateProblem]) {
+      if (problem) {
+        this.logger.error({ problem }, 'state directory problem');
+        this.stateFailing(problem);
+      }
+    }
     this.armDeadline();
     this.scheduleFlush();
     this.state = 'running';
@@ -294,10 +303,28 @@ export class Daemon {
   private persist(): void {
     try {
       this.detectorFile.save(this.detector.snapshot());
+      if (this.stateTrouble) this.stateRecovered();
     } catch (err) {
       this.metrics.stateWriteFailed('detector');
       this.logger.error({ err, file: this.detectorFile.file }, 'cannot save detector state');
+      this.stateFailing(`cannot write ${this.detectorFile.file}: ${(err as Error).message}`);
     }
+  }
+
+  /** The state directory is unusable: one alert through the receivers (from memory), no crash. */
+  private stateFailing(problem: string): void {
+    if (this.stateTrouble) return;
+    this.stateTrouble = problem;
+    this.alerting.handle([{ labels: this.stateAlertLabels(), status: 'firing', at: this.options.clock.now(), summary: `flowprobe cannot use its state directory: ${problem}. Probing and alerting go on from memory; a restart now would forget outages and queued notifications.`, checks: [], evidence: {} }]);
+  }
+
+  private stateRecovered(): void {
+    this.stateTrouble = undefined;
+    this.alerting.handle([{ labels: this.stateAlertLabels(), status: 'resolved', at: this.options.clock.now(), summary: 'flowprobe writes its state directory again', checks: [], evidence: {} }]);
+  }
+
+  private stateAlertLabels(): Record<string, string> {
+    return { alertname: 'FlowprobeStateUnwritable', severity: 'critical', location: this.config.settings.location };
   }
 
   private jobFor(spec: ProbeSpec): Job {

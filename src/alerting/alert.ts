@@ -14,6 +14,8 @@ export type AlertName =
   | 'ResourceOverBudget'
   | 'ProcessGone'
   | 'FlowprobeReceiverFailing'
+  | 'FlowprobeStateUnwritable'
+  | 'FlowprobeProbeSideProblem'
   | 'FlowprobeTest';
 
 export interface Alert {
@@ -57,6 +59,8 @@ const DEFAULT_SEVERITY: Record<AlertName, string> = {
   ResourceOverBudget: 'warning',
   ProcessGone: 'critical',
   FlowprobeReceiverFailing: 'critical',
+  FlowprobeStateUnwritable: 'critical',
+  FlowprobeProbeSideProblem: 'critical',
   FlowprobeTest: 'info',
 };
 

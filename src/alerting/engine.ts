@@ -42,9 +42,14 @@ export class AlertEngine {
   private failingSince = new Map<string, number>();
   private stopped = false;
 
+  /** Why the saved alert state could not be used at start, if it could not. */
+  readonly stateProblem: string | undefined;
+
   constructor(private readonly options: EngineOptions) {
     this.config = options.config;
-    this.outbox = new Outbox(new StateFile<AlertingState>(path.join(options.stateDir, 'alerts.json')));
+    const file = new StateFile<AlertingState>(path.join(options.stateDir, 'alerts.json'));
+    this.outbox = new Outbox(file);
+    this.stateProblem = file.problem;
     this.configure(options.config, options.receivers);
   }
 

@@ -4,21 +4,34 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, wr
 import path from 'node:path';
 
 export class StateFile<T> {
+  /** Why the last load found nothing usable (unreadable, corrupt), for the daemon to report. */
+  problem: string | undefined;
+
   constructor(readonly file: string) {}
 
-  /** The saved value, undefined if there is none; a corrupt file is an error naming it. */
+  /** The saved value, or undefined if there is none or it cannot be used. Never throws: a
+   * monitor that cannot start because of its own state file would be a crash loop. A corrupt
+   * file is moved aside (…corrupt-<time>) so nothing is overwritten that someone may want. */
   load(): T | undefined {
     let text: string;
     try {
       text = readFileSync(this.file, 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw error;
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT') this.problem = `cannot read ${this.file} (${code ?? String(error)}): starting from an empty state`;
+      return undefined;
     }
     try {
       return JSON.parse(text) as T;
     } catch {
-      throw new Error(`${this.file} is not valid JSON; move it aside to start from a clean state`);
+      const aside = `${this.file}.corrupt-${Date.now()}`;
+      try {
+        renameSync(this.file, aside);
+      } catch {
+        // Leave it where it is; it will be overwritten by the next save.
+      }
+      this.problem = `${this.file} was not valid JSON (moved to ${aside}): starting from an empty state`;
+      return undefined;
     }
   }
 
