@@ -3,7 +3,6 @@
 // stream for its window, and measures what a subscriber lives through: first event, gaps,
 // id continuity, resume with Last-Event-ID, fan-out across N subscribers. Never reconnects
 // in a loop: one connection per client, plus one for the resume test.
-import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { createParser, type EventSourceMessage, type ParseError } from 'eventsource-parser';
 import { request, type Dispatcher } from 'undici';
@@ -13,6 +12,7 @@ import { check, checkMaxDuration, checkStatus, selectJson } from './checks.js';
 import { classifyError } from './classify-error.js';
 import { stageOf, timedAgent, type Timeline } from './connect.js';
 import { delay } from './messages.js';
+import { childSignal } from './signals.js';
 import { spread } from './stats.js';
 import type { CheckResult, Failure, ProbeContext, ProberOutcome, SseDetail } from './types.js';
 
@@ -65,10 +65,16 @@ type SegmentEnd =
 export async function probeSse(spec: SseProbeSpec, ctx: ProbeContext): Promise<ProberOutcome> {
   const timeline: Timeline = { phases: {}, connectedAt: undefined };
   const started = performance.now();
-  // Each subscriber listens on the run's signal (its connector and its reads): not a leak.
-  setMaxListeners(10 + spec.clients * 3, ctx.signal);
   const reports = await Promise.all(
-    Array.from({ length: spec.clients }, (_, i) => subscribe(spec, ctx, i === 0 ? timeline : { phases: {}, connectedAt: undefined }, spec.clients > 1)),
+    Array.from({ length: spec.clients }, async (_, i) => {
+      // Each subscriber waits on its own signal: see signals.ts.
+      const child = childSignal(ctx.signal);
+      try {
+        return await subscribe(spec, { ...ctx, signal: child.signal }, i === 0 ? timeline : { phases: {}, connectedAt: undefined }, spec.clients > 1);
+      } finally {
+        child.release();
+      }
+    }),
   );
   const first = reports[0] as ClientReport;
   if (first.firstEventAt !== undefined) timeline.phases.first_event = first.firstEventAt - started;

@@ -1,7 +1,6 @@
 // WebSocket prober (ws): handshake with auth and subprotocols, a scripted exchange that waits
 // for *matching* messages, RTT samples, a sequence-numbered burst for ordering and loss, a held
 // connection with keepalive pings (a half-open socket is caught), and N connections at once.
-import { setMaxListeners } from 'node:events';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -14,6 +13,7 @@ import { formatDuration } from '../config/units.js';
 import { check, checkMaxDuration, selectJson } from './checks.js';
 import { classifyCause, classifyError } from './classify-error.js';
 import { delay, describeMatcher, Inbox, isFailure, matches, parseJson, render } from './messages.js';
+import { childSignal } from './signals.js';
 import { spread } from './stats.js';
 import type { CheckResult, Failure, FailureCode, Phases, ProbeContext, ProberOutcome, WebSocketDetail } from './types.js';
 
@@ -36,9 +36,18 @@ interface ConnReport {
 }
 
 export async function probeWebSocket(spec: WebSocketProbeSpec, ctx: ProbeContext): Promise<ProberOutcome> {
-  setMaxListeners(10 + spec.connections * 2, ctx.signal);
   const auth = await authFor(spec);
-  const reports = await Promise.all(Array.from({ length: spec.connections }, () => runConnection(spec, ctx, auth)));
+  const reports = await Promise.all(
+    Array.from({ length: spec.connections }, async () => {
+      // Each connection waits on its own signal: see signals.ts.
+      const child = childSignal(ctx.signal);
+      try {
+        return await runConnection(spec, { ...ctx, signal: child.signal }, auth);
+      } finally {
+        child.release();
+      }
+    }),
+  );
   const first = reports[0] as ConnReport;
   const detail = describe(reports);
   const checks = [...first.checks, ...aggregateChecks(spec, detail)];
