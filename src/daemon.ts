@@ -23,7 +23,8 @@ import type { Transition } from './detect/probe-state.js';
 import { StateFile } from './detect/state-file.js';
 import { ResourceMonitor } from './resources/monitor.js';
 import { AlertEngine } from './alerting/engine.js';
-import { eventsFromResource, eventsFromTransition } from './alerting/alert.js';
+import { eventsFromResource, eventsFromTransition, type AlertEvent } from './alerting/alert.js';
+import { probeSideVerdict } from './detect/probe-side.js';
 import type { Timer } from './scheduler/clock.js';
 import path from 'node:path';
 
@@ -170,6 +171,7 @@ export class Daemon {
     this.scheduler.start();
     this.resources.start();
     this.alerting.start();
+    this.probeSideSuspected = this.alerting.alerts().some((a) => a.status === 'firing' && a.labels.alertname === 'FlowprobeProbeSideProblem');
     for (const problem of [this.detectorFile.problem, this.alerting.stateProblem]) {
       if (problem) {
         this.logger.error({ problem }, 'state directory problem');
@@ -244,7 +246,7 @@ export class Daemon {
     // The outbox is written before the detector's state: a crash in between repeats a
     // transition, which the alert state absorbs, instead of losing a notification.
     const { location, alerting } = this.config.settings;
-    this.alerting.handle(transitions.flatMap((t) => eventsFromTransition(t, this.probeInfo(t.probe), location, alerting.severity)));
+    this.alerting.handle([...this.probeSideEvents(transitions), ...transitions.flatMap((t) => eventsFromTransition(t, this.probeInfo(t.probe), location, alerting.severity))]);
     for (const t of transitions) {
       this.metrics.recordTransition(t);
       const fields = { probe: t.probe, from: t.from, to: t.to, reason: t.reason, evidence: t.evidence, ...(t.outage ? { outage_ms: Math.round(t.outage.durationMs) } : {}) };
@@ -253,6 +255,31 @@ export class Daemon {
     }
     this.persist();
     this.armDeadline();
+  }
+
+  private probeSideSuspected = false;
+
+  /** Most probes failing at once points at our own side: one alert for that, raised or resolved
+   * as the share of failing probes crosses the rule. */
+  private probeSideEvents(transitions: Transition[]): AlertEvent[] {
+    if (!transitions.some((t) => t.to === 'failing' || t.from === 'failing')) return [];
+    const { location, alerting } = this.config.settings;
+    const verdict = probeSideVerdict(
+      this.config.probes.map((spec) => {
+        const last = this.history.last(spec.name);
+        return { failing: this.detector.state(spec.name)?.health === 'failing', lastCode: last && !last.ok ? last.failure.code : undefined };
+      }),
+      alerting.probeSide,
+    );
+    if (verdict.suspected === this.probeSideSuspected) return [];
+    this.probeSideSuspected = verdict.suspected;
+    const at = this.options.clock.now();
+    const labels = { alertname: 'FlowprobeProbeSideProblem', severity: alerting.severity.FlowprobeProbeSideProblem ?? 'critical', location };
+    return [
+      verdict.suspected
+        ? { labels, status: 'firing', at, checks: [], evidence: { failing: verdict.failing, total: verdict.total }, summary: `${verdict.failing} of ${verdict.total} probes failing at once (${verdict.codes}): the problem is probably on flowprobe's side — its network, DNS or host at ${location}. Per-probe pages are held back while this lasts.` }
+        : { labels, status: 'resolved', at, checks: [], evidence: { failing: verdict.failing, total: verdict.total }, summary: `most probes at ${location} work again (${verdict.failing} of ${verdict.total} failing)` },
+    ];
   }
 
   private probeInfo(probe: string) {

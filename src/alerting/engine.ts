@@ -8,6 +8,7 @@ import { StateFile } from '../detect/state-file.js';
 import type { Clock, Timer } from '../scheduler/clock.js';
 import { fingerprint, type Alert, type AlertEvent, type Notification } from './alert.js';
 import { decide, groupKeyOf, groupLabelsOf } from './group.js';
+import { inhibitedBy } from './inhibit.js';
 import { mutedBy, newSilence, type Silence } from './maintenance.js';
 import { Outbox, type AlertingState } from './outbox.js';
 import { buildReceiver } from './receivers/index.js';
@@ -104,7 +105,9 @@ export class AlertEngine {
     }
     if (!changed) return;
     this.save();
-    for (const key of touched) this.scheduleFlush(key);
+    // An inhibiting alert changed: every group may now owe (or no longer owe) a notification.
+    const inhibitor = events.some((e) => e.labels.alertname === 'FlowprobeProbeSideProblem');
+    for (const key of inhibitor ? this.groupKeys() : touched) this.scheduleFlush(key);
   }
 
   alerts(): Alert[] {
@@ -201,7 +204,8 @@ export class AlertEngine {
     const receiver = groupKey.slice(0, groupKey.indexOf(':'));
     const members = this.alerts().filter((a) => this.groupsOf(a).includes(groupKey));
     const log = this.outbox.state.nflog[groupKey];
-    const decision = decide(members, log, now, this.config.group.repeat, (a) => mutedBy(a.labels, now, this.config.maintenance, this.silences()));
+    const all = this.alerts();
+    const decision = decide(members, log, now, this.config.group.repeat, (a) => mutedBy(a.labels, now, this.config.maintenance, this.silences()) ?? inhibitedBy(a, all));
     if (decision.log) this.outbox.state.nflog[groupKey] = decision.log;
     else delete this.outbox.state.nflog[groupKey];
     this.options.events.decision(groupKey, decision.reason, members.length);

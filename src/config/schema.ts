@@ -446,6 +446,13 @@ const alertingSchema = z.strictObject({
   timeout: duration.default(10_000),
   /** A receiver failing this long is itself alerted, through the others. */
   receiverFailingAfter: duration.default(300_000),
+  /** When this share of probes (and at least minProbes) fail at once, suspect flowprobe's own
+   * side (its network, DNS): one FlowprobeProbeSideProblem alert, and per-probe pages held back. */
+  probeSide: z
+    .union([z.literal(false), z.strictObject({ ratio: z.number().gt(0).max(1).default(0.8), minProbes: z.number().int().min(2).default(3) })], {
+      error: 'expected false or { ratio: 0.8, minProbes: 3 }',
+    })
+    .default({ ratio: 0.8, minProbes: 3 }),
   /** Severity per alert name (a probe label `severity` wins). */
   severity: z.record(z.string(), z.string()).default({}),
 });
