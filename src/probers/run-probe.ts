@@ -2,22 +2,20 @@
 // into an `internal` result instead of a crashed daemon.
 import { performance } from 'node:perf_hooks';
 import type { ProbeSpec } from '../config/schema.js';
-import { probeFlow } from './flow.js';
-import { probeHttp } from './http.js';
-import { probeSse } from './sse.js';
-import { probeWebSocket } from './websocket.js';
 import type { ProbeContext, ProberOutcome, ProbeResult } from './types.js';
 
-function dispatch(spec: ProbeSpec, ctx: ProbeContext): Promise<ProberOutcome> {
+// Probers are loaded on first use: a daemon with only HTTP probes never loads ws, jose or the
+// SSE parser (each costs resident memory for as long as the process lives).
+async function dispatch(spec: ProbeSpec, ctx: ProbeContext): Promise<ProberOutcome> {
   switch (spec.kind) {
     case 'http':
-      return probeHttp(spec, ctx);
+      return (await import('./http.js')).probeHttp(spec, ctx);
     case 'sse':
-      return probeSse(spec, ctx);
+      return (await import('./sse.js')).probeSse(spec, ctx);
     case 'websocket':
-      return probeWebSocket(spec, ctx);
+      return (await import('./websocket.js')).probeWebSocket(spec, ctx);
     case 'flow':
-      return probeFlow(spec, ctx);
+      return (await import('./flow.js')).probeFlow(spec, ctx);
     default:
       return spec satisfies never;
   }

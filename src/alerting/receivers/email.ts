@@ -1,7 +1,7 @@
 // Email over SMTP with nodemailer: implicit TLS or STARTTLS, auth, a custom CA. Subjects sort
 // and thread ([FIRING:n] … / [RESOLVED] …); text and HTML bodies. SMTP 4xx retries, 5xx does not.
 import { readFileSync } from 'node:fs';
-import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { ReceiverConfig } from '../../config/schema.js';
 import type { Notification } from '../alert.js';
 import { alertLine, checkLines, linkFor, TEST_NOTE, title } from './format.js';
@@ -11,7 +11,9 @@ type EmailConfig = ReceiverConfig & { email: NonNullable<ReceiverConfig['email']
 
 export function emailReceiver(config: EmailConfig, timeoutMs: number): Receiver {
   const e = config.email;
-  const transport = nodemailer.createTransport({
+  let transport: Transporter | undefined;
+  // nodemailer is loaded with the first email, not with every daemon.
+  const connect = async (): Promise<Transporter> => (transport ??= (await import('nodemailer')).default.createTransport({
     host: e.host,
     port: e.port,
     secure: e.secure,
@@ -26,20 +28,20 @@ export function emailReceiver(config: EmailConfig, timeoutMs: number): Receiver 
     connectionTimeout: timeoutMs,
     greetingTimeout: timeoutMs,
     socketTimeout: timeoutMs,
-  });
+  }));
   return {
     name: config.name,
     kind: 'email',
     async send(n, signal) {
       try {
         const message = emailMessage(n);
-        await transport.sendMail({ from: e.from, to: e.to, subject: message.subject, text: message.text, html: message.html, headers: { 'X-Flowprobe-Group': n.groupKey } });
+        await (await connect()).sendMail({ from: e.from, to: e.to, subject: message.subject, text: message.text, html: message.html, headers: { 'X-Flowprobe-Group': n.groupKey } });
         return { ok: true };
       } catch (error) {
         return smtpFailure(error, signal);
       }
     },
-    close: () => transport.close(),
+    close: () => transport?.close(),
   };
 }
 
