@@ -88,6 +88,21 @@ describe('daemon end to end', () => {
     await waitFor('gamma still probing', () => h.logs.filter((l) => l.includes('"probe":"gamma"')).length > before || undefined);
   });
 
+  it('a reload does not drop the result of a run in flight for an unchanged probe', async () => {
+    // Every 10 s: within the 2 s after the reload, only the run already in flight can report.
+    const h2 = await startDaemon('probesDir: probes\n', { 'a.yaml': `name: slow-reload\nkind: http\nevery: 10s\ntimeout: 2s\nurl: ${target.url}/slow\n` });
+    try {
+      const startedBefore = slowStarted;
+      await waitFor('a slow run in flight', () => slowStarted > startedBefore || undefined, 12_000, 5);
+      const okBefore = h2.logs.filter((l) => l.includes('"probe":"slow-reload"') && l.includes('probe ok')).length;
+      assert.equal((await h2.daemon.reload()).ok, true);
+      await h2.logged((l) => l.msg === 'configuration reloaded', 'reloaded');
+      await waitFor('the in-flight result recorded', () => h2.logs.filter((l) => l.includes('"probe":"slow-reload"') && l.includes('probe ok')).length > okBefore || undefined, 2000, 5);
+    } finally {
+      await h2.daemon.stop();
+    }
+  });
+
   it('shuts down gracefully: a run in flight finishes and is recorded', async () => {
     const slow = await startDaemon('probesDir: probes\nshutdownGrace: 2s\n', { 'a.yaml': probeFile('slow', `${target.url}/slow`) });
     const startedBefore = slowStarted;

@@ -215,7 +215,12 @@ export class Daemon {
     this.redact = createRedactor(config.secrets);
     this.logger.level = config.settings.log.level;
     this.history.setLimits(config.settings.history);
-    this.specs = new Map(config.probes.map((spec) => [spec.name, spec]));
+    // An unchanged probe keeps its spec object: a run in flight during the reload still belongs
+    // to it and is recorded (a changed or removed probe's run is dropped).
+    this.specs = new Map(config.probes.map((spec) => {
+      const old = previous.get(spec.name);
+      return [spec.name, old && sameSpec(old, spec) ? old : spec];
+    }));
     for (const name of previous.keys()) {
       if (this.specs.has(name)) continue;
       this.history.forget(name);
@@ -231,7 +236,7 @@ export class Daemon {
     if (reloading) this.alerting.configure(config.settings.alerting);
     for (const receiver of config.settings.alerting.receivers) this.metrics.declareReceiver(receiver.name);
     this.resources.configure(config.settings.resources);
-    this.scheduler.update(config.probes.map((spec) => this.jobFor(spec)));
+    this.scheduler.update([...this.specs.values()].map((spec) => this.jobFor(spec)));
   }
 
   /** A failure taken while the daemon itself was starved says nothing about the target. */
@@ -422,6 +427,11 @@ export class Daemon {
     };
     return redactDeep(doc, this.redact);
   }
+}
+
+function sameSpec(a: ProbeSpec, b: ProbeSpec): boolean {
+  const canonical = (spec: ProbeSpec) => JSON.stringify(spec, (_key, value: unknown) => (value instanceof RegExp ? `/${value.source}/${value.flags}` : value));
+  return canonical(a) === canonical(b);
 }
 
 function describeSchedule(spec: ProbeSpec): string {
