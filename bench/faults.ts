@@ -10,19 +10,12 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { arg, sleep, table, waitForHttp } from './lib.js';
+import { arg, freePort, sleep, table, waitForHttp } from './lib.js';
 
 const probes = arg('probes', 200);
 const seconds = arg('seconds', 20);
 const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise((resolve) => s.close(resolve));
-  return port;
-}
 
 const target = http.createServer((_req, res) => res.end('ok'));
 await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));

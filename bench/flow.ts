@@ -6,7 +6,7 @@
 //   node dist/bench/flow.js [--seconds 20]
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { probeSchema, type FlowProbeSpec } from '../src/config/schema.js';
+import { specOf } from '../test/probe-spec.js';
 import type { HopTimes } from '../src/demo/service.js';
 import { createRedactor } from '../src/logging/redact.js';
 import { runProbe } from '../src/probers/run-probe.js';
@@ -18,9 +18,7 @@ const secret = 'bench-flow-secret-0123456789';
 const server = fork(fileURLToPath(new URL('./demo-server.js', import.meta.url)), [secret], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
 const { url, wsUrl } = (await new Promise((resolve) => server.once('message', resolve))) as { url: string; wsUrl: string };
 
-const raw = probeSchema.parse({
-  name: 'bench-flow',
-  kind: 'flow',
+const spec = specOf('flow', {
   watch: [
     { name: 'stream', sse: { url: `${url}/api/stream` } },
     { name: 'alerts', websocket: { url: wsUrl, auth: { jwt: { secret, in: 'query' } } } },
@@ -30,9 +28,7 @@ const raw = probeSchema.parse({
     { await: { on: 'stream', match: { json: { '$.marker': '{{run.id}}' } }, within: '2s' } },
     { await: { on: 'alerts', match: { json: { '$.event.marker': '{{run.id}}' } }, within: '2s' } },
   ],
-});
-const { every: _e, cron: _c, timezone: _z, timeout: _t, ...rest } = raw as Extract<typeof raw, { kind: 'flow' }>;
-const spec = { ...rest, schedule: { type: 'every', everyMs: 60_000 }, timeoutMs: 5000, source: 'bench' } as FlowProbeSpec;
+}, 5000);
 
 async function load(perSecond: number) {
   const errors: Record<'stream' | 'alerts', number[]> = { stream: [], alerts: [] };

@@ -4,23 +4,15 @@
 //   node dist/bench/http-probe.js [--rate 200] [--seconds 20]
 import { fork } from 'node:child_process';
 import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { arg, cpuSeconds, rssBytes, sleep, startChild, stopChild, table, waitForHttp } from './lib.js';
+import { arg, cpuSeconds, freePort, rssBytes, sleep, startChild, stopChild, table, waitForHttp } from './lib.js';
 
 const rate = arg('rate', 200);
 const seconds = arg('seconds', 20);
 const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function runsTotal(metricsUrl: string): Promise<number> {
   const text = await (await fetch(metricsUrl)).text();

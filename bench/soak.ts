@@ -12,7 +12,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { arg, sleep, table, waitForHttp } from './lib.js';
+import { arg, freePort, sleep, table, waitForHttp } from './lib.js';
 
 const minutes = arg('minutes', 3);
 const counts = { http: arg('http', 100), sse: arg('sse', 50), sseClients: arg('sse-clients', 10), ws: arg('ws', 50), wsConnections: arg('ws-connections', 20), flows: arg('flows', 10) };
@@ -21,13 +21,6 @@ const MAIN = path.join(ROOT, 'dist/src/main.js');
 const SECRET = 'soak-jwt-secret-0123456789';
 const SAMPLE_MS = 10_000;
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise((resolve) => s.close(resolve));
-  return port;
-}
 
 interface Page {
   at: number;
@@ -63,17 +56,18 @@ writeFileSync(
     `listen: 127.0.0.1:${port}`,
     'location: soak',
     'log: { level: warn }',
-    'detect: { failAfter: 3, recoverAfter: 2, failureRatio: false }',
+    'detect: { failAfter: 2, recoverAfter: 2, failureRatio: false }',
     'alerting:',
     `  receivers: [{ name: oncall, webhook: { url: "${sinkUrl}" } }]`,
-    '  group: { by: [alertname], wait: 5s, interval: 10s, repeat: 4h }',
+    '  group: { by: [alertname], wait: 2s, interval: 5s, repeat: 4h }',
+    '  probeSide: false',
     '',
   ].join('\n'),
 );
 const probeFiles: Record<string, string[]> = {
-  'http.yaml': Array.from({ length: counts.http }, (_, i) => `- { name: http-${i}, kind: http, every: 10s, timeout: 5s, url: "${url}/api/dashboard", labels: { group: http }, expect: { status: 200 } }`),
-  'sse.yaml': Array.from({ length: counts.sse }, (_, i) => `- { name: sse-${i}, kind: sse, every: 15s, timeout: 10s, url: "${url}/api/stream", hold: 3s, holdFull: true, clients: ${counts.sseClients}, labels: { group: sse }, expect: { minEvents: 1, maxGap: 2500ms } }`),
-  'ws.yaml': Array.from({ length: counts.ws }, (_, i) => `- { name: ws-${i}, kind: websocket, every: 15s, timeout: 10s, url: "${wsUrl}", connections: ${counts.wsConnections}, auth: { jwt: { secret: "${SECRET}", in: query } }, rtt: { samples: 3, send: { json: { type: ping, seq: "{{seq}}" } }, match: { json: { $.seq: "{{seq}}" } } }, labels: { group: ws } }`),
+  'http.yaml': Array.from({ length: counts.http }, (_, i) => `- { name: http-${i}, kind: http, every: 5s, timeout: 4s, url: "${url}/api/dashboard", labels: { group: http }, expect: { status: 200 } }`),
+  'sse.yaml': Array.from({ length: counts.sse }, (_, i) => `- { name: sse-${i}, kind: sse, every: 5s, timeout: 4s, url: "${url}/api/stream", hold: 2s, holdFull: true, clients: ${counts.sseClients}, labels: { group: sse }, expect: { minEvents: 1 } }`),
+  'ws.yaml': Array.from({ length: counts.ws }, (_, i) => `- { name: ws-${i}, kind: websocket, every: 5s, timeout: 4s, url: "${wsUrl}", connections: ${counts.wsConnections}, auth: { jwt: { secret: "${SECRET}", in: query } }, rtt: { samples: 3, send: { json: { type: ping, seq: "{{seq}}" } }, match: { json: { $.seq: "{{seq}}" } } }, labels: { group: ws } }`),
   'flow.yaml': Array.from({ length: counts.flows }, (_, i) => `- { name: flow-${i}, kind: flow, every: 1s, timeout: 900ms, labels: { group: flow }, watch: [{ name: stream, sse: { url: "${url}/api/stream" } }], steps: [{ inject: { url: "${url}/api/ingest", json: { marker: "{{run.id}}" } } }, { await: { on: stream, match: { json: { $.marker: "{{run.id}}" } }, within: 800ms } }] }`),
 };
 for (const [file, lines] of Object.entries(probeFiles)) writeFileSync(path.join(dir, 'probes', file), `${lines.join('\n')}\n`);
@@ -174,10 +168,15 @@ console.log(table(rows.map((r) => ({ 't s': r.t, 'RSS MB': r.rssMb, 'heap MB': r
 console.log(`\nwrote bench/out/soak-${stamp}.csv and .svg`);
 
 const tail = rows.slice(Math.floor(rows.length / 3));
+/** Growth between the medians of the first and second half of the last two thirds: a leak
+ * grows steadily; connections in flight at one sample are noise. */
 const growth = (pick: (r: Row) => number) => {
-  const first = pick(tail[0] as Row);
-  const last = pick(tail[tail.length - 1] as Row);
-  return (last - first) / first;
+  const median = (xs: Row[]) => {
+    const sorted = xs.map(pick).sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)] ?? NaN;
+  };
+  const half = Math.floor(tail.length / 2);
+  return (median(tail.slice(half)) - median(tail.slice(0, half))) / median(tail.slice(0, half));
 };
 const trend = (pick: (r: Row) => number) => {
   const half = Math.floor(tail.length / 2);
@@ -187,21 +186,42 @@ const trend = (pick: (r: Row) => number) => {
 const verdicts: Array<[string, boolean, string]> = [];
 const rss = growth((r) => r.rssMb);
 const fds = growth((r) => r.fds);
-verdicts.push(['RSS flat over the last two thirds (< 5 % growth)', rss < 0.05, `${(rss * 100).toFixed(1)} %`]);
-verdicts.push(['open fds flat over the last two thirds (< 5 % growth)', fds < 0.05, `${(fds * 100).toFixed(1)} %`]);
+verdicts.push(['RSS flat over the last two thirds (median growth < 5 %)', rss < 0.05, `${(rss * 100).toFixed(1)} %`]);
+verdicts.push(['open fds flat over the last two thirds (median growth < 5 %)', fds < 0.05, `${(fds * 100).toFixed(1)} %`]);
 const lateness = trend((r) => r.latenessP99Ms);
 verdicts.push(['scheduler lateness p99 not trending up', lateness.late <= Math.max(lateness.early * 1.5, lateness.early + 2), `${lateness.early.toFixed(2)} → ${lateness.late.toFixed(2)} ms`]);
 const eld = trend((r) => r.eldP99Ms);
 verdicts.push(['event-loop delay p99 not trending up', eld.late <= Math.max(eld.early * 1.5, eld.early + 5), `${eld.early.toFixed(1)} → ${eld.late.toFixed(1)} ms`]);
 verdicts.push(['RSS under 1 GB throughout', rows.every((r) => r.rssMb < 1000), `max ${Math.max(...rows.map((r) => r.rssMb)).toFixed(0)} MB`]);
-for (const f of faults) {
+for (const [index, f] of faults.entries()) {
   const from = t0 + f.from * runMs;
   const to = t0 + f.to * runMs;
-  const fired = pages.filter((p) => p.status === 'firing' && p.at >= from && p.at < to + 60_000 && p.alerts.some((a) => a.status === 'firing' && a.labels.group === f.expect));
-  const resolved = pages.filter((p) => p.at >= to && p.alerts.some((a) => a.status === 'resolved' && a.labels.group === f.expect));
-  const detect = fired[0] ? `${((fired[0].at - from) / 1000).toFixed(1)} s to page` : 'never paged';
-  const recover = resolved[0] ? `${((resolved[0].at - to) / 1000).toFixed(1)} s to all-clear` : 'never cleared';
-  verdicts.push([`fault "${f.name}": paged once, cleared once`, fired.length === 1 && resolved.length >= 1, `${fired.length} page(s), ${detect}, ${recover}`]);
+  // This fault's pages and all-clears are the ones before the next fault begins.
+  const next = faults[index + 1];
+  const until = next ? t0 + next.from * runMs : Number.POSITIVE_INFINITY;
+  // Per affected probe: how often its alert newly appeared as firing (a group re-sends what is
+  // still firing; that is not a second page), and how often it was resolved.
+  const firstPage = new Map<string, number>();
+  const newlyFiring = new Map<string, number>();
+  const resolvedCount = new Map<string, number>();
+  let previous = new Set<string>();
+  for (const page of pages) {
+    const firingNow = new Set(page.alerts.filter((a) => a.status === 'firing' && a.labels.group === f.expect).map((a) => a.labels.probe ?? ''));
+    for (const probe of firingNow) {
+      if (previous.has(probe) || page.at < from || page.at >= until) continue;
+      newlyFiring.set(probe, (newlyFiring.get(probe) ?? 0) + 1);
+      if (!firstPage.has(probe)) firstPage.set(probe, page.at);
+    }
+    for (const a of page.alerts) if (a.status === 'resolved' && a.labels.group === f.expect && page.at >= from && page.at < until) resolvedCount.set(a.labels.probe ?? '', (resolvedCount.get(a.labels.probe ?? '') ?? 0) + 1);
+    previous = new Set([...previous, ...firingNow].filter((p) => !page.alerts.some((a) => a.status === 'resolved' && a.labels.probe === p)));
+  }
+  const affected = [...newlyFiring.keys()];
+  const onceEach = affected.length > 0 && affected.every((p) => newlyFiring.get(p) === 1 && (resolvedCount.get(p) ?? 0) === 1);
+  const pagedAt = Math.min(...firstPage.values());
+  const clearedAt = Math.min(...pages.filter((p) => p.at >= to && p.at < until && p.alerts.some((a) => a.status === 'resolved' && a.labels.group === f.expect)).map((p) => p.at));
+  const detect = Number.isFinite(pagedAt) ? `${((pagedAt - from) / 1000).toFixed(1)} s to page` : 'never paged';
+  const recover = Number.isFinite(clearedAt) ? `${((clearedAt - to) / 1000).toFixed(1)} s to all-clear` : 'never cleared';
+  verdicts.push([`fault "${f.name}": each ${f.expect} probe paged once, cleared once`, onceEach, `${affected.length} probe(s) paged, ${detect}, ${recover}`]);
 }
 verdicts.push(['nothing left in the outbox', (rows[rows.length - 1]?.outbox ?? 1) === 0, `${rows[rows.length - 1]?.outbox} pending`]);
 console.log(`\n${table(verdicts.map(([bar, ok, seen]) => ({ verdict: ok ? 'PASS' : 'FAIL', bar, observed: seen })))}`);

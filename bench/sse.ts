@@ -11,7 +11,7 @@ import { createParser } from 'eventsource-parser';
 import { Agent, request } from 'undici';
 import { createRedactor } from '../src/logging/redact.js';
 import { runProbe } from '../src/probers/run-probe.js';
-import { probeSchema, type SseProbeSpec } from '../src/config/schema.js';
+import { specOf } from '../test/probe-spec.js';
 import type { SseDetail } from '../src/probers/types.js';
 import { arg, summarize, table } from './lib.js';
 
@@ -41,9 +41,7 @@ async function child(mode: 'flowprobe' | 'bare', url: string, streams: number, h
   let connected = 0;
   let events = 0;
   if (mode === 'flowprobe') {
-    const raw = probeSchema.parse({ name: 'bench', kind: 'sse', url, hold: `${holdMs}ms`, holdFull: true, clients: streams, eventTime: '$.t', expect: { minEvents: 1 } });
-    const { every: _e, cron: _c, timezone: _z, timeout: _t, ...rest } = raw as Extract<typeof raw, { kind: 'sse' }>;
-    const spec = { ...rest, schedule: { type: 'every', everyMs: 600_000 }, timeoutMs: holdMs + 60_000, source: 'bench' } as SseProbeSpec;
+    const spec = specOf('sse', { url, hold: `${holdMs}ms`, holdFull: true, clients: streams, eventTime: '$.t', expect: { minEvents: 1 } }, holdMs + 60_000);
     const now = Date.now();
     const result = await runProbe(spec, { signal: AbortSignal.timeout(holdMs + 60_000), runId: 'bench', redact: createRedactor([]) }, { slot: now, startedAt: now });
     const detail = result.detail as SseDetail;

@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { watchLoopDelay } from '../src/resources/loop-delay.js';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-import { probeSchema, type WebSocketProbeSpec } from '../src/config/schema.js';
+import { specOf } from '../test/probe-spec.js';
 import { createRedactor } from '../src/logging/redact.js';
 import { runProbe } from '../src/probers/run-probe.js';
 import type { WebSocketDetail } from '../src/probers/types.js';
@@ -17,15 +17,9 @@ import { arg, summarize, table } from './lib.js';
 
 const here = fileURLToPath(import.meta.url);
 
-function spec(fields: Record<string, unknown>, timeoutMs: number): WebSocketProbeSpec {
-  const raw = probeSchema.parse({ name: 'bench', kind: 'websocket', ...fields });
-  const { every: _e, cron: _c, timezone: _z, timeout: _t, ...rest } = raw as Extract<typeof raw, { kind: 'websocket' }>;
-  return { ...rest, schedule: { type: 'every', everyMs: 600_000 }, timeoutMs, source: 'bench' } as WebSocketProbeSpec;
-}
-
 async function probeOnce(fields: Record<string, unknown>, timeoutMs: number) {
   const now = Date.now();
-  return runProbe(spec(fields, timeoutMs), { signal: AbortSignal.timeout(timeoutMs), runId: 'bench', redact: createRedactor([]) }, { slot: now, startedAt: now });
+  return runProbe(specOf('websocket', fields, timeoutMs), { signal: AbortSignal.timeout(timeoutMs), runId: 'bench', redact: createRedactor([]) }, { slot: now, startedAt: now });
 }
 
 async function rawPingLoop(url: string, samples: number): Promise<number[]> {
