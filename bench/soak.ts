@@ -96,6 +96,7 @@ interface Row {
 }
 const rows: Row[] = [];
 let lastRuns = 0;
+let lastSampleAt = Date.now();
 let lastBuckets: Map<number, number> | undefined;
 const t0 = Date.now();
 
@@ -117,10 +118,11 @@ async function sample(): Promise<void> {
     fds: value('process_open_fds'),
     eldP99Ms: value('flowprobe_event_loop_delay_p99_seconds') * 1000,
     latenessP99Ms: p99 * 1000,
-    resultsPerS: rows.length === 0 ? 0 : (runs - lastRuns) / (SAMPLE_MS / 1000),
+    resultsPerS: rows.length === 0 ? 0 : (runs - lastRuns) / ((Date.now() - lastSampleAt) / 1000),
     outbox,
   });
   lastRuns = runs;
+  lastSampleAt = Date.now();
 }
 
 /** p99 of the runs started since the previous sample, from cumulative histogram buckets. */
