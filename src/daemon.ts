@@ -10,13 +10,14 @@ import { formatDuration } from './config/units.js';
 import { createLogger, type Logger } from './logging/logger.js';
 import { createRedactor, redactDeep, type Redact } from './logging/redact.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
-import { runProbe, targetOf } from './probers/run-probe.js';
+import { runProbe } from './probers/run-probe.js';
 import type { ProbeResult } from './probers/types.js';
 import { fanOut, logSink, type ResultSink } from './results/fan-out.js';
 import { History } from './results/history.js';
 import type { Clock } from './scheduler/clock.js';
 import { Scheduler, type Job } from './scheduler/scheduler.js';
 import { createServer, listen } from './server/server.js';
+import { statusDocument } from './server/status.js';
 import type { ResourceTransition } from './detect/budget.js';
 import { Detector, type DetectorSnapshot } from './detect/detector.js';
 import type { Transition } from './detect/probe-state.js';
@@ -397,34 +398,16 @@ export class Daemon {
 
   /** The status API document, with every secret removed. */
   status(): unknown {
-    const probes = this.config.probes.map((spec) => {
-      const recent = this.history.recentOf(spec.name);
-      const last = recent[0];
-      const detected = this.detector.state(spec.name);
-      const outage = detected?.outage;
-      return {
-        name: spec.name,
-        kind: spec.kind,
-        source: spec.source,
-        schedule: describeSchedule(spec),
-        timeout: formatDuration(spec.timeoutMs),
-        target: targetOf(spec),
-        state: detected?.health ?? 'healthy',
-        baselineMs: detected?.baselineMs,
-        outage: outage && detected?.health === 'failing' ? { since: new Date(outage.startedAt).toISOString(), ageMs: Math.round(this.options.clock.now() - outage.startedAt), lastFailure: outage.lastFailure } : undefined,
-        last: last && summarize(last),
-        recent: recent.map(summarize),
-        failures: this.history.failuresOf(spec.name).map(summarize),
-      };
-    });
-    const doc = {
-      location: this.config.settings.location,
+    const doc = statusDocument({
+      config: this.config,
       version: this.options.version,
-      startedAt: new Date(this.startedAt).toISOString(),
-      config: { file: this.config.configFile, lastReload: { ...this.lastReload, at: new Date(this.lastReload.at).toISOString() } },
+      startedAt: this.startedAt,
+      lastReload: this.lastReload,
+      now: this.options.clock.now(),
+      history: this.history,
+      detector: this.detector,
       resources: this.resources.readingsNow(),
-      probes,
-    };
+    });
     return redactDeep(doc, this.redact);
   }
 }
@@ -432,30 +415,4 @@ export class Daemon {
 function sameSpec(a: ProbeSpec, b: ProbeSpec): boolean {
   const canonical = (spec: ProbeSpec) => JSON.stringify(spec, (_key, value: unknown) => (value instanceof RegExp ? `/${value.source}/${value.flags}` : value));
   return canonical(a) === canonical(b);
-}
-
-function describeSchedule(spec: ProbeSpec): string {
-  const { schedule } = spec;
-  switch (schedule.type) {
-    case 'every':
-      return `every ${formatDuration(schedule.everyMs)}`;
-    case 'cron':
-      return `cron ${schedule.expression}${schedule.timezone ? ` (${schedule.timezone})` : ''}`;
-    default:
-      return schedule satisfies never;
-  }
-}
-
-
-function summarize(result: ProbeResult) {
-  return {
-    runId: result.runId,
-    at: new Date(result.startedAt).toISOString(),
-    ok: result.ok,
-    durationMs: Math.round(result.durationMs * 100) / 100,
-    failure: result.ok ? undefined : result.failure,
-    phases: Object.fromEntries(Object.entries(result.phases).map(([phase, ms]) => [phase, Math.round(ms * 1000) / 1000])),
-    checks: result.checks,
-    detail: result.detail,
-  };
 }
