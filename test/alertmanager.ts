@@ -1,5 +1,6 @@
 // A real Alertmanager (Debian prometheus-alertmanager) on loopback, routing everything to one
-// webhook — the "on-call receiver" — with short group timings.
+// webhook — the "on-call receiver" — with short group timings (group_wait long enough for
+// daemons in several locations to report the same incident before the first notification).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -11,7 +12,7 @@ export async function startAlertmanager(binary: string, webhookUrl: string): Pro
   const dir = mkdtempSync(path.join(os.tmpdir(), 'flowprobe-am-'));
   writeFileSync(
     path.join(dir, 'am.yml'),
-    `route:\n  receiver: oncall\n  group_by: [alertname, probe]\n  group_wait: 200ms\n  group_interval: 1s\n  repeat_interval: 1h\nreceivers:\n  - name: oncall\n    webhook_configs:\n      - url: ${webhookUrl}\n        send_resolved: true\n`,
+    `route:\n  receiver: oncall\n  group_by: [alertname, probe]\n  group_wait: 2s\n  group_interval: 1s\n  repeat_interval: 1h\nreceivers:\n  - name: oncall\n    webhook_configs:\n      - url: ${webhookUrl}\n        send_resolved: true\n`,
   );
   const port = await closedPort();
   const child = spawn(binary, [`--config.file=${dir}/am.yml`, `--storage.path=${dir}/data`, `--web.listen-address=127.0.0.1:${port}`, '--cluster.listen-address='], { stdio: 'ignore' });
