@@ -57,7 +57,14 @@ export class AlertEngine {
   /** (Re)builds receivers and senders from config; queued notifications for a receiver that
    * no longer exists are dropped with the receiver. */
   configure(config: AlertingConfig, receivers?: Map<string, Receiver>): void {
+    const delivery = (c: AlertingConfig) => JSON.stringify([c.receivers, c.retry, c.timeout]);
+    const unchanged = !receivers && this.senders.size > 0 && delivery(config) === delivery(this.config);
     this.config = config;
+    // Same receivers: keep the senders, so a delivery in flight is not started a second time.
+    if (unchanged) {
+      for (const sender of this.senders.values()) sender.kick();
+      return;
+    }
     for (const sender of this.senders.values()) {
       sender.stop();
       sender.receiver.close?.();
