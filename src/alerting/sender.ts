@@ -51,10 +51,6 @@ export class Sender {
     this.timer?.cancel();
   }
 
-  get idle(): boolean {
-    return !this.busy;
-  }
-
   private async deliver(entry: Queued): Promise<void> {
     const { outbox, clock } = this.options;
     const delivery = await this.receiver.send(entry.notification, AbortSignal.timeout(this.options.timeoutMs)).catch(

@@ -39,8 +39,6 @@ interface ClientReport {
   duplicateIds: number;
   reconnectMs: number | undefined;
   reconnects: number;
-  /** Resume test: ids after reconnecting that continued (or broke) the sequence. */
-  resumeGap: number | undefined;
   retryMs: number | undefined;
   /** With eventTime: each event's age on arrival (ms). */
   ages: number[];
@@ -88,7 +86,7 @@ async function subscribe(spec: SseProbeSpec, ctx: ProbeContext, timeline: Timeli
   const report: ClientReport = {
     failure: undefined, status: undefined, startedAt: performance.now(), firstEventAt: undefined, lastEventAt: undefined,
     events: 0, comments: 0, gaps: [], lastNumericId: undefined, lastId: undefined, missingIds: 0, duplicateIds: 0,
-    reconnectMs: undefined, reconnects: 0, resumeGap: undefined, retryMs: undefined, ages: [],
+    reconnectMs: undefined, reconnects: 0, retryMs: undefined, ages: [],
     arrivals: fanOut ? new Map() : undefined,
     content: { badType: undefined, missingText: undefined, json: new Map() },
   };
@@ -113,10 +111,9 @@ async function resume(spec: SseProbeSpec, ctx: ProbeContext, agent: Dispatcher, 
   if (wait > 0) await delay(wait, ctx.signal);
   if (ctx.signal.aborted) return void (report.failure = classifyError(ctx.signal.reason, ctx.signal, 'exchange'));
   report.reconnects++;
-  const idBefore = report.lastNumericId;
+  // Missed or repeated ids across the reconnect show in the id counters.
   const end = await segment(spec, ctx, agent, timeline, report, windowEnd, false, droppedAt);
   if (end.kind === 'failure') report.failure = end.failure;
-  if (idBefore !== undefined && report.lastNumericId !== undefined) report.resumeGap = report.lastNumericId > idBefore ? 0 : undefined;
 }
 
 /** One connection: open, check status and content type, read events until `until`. */

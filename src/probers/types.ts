@@ -1,6 +1,6 @@
 // What every prober returns. A failing target is a result with a small, stable failure code
 // (safe as a metric label); an exception out of a prober is a bug.
-import type { ProbeKind, ProbeSpec } from '../config/schema.js';
+import type { ProbeKind } from '../config/schema.js';
 import type { Spread } from './stats.js';
 
 export const FAILURE_CODES = [
@@ -133,7 +133,6 @@ export interface ProbeContext {
   redact: (text: string) => string;
 }
 
-export type Prober<S extends ProbeSpec> = (spec: S, ctx: ProbeContext) => Promise<ProberOutcome>;
 
 /** What a prober measured; run-probe stamps it with probe, slot and timing. */
 export interface ProberOutcome {

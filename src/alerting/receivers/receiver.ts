@@ -1,7 +1,6 @@
 // A receiver only delivers: it says whether it worked and, if not, whether a retry may help
 // (2xx ok; 429, 5xx and network errors retry, honouring Retry-After; other 4xx do not).
 import { request } from 'undici';
-import type { ReceiverConfig } from '../../config/schema.js';
 import { classifyCause } from '../../probers/classify-error.js';
 import type { Notification } from '../alert.js';
 
@@ -54,4 +53,3 @@ export function parseRetryAfter(header: string | string[] | undefined, now: numb
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
-export type ReceiverFactory = (config: ReceiverConfig) => Receiver;
