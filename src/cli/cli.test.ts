@@ -81,6 +81,21 @@ describe('flowprobe command line', () => {
     assert.match(bad.err, /unknown command 'frobnicate'/);
   });
 
+  it('demo starts the demo service and a daemon probing it, and stops on SIGTERM', async () => {
+    const child = spawn(process.execPath, [MAIN, 'demo', '--port', '0', '--listen', '127.0.0.1:0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await waitFor('the daemon started', () => out.includes('flowprobe started') || undefined, 15_000);
+    assert.match(err, /demo service on http:\/\/127\.0\.0\.1:\d+: POST \/api\/ingest/);
+    assert.match(err, /break it: +curl -X PUT -H 'Authorization: Bearer [0-9a-f]+' -d '\{"errorRate":1\}'/);
+    assert.match(out, /"probes":\d+/);
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+  });
+
   it('run refuses a bad config with exit 78, reloads on SIGHUP and exits 0 on SIGTERM', async () => {
     const bad = configDir('probesDir: probes\n', { 'a.yaml': 'name: a\nkind: http\n' });
     const refused = await flowprobe(['run', '--config', bad.configFile]);
