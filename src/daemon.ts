@@ -200,7 +200,7 @@ export class Daemon {
       return { ok: false, diagnostics: loaded.diagnostics };
     }
     const next = loaded.config;
-    for (const key of ['listen', 'location'] as const) {
+    for (const key of ['listen', 'location', 'stateDir'] as const) {
       if (next.settings[key] !== this.config.settings[key]) this.logger.warn({ key }, `${key} changed: takes effect after a restart`);
     }
     await this.apply(next, true);
