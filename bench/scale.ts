@@ -88,6 +88,15 @@ function latenessP99(now: Map<number, number>, before: Map<number, number>): num
   return total === 0 ? NaN : (bounds[delta.findIndex((c) => c >= 0.99 * total)] ?? NaN) * 1000;
 }
 
+// --only "HTTP probes" --steps 50,100,200: one dimension with chosen steps.
+const onlyArg = process.argv.indexOf('--only');
+const stepsArg = process.argv.indexOf('--steps');
+if (onlyArg > 0) {
+  const keep = dimensions.filter((d) => d.name === process.argv[onlyArg + 1]);
+  dimensions.splice(0, dimensions.length, ...keep);
+  if (stepsArg > 0 && keep[0]) keep[0].steps = String(process.argv[stepsArg + 1]).split(',').map(Number);
+}
+
 console.log(`scale: one dimension at a time, ${seconds}s per step; bars: event-loop delay p99 < ${BARS.eldMs} ms, lateness p99 < ${BARS.latenessMs} ms, RSS < 1 GB; Node ${process.version}`);
 const rows: Array<Record<string, string | number>> = [];
 const summary: Array<Record<string, string | number>> = [];
