@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import { openHandles } from '../../test/handles.js';
 import { flowSpec } from '../../test/probe-spec.js';
 import { NO_FAULTS, startDemoService, type DemoService } from '../demo/service.js';
 import { createRedactor } from '../logging/redact.js';
@@ -111,7 +112,7 @@ describe('flow prober against the demo pipeline and its fault switch', () => {
   });
 
   it('leaks no sockets over 200 failing runs', async () => {
-    const handles = () => (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles().length;
+    const handles = openHandles;
     demo.setFaults({ errorRate: 1 });
     for (let i = 0; i < 10; i++) await Promise.all(Array.from({ length: 5 }, () => probe()));
     const before = handles();

@@ -14,7 +14,7 @@ import { classifyError } from './classify-error.js';
 import { stageOf, timedAgent, type Timeline } from './connect.js';
 import { delay, Inbox, isFailure, matches, parseJson, renderValue, substitute, type Captured, type Vars } from './messages.js';
 import type { CheckResult, Failure, FlowDetail, ProbeContext, ProberOutcome } from './types.js';
-import { authFor, connectWebSocket } from './websocket.js';
+import { authFor, connectWebSocket, readCa } from './websocket.js';
 
 interface Watch {
   name: string;
@@ -71,7 +71,7 @@ async function openWatchers(spec: FlowProbeSpec, ctx: ProbeContext, timeline: Ti
 async function openWatcher(watcher: FlowWatcher, spec: FlowProbeSpec, ctx: ProbeContext, timeline: Timeline): Promise<Watch | { failure: Failure }> {
   if ('sse' in watcher) return openSseWatch(watcher.name, watcher.sse, spec.maxPayload, ctx, timeline);
   const auth = await authFor(watcher.websocket);
-  const opened = await connectWebSocket({ ...auth, tls: watcher.websocket.tls, maxPayload: spec.maxPayload }, ctx.signal, timeline.phases);
+  const opened = await connectWebSocket({ ...auth, tls: watcher.websocket.tls, ca: readCa(watcher.websocket.tls), maxPayload: spec.maxPayload }, ctx.signal, timeline.phases);
   if ('failure' in opened) return opened;
   const { conn } = opened;
   return { name: watcher.name, inbox: conn.inbox, close: () => void conn.shutdown() };

@@ -3,6 +3,7 @@ import type http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { sseSpec } from '../../test/probe-spec.js';
 import { httpServer, tcpServer, type Running } from '../../test/servers.js';
+import { openHandles } from '../../test/handles.js';
 import { createRedactor } from '../logging/redact.js';
 import { runProbe } from './run-probe.js';
 import type { ProbeResult, SseDetail } from './types.js';
@@ -191,7 +192,7 @@ describe('SSE prober under hostile targets, repeatedly', () => {
         await Promise.all(cases.map((path) => probe({ url: `${server.url}${path}`, hold: '40ms', maxEventSize: '64KiB', expect: { maxGap: '30ms' } }, 120)));
       }
     };
-    const handles = () => (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles().length;
+    const handles = openHandles;
     try {
       await round(20);
       const before = { rss: process.memoryUsage.rss(), handles: handles() };

@@ -7,6 +7,7 @@ import { jwtVerify } from 'jose';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { wsSpec } from '../../test/probe-spec.js';
 import { httpServer, tcpServer, type Running } from '../../test/servers.js';
+import { openHandles } from '../../test/handles.js';
 import { createRedactor } from '../logging/redact.js';
 import { runProbe } from './run-probe.js';
 import type { ProbeResult, WebSocketDetail } from './types.js';
@@ -169,7 +170,7 @@ describe('WebSocket prober against real local servers', () => {
   });
 
   it('keeps RSS and handles flat over 500 failing handshakes', async () => {
-    const handles = () => (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles().length;
+    const handles = openHandles;
     const url = `${refusing.url.replace('http', 'ws')}/401`;
     const round = async (n: number) => {
       for (let i = 0; i < n; i += 25) await Promise.all(Array.from({ length: 25 }, () => probe({ url }, 1000)));

@@ -36,7 +36,7 @@ interface ConnReport {
 }
 
 export async function probeWebSocket(spec: WebSocketProbeSpec, ctx: ProbeContext): Promise<ProberOutcome> {
-  const auth = await authFor(spec);
+  const auth = { ...(await authFor(spec)), ca: readCa(spec.tls) };
   const reports = await Promise.all(
     Array.from({ length: spec.connections }, async () => {
       // Each connection waits on its own signal: see signals.ts.
@@ -96,7 +96,7 @@ async function mintJwt(options: JwtOptions): Promise<string> {
 }
 
 /** One connection, start to finish: never throws, always closes its socket. */
-async function runConnection(spec: WebSocketProbeSpec, ctx: ProbeContext, auth: Auth): Promise<ConnReport> {
+async function runConnection(spec: WebSocketProbeSpec, ctx: ProbeContext, auth: Auth & { ca: Buffer | undefined }): Promise<ConnReport> {
   const report: ConnReport = {
     failure: undefined, phases: {}, handshakeMs: undefined, rttMs: [], sent: 0, received: 0,
     outOfOrder: 0, missing: 0, duplicate: 0, subprotocol: undefined, closeCode: undefined, checks: [],
@@ -116,7 +116,7 @@ async function runConnection(spec: WebSocketProbeSpec, ctx: ProbeContext, auth: 
 }
 
 /** Opens the probe's socket and checks the subprotocol it got. */
-async function open(spec: WebSocketProbeSpec, ctx: ProbeContext, auth: Auth, report: ConnReport): Promise<{ conn: Connection } | { failure: Failure }> {
+async function open(spec: WebSocketProbeSpec, ctx: ProbeContext, auth: Auth & { ca: Buffer | undefined }, report: ConnReport): Promise<{ conn: Connection } | { failure: Failure }> {
   const opened = await connectWebSocket({ ...auth, tls: spec.tls, maxPayload: spec.maxPayload }, ctx.signal, report.phases);
   if ('failure' in opened) return opened;
   report.handshakeMs = opened.handshakeMs;
@@ -130,13 +130,19 @@ async function open(spec: WebSocketProbeSpec, ctx: ProbeContext, auth: Auth, rep
 
 export interface SocketTarget extends Auth {
   tls: TlsOptions;
+  /** The CA file's contents, read once per run (not once per connection). */
+  ca: Buffer | undefined;
   maxPayload: number;
+}
+
+export function readCa(tls: TlsOptions): Buffer | undefined {
+  return tls.ca === undefined ? undefined : readFileSync(tls.ca);
 }
 
 /** Opens a socket, timing dns/connect/tls/upgrade into `phases`; a refusal is classified, not thrown. */
 export async function connectWebSocket(target: SocketTarget, signal: AbortSignal, phases: Phases): Promise<{ conn: Connection; handshakeMs: number } | { failure: Failure }> {
   const started = performance.now();
-  const ca = target.tls.ca === undefined ? undefined : readFileSync(target.tls.ca);
+  const { ca } = target;
   let connectedAt: number | undefined;
   const secure = target.url.startsWith('wss:');
   const ws = new WebSocket(target.url, target.protocols, {
