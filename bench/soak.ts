@@ -5,8 +5,11 @@
 // per bar.
 //   npm run bench:soak -- --minutes 30      (default 3; the fault script scales with it)
 //   options: --http 100 --sse 50 --sse-clients 10 --ws 50 --ws-connections 20 --flows 10
+//            --heap-snapshots 1: write a V8 heap snapshot of the daemon at a third of the run and
+//            at its end (each pauses the daemon and costs memory: a diagnostic run, not a verdict
+//            run); compare them with `node dist/bench/heap-diff.js A B`.
 import { fork, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
@@ -20,7 +23,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = path.join(ROOT, 'dist/src/main.js');
 const SECRET = 'soak-jwt-secret-0123456789';
 const SAMPLE_MS = 10_000;
-
+const heapSnapshots = arg('heap-snapshots', 0) > 0;
 
 interface Page {
   at: number;
@@ -72,7 +75,26 @@ const probeFiles: Record<string, string[]> = {
 };
 for (const [file, lines] of Object.entries(probeFiles)) writeFileSync(path.join(dir, 'probes', file), `${lines.join('\n')}\n`);
 
-const daemon = spawn(process.execPath, [MAIN, 'run', '--config', path.join(dir, 'flowprobe.yaml')], { stdio: ['ignore', 'ignore', 'inherit'] });
+const snapshotDir = path.join(ROOT, 'bench/out', `soak-heap-${Date.now()}`);
+if (heapSnapshots) mkdirSync(snapshotDir, { recursive: true });
+const daemon = spawn(process.execPath, [...(heapSnapshots ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshotDir}`] : []), MAIN, 'run', '--config', path.join(dir, 'flowprobe.yaml')], { stdio: ['ignore', 'ignore', 'inherit'] });
+/** Asks the daemon for a heap snapshot and waits until it is written. */
+async function heapSnapshot(): Promise<void> {
+  const before = new Set(readdirSync(snapshotDir));
+  daemon.kill('SIGUSR2');
+  for (let i = 0; i < 600; i++) {
+    await sleep(1000);
+    const written = readdirSync(snapshotDir).filter((f) => !before.has(f));
+    // The file appears at once and grows; done when its size stops changing.
+    const file = written[0] ? path.join(snapshotDir, written[0]) : undefined;
+    if (file && statSync(file).size > 0) {
+      const size = statSync(file).size;
+      await sleep(2000);
+      if (statSync(file).size === size) return void console.log(`  heap snapshot: ${path.relative(ROOT, file)} (${(size / 1e6).toFixed(0)} MB)`);
+    }
+  }
+}
+let snapshotTaken = false;
 const base = `http://127.0.0.1:${port}`;
 await waitForHttp(`${base}/readyz`);
 
@@ -88,6 +110,7 @@ interface Row {
   t: number;
   rssMb: number;
   heapMb: number;
+  externalMb: number;
   fds: number;
   eldP99Ms: number;
   latenessP99Ms: number;
@@ -115,6 +138,7 @@ async function sample(): Promise<void> {
     t: Math.round((Date.now() - t0) / 1000),
     rssMb: value('process_resident_memory_bytes') / 1e6,
     heapMb: value('flowprobe_heap_used_bytes') / 1e6,
+    externalMb: value('flowprobe_external_memory_bytes') / 1e6,
     fds: value('process_open_fds'),
     eldP99Ms: value('flowprobe_event_loop_delay_p99_seconds') * 1000,
     latenessP99Ms: p99 * 1000,
@@ -150,10 +174,15 @@ while (Date.now() - t0 < runMs) {
   }
   await sleep(1000);
   if (Date.now() - t0 >= (rows.length + 1) * SAMPLE_MS) await sample();
+  if (heapSnapshots && !snapshotTaken && Date.now() - t0 >= runMs / 3) {
+    snapshotTaken = true;
+    await heapSnapshot();
+  }
 }
 await setFaults({ stallStream: false, errorRate: 0, closeSockets: false });
 await sleep(40_000); // let everything recover and every resolved go out
 await sample();
+if (heapSnapshots) await heapSnapshot();
 daemon.kill('SIGTERM');
 await new Promise((resolve) => daemon.once('exit', resolve));
 demo.kill();
@@ -166,7 +195,7 @@ const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const columns = Object.keys(rows[0] ?? {}) as Array<keyof Row>;
 writeFileSync(path.join(out, `soak-${stamp}.csv`), `${columns.join(',')}\n${rows.map((r) => columns.map((c) => r[c].toFixed(3)).join(',')).join('\n')}\n`);
 writeFileSync(path.join(out, `soak-${stamp}.svg`), chart(rows));
-console.log(table(rows.map((r) => ({ 't s': r.t, 'RSS MB': r.rssMb, 'heap MB': r.heapMb, fds: r.fds, 'ELD p99 ms': r.eldP99Ms, 'lateness p99 ms': r.latenessP99Ms, 'results/s': r.resultsPerS, outbox: r.outbox }))));
+console.log(table(rows.map((r) => ({ 't s': r.t, 'RSS MB': r.rssMb, 'heap MB': r.heapMb, 'external MB': r.externalMb, fds: r.fds, 'ELD p99 ms': r.eldP99Ms, 'lateness p99 ms': r.latenessP99Ms, 'results/s': r.resultsPerS, outbox: r.outbox }))));
 console.log(`\nwrote bench/out/soak-${stamp}.csv and .svg`);
 
 const tail = rows.slice(Math.floor(rows.length / 3));
@@ -229,7 +258,7 @@ verdicts.push(['nothing left in the outbox', (rows[rows.length - 1]?.outbox ?? 1
 console.log(`\n${table(verdicts.map(([bar, ok, seen]) => ({ verdict: ok ? 'PASS' : 'FAIL', bar, observed: seen })))}`);
 
 function chart(data: Row[]): string {
-  const series: Array<[keyof Row, string]> = [['rssMb', '#2e90fa'], ['fds', '#12b76a'], ['eldP99Ms', '#f79009'], ['latenessP99Ms', '#d92d20'], ['resultsPerS', '#7a5af8'], ['outbox', '#667085']];
+  const series: Array<[keyof Row, string]> = [['rssMb', '#2e90fa'], ['heapMb', '#0e9384'], ['externalMb', '#b54708'], ['fds', '#12b76a'], ['eldP99Ms', '#f79009'], ['latenessP99Ms', '#d92d20'], ['resultsPerS', '#7a5af8'], ['outbox', '#667085']];
   const W = 900;
   const H = 140;
   const maxT = Math.max(1, ...data.map((r) => r.t));
