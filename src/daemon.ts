@@ -325,9 +325,13 @@ export class Daemon {
     this.deadlineTimer = { at, timer };
   }
 
-  /** Baselines change with every result: saved once a minute, and at every transition and stop. */
+  /** Baselines change with every result: saved once a minute, and at every transition and stop;
+   * every 5 s while the state directory is failing, so freeing it is noticed at once. */
   private scheduleFlush(): void {
-    this.flushTimer = this.options.clock.setTimer(60_000, () => {
+    this.flushTimer?.cancel();
+    this.flushTimer = undefined;
+    if (this.state === 'stopping' || this.state === 'stopped') return;
+    this.flushTimer = this.options.clock.setTimer(this.stateTrouble ? 5_000 : 60_000, () => {
       this.persist();
       this.scheduleFlush();
     });
@@ -348,6 +352,7 @@ export class Daemon {
   private stateFailing(problem: string): void {
     if (this.stateTrouble) return;
     this.stateTrouble = problem;
+    this.scheduleFlush();
     this.alerting.handle([{ labels: this.stateAlertLabels(), status: 'firing', at: this.options.clock.now(), summary: `flowprobe cannot use its state directory: ${problem}. Probing and alerting go on from memory; a restart now would forget outages and queued notifications.`, checks: [], evidence: {} }]);
   }
 

@@ -1,6 +1,8 @@
 // A state directory that cannot be used is a clear error and an alert, not a crash loop.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { it } from 'node:test';
 import { startDaemon } from '../../test/daemon-harness.js';
@@ -40,4 +42,55 @@ it('moves a corrupt state file aside and starts empty, saying so', () => {
   assert.match(file.problem ?? '', /was not valid JSON \(moved to .*detector\.json\.corrupt-\d+\): starting from an empty state/);
   file.save({ x: 2 });
   assert.deepEqual(new StateFile(file.file).load(), { x: 2 });
+});
+
+it('keeps probing and paging when the state directory is full, and catches up once there is room', async (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'flowprobe-full-'));
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=128k', 'tmpfs', dir], { stdio: 'pipe' });
+  } catch (error) {
+    // Needs root and the right to mount: a machine without them cannot make a full disk.
+    console.warn(`\n*** SKIPPED: the full-disk test cannot mount a small tmpfs here (${(error as Error).message.split('\n')[0]}) ***\n`);
+    t.skip('cannot mount a tmpfs');
+    return;
+  }
+  const pages: string[] = [];
+  const sink = await httpServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => (pages.push(body), res.end()));
+  });
+  let healthy = true;
+  const target = await httpServer((_req, res) => void res.writeHead(healthy ? 200 : 503).end());
+  const filler = path.join(dir, 'filler');
+  try {
+    writeFileSync(filler, Buffer.alloc(256 * 1024));
+  } catch (error) {
+    assert.equal((error as NodeJS.ErrnoException).code, 'ENOSPC');
+  }
+  const stateDir = path.join(dir, 'state');
+  const config = ['probesDir: probes', `stateDir: ${stateDir}`, 'detect: { failAfter: 2, recoverAfter: 2 }', 'alerting:', `  receivers: [{ name: pager, webhook: { url: "${sink.url}/" } }]`, '  group: { wait: 10ms, interval: 50ms }', ''].join('\n');
+  const h = await startDaemon(config, { 'a.yaml': `name: a\nkind: http\nevery: 100ms\ntimeout: 90ms\nurl: ${target.url}/\n` });
+  try {
+    healthy = false;
+    // The transition cannot be written: the page still goes out, and so does one about the state.
+    await waitFor('the probe page', () => pages.find((p) => p.includes('ProbeFailing') && p.includes('"status":"firing"')), 10_000);
+    const statePage = await waitFor('the state alert', () => pages.find((p) => p.includes('FlowprobeStateUnwritable') && p.includes('"status":"firing"')), 10_000);
+    assert.match(statePage, /no space left on device/);
+    assert.equal(pages.filter((p) => p.includes('FlowprobeStateUnwritable') && p.includes('"status":"firing"')).length, 1, 'one alert, not one per failed write');
+    const probing = h.logs.filter((l) => l.includes('"probe":"a"') && l.includes('probe failed')).length;
+    await waitFor('probing to go on', () => h.logs.filter((l) => l.includes('"probe":"a"') && l.includes('probe failed')).length > probing + 3 || undefined);
+
+    rmSync(filler);
+    await waitFor('the state all-clear', () => pages.find((p) => p.includes('FlowprobeStateUnwritable') && p.includes('"status":"resolved"')), 15_000);
+    // What was kept in memory is on disk now: a restart would remember the firing alert.
+    const saved = JSON.parse(readFileSync(path.join(stateDir, 'alerts.json'), 'utf8')) as { alerts: Record<string, { labels: Record<string, string>; status: string }> };
+    assert.ok(Object.values(saved.alerts).some((a) => a.labels.alertname === 'ProbeFailing' && a.labels.probe === 'a' && a.status === 'firing'), 'the firing probe alert was written once there was room');
+  } finally {
+    await h.daemon.stop();
+    await target.close();
+    await sink.close();
+    execFileSync('umount', ['-l', dir]);
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
