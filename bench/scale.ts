@@ -2,7 +2,7 @@
 // (event-loop delay p99 < 50 ms, scheduler lateness p99 < 20 ms, RSS < 1 GB), one dimension
 // at a time, stepping the load up until a bar breaks. The daemon runs compiled, in its own
 // process; targets are the demo service (another process) and a bare HTTP server.
-//   node dist/bench/scale.js [--seconds 20]
+//   node dist/bench/scale.js [--seconds 20] [--only "HTTP probes" --steps 50,100] [--combined 0.25,0.5,1]
 import { fork, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -97,7 +97,22 @@ if (onlyArg > 0) {
   if (stepsArg > 0 && keep[0]) keep[0].steps = String(process.argv[stepsArg + 1]).split(',').map(Number);
 }
 
-console.log(`scale: one dimension at a time, ${seconds}s per step; bars: event-loop delay p99 < ${BARS.eldMs} ms, lateness p99 < ${BARS.latenessMs} ms, RSS < 1 GB; Node ${process.version}`);
+// --combined 0.25,0.5,0.75,1: every dimension at once, each at that fraction of the largest load
+// it held alone (the one-dimension table in docs/benchmarks.md), stepping up until a bar breaks.
+const combinedArg = process.argv.indexOf('--combined');
+const ALONE = [100, 10_000, 10_000, 50];
+if (combinedArg > 0) {
+  const fractions = String(process.argv[combinedArg + 1]).split(',').map(Number);
+  const parts = dimensions.map((d, i) => ({ d, max: ALONE[i] ?? 0 }));
+  dimensions.splice(0, dimensions.length, {
+    name: 'all at once',
+    unit: `× (${parts.map(({ d, max }) => `${max} ${d.unit}`).join(' + ')})`,
+    steps: fractions,
+    probes: (f) => parts.map(({ d, max }) => d.probes(Math.round(f * max))).join('\n'),
+  });
+}
+
+console.log(`scale: ${combinedArg > 0 ? 'every dimension at once' : 'one dimension at a time'}, ${seconds}s per step; bars: event-loop delay p99 < ${BARS.eldMs} ms, lateness p99 < ${BARS.latenessMs} ms, RSS < 1 GB; Node ${process.version}`);
 const rows: Array<Record<string, string | number>> = [];
 const summary: Array<Record<string, string | number>> = [];
 try {
@@ -119,4 +134,4 @@ try {
   target.kill();
 }
 console.log(`\n${table(rows)}\n\n${table(summary)}`);
-console.log('\nlateness is the upper bound of the histogram bucket holding the p99 (…, 10, 25, 50 ms)');
+console.log('\nlateness is the upper bound of the histogram bucket holding the p99 (…, 5, 10, 15, 20, 25, 50 ms)');

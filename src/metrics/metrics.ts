@@ -11,7 +11,8 @@ import { watchLoopDelay } from '../resources/loop-delay.js';
 import type { ProcessReading } from '../resources/monitor.js';
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
-const LATENESS_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1];
+// 15 and 20 ms so the scheduler's 20 ms bar can be read off the histogram, not only 10 or 25.
+const LATENESS_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.015, 0.02, 0.025, 0.05, 0.1, 0.5, 1];
 
 export interface MetricsOptions {
   location: string;
