@@ -110,6 +110,7 @@ interface Row {
   t: number;
   rssMb: number;
   heapMb: number;
+  heapCommittedMb: number;
   externalMb: number;
   fds: number;
   eldP99Ms: number;
@@ -138,6 +139,7 @@ async function sample(): Promise<void> {
     t: Math.round((Date.now() - t0) / 1000),
     rssMb: value('process_resident_memory_bytes') / 1e6,
     heapMb: value('flowprobe_heap_used_bytes') / 1e6,
+    heapCommittedMb: value('flowprobe_heap_committed_bytes') / 1e6,
     externalMb: value('flowprobe_external_memory_bytes') / 1e6,
     fds: value('process_open_fds'),
     eldP99Ms: value('flowprobe_event_loop_delay_p99_seconds') * 1000,
@@ -195,7 +197,7 @@ const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const columns = Object.keys(rows[0] ?? {}) as Array<keyof Row>;
 writeFileSync(path.join(out, `soak-${stamp}.csv`), `${columns.join(',')}\n${rows.map((r) => columns.map((c) => r[c].toFixed(3)).join(',')).join('\n')}\n`);
 writeFileSync(path.join(out, `soak-${stamp}.svg`), chart(rows));
-console.log(table(rows.map((r) => ({ 't s': r.t, 'RSS MB': r.rssMb, 'heap MB': r.heapMb, 'external MB': r.externalMb, fds: r.fds, 'ELD p99 ms': r.eldP99Ms, 'lateness p99 ms': r.latenessP99Ms, 'results/s': r.resultsPerS, outbox: r.outbox }))));
+console.log(table(rows.map((r) => ({ 't s': r.t, 'RSS MB': r.rssMb, 'heap MB': r.heapMb, 'heap committed MB': r.heapCommittedMb, 'external MB': r.externalMb, fds: r.fds, 'ELD p99 ms': r.eldP99Ms, 'lateness p99 ms': r.latenessP99Ms, 'results/s': r.resultsPerS, outbox: r.outbox }))));
 console.log(`\nwrote bench/out/soak-${stamp}.csv and .svg`);
 
 const tail = rows.slice(Math.floor(rows.length / 3));
@@ -258,7 +260,7 @@ verdicts.push(['nothing left in the outbox', (rows[rows.length - 1]?.outbox ?? 1
 console.log(`\n${table(verdicts.map(([bar, ok, seen]) => ({ verdict: ok ? 'PASS' : 'FAIL', bar, observed: seen })))}`);
 
 function chart(data: Row[]): string {
-  const series: Array<[keyof Row, string]> = [['rssMb', '#2e90fa'], ['heapMb', '#0e9384'], ['externalMb', '#b54708'], ['fds', '#12b76a'], ['eldP99Ms', '#f79009'], ['latenessP99Ms', '#d92d20'], ['resultsPerS', '#7a5af8'], ['outbox', '#667085']];
+  const series: Array<[keyof Row, string]> = [['rssMb', '#2e90fa'], ['heapMb', '#0e9384'], ['heapCommittedMb', '#099250'], ['externalMb', '#b54708'], ['fds', '#12b76a'], ['eldP99Ms', '#f79009'], ['latenessP99Ms', '#d92d20'], ['resultsPerS', '#7a5af8'], ['outbox', '#667085']];
   const W = 900;
   const H = 140;
   const maxT = Math.max(1, ...data.map((r) => r.t));

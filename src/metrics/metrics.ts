@@ -310,6 +310,7 @@ function declareProcessMetrics(registry: Registry): void {
   new Gauge({ name: 'process_start_time_seconds', help: 'Start time of the process (Unix time).', registers: r }).set(Math.floor((Date.now() - process.uptime() * 1000) / 1000));
   new Gauge({ name: 'process_open_fds', help: 'Open file descriptors.', registers: r, collect() { this.set(openFds()); } });
   new Gauge({ name: 'flowprobe_heap_used_bytes', help: 'V8 heap in use.', registers: r, collect() { this.set(process.memoryUsage().heapUsed); } });
+  new Gauge({ name: 'flowprobe_heap_committed_bytes', help: 'V8 heap reserved from the OS (in use plus room V8 keeps to allocate into).', registers: r, collect() { this.set(process.memoryUsage().heapTotal); } });
   new Gauge({ name: 'flowprobe_external_memory_bytes', help: 'Memory held outside the V8 heap by Buffers and other native objects.', registers: r, collect() { this.set(process.memoryUsage().external); } });
   new Gauge({
     name: 'flowprobe_event_loop_delay_p99_seconds',
