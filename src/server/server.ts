@@ -5,6 +5,7 @@ import http from 'node:http';
 import type { Registry } from 'prom-client';
 import { parseDuration } from '../config/units.js';
 import type { Logger } from '../logging/logger.js';
+import { exposition } from '../metrics/metrics.js';
 
 export interface ServerDeps {
   registry: Registry;
@@ -43,7 +44,7 @@ async function handle(deps: ServerDeps, req: http.IncomingMessage, res: http.Ser
   if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'method not allowed\n', { allow: 'GET, HEAD' });
   switch (url.pathname) {
     case '/metrics':
-      return send(res, 200, deps.registry.contentType, await deps.registry.metrics());
+      return send(res, 200, deps.registry.contentType, await exposition(deps.registry));
     case '/healthz':
       return send(res, 200, 'text/plain', 'ok\n');
     case '/readyz':
