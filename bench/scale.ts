@@ -100,7 +100,7 @@ if (onlyArg > 0) {
 // --combined 0.25,0.5,0.75,1: every dimension at once, each at that fraction of the largest load
 // it held alone (the one-dimension table in docs/benchmarks.md), stepping up until a bar breaks.
 const combinedArg = process.argv.indexOf('--combined');
-const ALONE = [100, 10_000, 10_000, 50];
+const ALONE = [300, 10_000, 10_000, 50];
 if (combinedArg > 0) {
   const fractions = String(process.argv[combinedArg + 1]).split(',').map(Number);
   const parts = dimensions.map((d, i) => ({ d, max: ALONE[i] ?? 0 }));

@@ -12,7 +12,7 @@ import { check, checkMaxDuration, checkStatus, selectJson } from './checks.js';
 import { classifyError } from './classify-error.js';
 import { stageOf, timedAgent, type Timeline } from './connect.js';
 import { delay } from './messages.js';
-import { childSignal } from './signals.js';
+import { eachConnection } from './connections.js';
 import { spread } from './stats.js';
 import type { CheckResult, Failure, ProbeContext, ProberOutcome, SseDetail } from './types.js';
 
@@ -68,18 +68,10 @@ export async function probeSse(spec: SseProbeSpec, ctx: ProbeContext): Promise<P
   // ~13 KB of RSS per stream at 10,000 streams).
   const othersTimeline: Timeline = { phases: {}, connectedAt: undefined };
   const shared = spec.clients > 1 ? timedAgent(spec.tls, othersTimeline, ctx.signal, spec.clients - 1) : undefined;
-  const reports = await Promise.all(
-    Array.from({ length: spec.clients }, async (_, i) => {
-      // Each subscriber waits on its own signal: see signals.ts.
-      const child = childSignal(ctx.signal);
-      try {
-        const own = i === 0 || !shared;
-        return await subscribe(spec, { ...ctx, signal: child.signal }, own ? timeline : othersTimeline, spec.clients > 1, own ? undefined : shared);
-      } finally {
-        child.release();
-      }
-    }),
-  ).finally(() => shared?.close().catch(() => undefined));
+  const reports = await eachConnection(spec.clients, ctx.signal, (i, signal) => {
+    const own = i === 0 || !shared;
+    return subscribe(spec, { ...ctx, signal }, own ? timeline : othersTimeline, spec.clients > 1, own ? undefined : shared);
+  }).finally(() => shared?.close().catch(() => undefined));
   const first = reports[0] as ClientReport;
   if (first.firstEventAt !== undefined) timeline.phases.first_event = first.firstEventAt - started;
   const detail = describe(reports, spec);

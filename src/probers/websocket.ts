@@ -13,7 +13,7 @@ import { formatDuration } from '../config/units.js';
 import { check, checkMaxDuration, selectJson } from './checks.js';
 import { classifyCause, classifyError } from './classify-error.js';
 import { delay, describeMatcher, Inbox, isFailure, matches, parseJson, render } from './messages.js';
-import { childSignal } from './signals.js';
+import { eachConnection } from './connections.js';
 import { spread } from './stats.js';
 import type { CheckResult, Failure, FailureCode, Phases, ProbeContext, ProberOutcome, WebSocketDetail } from './types.js';
 
@@ -37,17 +37,7 @@ interface ConnReport {
 
 export async function probeWebSocket(spec: WebSocketProbeSpec, ctx: ProbeContext): Promise<ProberOutcome> {
   const auth = { ...(await authFor(spec)), ca: readCa(spec.tls) };
-  const reports = await Promise.all(
-    Array.from({ length: spec.connections }, async () => {
-      // Each connection waits on its own signal: see signals.ts.
-      const child = childSignal(ctx.signal);
-      try {
-        return await runConnection(spec, { ...ctx, signal: child.signal }, auth);
-      } finally {
-        child.release();
-      }
-    }),
-  );
+  const reports = await eachConnection(spec.connections, ctx.signal, (_, signal) => runConnection(spec, { ...ctx, signal }, auth));
   const first = reports[0] as ConnReport;
   const detail = describe(reports);
   const checks = [...first.checks, ...aggregateChecks(spec, detail)];
