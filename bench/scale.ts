@@ -41,7 +41,7 @@ function list(n: number, item: (i: number) => string): string {
   return Array.from({ length: n }, (_, i) => `- ${item(i)}`).join('\n');
 }
 
-async function measure(step: Step): Promise<{ eldMs: number; latenessMs: number; rssMb: number; results: number }> {
+async function measure(step: Step): Promise<{ eldMs: number; latenessMs: number; rssMb: number; results: number; cpuPercent: number }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'flowprobe-scale-'));
   mkdirSync(path.join(dir, 'probes'));
   const port = await freePort();
@@ -63,7 +63,7 @@ async function measure(step: Step): Promise<{ eldMs: number; latenessMs: number;
       rss = Math.max(rss, m.rssMb);
     }
     const last = await metrics(base);
-    return { eldMs: eld, latenessMs: latenessP99(last.buckets, first.buckets), rssMb: rss, results: (last.runs - first.runs) / seconds };
+    return { eldMs: eld, latenessMs: latenessP99(last.buckets, first.buckets), rssMb: rss, results: (last.runs - first.runs) / seconds, cpuPercent: ((last.cpu - first.cpu) / seconds) * 100 };
   } finally {
     daemon.kill('SIGKILL');
     await new Promise((resolve) => daemon.once('exit', resolve));
@@ -78,7 +78,7 @@ async function metrics(base: string) {
   for (const m of text.matchAll(/^flowprobe_scheduler_lateness_seconds_bucket\{le="([^"]+)"[^}]*\} (\d+)$/gm)) buckets.set(m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2]));
   let runs = 0;
   for (const m of text.matchAll(/^flowprobe_probe_runs_total\{[^}]*\} ([\d.e+]+)$/gm)) runs += Number(m[1]);
-  return { eldMs: value('flowprobe_event_loop_delay_p99_seconds') * 1000, rssMb: value('process_resident_memory_bytes') / 1e6, buckets, runs };
+  return { eldMs: value('flowprobe_event_loop_delay_p99_seconds') * 1000, rssMb: value('process_resident_memory_bytes') / 1e6, cpu: value('process_cpu_seconds_total'), buckets, runs };
 }
 
 function latenessP99(now: Map<number, number>, before: Map<number, number>): number {
@@ -121,7 +121,7 @@ try {
     for (const load of d.steps) {
       const m = await measure({ dimension: d.name, load, unit: d.unit, probes: d.probes(load) });
       const within = m.eldMs < BARS.eldMs && (Number.isNaN(m.latenessMs) || m.latenessMs < BARS.latenessMs) && m.rssMb < BARS.rssMb;
-      rows.push({ dimension: d.name, load: `${load} ${d.unit}`, 'ELD p99 ms (worst 5 s)': m.eldMs, 'lateness p99 ms': m.latenessMs, 'RSS MB': m.rssMb, 'results/s': m.results, within: within ? 'yes' : 'no' });
+      rows.push({ dimension: d.name, load: `${load} ${d.unit}`, 'ELD p99 ms (worst 5 s)': m.eldMs, 'lateness p99 ms': m.latenessMs, 'RSS MB': m.rssMb, 'daemon CPU %': m.cpuPercent, 'results/s': m.results, within: within ? 'yes' : 'no' });
       console.log(table(rows.slice(-1)));
       if (!within) break;
       held = load;

@@ -98,13 +98,21 @@ let snapshotTaken = false;
 const base = `http://127.0.0.1:${port}`;
 await waitForHttp(`${base}/readyz`);
 
-// The fault script, as fractions of the run: [start, end, faults, which probe group should page].
+// The fault script, as fractions of the run: [start, end, faults, which probe group should
+// page]. It repeats every 10 minutes (a 30-minute soak has three cycles): the last two thirds
+// then show whether a fault leaves something behind, rather than the daemon's bounded stores
+// (the failure history keeps 50 results per probe) filling for the first time.
 const runMs = minutes * 60_000;
-const faults: Array<{ name: string; from: number; to: number; set: Record<string, unknown>; expect: string }> = [
-  { name: 'stream stalled', from: 0.15, to: 0.25, set: { stallStream: true }, expect: 'sse' },
-  { name: '5xx on the dashboard and ingest', from: 0.35, to: 0.45, set: { errorRate: 1 }, expect: 'http' },
-  { name: 'full outage (sockets closed, 5xx), 20 s', from: 0.6, to: 0.6 + 20_000 / runMs, set: { closeSockets: true, errorRate: 1 }, expect: 'flow' },
-];
+const cycles = Math.max(1, Math.floor(minutes / 10));
+const faults: Array<{ name: string; from: number; to: number; set: Record<string, unknown>; expect: string }> = Array.from({ length: cycles }, (_, c) => {
+  const at = (fraction: number) => (c + fraction) / cycles;
+  const suffix = cycles > 1 ? ` (cycle ${c + 1})` : '';
+  return [
+    { name: `stream stalled${suffix}`, from: at(0.15), to: at(0.25), set: { stallStream: true }, expect: 'sse' },
+    { name: `5xx on the dashboard and ingest${suffix}`, from: at(0.35), to: at(0.45), set: { errorRate: 1 }, expect: 'http' },
+    { name: `full outage (sockets closed, 5xx), 20 s${suffix}`, from: at(0.6), to: at(0.6) + 20_000 / runMs, set: { closeSockets: true, errorRate: 1 }, expect: 'flow' },
+  ];
+}).flat();
 
 interface Row {
   t: number;
