@@ -25,7 +25,7 @@ export async function eachConnection<T>(count: number, parent: AbortSignal, conn
   return Promise.all(running);
 }
 
-export interface ChildSignal {
+interface ChildSignal {
   signal: AbortSignal;
   /** Detach from the parent when the connection is done (O(1)). */
   release(): void;
