@@ -93,6 +93,7 @@ async function heapSnapshot(): Promise<void> {
       if (statSync(file).size === size) return void console.log(`  heap snapshot: ${path.relative(ROOT, file)} (${(size / 1e6).toFixed(0)} MB)`);
     }
   }
+  console.log(`  heap snapshot: none finished in ${snapshotDir} within 10 minutes`);
 }
 let snapshotTaken = false;
 const base = `http://127.0.0.1:${port}`;
