@@ -32,9 +32,9 @@ export type Metrics = ReturnType<typeof createMetrics>;
 
 /** The Prometheus text exposition, one metric at a time with the event loop free in between.
  * prom-client's `registry.metrics()` formats every metric in one run of microtasks: with 200
- * probes that blocked the loop ~40 ms per scrape (65–100 ms under load), starting probe runs
+ * probes that blocked the loop 41–75 ms per scrape in-process (65–100 ms under load), starting probe runs
  * late and stretching what in-flight probes measured. Now the longest block is the largest
- * single metric (the phase histogram, ~16 ms at 200 probes). */
+ * single metric (the phase histogram: 16–30 ms at 200 probes in-process). */
 export async function exposition(registry: Registry): Promise<string> {
   const parts: string[] = [];
   for (const metric of registry.getMetricsAsArray()) {
