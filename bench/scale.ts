@@ -98,7 +98,8 @@ if (onlyArg > 0) {
 }
 
 // --combined 0.25,0.5,0.75,1: every dimension at once, each at that fraction of the largest load
-// it held alone (the one-dimension table in docs/benchmarks.md), stepping up until a bar breaks.
+// it held alone, stepping up until a bar breaks. These are the maxima the combined table in
+// docs/benchmarks.md was measured against (flows later held 100/s alone).
 const combinedArg = process.argv.indexOf('--combined');
 const ALONE = [300, 10_000, 10_000, 50];
 if (combinedArg > 0) {
