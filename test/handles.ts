@@ -1,4 +1,5 @@
 // Leak checks over many runs: open handles, and memory still held after a full collection.
+import assert from 'node:assert/strict';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
@@ -18,4 +19,17 @@ export function liveMemory(): number {
   collect();
   const { heapUsed, external } = process.memoryUsage();
   return heapUsed + external;
+}
+
+/** Runs `warmUp`, then `measured`, and asserts that neither open handles (+2 allowed, for
+ * sockets still closing) nor live memory (< 5 MB) grew across `measured`. */
+export async function assertNoLeak(what: string, warmUp: () => Promise<void>, measured: () => Promise<void>): Promise<void> {
+  await warmUp();
+  const before = { memory: liveMemory(), handles: openHandles() };
+  await measured();
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const after = { memory: liveMemory(), handles: openHandles() };
+  assert.ok(after.handles <= before.handles + 2, `handles ${before.handles} → ${after.handles}`);
+  console.log(`live memory ${(before.memory / 1e6).toFixed(1)} → ${(after.memory / 1e6).toFixed(1)} MB over ${what}`);
+  assert.ok(after.memory - before.memory < 5e6, `live memory grew ${((after.memory - before.memory) / 1e6).toFixed(1)} MB over ${what}`);
 }

@@ -3,7 +3,7 @@ import type http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { sseSpec } from '../../test/probe-spec.js';
 import { httpServer, tcpServer, type Running } from '../../test/servers.js';
-import { liveMemory, openHandles } from '../../test/handles.js';
+import { assertNoLeak } from '../../test/handles.js';
 import { createRedactor } from '../logging/redact.js';
 import { runProbe } from './run-probe.js';
 import type { ProbeResult, SseDetail } from './types.js';
@@ -192,16 +192,8 @@ describe('SSE prober under hostile targets, repeatedly', () => {
         await Promise.all(cases.map((path) => probe({ url: `${server.url}${path}`, hold: '40ms', maxEventSize: '64KiB', expect: { maxGap: '30ms' } }, 120)));
       }
     };
-    const handles = openHandles;
     try {
-      await round(20);
-      const before = { memory: liveMemory(), handles: handles() };
-      await round(200);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      const after = { memory: liveMemory(), handles: handles() };
-      assert.ok(after.handles <= before.handles + 2, `handles ${before.handles} → ${after.handles}`);
-      console.log(`live memory ${(before.memory / 1e6).toFixed(1)} → ${(after.memory / 1e6).toFixed(1)} MB over ${200 * cases.length} runs`);
-      assert.ok(after.memory - before.memory < 5e6, `live memory grew ${((after.memory - before.memory) / 1e6).toFixed(1)} MB over ${200 * cases.length} runs`);
+      await assertNoLeak(`${200 * cases.length} runs`, () => round(20), () => round(200));
     } finally {
       await server.close();
     }

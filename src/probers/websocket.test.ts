@@ -7,7 +7,7 @@ import { jwtVerify } from 'jose';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { wsSpec } from '../../test/probe-spec.js';
 import { httpServer, tcpServer, type Running } from '../../test/servers.js';
-import { liveMemory, openHandles } from '../../test/handles.js';
+import { assertNoLeak } from '../../test/handles.js';
 import { createRedactor } from '../logging/redact.js';
 import { runProbe } from './run-probe.js';
 import type { ProbeResult, WebSocketDetail } from './types.js';
@@ -170,18 +170,10 @@ describe('WebSocket prober against real local servers', () => {
   });
 
   it('keeps live memory and handles flat over 500 failing handshakes', async () => {
-    const handles = openHandles;
     const url = `${refusing.url.replace('http', 'ws')}/401`;
     const round = async (n: number) => {
       for (let i = 0; i < n; i += 25) await Promise.all(Array.from({ length: 25 }, () => probe({ url }, 1000)));
     };
-    await round(50);
-    const before = { memory: liveMemory(), handles: handles() };
-    await round(500);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    const after = { memory: liveMemory(), handles: handles() };
-    assert.ok(after.handles <= before.handles + 2, `handles ${before.handles} → ${after.handles}`);
-    console.log(`live memory ${(before.memory / 1e6).toFixed(1)} → ${(after.memory / 1e6).toFixed(1)} MB over 500 handshakes`);
-    assert.ok(after.memory - before.memory < 5e6, `live memory grew ${((after.memory - before.memory) / 1e6).toFixed(1)} MB over 500 handshakes`);
+    await assertNoLeak('500 handshakes', () => round(50), () => round(500));
   });
 });
