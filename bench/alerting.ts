@@ -8,7 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { AlertEngine } from '../src/alerting/engine.js';
-import { Outbox, type AlertingState } from '../src/alerting/outbox.js';
+import type { z } from 'zod';
+import { alertingStateSchema, Outbox, type AlertingState } from '../src/alerting/outbox.js';
 import { StateFile } from '../src/detect/state-file.js';
 import { daemonConfigSchema } from '../src/config/schema.js';
 import { systemClock } from '../src/scheduler/clock.js';
@@ -32,7 +33,7 @@ const sink = http.createServer((req, res) => {
 await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
 const url = `http://127.0.0.1:${(sink.address() as { port: number }).port}/`;
 const config = daemonConfigSchema.parse({
-  alerting: { receivers: [{ name: 'sink', webhook: { url } }], group: { by: ['alertname', 'probe'], wait: '0ms', interval: '0ms', repeat: '4h' } },
+  alerting: { receivers: [{ name: 'sink', webhook: { url } }], group: { by: ['alertname', 'probe'], wait: '0ms', interval: '10ms', repeat: '4h' } },
 }).alerting;
 const engine = new AlertEngine({
   clock: systemClock,
@@ -62,7 +63,7 @@ engine.stop();
 sink.close();
 
 // The outbox alone: queue a notification and fsync, N times, with a backlog of 100 queued.
-const outbox = new Outbox(new StateFile<AlertingState>(path.join(mkdtempSync(path.join(os.tmpdir(), 'flowprobe-bench-outbox-')), 'alerts.json')));
+const outbox = new Outbox(new StateFile(path.join(mkdtempSync(path.join(os.tmpdir(), 'flowprobe-bench-outbox-')), 'alerts.json'), alertingStateSchema as unknown as z.ZodType<AlertingState, unknown>));
 const sample = { id: '', receiver: 'sink', groupKey: 'g', groupLabels: {}, status: 'firing' as const, alerts: [], externalUrl: undefined, createdAt: 0, test: false };
 for (let i = 0; i < 100; i++) outbox.enqueue({ ...sample, id: `backlog-${i}` }, 0);
 const writes = arg('writes', 500);

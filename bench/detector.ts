@@ -11,7 +11,7 @@ const settings: DetectSettings = {
   recoverAfter: 2,
   failureRatio: { window: 10, above: 0.5 },
   recoverWithinMs: 600_000,
-  degraded: { figure: 'duration', thresholdMs: undefined, factor: 2, sustainMs: 60_000, minSamples: 20, baselineSamples: 200, percentile: 50 },
+  degraded: { figure: { name: 'duration' }, thresholdMs: undefined, factor: 2, sustainMs: 60_000, minSamples: 20, baselineSamples: 200, percentile: 50 },
 };
 const gc = (globalThis as { gc?: () => void }).gc;
 gc?.();

@@ -19,7 +19,7 @@ import { Scheduler, type Job } from './scheduler/scheduler.js';
 import { createServer, listen } from './server/server.js';
 import { statusDocument } from './server/status.js';
 import type { ResourceTransition } from './detect/budget.js';
-import { Detector, type DetectorSnapshot } from './detect/detector.js';
+import { Detector, detectorSnapshotSchema, type DetectorSnapshot } from './detect/detector.js';
 import type { Transition } from './detect/probe-state.js';
 import { StateFile } from './detect/state-file.js';
 import { ResourceMonitor } from './resources/monitor.js';
@@ -46,6 +46,24 @@ export class ConfigError extends Error {
     super(`configuration has ${diagnostics.length} problem(s):\n${diagnostics.map(formatDiagnostic).join('\n')}`);
   }
 }
+
+/** The listen address cannot be bound: a configuration problem (exit 78), said in plain words. */
+export class ListenError extends Error {
+  constructor(
+    readonly address: string,
+    readonly reason: NodeJS.ErrnoException,
+  ) {
+    super(`cannot listen on ${address}: ${LISTEN_WHY[reason.code ?? ''] ?? reason.message}`);
+  }
+}
+
+const LISTEN_WHY: Record<string, string> = {
+  EADDRINUSE: 'the port is already in use by another process',
+  EACCES: 'permission denied (ports below 1024 need privileges)',
+  EADDRNOTAVAIL: 'the address is not one of this host\'s addresses',
+  ENOTFOUND: 'the host name does not resolve',
+  EAI_AGAIN: 'the host name cannot be resolved right now',
+};
 
 export class Daemon {
   private config: Config;
@@ -85,7 +103,7 @@ export class Daemon {
         this.logger.warn({ probe, reason, count }, 'scheduled run skipped');
       },
     });
-    this.detectorFile = new StateFile(path.join(config.settings.stateDir, 'detector.json'));
+    this.detectorFile = new StateFile(path.join(config.settings.stateDir, 'detector.json'), detectorSnapshotSchema);
     this.detector = new Detector(this.detectorFile.load() ?? {});
     this.resources = new ResourceMonitor(
       options.clock,
@@ -160,13 +178,24 @@ export class Daemon {
     const loaded = loadConfig(options.configFile, { env: options.env, probesDir: options.probesDir });
     if (!loaded.ok) throw new ConfigError(loaded.diagnostics);
     const daemon = new Daemon(options, loaded.config);
-    await daemon.begin();
+    try {
+      await daemon.begin();
+    } catch (error) {
+      // Never a half-started process (port open, nothing probing): undo what started, then say why.
+      await daemon.abandon();
+      throw error;
+    }
     return daemon;
   }
 
   private async begin(): Promise<void> {
     const { settings } = this.config;
-    this.address = await listen(this.server, this.options.listen ?? settings.listen);
+    const address = this.options.listen ?? settings.listen;
+    try {
+      this.address = await listen(this.server, address);
+    } catch (error) {
+      throw new ListenError(address, error as NodeJS.ErrnoException);
+    }
     await this.apply(this.config, false);
     this.metrics.configLoaded(true, this.options.clock.now());
     this.scheduler.start();
@@ -186,6 +215,18 @@ export class Daemon {
       { listen: `${this.address.host}:${this.address.port}`, location: settings.location, probes: this.config.probes.length, config: this.config.configFile },
       'flowprobe started',
     );
+  }
+
+  private async abandon(): Promise<void> {
+    this.state = 'stopping';
+    this.scheduler.stop(0).catch(() => undefined);
+    this.resources.stop();
+    this.alerting.stop();
+    this.deadlineTimer?.timer.cancel();
+    this.flushTimer?.cancel();
+    if (this.server.listening) await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.state = 'stopped';
+    this.logger.flush();
   }
 
   /** Re-reads config and probes. A bad config keeps the running one and says why. */
@@ -418,6 +459,5 @@ export class Daemon {
 }
 
 function sameSpec(a: ProbeSpec, b: ProbeSpec): boolean {
-  const canonical = (spec: ProbeSpec) => JSON.stringify(spec, (_key, value: unknown) => (value instanceof RegExp ? `/${value.source}/${value.flags}` : value));
-  return canonical(a) === canonical(b);
+  return a.fingerprint === b.fingerprint && a.source === b.source;
 }

@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { FakeClock } from '../../test/fake-clock.js';
 import { alertingConfig } from '../../test/alerting.js';
 import type { AlertEvent, Notification } from './alert.js';
+import { silenceInput } from './maintenance.js';
 import { AlertEngine } from './engine.js';
 import type { Delivery, Receiver } from './receivers/receiver.js';
 
@@ -116,7 +117,8 @@ describe('alert engine (fake clock)', () => {
     e.start();
     e.handle([event('api', 'firing', clock.now())]);
     await clock.advance(10_000);
-    const silence = e.addSilence({ matchers: { probe: '/api|web/' }, durationMs: 3_600_000, comment: 'deploying', createdBy: 'ops' });
+    const silence = e.addSilence(silenceInput.parse({ matchers: { probe: '/api|web/' }, duration: '1h', comment: 'deploying', createdBy: 'ops' }));
+    assert.ok('id' in silence);
     e.handle([event('web', 'firing', clock.now())]);
     await clock.advance(2 * 60_000);
     assert.equal(slack.got.length, 1, 'web silenced');

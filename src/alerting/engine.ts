@@ -3,14 +3,15 @@
 // Time comes from the clock; everything that must survive a crash lives in the outbox.
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
+import type { z } from 'zod';
 import type { AlertingConfig } from '../config/schema.js';
 import { StateFile } from '../detect/state-file.js';
 import type { Clock, Timer } from '../scheduler/clock.js';
 import { fingerprint, type Alert, type AlertEvent, type Notification } from './alert.js';
 import { decide, groupKeyOf, groupLabelsOf } from './group.js';
 import { inhibitedBy } from './inhibit.js';
-import { mutedBy, newSilence, type Silence } from './maintenance.js';
-import { Outbox, type AlertingState } from './outbox.js';
+import { mutedBy, newSilence, SILENCE_LIMITS, type Silence, type SilenceInput } from './maintenance.js';
+import { alertingStateSchema, Outbox, type AlertingState } from './outbox.js';
 import { buildReceiver } from './receivers/index.js';
 import type { Delivery, Receiver } from './receivers/receiver.js';
 import { route } from './route.js';
@@ -48,7 +49,7 @@ export class AlertEngine {
 
   constructor(private readonly options: EngineOptions) {
     this.config = options.config;
-    const file = new StateFile<AlertingState>(path.join(options.stateDir, 'alerts.json'));
+    const file = new StateFile(path.join(options.stateDir, 'alerts.json'), alertingStateSchema as unknown as z.ZodType<AlertingState, unknown>);
     this.outbox = new Outbox(file);
     this.stateProblem = file.problem;
     this.configure(options.config, options.receivers);
@@ -125,10 +126,13 @@ export class AlertEngine {
     return this.outbox.state.silences.filter((s) => s.endsAt > this.options.clock.now());
   }
 
-  addSilence(input: { matchers: Record<string, string>; durationMs: number; comment: string; createdBy: string }): Silence {
+  /** Adds a silence (validated and compiled by the caller's schema), unless the cap is reached. */
+  addSilence(input: SilenceInput): Silence | { refused: string } {
     const now = this.options.clock.now();
-    const silence = newSilence({ matchers: input.matchers, startsAt: now, endsAt: now + input.durationMs, comment: input.comment, createdBy: input.createdBy });
-    this.outbox.state.silences = [...this.silences(), silence];
+    const active = this.silences();
+    if (active.length >= SILENCE_LIMITS.count) return { refused: `${active.length} silences are active, the most allowed: remove one first` };
+    const silence = newSilence(input, now);
+    this.outbox.state.silences = [...active, silence];
     this.save();
     return silence;
   }

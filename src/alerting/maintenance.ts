@@ -1,34 +1,48 @@
 // Maintenance windows (cron + duration) and silences (from the API) mute notifications; they
 // never stop probing, and an alert muted while firing is not re-paged when the mute ends.
+// A silence is validated and compiled where it enters — the API body or the state file — by
+// one schema, so a silence that is stored can always be evaluated.
 import { randomUUID } from 'node:crypto';
-import type { AlertingConfig } from '../config/schema.js';
-import { cronNextDue } from '../scheduler/cron.js';
-import { matchesLabels, type Matchers } from './route.js';
+import { z } from 'zod';
+import { count, duration, labelMatchers, type LabelMatchers, text } from '../config/fields.js';
+import type { MaintenanceWindow } from '../config/schema.js';
 
-export interface Silence {
-  id: string;
-  matchers: Record<string, string>;
-  startsAt: number;
-  endsAt: number;
-  comment: string;
-  createdBy: string;
+export const SILENCE_LIMITS = { count: 1_000, commentChars: 1_000, maxDurationMs: 90 * 86_400_000 } as const;
+
+/** A silence as the API takes it: what to mute, for how long, and why. */
+export const silenceInput = z.strictObject({
+  matchers: labelMatchers().refine((m) => m.size > 0, { error: 'expected at least one matcher, like {"probe": "api"}' }),
+  duration: duration(1_000, SILENCE_LIMITS.maxDurationMs),
+  comment: text(SILENCE_LIMITS.commentChars, 'a comment saying why').refine((c) => c.trim() !== '', { error: 'expected a comment saying why' }),
+  createdBy: text(200, 'who created it').default('api'),
+});
+export type SilenceInput = z.output<typeof silenceInput>;
+
+/** A silence as stored in the state file (and shown by the API). */
+export const silenceSchema = z.strictObject({
+  id: text(100),
+  matchers: labelMatchers(),
+  startsAt: count(0, Number.MAX_SAFE_INTEGER),
+  endsAt: count(0, Number.MAX_SAFE_INTEGER),
+  comment: text(SILENCE_LIMITS.commentChars),
+  createdBy: text(200),
+});
+export type Silence = z.output<typeof silenceSchema>;
+
+export function newSilence(input: SilenceInput, now: number): Silence {
+  return { id: randomUUID(), matchers: input.matchers, startsAt: now, endsAt: now + input.duration, comment: input.comment, createdBy: input.createdBy };
 }
-
-export function newSilence(input: { matchers: Record<string, string>; startsAt: number; endsAt: number; comment: string; createdBy: string }): Silence {
-  return { id: randomUUID(), ...input };
-}
-
-type Window = AlertingConfig['maintenance'][number];
 
 /** Whether a maintenance window is open at `now`: its last start was less than `duration` ago. */
-export function windowOpen(window: Window, now: number): boolean {
-  const next = cronNextDue(window.cron, window.timezone);
-  return next(now - window.duration) <= now;
+export function windowOpen(window: MaintenanceWindow, now: number): boolean {
+  return window.schedule.next(now - window.duration) <= now;
 }
 
 /** Why `labels` are muted at `now`, or undefined when they are not. */
-export function mutedBy(labels: Readonly<Record<string, string>>, now: number, windows: readonly Window[], silences: readonly Silence[]): string | undefined {
-  for (const w of windows) if (matchesLabels(labels, w.match as Matchers) && windowOpen(w, now)) return `maintenance ${w.name}`;
-  for (const s of silences) if (s.startsAt <= now && now < s.endsAt && matchesLabels(labels, s.matchers)) return `silence ${s.id}`;
+export function mutedBy(labels: Readonly<Record<string, string>>, now: number, windows: readonly MaintenanceWindow[], silences: readonly Silence[]): string | undefined {
+  for (const w of windows) if (w.match.matches(labels) && windowOpen(w, now)) return `maintenance ${w.name}`;
+  for (const s of silences) if (s.startsAt <= now && now < s.endsAt && s.matchers.matches(labels)) return `silence ${s.id}`;
   return undefined;
 }
+
+export type { LabelMatchers };

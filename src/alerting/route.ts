@@ -2,22 +2,11 @@
 // takes the alert unless it says `continue`. No match: the default receivers.
 import type { AlertingConfig } from '../config/schema.js';
 
-export type Matchers = Readonly<Record<string, string>>;
-
-/** A matcher value is an exact string, or a /regex/ anchored to the whole value. */
-export function matchesLabels(labels: Readonly<Record<string, string>>, matchers: Matchers): boolean {
-  return Object.entries(matchers).every(([name, want]) => {
-    const value = labels[name] ?? '';
-    if (want.length > 2 && want.startsWith('/') && want.endsWith('/')) return new RegExp(`^(?:${want.slice(1, -1)})$`).test(value);
-    return value === want;
-  });
-}
-
 export function route(labels: Readonly<Record<string, string>>, config: AlertingConfig): string[] {
   const chosen: string[] = [];
   let matched = false;
   for (const r of config.routes) {
-    if (!matchesLabels(labels, r.match)) continue;
+    if (!r.match.matches(labels)) continue;
     matched = true;
     chosen.push(...r.receivers);
     if (!r.continue) break;

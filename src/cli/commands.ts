@@ -9,7 +9,7 @@ import type { Silence } from '../alerting/maintenance.js';
 import { fileURLToPath } from 'node:url';
 import { formatDiagnostic } from '../config/diagnostics.js';
 import { loadConfig } from '../config/load.js';
-import { ConfigError, Daemon } from '../daemon.js';
+import { ConfigError, Daemon, ListenError } from '../daemon.js';
 import type { DemoService } from '../demo/service.js';
 import { createRedactor, redactDeep } from '../logging/redact.js';
 import { runProbe, targetOf } from '../probers/run-probe.js';
@@ -73,6 +73,10 @@ async function startDaemon(args: ConfigArgs & { listen?: string }, io: Io): Prom
   try {
     return await Daemon.start({ configFile: args.config, probesDir: args.probes, listen: args.listen, env: io.env, clock: systemClock, version: VERSION });
   } catch (error) {
+    if (error instanceof ListenError) {
+      io.err(`flowprobe: not started: ${error.message}`);
+      return EXIT.config;
+    }
     if (!(error instanceof ConfigError)) throw error;
     for (const d of error.diagnostics) io.err(formatDiagnostic(d));
     io.err(`flowprobe: not started: ${error.diagnostics.length} configuration problem(s)`);

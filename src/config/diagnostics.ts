@@ -1,6 +1,7 @@
 // Where a config problem is and what was expected: "probes/api.yaml:3:7 expect.status: expected …, found …".
 import path from 'node:path';
 import { isMap, isPair, isScalar, isSeq, LineCounter, type Document, type Node } from 'yaml';
+import type { z } from 'zod';
 
 export interface Diagnostic {
   file: string;
@@ -96,3 +97,44 @@ function childOf(node: Node | null, key: string | number): { node: Node | null; 
   }
   return undefined;
 }
+
+
+/** Our wording for zod's built-in checks: "expected …" (the loader adds "found …"). */
+export function zodMessage(issue: z.core.$ZodRawIssue): string | undefined {
+  switch (issue.code) {
+    case 'invalid_type':
+      return `expected ${article(issue.expected)}`;
+    case 'too_small':
+      return issue.origin === 'array'
+        ? `expected at least ${issue.minimum} item(s)`
+        : issue.origin === 'string'
+          ? `expected at least ${issue.minimum} character(s)`
+          : `expected a value of at least ${issue.minimum}`;
+    case 'too_big':
+      return issue.origin === 'array' || issue.origin === 'string'
+        ? `expected at most ${issue.maximum} ${issue.origin === 'array' ? 'item(s)' : 'character(s)'}`
+        : `expected a value of at most ${issue.maximum}`;
+    case 'invalid_value':
+      return `expected one of: ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'invalid_format':
+      return `expected ${issue.format === 'regex' ? 'a value in the documented format' : issue.format}`;
+    default:
+      return undefined;
+  }
+}
+
+function article(expected: string): string {
+  switch (expected) {
+    case 'object':
+      return 'a mapping';
+    case 'array':
+      return 'a list';
+    case 'int':
+      return 'a whole number';
+    case 'integer':
+      return 'a whole number';
+    default:
+      return /^[aeiou]/.test(expected) ? `an ${expected}` : `a ${expected}`;
+  }
+}
+

@@ -27,25 +27,25 @@ const cases: Array<{ name: string; config?: string; probes: Record<string, strin
   { name: 'missing url', probes: { 'a.yaml': 'name: a\nkind: http\n' }, expected: ['probes/a.yaml:1:1 url: missing, expected an http(s) URL'] },
   { name: 'wrong type', probes: { 'a.yaml': `${HTTP}followRedirects: "yes"\n` }, expected: ['probes/a.yaml:4:18 followRedirects: expected a boolean, found "yes"'] },
   { name: 'not an http URL', probes: { 'a.yaml': 'name: a\nkind: http\nurl: ftp://x/\n' }, expected: ['probes/a.yaml:3:6 url: expected an http(s) URL, found "ftp://x/"'] },
-  { name: 'bad duration', probes: { 'a.yaml': `${HTTP}every: 5 minutes\n` }, expected: ['probes/a.yaml:4:8 every: expected a duration like 500ms, 30s, 5m, found "5 minutes"'] },
-  { name: 'number as duration', probes: { 'a.yaml': `${HTTP}timeout: 5\n` }, expected: ['probes/a.yaml:4:10 timeout: expected a duration like 500ms, 30s, 5m, found 5'] },
-  { name: 'bad cron', probes: { 'a.yaml': `${HTTP}cron: "61 * * * *"\n` }, expected: ['probes/a.yaml:4:7 cron: expected a cron expression (node-cron: [second] minute hour day-of-month month day-of-week), found "61 * * * *"'] },
+  { name: 'bad duration', probes: { 'a.yaml': `${HTTP}every: 5 minutes\n` }, expected: ['probes/a.yaml:4:8 every: expected a duration like 500ms, 30s, 5m (from 100ms to 7d), found "5 minutes"'] },
+  { name: 'number as duration', probes: { 'a.yaml': `${HTTP}timeout: 5\n` }, expected: ['probes/a.yaml:4:10 timeout: expected a duration like 500ms, 30s, 5m (from 10ms to 1h), found 5'] },
+  { name: 'bad cron', probes: { 'a.yaml': `${HTTP}cron: "61 * * * *"\n` }, expected: ['probes/a.yaml:4:7 cron: expected a cron expression ([second] minute hour day-of-month month day-of-week): Invalid value for minute: 61, found "61 * * * *"'] },
   { name: 'bad timezone', probes: { 'a.yaml': `${HTTP}cron: "* * * * *"\ntimezone: Mars/Olympus\n` }, expected: ['probes/a.yaml:5:11 timezone: expected an IANA time zone like UTC or Europe/Berlin, found "Mars/Olympus"'] },
   { name: 'every and cron', probes: { 'a.yaml': `${HTTP}every: 30s\ncron: "* * * * *"\n` }, expected: ['probes/a.yaml:5:7 cron: expected either every or cron, not both'] },
   { name: 'timeout >= interval', probes: { 'a.yaml': `${HTTP}every: 10s\ntimeout: 10s\n` }, expected: ['probes/a.yaml:5:10 timeout: expected a timeout shorter than the interval (10s), found 10s'] },
   { name: 'timeout >= cron gap', probes: { 'a.yaml': `${HTTP}cron: "*/5 * * * * *"\ntimeout: 6s\n` }, expected: ['probes/a.yaml:5:10 timeout: expected a timeout shorter than the interval (5s), found 6s'] },
-  { name: 'interval too short', probes: { 'a.yaml': `${HTTP}every: 10ms\n` }, expected: ['probes/a.yaml:4:8 every: expected at least 100ms, found 10ms'] },
+  { name: 'interval too short', probes: { 'a.yaml': `${HTTP}every: 10ms\n` }, expected: ['probes/a.yaml:4:8 every: expected a duration like 500ms, 30s, 5m (from 100ms to 7d), found "10ms"'] },
   { name: 'duplicate probe name', probes: { 'a.yaml': HTTP, 'b.yaml': HTTP }, expected: ['probes/b.yaml:1:7 name: duplicate probe name "api", first defined at probes/a.yaml:1:7'] },
   { name: 'unset variable', probes: { 'a.yaml': `${HTTP}headers:\n  authorization: Bearer \${API_TOKEN}\n` }, expected: ['probes/a.yaml:5:18 headers.authorization: environment variable API_TOKEN is not set'] },
-  { name: 'unreadable secret file', probes: { 'a.yaml': `${HTTP}headers:\n  authorization: \${file:/nonexistent/token}\n` }, expected: ['probes/a.yaml:5:18 headers.authorization: cannot read secret file /nonexistent/token (ENOENT)'] },
+  { name: 'unreadable secret file', probes: { 'a.yaml': `${HTTP}headers:\n  authorization: \${file:/nonexistent/token}\n` }, expected: ['probes/a.yaml:5:18 headers.authorization: cannot read secret file /nonexistent/token (ENOENT; expected a regular file of at most 64KiB)'] },
   { name: 'malformed reference', probes: { 'a.yaml': `${HTTP}body: "\${not valid}"\n` }, expected: ['probes/a.yaml:4:7 body: expected ${ENV_VAR} or ${file:/path}, found ${not valid}'] },
   { name: 'bad status expectation', probes: { 'a.yaml': `${HTTP}expect:\n  status: ok\n` }, expected: ['probes/a.yaml:5:11 expect.status: expected a status code (200), a class ("2xx") or a list of them, found "ok"'] },
   { name: 'bad json path', probes: { 'a.yaml': `${HTTP}expect:\n  json: { status: ok }\n` }, expected: ['probes/a.yaml:5:11 expect.json.status: expected a JSON path starting with $, found key "status"'] },
   { name: 'bad regex', probes: { 'a.yaml': `${HTTP}expect:\n  bodyMatches: "(unclosed"\n` }, expected: ['probes/a.yaml:5:16 expect.bodyMatches: expected a valid regular expression, found "(unclosed"'] },
   { name: 'bad enum', probes: { 'a.yaml': `${HTTP}method: FETCH\n` }, expected: ['probes/a.yaml:4:9 method: expected one of: "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", found "FETCH"'] },
   { name: 'bad probe name', probes: { 'a.yaml': 'name: "my probe!"\nkind: http\nurl: http://x/\n' }, expected: ['probes/a.yaml:1:7 name: expected a name of letters, digits, "_", "." or "-" (at most 100), found "my probe!"'] },
-  { name: 'bad listen', config: 'probesDir: probes\nlisten: 9464\n', probes: { 'a.yaml': HTTP }, expected: ['flowprobe.yaml:2:9 listen: expected a string, found 9464'] },
-  { name: 'bad size', probes: { 'a.yaml': `${HTTP}maxBody: 1 megabyte\n` }, expected: ['probes/a.yaml:4:10 maxBody: expected a size like 1MiB, 512KiB or a number of bytes, found "1 megabyte"'] },
+  { name: 'bad listen', config: 'probesDir: probes\nlisten: 9464\n', probes: { 'a.yaml': HTTP }, expected: ['flowprobe.yaml:2:9 listen: expected host:port like 127.0.0.1:9464 (port 0-65535), found 9464'] },
+  { name: 'bad size', probes: { 'a.yaml': `${HTTP}maxBody: 1 megabyte\n` }, expected: ['probes/a.yaml:4:10 maxBody: expected a size like 1MiB, 512KiB or a number of bytes (from 0B to 256MiB), found "1 megabyte"'] },
   { name: 'list item problems are positioned', probes: { 'a.yaml': `- ${HTTP.replace(/\n(?!$)/g, '\n  ')}- name: b\n  kind: http\n  url: http://x/\n  every: 1s\n  timeout: 2s\n` }, expected: ['probes/a.yaml:8:12 [1].timeout: expected a timeout shorter than the interval (1s), found 2s'] },
   { name: 'sse hold not shorter than timeout', probes: { 'a.yaml': 'name: s\nkind: sse\nurl: http://x/\ntimeout: 5s\nhold: 5s\n' }, expected: ['probes/a.yaml:5:7 hold: expected a hold window shorter than the timeout (5s), found 5s'] },
   { name: 'sse resume outside the window', probes: { 'a.yaml': 'name: s\nkind: sse\nurl: http://x/\ntimeout: 9s\nhold: 5s\nresume: { after: 6s }\n' }, expected: ['probes/a.yaml:6:18 resume.after: expected resume.after inside the hold window (5s), found 6s'] },
@@ -71,7 +71,7 @@ describe('config validation: each broken config gets its exact message', () => {
     const found = problems('probesDir: probes\nbogus: 1\n', { 'a.yaml': `${HTTP}every: soon\n`, 'b.yaml': 'name: b\nkind: nope\n' });
     assert.deepEqual(found, [
       'flowprobe.yaml:2:1 bogus: unknown key',
-      'probes/a.yaml:4:8 every: expected a duration like 500ms, 30s, 5m, found "soon"',
+      'probes/a.yaml:4:8 every: expected a duration like 500ms, 30s, 5m (from 100ms to 7d), found "soon"',
       'probes/b.yaml:2:7 kind: expected kind to be one of: http, sse, websocket, flow, found "nope"',
     ]);
   });
@@ -88,7 +88,10 @@ describe('config loading', () => {
     const [a, c] = result.config.probes;
     assert.deepEqual(a?.schedule, { type: 'every', everyMs: 20_000 });
     assert.equal(a?.timeoutMs, 16_000, 'default timeout capped below the interval');
-    assert.deepEqual(c?.schedule, { type: 'cron', expression: '*/10 * * * * *', timezone: 'Europe/Berlin' });
+    assert.equal(c?.schedule.type, 'cron');
+    assert.equal(JSON.stringify(c?.schedule), '{"type":"cron","cron":"*/10 * * * * * (Europe/Berlin)"}');
+    // Compiled once: the schedule gives due times, and nothing re-parses the expression.
+    if (c?.schedule.type === 'cron') assert.equal(c.schedule.cron.next(Date.UTC(2026, 0, 1, 0, 0, 3)), Date.UTC(2026, 0, 1, 0, 0, 10));
     assert.equal(c?.timeoutMs, 8_000);
     assert.equal(result.config.settings.probesDir, dir.probesDir);
     assert.equal(result.config.settings.listen, '127.0.0.1:9464');

@@ -1,19 +1,37 @@
-// Reads config/flowprobe.yaml and probes/*.yaml into one typed, immutable Config, or into the
-// full list of problems: every file is read and every problem reported before anything fails.
-import { readdirSync, readFileSync } from 'node:fs';
+// The one compile step: config/flowprobe.yaml and probes/*.yaml → one typed, immutable Config
+// of runtime objects (compiled matchers, regexes, JSON paths, cron schedules, TLS material,
+// signing keys), or the full list of problems, each `file:line:col key.path: expected …, found …`.
+// Every file is read and every problem reported before anything fails; nothing here throws, so
+// `check`, `run` and a reload all get diagnostics, never a stack trace.
+import { createHash, KeyObject } from 'node:crypto';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { LineCounter, parseDocument, visit, isScalar, type Scalar } from 'yaml';
+import { isAlias, LineCounter, parseDocument, visit, isScalar, type Scalar } from 'yaml';
 import type { z } from 'zod';
-import { cronNextDue, cronShortestGapMs } from '../scheduler/cron.js';
-import { displayPath, SourceMap, type Diagnostic, type KeyPath } from './diagnostics.js';
+import { availableFigures } from '../detect/figures.js';
+import { CronSchedule, cronShortestGapMs } from '../scheduler/cron.js';
+import { displayPath, SourceMap, zodMessage, type Diagnostic, type KeyPath } from './diagnostics.js';
+import { readBoundedFile } from './files.js';
 import {
   daemonConfigSchema,
+  figureLabel,
   probeSchema,
   type DaemonSettings,
+  type Figure,
   type ProbeSpec,
   type Schedule,
 } from './schema.js';
-import { formatDuration } from './units.js';
+import { formatDuration, formatSize } from './units.js';
+
+/** Bounds on what is read: a config is small; anything bigger is a mistake or an attack. */
+export const LOAD_LIMITS = {
+  fileBytes: 1024 * 1024,
+  probeFiles: 10_000,
+  probes: 10_000,
+  /** YAML aliases expanded per file ("billion laughs" stops here). */
+  aliases: 100,
+  secretFileBytes: 64 * 1024,
+} as const;
 
 export interface Config {
   readonly configFile: string;
@@ -32,6 +50,16 @@ export interface LoadOptions {
 }
 
 export function loadConfig(configFile: string, options: LoadOptions): LoadResult {
+  try {
+    return compile(configFile, options);
+  } catch (error) {
+    // A bug in the loader must still not crash `check`, a reload or start-up with a trace.
+    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    return { ok: false, diagnostics: [fileProblem(path.resolve(configFile), `internal error while loading (please report): ${message}`)] };
+  }
+}
+
+function compile(configFile: string, options: LoadOptions): LoadResult {
   const diagnostics: Diagnostic[] = [];
   const secrets = new Set<string>();
   const absConfig = path.resolve(configFile);
@@ -47,7 +75,7 @@ export function loadConfig(configFile: string, options: LoadOptions): LoadResult
     stateDir: path.resolve(baseDir, raw.stateDir),
     probesDir: options.probesDir ? path.resolve(options.probesDir) : path.resolve(baseDir, raw.probesDir),
   };
-  checkAlerting(raw, settingsFile.source, diagnostics);
+  checkAlerting(settingsFile.raw, settingsFile.source, diagnostics);
   const probes = loadProbes(settings, options.env, secrets, diagnostics);
   if (diagnostics.length > 0) return { ok: false, diagnostics: sortByPosition(diagnostics) };
   const config: Config = { configFile: absConfig, settings, probes, secrets: [...secrets] };
@@ -70,6 +98,10 @@ function loadProbes(
     diagnostics.push(fileProblem(settings.probesDir, `cannot read probes directory (${errorCode(error)})`));
     return [];
   }
+  if (files.length > LOAD_LIMITS.probeFiles) {
+    diagnostics.push(fileProblem(settings.probesDir, `expected at most ${LOAD_LIMITS.probeFiles} probe files, found ${files.length}`));
+    return [];
+  }
   const probes: ProbeSpec[] = [];
   const firstSeen = new Map<string, string>();
   for (const file of files) {
@@ -80,42 +112,67 @@ function loadProbes(
     items.forEach((item, index) => {
       const at: KeyPath = isList ? [index] : [];
       const raw = validate(probeSchema, item, at, parsed.source, diagnostics);
-      if (!raw) return;
-      const spec = resolveProbe(raw, at, parsed.source, settings, diagnostics);
-      const where = parsed.source.at([...at, 'name'], '');
-      const previous = firstSeen.get(raw.name);
-      if (previous) {
-        diagnostics.push(parsed.source.at([...at, 'name'], `duplicate probe name "${raw.name}", first defined at ${previous}`));
-      } else {
-        firstSeen.set(raw.name, `${where.file}:${where.line}:${where.col}`);
+      // Cross-field rules run even when the schema found problems, on whatever fields are valid.
+      const fields = raw ?? salvage(item);
+      const problems = diagnostics.length;
+      const resolved = resolveProbe(fields, at, parsed.source, settings, diagnostics);
+      const name = (item as { name?: unknown } | null)?.name;
+      if (typeof name === 'string') {
+        const where = parsed.source.at([...at, 'name'], '');
+        const previous = firstSeen.get(name);
+        if (previous) diagnostics.push(parsed.source.at([...at, 'name'], `duplicate probe name "${name}", first defined at ${previous}`));
+        else firstSeen.set(name, `${where.file}:${where.line}:${where.col}`);
       }
-      if (spec) probes.push(spec);
+      if (raw && resolved && diagnostics.length === problems) probes.push(finish(raw, resolved, at, parsed.source));
     });
+  }
+  if (probes.length > LOAD_LIMITS.probes) {
+    diagnostics.push(fileProblem(settings.probesDir, `expected at most ${LOAD_LIMITS.probes} probes, found ${probes.length}`));
   }
   return probes;
 }
 
 type RawProbe = z.output<typeof probeSchema>;
+/** A probe's fields that passed the schema, for the cross-field rules (all of them when it passed). */
+type Fields = Partial<RawProbe> & { kind?: RawProbe['kind'] };
 
+/** The valid fields of a probe that failed validation, parsed one by one against its kind. */
+function salvage(item: unknown): Fields {
+  if (item === null || typeof item !== 'object' || Array.isArray(item)) return {};
+  const record = item as Record<string, unknown>;
+  const member = probeSchema.options.find((option) => option.shape.kind.safeParse(record.kind).success);
+  if (!member) return {};
+  const fields: Record<string, unknown> = {};
+  for (const [key, schema] of Object.entries(member.shape as Record<string, z.ZodType>)) {
+    const parsed = schema.safeParse(record[key]);
+    if (parsed.success) fields[key] = parsed.data;
+  }
+  return fields as Fields;
+}
+
+interface Resolved {
+  schedule: Schedule;
+  timeoutMs: number;
+}
+
+/** The schedule and deadline, and every rule that spans several fields. */
 function resolveProbe(
-  raw: RawProbe,
+  raw: Fields,
   at: KeyPath,
   source: SourceMap,
   settings: DaemonSettings,
   diagnostics: Diagnostic[],
-): ProbeSpec | undefined {
-  const { every, cron, timezone, timeout, ...rest } = raw;
-  const problems = diagnostics.length;
+): Resolved | undefined {
+  const { every, cron, timezone, timeout } = raw;
   let schedule: Schedule;
   let longestRunMs: number;
   if (cron !== undefined) {
     if (every !== undefined) diagnostics.push(source.at([...at, 'cron'], 'expected either every or cron, not both'));
-    schedule = { type: 'cron', expression: cron, timezone };
-    longestRunMs = cronShortestGapMs(cronNextDue(cron, timezone), Date.UTC(2030, 0, 1));
+    schedule = { type: 'cron', cron: CronSchedule.compile(cron, timezone) };
+    longestRunMs = cronShortestGapMs(schedule.cron, Date.UTC(2030, 0, 1));
   } else {
     if (timezone !== undefined) diagnostics.push(source.at([...at, 'timezone'], 'expected timezone only together with cron'));
     const everyMs = every ?? settings.defaults.every;
-    if (everyMs < 100) diagnostics.push(source.at([...at, 'every'], `expected at least 100ms, found ${formatDuration(everyMs)}`));
     schedule = { type: 'every', everyMs };
     longestRunMs = everyMs;
   }
@@ -124,37 +181,61 @@ function resolveProbe(
       source.at([...at, 'timeout'], `expected a timeout shorter than the interval (${formatDuration(longestRunMs)}), found ${formatDuration(timeout)}`),
     );
   }
-  if (timeout !== undefined && timeout <= 0) diagnostics.push(source.at([...at, 'timeout'], 'expected a timeout above 0'));
-  const timeoutMs = timeout ?? Math.min(settings.defaults.timeout, Math.floor(longestRunMs * 0.8));
-  if (raw.kind === 'sse') checkSseWindow(raw, timeoutMs, at, source, diagnostics);
-  if (raw.kind === 'flow') checkFlowNames(raw, at, source, diagnostics);
-  if (diagnostics.length > problems) return undefined;
+  const timeoutMs = timeout ?? Math.max(10, Math.min(settings.defaults.timeout, Math.floor(longestRunMs * 0.8)));
+  if (raw.kind === 'sse') checkSseWindow(raw as Extract<Fields, { kind?: 'sse' }>, timeoutMs, at, source, diagnostics);
+  if (raw.kind === 'flow') checkFlowNames(raw as Extract<Fields, { kind?: 'flow' }>, at, source, diagnostics);
+  checkFigure(raw, settings, at, source, diagnostics);
+  return { schedule, timeoutMs };
+}
+
+function finish(raw: RawProbe, resolved: Resolved, at: KeyPath, source: SourceMap): ProbeSpec {
+  const { every: _every, cron: _cron, timezone: _timezone, timeout: _timeout, ...rest } = raw;
   const where = source.at([...at, 'name'], '');
-  return { ...rest, schedule, timeoutMs, source: `${where.file}:${where.line}` } as ProbeSpec;
+  const spec = { ...rest, ...resolved, source: `${where.file}:${where.line}` };
+  return { ...spec, fingerprint: fingerprintOf(spec) } as ProbeSpec;
+}
+
+/** A degradation rule must watch a figure this probe has (its own rule, or the daemon's default). */
+function checkFigure(raw: Fields, settings: DaemonSettings, at: KeyPath, source: SourceMap, diagnostics: Diagnostic[]): void {
+  if (raw.kind === undefined) return;
+  const own = raw.detect?.degraded?.figure;
+  const figure: Figure | undefined = own ?? settings.detect.degraded?.figure;
+  if (figure === undefined) return;
+  const available = availableFigures(raw as RawProbe);
+  const label = figureLabel(figure);
+  if (available.includes(label)) return;
+  const expected = `expected a figure a ${raw.kind} probe has (${available.join(', ')}), found "${label}"`;
+  if (own !== undefined) diagnostics.push(source.at([...at, 'detect', 'degraded', 'figure'], expected));
+  else diagnostics.push(source.at([...at, 'name'], `detect.degraded.figure (from the daemon config): ${expected}`));
 }
 
 /** Routes must name receivers that exist; receiver names are unique. A monitor that silently
- * cannot alert is worse than none, so these stop start-up. */
-function checkAlerting(settings: DaemonSettings, source: SourceMap, diagnostics: Diagnostic[]): void {
-  const { receivers, routes, defaultReceivers } = settings.alerting;
-  const names = receivers.map((r) => r.name);
-  receivers.forEach((r, i) => {
-    if (names.indexOf(r.name) !== i) diagnostics.push(source.at(['alerting', 'receivers', i, 'name'], `duplicate receiver name "${r.name}"`));
+ * cannot alert is worse than none, so these stop start-up. Read from the file as written, so
+ * they are reported even while other parts of the config have problems. */
+function checkAlerting(rawConfig: unknown, source: SourceMap, diagnostics: Diagnostic[]): void {
+  const alerting = (rawConfig as { alerting?: unknown } | null)?.alerting as
+    | { receivers?: unknown; routes?: unknown; defaultReceivers?: unknown }
+    | undefined;
+  if (!alerting || typeof alerting !== 'object') return;
+  const receivers = Array.isArray(alerting.receivers) ? alerting.receivers : [];
+  const names = receivers.map((r) => (r as { name?: unknown } | null)?.name).filter((n): n is string => typeof n === 'string');
+  names.forEach((name, i) => {
+    if (names.indexOf(name) !== i) diagnostics.push(source.at(['alerting', 'receivers', i, 'name'], `duplicate receiver name "${name}"`));
   });
-  const known = (name: string) => names.includes(name);
   const expected = `expected one of the receivers (${names.join(', ') || 'none defined'})`;
-  routes.forEach((r, i) =>
-    r.receivers.forEach((name, j) => {
-      if (!known(name)) diagnostics.push(source.at(['alerting', 'routes', i, 'receivers', j], `${expected}, found "${name}"`));
-    }),
-  );
-  (defaultReceivers ?? []).forEach((name, j) => {
-    if (!known(name)) diagnostics.push(source.at(['alerting', 'defaultReceivers', j], `${expected}, found "${name}"`));
-  });
+  const checkNames = (list: unknown, at: KeyPath) => {
+    if (!Array.isArray(list)) return;
+    list.forEach((name, j) => {
+      if (typeof name === 'string' && !names.includes(name)) diagnostics.push(source.at([...at, j], `${expected}, found "${name}"`));
+    });
+  };
+  if (Array.isArray(alerting.routes)) alerting.routes.forEach((r, i) => checkNames((r as { receivers?: unknown } | null)?.receivers, ['alerting', 'routes', i, 'receivers']));
+  checkNames(alerting.defaultReceivers, ['alerting', 'defaultReceivers']);
 }
 
 /** An SSE run holds the stream for `hold`: its deadline must leave room for it. */
-function checkSseWindow(raw: Extract<RawProbe, { kind: 'sse' }>, timeoutMs: number, at: KeyPath, source: SourceMap, diagnostics: Diagnostic[]): void {
+function checkSseWindow(raw: Partial<Extract<RawProbe, { kind: 'sse' }>>, timeoutMs: number, at: KeyPath, source: SourceMap, diagnostics: Diagnostic[]): void {
+  if (raw.hold === undefined) return;
   if (raw.hold >= timeoutMs) {
     diagnostics.push(source.at([...at, 'hold'], `expected a hold window shorter than the timeout (${formatDuration(timeoutMs)}), found ${formatDuration(raw.hold)}`));
   }
@@ -164,7 +245,8 @@ function checkSseWindow(raw: Extract<RawProbe, { kind: 'sse' }>, timeoutMs: numb
 }
 
 /** A flow's awaits must name a watcher, and legs in expect.legs must exist. */
-function checkFlowNames(raw: Extract<RawProbe, { kind: 'flow' }>, at: KeyPath, source: SourceMap, diagnostics: Diagnostic[]): void {
+function checkFlowNames(raw: Partial<Extract<RawProbe, { kind: 'flow' }>>, at: KeyPath, source: SourceMap, diagnostics: Diagnostic[]): void {
+  if (!raw.watch || !raw.steps) return;
   const watchers = raw.watch.map((w) => w.name);
   const legs = new Set<string>();
   raw.watch.forEach((w, i) => {
@@ -179,7 +261,7 @@ function checkFlowNames(raw: Extract<RawProbe, { kind: 'flow' }>, at: KeyPath, s
     }
     if ('poll' in step) legs.add(step.poll.name);
   });
-  for (const leg of Object.keys(raw.expect.legs ?? {})) {
+  for (const leg of Object.keys(raw.expect?.legs ?? {})) {
     if (!legs.has(leg)) diagnostics.push(source.atKey([...at, 'expect', 'legs', leg], `expected a leg of this flow (${[...legs].join(', ')}), found "${leg}"`));
   }
 }
@@ -201,13 +283,12 @@ function readYaml(
   secrets: Set<string>,
   diagnostics: Diagnostic[],
 ): YamlFile | undefined {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    diagnostics.push(fileProblem(file, `cannot read file (${errorCode(error)})`));
+  const read = readBoundedFile(file, LOAD_LIMITS.fileBytes);
+  if (typeof read === 'string') {
+    diagnostics.push(fileProblem(file, `cannot read file (${read})`));
     return undefined;
   }
+  const text = read.toString('utf8');
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const source = new SourceMap(displayPath(file), text, doc, lines);
@@ -219,7 +300,27 @@ function readYaml(
     return undefined;
   }
   interpolate(doc, source, env, secrets, diagnostics);
-  return { raw: doc.toJS(), source };
+  try {
+    return { raw: doc.toJS({ maxAliasCount: LOAD_LIMITS.aliases }), source };
+  } catch (error) {
+    // yaml refuses to expand more aliases than the limit (a "billion laughs" document).
+    const alias = firstAlias(doc);
+    const { line, col } = lines.linePos(alias?.range?.[0] ?? 0);
+    const why = error instanceof ReferenceError ? `expected at most ${LOAD_LIMITS.aliases} alias expansions (*name), found more` : `cannot read the document: ${(error as Error).message}`;
+    diagnostics.push({ file: source.file, line, col, key: '', message: `invalid YAML: ${why}` });
+    return undefined;
+  }
+}
+
+function firstAlias(doc: ReturnType<typeof parseDocument>): { range?: [number, number, number] | null } | undefined {
+  let found: { range?: [number, number, number] | null } | undefined;
+  visit(doc, {
+    Alias(_key, node) {
+      found = node;
+      return visit.BREAK;
+    },
+  });
+  return found ?? (isAlias(doc.contents) ? doc.contents : undefined);
 }
 
 /** Validates `raw` (found at `at` in the file); every issue becomes a positioned diagnostic. */
@@ -230,7 +331,7 @@ function validate<T>(
   source: SourceMap,
   diagnostics: Diagnostic[],
 ): T | undefined {
-  const result = schema.safeParse(raw, { error: defaultMessage });
+  const result = schema.safeParse(raw, { error: zodMessage });
   if (result.success) return result.data;
   for (const issue of result.error.issues) {
     diagnostics.push(...issueDiagnostics({ ...issue, path: [...at, ...issue.path] } as Issue, source));
@@ -238,7 +339,8 @@ function validate<T>(
   return undefined;
 }
 
-const REFERENCE = /\$\$\{|\$\{([^}]*)\}/g;
+// `$${` is a literal `${`; `${NAME}` or `${file:/path}` a reference; a `${` without its `}` is an error.
+const REFERENCE = /\$\$\{|\$\{([^}]*)(\})?/g;
 
 /** Replaces ${ENV} and ${file:/path} in every scalar value; `$${` is a literal `${`. */
 function interpolate(
@@ -252,11 +354,12 @@ function interpolate(
     Scalar(key, node: Scalar, ancestry) {
       if (key === 'key' || typeof node.value !== 'string' || !node.value.includes('${')) return;
       const keys = keyPathOf(ancestry, node);
-      node.value = node.value.replace(REFERENCE, (match, reference: string | undefined) => {
+      node.value = node.value.replace(REFERENCE, (match, reference: string | undefined, closed: string | undefined) => {
         if (reference === undefined) return '${';
-        const resolved = resolveReference(reference.trim(), env);
+        const resolved = closed === undefined ? { problem: `expected \${ENV_VAR} or \${file:/path} closed with "}", found an unterminated \${${reference.slice(0, 40)}` } : resolveReference(reference.trim(), env);
         if (typeof resolved === 'string') {
-          if (resolved.length >= 4) secrets.add(resolved);
+          // Whatever its length: a one-character secret is still a secret.
+          if (resolved.length > 0) secrets.add(resolved);
           return resolved;
         }
         diagnostics.push(source.diagnostic(node, keys, resolved.problem));
@@ -269,14 +372,12 @@ function interpolate(
 function resolveReference(reference: string, env: LoadOptions['env']): string | { problem: string } {
   if (reference.startsWith('file:')) {
     const file = reference.slice('file:'.length);
-    try {
-      return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
-    } catch (error) {
-      return { problem: `cannot read secret file ${file} (${errorCode(error)})` };
-    }
+    const read = readBoundedFile(file, LOAD_LIMITS.secretFileBytes);
+    if (typeof read === 'string') return { problem: `cannot read secret file ${file} (${read}; expected a regular file of at most ${formatSize(LOAD_LIMITS.secretFileBytes)})` };
+    return read.toString('utf8').replace(/\r?\n$/, '');
   }
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(reference)) {
-    return { problem: `expected \${ENV_VAR} or \${file:/path}, found \${${reference}}` };
+    return { problem: `expected \${ENV_VAR} or \${file:/path}, found \${${reference.slice(0, 60)}}` };
   }
   const value = env[reference];
   if (value === undefined || value === '') return { problem: `environment variable ${reference} is not set` };
@@ -302,45 +403,6 @@ function keyPathOf(ancestry: readonly unknown[], node: unknown): Array<string | 
 
 type Issue = z.core.$ZodIssue;
 
-/** Our wording for zod's built-in checks: "expected …" (the loader adds "found …"). */
-function defaultMessage(issue: z.core.$ZodRawIssue): string | undefined {
-  switch (issue.code) {
-    case 'invalid_type':
-      return `expected ${article(issue.expected)}`;
-    case 'too_small':
-      return issue.origin === 'array'
-        ? `expected at least ${issue.minimum} item(s)`
-        : issue.origin === 'string'
-          ? `expected at least ${issue.minimum} character(s)`
-          : `expected a value of at least ${issue.minimum}`;
-    case 'too_big':
-      return issue.origin === 'array' || issue.origin === 'string'
-        ? `expected at most ${issue.maximum} ${issue.origin === 'array' ? 'item(s)' : 'character(s)'}`
-        : `expected a value of at most ${issue.maximum}`;
-    case 'invalid_value':
-      return `expected one of: ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
-    case 'invalid_format':
-      return `expected ${issue.format === 'regex' ? 'a value in the documented format' : issue.format}`;
-    default:
-      return undefined;
-  }
-}
-
-function article(expected: string): string {
-  switch (expected) {
-    case 'object':
-      return 'a mapping';
-    case 'array':
-      return 'a list';
-    case 'int':
-      return 'a whole number';
-    case 'integer':
-      return 'a whole number';
-    default:
-      return /^[aeiou]/.test(expected) ? `an ${expected}` : `a ${expected}`;
-  }
-}
-
 function issueDiagnostics(issue: Issue, source: SourceMap): Diagnostic[] {
   const keys = issue.path as Array<string | number>;
   if (issue.code === 'unrecognized_keys') {
@@ -349,6 +411,9 @@ function issueDiagnostics(issue: Issue, source: SourceMap): Diagnostic[] {
   if (issue.code === 'invalid_key') {
     const inner = issue.issues[0]?.message ?? 'expected a valid key';
     return [source.atKey(keys, `${inner}, found key ${JSON.stringify(keys[keys.length - 1])}`)];
+  }
+  if (issue.code === 'custom' && (issue.params as { atKey?: boolean } | undefined)?.atKey) {
+    return [source.atKey(keys, `${issue.message}, found key ${JSON.stringify(keys[keys.length - 1])}`)];
   }
   const found = source.found(keys);
   if (found === 'nothing') return [source.at(keys, `missing, ${issue.message}`)];
@@ -371,10 +436,23 @@ function firstLine(text: string): string {
   return text.split('\n')[0] ?? text;
 }
 
+/** A digest of everything a probe was compiled from, CA bytes and keys included. */
+function fingerprintOf(spec: object): string {
+  const canonical = JSON.stringify(spec, (_key, value: unknown) => {
+    if (value instanceof RegExp) return `/${value.source}/${value.flags}`;
+    if (value instanceof KeyObject) return value.type === 'secret' ? value.export().toString('hex') : value.export({ type: 'pkcs8', format: 'pem' });
+    return value;
+  });
+  return createHash('sha256').update(canonical).digest('hex');
+}
+
+/** Freezes plain objects and arrays; compiled objects (RegExp, Buffer, keys, matchers) keep
+ * their own invariants. */
 function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+  if (Array.isArray(value) || (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype)) {
+    if (Object.isFrozen(value)) return value;
     Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
+    for (const child of Object.values(value as object)) deepFreeze(child);
   }
   return value;
 }

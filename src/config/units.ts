@@ -23,7 +23,8 @@ export function formatDuration(ms: number): string {
   if (ms < 1_000) return `${Number(ms.toFixed(1))}ms`;
   if (ms < 60_000) return `${Number((ms / 1_000).toFixed(2))}s`;
   if (ms < 3_600_000) return `${Number((ms / 60_000).toFixed(1))}m`;
-  return `${Number((ms / 3_600_000).toFixed(1))}h`;
+  if (ms < 86_400_000 || ms % 86_400_000 !== 0) return `${Number((ms / 3_600_000).toFixed(1))}h`;
+  return `${ms / 86_400_000}d`;
 }
 
 const SIZE = /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|KB|MB|GB)?$/;
@@ -37,4 +38,13 @@ export function parseSize(value: string | number): number | undefined {
   const match = SIZE.exec(value.trim());
   if (!match) return undefined;
   return Math.floor(Number(match[1]) * SIZE_UNIT[(match[2] ?? 'B') as keyof typeof SIZE_UNIT]);
+}
+
+export function formatSize(bytes: number): string {
+  if (bytes >= 1024 ** 3 && bytes % 1024 ** 3 === 0) return `${bytes / 1024 ** 3}GiB`;
+  if (bytes >= 1024 ** 2 && bytes % 1024 ** 2 === 0) return `${bytes / 1024 ** 2}MiB`;
+  if (bytes >= 1024 && bytes % 1024 === 0) return `${bytes / 1024}KiB`;
+  if (bytes >= 1024 ** 2) return `${(bytes / 1024 ** 2).toFixed(1)}MiB`;
+  if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)}KiB`;
+  return `${bytes}B`;
 }

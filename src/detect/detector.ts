@@ -4,9 +4,11 @@
 import type { DetectConfig, ProbeSpec } from '../config/schema.js';
 import type { ProbeResult } from '../probers/types.js';
 import { figureOf } from './figures.js';
-import { ProbeState, type DetectSettings, type ProbeStateSnapshot, type Transition } from './probe-state.js';
+import { z } from 'zod';
+import { ProbeState, probeStateSnapshotSchema, type DetectSettings, type ProbeStateSnapshot, type Transition } from './probe-state.js';
 
 export type DetectorSnapshot = Record<string, ProbeStateSnapshot>;
+export const detectorSnapshotSchema = z.record(z.string(), probeStateSnapshotSchema) as unknown as z.ZodType<DetectorSnapshot, unknown>;
 
 export class Detector {
   private readonly states = new Map<string, ProbeState>();

@@ -5,7 +5,7 @@ import { ProbeState, type DetectSettings, type Observation, type Transition } fr
 const BASE: DetectSettings = { failAfter: 3, recoverAfter: 2, failureRatio: { window: 9, above: 0.3 }, recoverWithinMs: undefined, degraded: undefined };
 const DEGRADE: DetectSettings = {
   ...BASE,
-  degraded: { figure: 'duration', thresholdMs: undefined, factor: 2, sustainMs: 30_000, minSamples: 10, baselineSamples: 100, percentile: 50 },
+  degraded: { figure: { name: 'duration' }, thresholdMs: undefined, factor: 2, sustainMs: 30_000, minSamples: 10, baselineSamples: 100, percentile: 50 },
 };
 
 const ok = (figureMs = 100): Observation => ({ ok: true, inconclusive: false, figureMs, failure: undefined });

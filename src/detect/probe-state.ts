@@ -6,6 +6,8 @@
 //   healthy ──a figure over threshold or factor × baseline, sustained──► degraded ──recoverAfter fast──► healthy
 //   failing, past recoverWithin ──► a "not-recovered-within" transition of its own, once per outage
 // Inconclusive results (the daemon itself was starved) neither fail nor heal.
+import { z } from 'zod';
+import { figureLabel, type Figure } from '../config/schema.js';
 import { percentile } from '../probers/stats.js';
 
 export type Health = 'healthy' | 'degraded' | 'failing';
@@ -29,7 +31,7 @@ export interface DetectSettings {
 
 export interface DegradedSettings {
   /** Which figure of a result: duration, phase.<name>, rtt_p95, leg.<name>, total. */
-  figure: string;
+  figure: Figure;
   /** Slow when above this (ms)… */
   thresholdMs: number | undefined;
   /** …or above factor × the learned baseline. */
@@ -70,13 +72,29 @@ export interface Transition {
   outage?: { startedAt: number; endedAt: number | undefined; durationMs: number };
 }
 
-/** What survives a restart. */
+const time = z.number().finite().nonnegative();
+const count = z.number().int().nonnegative();
+const failure = z.object({ code: z.string(), message: z.string() });
+
+/** What survives a restart, checked on load like any other input. */
+export const probeStateSnapshotSchema = z.object({
+  health: z.enum(['healthy', 'degraded', 'failing']),
+  outage: z.object({ startedAt: time, overdueAt: time.optional(), lastFailure: failure.optional() }).optional(),
+  consecutiveFailures: count,
+  consecutiveSuccesses: count,
+  /** The last conclusive runs, for the failure ratio. */
+  window: z.array(z.object({ ok: z.boolean(), at: time })).max(10_000),
+  baseline: z.array(z.number().finite()).max(10_000),
+  slowSince: time.optional(),
+  fastStreak: count,
+  firstSuccessAt: time.optional(),
+});
+
 export interface ProbeStateSnapshot {
   health: Health;
   outage: Outage | undefined;
   consecutiveFailures: number;
   consecutiveSuccesses: number;
-  /** The last conclusive runs, for the failure ratio. */
   window: Array<{ ok: boolean; at: number }>;
   baseline: number[];
   slowSince: number | undefined;
@@ -227,13 +245,13 @@ export class ProbeState {
       s.fastStreak++;
       if (s.fastStreak < this.settings.recoverAfter) return [];
       s.fastStreak = 0;
-      return [this.transition('healthy', 'fast-again', now, { figure: d.figure, observed_ms: round(figureMs), baseline_ms: round(baseline ?? 0) })];
+      return [this.transition('healthy', 'fast-again', now, { figure: figureLabel(d.figure), observed_ms: round(figureMs), baseline_ms: round(baseline ?? 0) })];
     }
     s.fastStreak = 0;
     s.slowSince ??= now;
     if (s.health === 'degraded' || now - s.slowSince < d.sustainMs) return [];
     return [this.transition('degraded', 'slow', now, {
-      figure: d.figure,
+      figure: figureLabel(d.figure),
       observed_ms: round(figureMs),
       ...(baseline !== undefined ? { baseline_ms: round(baseline) } : {}),
       ...(d.thresholdMs !== undefined ? { threshold_ms: d.thresholdMs } : {}),

@@ -1,4 +1,5 @@
 // A state directory that cannot be used is a clear error and an alert, not a crash loop.
+import { z } from 'zod';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -35,13 +36,14 @@ it('starts, probes and alerts through its receivers when the state directory is 
 
 it('moves a corrupt state file aside and starts empty, saying so', () => {
   const dir = path.join(process.env.TMPDIR ?? '/tmp', `flowprobe-corrupt-${process.pid}-${Date.now()}`);
-  const file = new StateFile<{ x: number }>(path.join(dir, 'detector.json'));
+  const shape = z.strictObject({ x: z.number() });
+  const file = new StateFile(path.join(dir, 'detector.json'), shape);
   file.save({ x: 1 });
   writeFileSync(file.file, '{"x": 1,,,');
   assert.equal(file.load(), undefined);
-  assert.match(file.problem ?? '', /was not valid JSON \(moved to .*detector\.json\.corrupt-\d+\): starting from an empty state/);
+  assert.match(file.problem ?? '', /was not valid JSON \(moved to .*detector\.json\.corrupt-[0-9TZ-]+\): starting from an empty state/);
   file.save({ x: 2 });
-  assert.deepEqual(new StateFile(file.file).load(), { x: 2 });
+  assert.deepEqual(new StateFile(file.file, shape).load(), { x: 2 });
 });
 
 it('keeps probing and paging when the state directory is full, and catches up once there is room', async (t) => {

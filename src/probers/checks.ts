@@ -1,5 +1,5 @@
 // Expectations → one CheckResult each, pass or fail, so a human sees every check that ran.
-import { JSONPath } from 'jsonpath-plus';
+import type { JsonExpectation } from '../config/fields.js';
 import { formatDuration } from '../config/units.js';
 import type { CheckResult, Failure, FailureCode } from './types.js';
 
@@ -25,20 +25,12 @@ export function checkMatches(name: string, text: string, pattern: RegExp): Check
   return check(name, pattern.test(text), `matches /${pattern.source}/`, pattern.test(text) ? 'matched' : excerpt(text));
 }
 
-export type JsonScalar = string | number | boolean | null;
-
-/** Passes when any value the path selects equals `wanted` (so `$.items[*].id` finds one item). */
-export function checkJsonPath(document: unknown, path: string, wanted: JsonScalar): CheckResult {
-  const values = selectJson(document, path);
-  const ok = values.some((value) => value === wanted);
-  const observed = values.length === 0 ? 'no match' : truncate(values.slice(0, 3).map((v) => JSON.stringify(v)).join(', '));
-  return check(`json ${path}`, ok, `== ${JSON.stringify(wanted)}`, observed);
-}
-
-export function selectJson(document: unknown, path: string): unknown[] {
-  if (document === null || typeof document !== 'object') return [];
-  const found: unknown = JSONPath({ path, json: document as object, wrap: true, eval: false });
-  return Array.isArray(found) ? found : [];
+/** Passes when any value the path selects equals the expected one (so `$.items[*].id` finds one item). */
+export function checkJsonPath(document: unknown, expectation: JsonExpectation): CheckResult {
+  const values = expectation.path.select(document);
+  const ok = values.some((value) => value === expectation.value);
+  const observed = values.length === 0 ? 'no match' : values.slice(0, 3).map((v) => JSON.stringify(v)).join(', ');
+  return check(`json ${expectation.path.source}`, ok, `== ${JSON.stringify(expectation.value)}`, observed);
 }
 
 /** The failure a run gets from its checks, if any failed: the first failing check names it. */

@@ -1,19 +1,13 @@
 // A fresh connection per run, with DNS, TCP connect and TLS handshake timed: undici's
 // connector hook, shared by every prober that speaks HTTP (http, sse).
 import { lookup } from 'node:dns';
-import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import tls from 'node:tls';
 import { Agent } from 'undici';
+import type { TlsSettings } from '../config/fields.js';
 import type { Stage } from './classify-error.js';
 import type { Phases } from './types.js';
-
-export interface TlsOptions {
-  ca?: string | undefined;
-  insecureSkipVerify: boolean;
-  serverName?: string | undefined;
-}
 
 export interface Timeline {
   phases: Phases;
@@ -27,15 +21,15 @@ export function stageOf(timeline: Timeline): Stage {
 }
 
 /** An Agent whose new sockets record their phases in `timeline` and honour `signal`. */
-export function timedAgent(options: TlsOptions, timeline: Timeline, signal: AbortSignal, connections = 1): Agent {
+export function timedAgent(options: TlsSettings, timeline: Timeline, signal: AbortSignal, connections = 1): Agent {
   return new Agent({ connect: timedConnect(options, timeline, signal), connections, pipelining: 0 });
 }
 
 type Connector = NonNullable<Agent.Options['connect']>;
 
 /** An undici connector that times DNS, TCP connect and the TLS handshake of each new socket. */
-function timedConnect(options: TlsOptions, timeline: Timeline, signal: AbortSignal): Connector {
-  const ca = options.ca === undefined ? undefined : readFileSync(options.ca);
+function timedConnect(options: TlsSettings, timeline: Timeline, signal: AbortSignal): Connector {
+  const { ca } = options;
   return ((target: { hostname: string; port: string; protocol: string }, callback) => {
     const hostname = target.hostname.replace(/^\[|\]$/g, '');
     const https = target.protocol === 'https:';

@@ -5,7 +5,7 @@
 // AbortSignal (the run's) bounds everything: when it fires, every watcher and step stops.
 import { performance } from 'node:perf_hooks';
 import { createParser } from 'eventsource-parser';
-import { JSONPath } from 'jsonpath-plus';
+import type { JsonExpectation, JsonPath } from '../config/fields.js';
 import { request, type Dispatcher } from 'undici';
 import type { FlowProbeSpec, FlowStep, FlowWatcher } from '../config/schema.js';
 import { formatDuration } from '../config/units.js';
@@ -14,7 +14,7 @@ import { classifyError } from './classify-error.js';
 import { stageOf, timedAgent, type Timeline } from './connect.js';
 import { delay, Inbox, isFailure, matches, parseJson, renderValue, substitute, type Captured, type Vars } from './messages.js';
 import type { CheckResult, Failure, FlowDetail, ProbeContext, ProberOutcome } from './types.js';
-import { authFor, connectWebSocket, readCa } from './websocket.js';
+import { authFor, connectWebSocket } from './websocket.js';
 
 interface Watch {
   name: string;
@@ -71,7 +71,7 @@ async function openWatchers(spec: FlowProbeSpec, ctx: ProbeContext, timeline: Ti
 async function openWatcher(watcher: FlowWatcher, spec: FlowProbeSpec, ctx: ProbeContext, timeline: Timeline): Promise<Watch | { failure: Failure }> {
   if ('sse' in watcher) return openSseWatch(watcher.name, watcher.sse, spec.maxPayload, ctx, timeline);
   const auth = await authFor(watcher.websocket);
-  const opened = await connectWebSocket({ ...auth, tls: watcher.websocket.tls, ca: readCa(watcher.websocket.tls), maxPayload: spec.maxPayload }, ctx.signal, timeline.phases);
+  const opened = await connectWebSocket({ ...auth, tls: watcher.websocket.tls, maxPayload: spec.maxPayload }, ctx.signal, timeline.phases);
   if ('failure' in opened) return opened;
   const { conn } = opened;
   return { name: watcher.name, inbox: conn.inbox, close: () => void conn.shutdown() };
@@ -171,9 +171,8 @@ async function inject(step: InjectStep, ctx: ProbeContext, state: FlowState): Pr
   state.checks.push({ ...status, name: 'inject status' });
   if (!status.ok) return { code: 'http_status', message: `inject: status expected ${status.expected}, observed ${status.observed}` };
   for (const [name, path] of Object.entries(step.capture ?? {})) {
-    const value = JSONPath({ path, json: (parseJson(text) ?? {}) as object, wrap: true, eval: false }) as unknown[];
-    const found = value[0];
-    if (found === undefined || (found !== null && typeof found === 'object')) return { code: 'assertion', message: `inject: capture ${name}: no value at ${path} in the response` };
+    const found = path.select(parseJson(text))[0];
+    if (found === undefined || (found !== null && typeof found === 'object')) return { code: 'assertion', message: `inject: capture ${name}: no value at ${path.source} in the response` };
     state.vars.captures[name] = found as Captured;
   }
   return undefined;
@@ -201,10 +200,10 @@ async function poll(step: PollStep, spec: FlowProbeSpec, ctx: ProbeContext, stat
       const text = await res.body.text();
       last = `status ${res.statusCode}`;
       const document = parseJson(text);
-      const shown = res.statusCode === 200 && Object.entries(step.until).every(([path, wanted]) => jsonHas(document, path, renderValue(wanted, state.vars)));
+      const shown = res.statusCode === 200 && step.until.every(({ path, value }) => path.select(document).some((v) => v === renderValue(value, state.vars)));
       if (shown) {
         state.detail.legs[step.name] = performance.now() - (state.injectedAt ?? performance.now());
-        return integrity(step.name, document, firstPath(step.until), spec, state, renderValue(Object.values(step.until)[0], state.vars));
+        return integrity(step.name, document, step.until[0]?.path, spec, state, renderValue(step.until[0]?.value, state.vars));
       }
     } catch (error) {
       if (ctx.signal.aborted) return classifyError(error, ctx.signal, 'exchange');
@@ -220,21 +219,16 @@ function remaining(within: number, state: FlowState): number {
   return state.injectedAt === undefined ? within : Math.max(0, state.injectedAt + within - performance.now());
 }
 
-function jsonHas(document: unknown, path: string, wanted: unknown): boolean {
-  if (document === null || typeof document !== 'object') return false;
-  return (JSONPath({ path, json: document as object, wrap: true, eval: false }) as unknown[]).some((v) => v === wanted);
-}
-
-function firstPath(json: Record<string, unknown> | undefined): string | undefined {
-  return json ? Object.keys(json)[0] : undefined;
+function firstPath(json: readonly JsonExpectation[] | undefined): JsonPath | undefined {
+  return json?.[0]?.path;
 }
 
 /** Compares what arrived at a hop with what was injected: the object holding the marker must
  * carry every field that was sent, with the same value. */
-function integrity(hop: string, document: unknown, markerPath: string | undefined, spec: FlowProbeSpec, state: FlowState, markerValue?: unknown): Failure | undefined {
+function integrity(hop: string, document: unknown, markerPath: JsonPath | undefined, spec: FlowProbeSpec, state: FlowState, markerValue?: unknown): Failure | undefined {
   if (!spec.expect.integrity || markerPath === undefined || !isObject(state.sent) || !isObject(document)) return undefined;
-  const holders = JSONPath({ path: markerPath, json: document, wrap: true, eval: false, resultType: 'parent' }) as unknown[];
-  const values = JSONPath({ path: markerPath, json: document, wrap: true, eval: false }) as unknown[];
+  const holders = markerPath.parents(document);
+  const values = markerPath.select(document);
   const wanted = markerValue ?? state.vars.runId;
   const holder = holders[values.findIndex((v) => v === wanted)] ?? holders[0];
   const difference = differs(state.sent, holder, '$');

@@ -122,6 +122,6 @@ function jsonChecks(body: string, expectations: NonNullable<HttpProbeSpec['expec
   } catch {
     return [check('json', false, 'a JSON body', 'not JSON')];
   }
-  return Object.entries(expectations).map(([path, wanted]) => checkJsonPath(document, path, wanted));
+  return expectations.map((expectation) => checkJsonPath(document, expectation));
 }
 

@@ -3,7 +3,6 @@
 import { performance } from 'node:perf_hooks';
 import type { MessageMatcher, MessageTemplate } from '../config/schema.js';
 import { formatDuration } from '../config/units.js';
-import { selectJson } from './checks.js';
 import { classifyError } from './classify-error.js';
 import type { Failure } from './types.js';
 
@@ -51,9 +50,9 @@ export function matches(message: string, matcher: MessageMatcher, vars: Vars): b
   if (matcher.regex !== undefined && !matcher.regex.test(message)) return false;
   if (matcher.json !== undefined) {
     const document = parseJson(message);
-    for (const [path, wanted] of Object.entries(matcher.json)) {
-      const expected = renderValue(wanted, vars);
-      if (!selectJson(document, path).some((v) => v === expected)) return false;
+    for (const { path, value } of matcher.json) {
+      const expected = renderValue(value, vars);
+      if (!path.select(document).some((v) => v === expected)) return false;
     }
   }
   return true;
@@ -63,7 +62,7 @@ export function describeMatcher(matcher: MessageMatcher): string {
   const parts = [
     matcher.text !== undefined ? `text contains ${JSON.stringify(matcher.text)}` : '',
     matcher.regex ? `matches /${matcher.regex.source}/` : '',
-    ...Object.entries(matcher.json ?? {}).map(([path, v]) => `${path} == ${JSON.stringify(v)}`),
+    ...(matcher.json ?? []).map(({ path, value }) => `${path.source} == ${JSON.stringify(value)}`),
   ].filter(Boolean);
   return parts.length ? `a message where ${parts.join(' and ')}` : 'any message';
 }

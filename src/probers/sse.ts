@@ -8,7 +8,8 @@ import { createParser, type EventSourceMessage, type ParseError } from 'eventsou
 import { request, type Dispatcher } from 'undici';
 import type { SseProbeSpec } from '../config/schema.js';
 import { formatDuration } from '../config/units.js';
-import { check, checkMaxDuration, checkStatus, selectJson } from './checks.js';
+import type { JsonPath } from '../config/fields.js';
+import { check, checkMaxDuration, checkStatus } from './checks.js';
 import { classifyError } from './classify-error.js';
 import { stageOf, timedAgent, type Timeline } from './connect.js';
 import { delay } from './messages.js';
@@ -241,14 +242,14 @@ function onEvent(message: EventSourceMessage, spec: SseProbeSpec, report: Client
 }
 
 /** When the event says it was sent: epoch ms, or an ISO date, at `path` in its JSON data. */
-function eventTime(data: string, path: string): number | undefined {
+function eventTime(data: string, path: JsonPath): number | undefined {
   let document: unknown;
   try {
     document = JSON.parse(data);
   } catch {
     return undefined;
   }
-  const value = selectJson(document, path)[0];
+  const value = path.select(document)[0];
   if (typeof value === 'number') return value;
   if (typeof value === 'string') {
     const parsed = Date.parse(value);
@@ -280,10 +281,10 @@ function checkContent(event: Received, spec: SseProbeSpec, content: ContentCheck
   } catch {
     document = undefined;
   }
-  for (const [path, wanted] of Object.entries(expect.json)) {
-    if (content.json.get(path) !== undefined) continue;
-    const values = selectJson(document, path);
-    content.json.set(path, values.some((v) => v === wanted) ? undefined : values.length ? JSON.stringify(values[0]) : document === undefined ? 'not JSON' : 'no match');
+  for (const { path, value: wanted } of expect.json) {
+    if (content.json.get(path.source) !== undefined) continue;
+    const values = path.select(document);
+    content.json.set(path.source, values.some((v) => v === wanted) ? undefined : values.length ? JSON.stringify(values[0]) : document === undefined ? 'not JSON' : 'no match');
   }
 }
 
@@ -299,9 +300,9 @@ function evaluate(spec: SseProbeSpec, report: ClientReport, detail: SseDetail): 
   if (expect.maxGap !== undefined && detail.longestGapMs !== undefined) checks.push(checkMaxDuration('longest gap', detail.longestGapMs, expect.maxGap));
   if (expect.eventType) checks.push(check('event type', report.content.badType === undefined, `one of ${expect.eventType.join(', ')}`, report.content.badType ?? 'all matched'));
   if (expect.dataContains !== undefined) checks.push(check('data contains', report.content.missingText === undefined, `contains ${JSON.stringify(expect.dataContains)}`, report.content.missingText ?? 'all matched'));
-  for (const path of Object.keys(expect.json ?? {})) {
-    const bad = report.content.json.get(path);
-    checks.push(check(`json ${path}`, bad === undefined, `== ${JSON.stringify(expect.json?.[path])} in every event`, bad ?? (report.events ? 'all matched' : 'no events')));
+  for (const { path, value } of expect.json ?? []) {
+    const bad = report.content.json.get(path.source);
+    checks.push(check(`json ${path.source}`, bad === undefined, `== ${JSON.stringify(value)} in every event`, bad ?? (report.events ? 'all matched' : 'no events')));
   }
   if (expect.maxEventAge !== undefined) {
     checks.push(detail.eventAgeMs ? checkMaxDuration('event age p99', detail.eventAgeMs.p99, expect.maxEventAge) : check('event age p99', false, `<= ${formatDuration(expect.maxEventAge)}`, 'no timestamped events'));

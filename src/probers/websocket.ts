@@ -1,16 +1,15 @@
 // WebSocket prober (ws): handshake with auth and subprotocols, a scripted exchange that waits
 // for *matching* messages, RTT samples, a sequence-numbered burst for ordering and loss, a held
 // connection with keepalive pings (a half-open socket is caught), and N connections at once.
-import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import tls from 'node:tls';
-import { importPKCS8, SignJWT } from 'jose';
+import { SignJWT } from 'jose';
 import WebSocket from 'ws';
 import type { WebSocketProbeSpec, WsAuth, WsStep } from '../config/schema.js';
-import type { TlsOptions } from './connect.js';
+import type { TlsSettings } from '../config/fields.js';
 import { formatDuration } from '../config/units.js';
-import { check, checkMaxDuration, selectJson } from './checks.js';
+import { check, checkMaxDuration } from './checks.js';
 import { classifyCause, classifyError } from './classify-error.js';
 import { delay, describeMatcher, Inbox, isFailure, matches, parseJson, render } from './messages.js';
 import { eachConnection } from './connections.js';
@@ -36,7 +35,7 @@ interface ConnReport {
 }
 
 export async function probeWebSocket(spec: WebSocketProbeSpec, ctx: ProbeContext): Promise<ProberOutcome> {
-  const auth = { ...(await authFor(spec)), ca: readCa(spec.tls) };
+  const auth = await authFor(spec);
   const reports = await eachConnection(spec.connections, ctx.signal, (_, signal) => runConnection(spec, { ...ctx, signal }, auth));
   const first = reports[0] as ConnReport;
   const detail = describe(reports);
@@ -76,7 +75,7 @@ export async function authFor(target: AuthTarget): Promise<Auth> {
 type JwtOptions = Extract<WsAuth, { jwt: unknown }>['jwt'];
 
 async function mintJwt(options: JwtOptions): Promise<string> {
-  const key = options.algorithm === 'HS256' ? new TextEncoder().encode(options.secret) : await importPKCS8(options.secret, 'RS256');
+  const { key } = options;
   const now = Math.floor(Date.now() / 1000);
   return new SignJWT(options.claims as Record<string, unknown>)
     .setProtectedHeader({ alg: options.algorithm })
@@ -86,7 +85,7 @@ async function mintJwt(options: JwtOptions): Promise<string> {
 }
 
 /** One connection, start to finish: never throws, always closes its socket. */
-async function runConnection(spec: WebSocketProbeSpec, ctx: ProbeContext, auth: Auth & { ca: Buffer | undefined }): Promise<ConnReport> {
+async function runConnection(spec: WebSocketProbeSpec, ctx: ProbeContext, auth: Auth): Promise<ConnReport> {
   const report: ConnReport = {
     failure: undefined, phases: {}, handshakeMs: undefined, rttMs: [], sent: 0, received: 0,
     outOfOrder: 0, missing: 0, duplicate: 0, subprotocol: undefined, closeCode: undefined, checks: [],
@@ -106,7 +105,7 @@ async function runConnection(spec: WebSocketProbeSpec, ctx: ProbeContext, auth: 
 }
 
 /** Opens the probe's socket and checks the subprotocol it got. */
-async function open(spec: WebSocketProbeSpec, ctx: ProbeContext, auth: Auth & { ca: Buffer | undefined }, report: ConnReport): Promise<{ conn: Connection } | { failure: Failure }> {
+async function open(spec: WebSocketProbeSpec, ctx: ProbeContext, auth: Auth, report: ConnReport): Promise<{ conn: Connection } | { failure: Failure }> {
   const opened = await connectWebSocket({ ...auth, tls: spec.tls, maxPayload: spec.maxPayload }, ctx.signal, report.phases);
   if ('failure' in opened) return opened;
   report.handshakeMs = opened.handshakeMs;
@@ -119,20 +118,15 @@ async function open(spec: WebSocketProbeSpec, ctx: ProbeContext, auth: Auth & { 
 }
 
 export interface SocketTarget extends Auth {
-  tls: TlsOptions;
-  /** The CA file's contents, read once per run (not once per connection). */
-  ca: Buffer | undefined;
+  /** With the CA's bytes, read once at load. */
+  tls: TlsSettings;
   maxPayload: number;
-}
-
-export function readCa(tls: TlsOptions): Buffer | undefined {
-  return tls.ca === undefined ? undefined : readFileSync(tls.ca);
 }
 
 /** Opens a socket, timing dns/connect/tls/upgrade into `phases`; a refusal is classified, not thrown. */
 export async function connectWebSocket(target: SocketTarget, signal: AbortSignal, phases: Phases): Promise<{ conn: Connection; handshakeMs: number } | { failure: Failure }> {
   const started = performance.now();
-  const { ca } = target;
+  const { ca } = target.tls;
   let connectedAt: number | undefined;
   const secure = target.url.startsWith('wss:');
   const ws = new WebSocket(target.url, target.protocols, {
@@ -336,7 +330,7 @@ async function burst(spec: WebSocketProbeSpec, ctx: ProbeContext, conn: Connecti
   let highest = 0;
   const got = await conn.inbox.until(
     (message) => {
-      const seq = Number(selectJson(parseJson(message), b.seqPath)[0]);
+      const seq = Number(b.seqPath.select(parseJson(message))[0]);
       if (!Number.isInteger(seq) || seq < 1 || seq > b.count) return false;
       if (seen.has(seq)) report.duplicate++;
       else if (seq < highest) report.outOfOrder++;

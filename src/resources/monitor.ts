@@ -160,7 +160,7 @@ export function findPid(watched: Pick<WatchedProcess, 'pid' | 'pidfile' | 'match
       return undefined;
     }
   }
-  const pattern = new RegExp(watched.match ?? '^$');
+  const pattern = watched.match ?? /^$/;
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     try {

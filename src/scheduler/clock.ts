@@ -12,6 +12,8 @@ export interface Clock {
   setTimer(delayMs: number, fn: () => void): Timer;
 }
 
+const MAX_DELAY_MS = 2 ** 31 - 1;
+
 export const systemClock: Clock = {
   now: () => performance.timeOrigin + performance.now(),
   setTimer(delayMs, fn) {
@@ -22,7 +24,9 @@ export const systemClock: Clock = {
       const handle = setImmediate(fn);
       return { cancel: () => clearImmediate(handle) };
     }
-    const handle = setTimeout(fn, Math.max(1, Math.ceil(delayMs)));
+    // Past MAX_DELAY_MS Node fires at once (with a warning): wake at the limit instead; every
+    // caller checks the time when woken.
+    const handle = setTimeout(fn, Math.min(MAX_DELAY_MS, Math.max(1, Math.ceil(delayMs))));
     return { cancel: () => clearTimeout(handle) };
   },
 };

@@ -1,30 +1,54 @@
-// Cron expressions are node-cron's: its parser and matcher give the due times, our timer engine
-// fires them (node-cron's own per-job timers are ~12x the CPU per fire and far later at p99).
-import cron from 'node-cron';
-
-interface TimeMatcher {
-  getNextMatch(after: Date): Date;
-}
+// Cron schedules, compiled once per expression at load: croner computes "the next due time
+// after t" (node-cron 4 offers that only through a private field of a task it registers
+// globally, which leaked one task per call). Our timer engine fires them.
+import { Cron } from 'croner';
 
 /** The next due time strictly after `afterMs` (epoch ms). */
 export type NextDue = (afterMs: number) => number;
 
-export function cronNextDue(expression: string, timezone: string | undefined): NextDue {
-  const task = cron.createTask(expression, () => undefined, timezone === undefined ? {} : { timezone });
-  // node-cron 4 keeps its matcher on the task; createTask neither starts a timer nor holds the loop.
-  const matcher = (task as unknown as { timeMatcher?: TimeMatcher }).timeMatcher;
-  if (typeof matcher?.getNextMatch !== 'function') {
-    throw new Error('node-cron no longer exposes timeMatcher.getNextMatch; pin node-cron 4.x');
+export class CronSchedule {
+  private readonly cron: Cron;
+
+  private constructor(
+    readonly expression: string,
+    readonly timezone: string | undefined,
+  ) {
+    this.cron = new Cron(expression, { paused: true, ...(timezone === undefined ? {} : { timezone }) });
   }
-  return (afterMs) => matcher.getNextMatch(new Date(afterMs)).getTime();
+
+  /** Why `expression` is not a usable cron expression, or undefined. */
+  static problem(expression: string): string | undefined {
+    if (expression.trim().split(/\s+/).length > 6) return 'expected 5 or 6 fields';
+    try {
+      const cron = new Cron(expression, { paused: true });
+      if (cron.nextRun(new Date(Date.UTC(2030, 0, 1))) === null) return 'it never fires';
+      return undefined;
+    } catch (error) {
+      return (error as Error).message.replace(/^CronPattern: /, '');
+    }
+  }
+
+  /** Compiles an expression that `problem` accepted. */
+  static compile(expression: string, timezone: string | undefined): CronSchedule {
+    return new CronSchedule(expression, timezone);
+  }
+
+  /** The next due time strictly after `afterMs`; Infinity if there is none. */
+  next(afterMs: number): number {
+    return this.cron.nextRun(new Date(afterMs))?.getTime() ?? Number.POSITIVE_INFINITY;
+  }
+
+  toJSON(): string {
+    return this.timezone ? `${this.expression} (${this.timezone})` : this.expression;
+  }
 }
 
 /** The shortest gap between the next `count` fires from `fromMs`: the most a run may take. */
-export function cronShortestGapMs(next: NextDue, fromMs: number, count = 16): number {
+export function cronShortestGapMs(schedule: CronSchedule, fromMs: number, count = 16): number {
   let shortest = Number.POSITIVE_INFINITY;
-  let previous = next(fromMs);
-  for (let i = 1; i < count; i++) {
-    const due = next(previous);
+  let previous = schedule.next(fromMs);
+  for (let i = 1; i < count && Number.isFinite(previous); i++) {
+    const due = schedule.next(previous);
     shortest = Math.min(shortest, due - previous);
     previous = due;
   }

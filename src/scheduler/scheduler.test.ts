@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FakeClock, settle } from '../../test/fake-clock.js';
 import type { Schedule } from '../config/schema.js';
+import { CronSchedule } from './cron.js';
 import { Scheduler, spreadOffset, type Job, type Run } from './scheduler.js';
 
 interface Started {
@@ -101,7 +102,7 @@ describe('scheduler (fake clock)', () => {
     const clock = new FakeClock();
     const h = harness(clock, 2);
     // Four probes due at the same moment (cron, so no spread).
-    const cron: Schedule = { type: 'cron', expression: '*/10 * * * * *', timezone: 'UTC' };
+    const cron: Schedule = { type: 'cron', cron: CronSchedule.compile('*/10 * * * * *', 'UTC') };
     h.scheduler.update(['a', 'b', 'c', 'd'].map((n) => h.job(n, cron, 5000)));
     h.scheduler.start();
     await clock.advance(10_000);
@@ -118,7 +119,7 @@ describe('scheduler (fake clock)', () => {
   it('fires cron schedules at their times, in their time zone', async () => {
     const clock = new FakeClock(Date.UTC(2026, 0, 1, 0, 0, 0));
     const h = harness(clock);
-    h.scheduler.update([h.job('daily', { type: 'cron', expression: '0 30 9 * * *', timezone: 'Europe/Berlin' }, 1000, 10)]);
+    h.scheduler.update([h.job('daily', { type: 'cron', cron: CronSchedule.compile('0 30 9 * * *', 'Europe/Berlin') }, 1000, 10)]);
     h.scheduler.start();
     await clock.advance(2 * 86_400_000);
     assert.deepEqual(h.started.map((s) => new Date(s.slot).toISOString()), ['2026-01-01T08:30:00.000Z', '2026-01-02T08:30:00.000Z']);
@@ -154,7 +155,7 @@ describe('scheduler (fake clock)', () => {
   it('stop lets runs finish within the grace period, then aborts them', async () => {
     const clock = new FakeClock();
     const h = harness(clock);
-    const cron: Schedule = { type: 'cron', expression: '*/10 * * * * *', timezone: undefined };
+    const cron: Schedule = { type: 'cron', cron: CronSchedule.compile('*/10 * * * * *', undefined) };
     h.scheduler.update([h.job('a', cron, 9000), h.job('b', cron, 9000)]);
     h.scheduler.start();
     await clock.advance(10_000);

@@ -3,7 +3,7 @@
 // global cap on runs in flight with a FIFO queue for the rest.
 import type { Schedule } from '../config/schema.js';
 import type { Clock, Timer } from './clock.js';
-import { cronNextDue, type NextDue } from './cron.js';
+import type { NextDue } from './cron.js';
 import { MinHeap } from './min-heap.js';
 
 export interface Run {
@@ -132,7 +132,7 @@ export class Scheduler {
   private arm(): void {
     if (!this.started || this.stopping) return;
     const top = this.peekLive();
-    if (!top) return;
+    if (!top || !Number.isFinite(top.at)) return;
     if (this.timer?.at === top.at) return;
     this.timer?.handle.cancel();
     const delay = top.at - this.options.clock.now();
@@ -245,7 +245,7 @@ function dueFunction(job: Job): NextDue {
       return (after) => offset + (Math.floor((after - offset) / every) + 1) * every;
     }
     case 'cron':
-      return cronNextDue(schedule.expression, schedule.timezone);
+      return (after) => schedule.cron.next(after);
     default:
       return schedule satisfies never;
   }

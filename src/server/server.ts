@@ -3,7 +3,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { Registry } from 'prom-client';
-import { parseDuration } from '../config/units.js';
+import { formatKeyPath } from '../config/diagnostics.js';
+import { listenAddress } from '../config/schema.js';
+import { silenceInput, type SilenceInput } from '../alerting/maintenance.js';
 import type { Logger } from '../logging/logger.js';
 import { exposition } from '../metrics/metrics.js';
 
@@ -17,7 +19,7 @@ export interface ServerDeps {
   alerts: () => unknown;
   silences: {
     list(): unknown;
-    add(input: { matchers: Record<string, string>; durationMs: number; comment: string; createdBy: string }): unknown;
+    add(input: SilenceInput): unknown | { refused: string };
     remove(id: string): boolean;
   };
   /** The token write endpoints require; undefined disables them. */
@@ -71,11 +73,23 @@ async function silences(deps: ServerDeps, req: http.IncomingMessage, res: http.S
     const id = url.pathname.slice('/api/v1/silences/'.length);
     return deps.silences.remove(id) ? json(res, 200, { removed: id }) : json(res, 404, { error: `no silence ${id}` });
   }
-  const body = await readBody(req, 64 * 1024);
+  const body = await readBody(req, MAX_BODY_BYTES);
+  if (body === undefined) {
+    res.setHeader('connection', 'close');
+    return json(res, 413, { error: `expected a body of at most ${MAX_BODY_BYTES} bytes` });
+  }
   const input = parseSilence(body);
   if (typeof input === 'string') return json(res, 400, { error: input });
-  deps.logger.info({ matchers: input.matchers, duration_ms: input.durationMs, created_by: input.createdBy }, 'silence created');
-  return json(res, 201, deps.silences.add(input));
+  const added = deps.silences.add(input);
+  if (isRefusal(added)) return json(res, 409, { error: added.refused });
+  deps.logger.info({ matchers: input.matchers, duration_ms: input.duration, created_by: input.createdBy }, 'silence created');
+  return json(res, 201, added);
+}
+
+const MAX_BODY_BYTES = 16 * 1024;
+
+function isRefusal(value: unknown): value is { refused: string } {
+  return typeof value === 'object' && value !== null && 'refused' in value;
 }
 
 function authorize(token: string | undefined, header: string | undefined): { status: number; message: string } | undefined {
@@ -86,21 +100,23 @@ function authorize(token: string | undefined, header: string | undefined): { sta
   return timingSafeEqual(digest(given), digest(token)) ? undefined : { status: 401, message: 'expected Authorization: Bearer <apiToken>' };
 }
 
-function parseSilence(body: string | undefined): { matchers: Record<string, string>; durationMs: number; comment: string; createdBy: string } | string {
+const SILENCE_EXAMPLE = '{"matchers": {"probe": "api"}, "duration": "2h", "comment": "...", "createdBy": "..."}';
+
+/** The body through the same validating schema the state file uses: every problem named. */
+function parseSilence(body: string): SilenceInput | string {
   let value: unknown;
   try {
-    value = JSON.parse(body ?? '');
+    value = JSON.parse(body);
   } catch {
-    return 'expected a JSON body: {"matchers": {"probe": "api"}, "duration": "2h", "comment": "...", "createdBy": "..."}';
+    return `expected a JSON body: ${SILENCE_EXAMPLE}`;
   }
-  const v = value as { matchers?: unknown; duration?: unknown; comment?: unknown; createdBy?: unknown };
-  if (!v.matchers || typeof v.matchers !== 'object' || Object.keys(v.matchers).length === 0 || Object.values(v.matchers).some((x) => typeof x !== 'string')) {
-    return 'expected matchers: a non-empty object of label: value (or /regex/)';
-  }
-  const durationMs = typeof v.duration === 'string' ? parseDuration(v.duration) : undefined;
-  if (durationMs === undefined || durationMs <= 0) return 'expected duration like "30m" or "2h"';
-  if (typeof v.comment !== 'string' || v.comment.trim() === '') return 'expected a comment saying why';
-  return { matchers: v.matchers as Record<string, string>, durationMs, comment: v.comment, createdBy: typeof v.createdBy === 'string' ? v.createdBy : 'api' };
+  const parsed = silenceInput.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => {
+    const key = formatKeyPath(issue.path as Array<string | number>);
+    return key ? `${key}: ${issue.message}` : issue.message;
+  });
+  return `${problems.join('; ')} (expected ${SILENCE_EXAMPLE})`;
 }
 
 async function readBody(req: http.IncomingMessage, limit: number): Promise<string | undefined> {
@@ -125,9 +141,9 @@ function send(res: http.ServerResponse, status: number, type: string, body: stri
 
 /** Listens on "host:port" (port 0 picks a free one); resolves with the bound address. */
 export function listen(server: http.Server, address: string): Promise<{ host: string; port: number }> {
-  const split = address.lastIndexOf(':');
-  const host = address.slice(0, split).replace(/^\[|\]$/g, '') || '0.0.0.0';
-  const port = Number(address.slice(split + 1));
+  const parsed = listenAddress(address);
+  if (!parsed) return Promise.reject(Object.assign(new Error(`expected host:port like 127.0.0.1:9464, found ${JSON.stringify(address)}`), { code: 'EINVAL' }));
+  const { host, port } = parsed;
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

@@ -59,7 +59,7 @@ function describeSchedule(spec: ProbeSpec): string {
     case 'every':
       return `every ${formatDuration(schedule.everyMs)}`;
     case 'cron':
-      return `cron ${schedule.expression}${schedule.timezone ? ` (${schedule.timezone})` : ''}`;
+      return `cron ${schedule.cron.toJSON()}`;
     default:
       return schedule satisfies never;
   }

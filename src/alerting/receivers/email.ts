@@ -1,6 +1,5 @@
 // Email over SMTP with nodemailer: implicit TLS or STARTTLS, auth, a custom CA. Subjects sort
 // and thread ([FIRING:n] … / [RESOLVED] …); text and HTML bodies. SMTP 4xx retries, 5xx does not.
-import { readFileSync } from 'node:fs';
 import type { Transporter } from 'nodemailer';
 import type { ReceiverConfig } from '../../config/schema.js';
 import type { Notification } from '../alert.js';
@@ -22,7 +21,7 @@ export function emailReceiver(config: EmailConfig, timeoutMs: number): Receiver 
     ...(e.auth ? { auth: { user: e.auth.user, pass: e.auth.pass } } : {}),
     tls: {
       rejectUnauthorized: !e.tls.insecureSkipVerify,
-      ...(e.tls.ca ? { ca: readFileSync(e.tls.ca) } : {}),
+      ...(e.tls.ca ? { ca: e.tls.ca } : {}),
       ...(e.tls.serverName ? { servername: e.tls.serverName } : {}),
     },
     connectionTimeout: timeoutMs,

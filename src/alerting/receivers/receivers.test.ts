@@ -4,6 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import type http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { DEFAULT_TLS } from '../../config/fields.js';
 import { describe, it } from 'node:test';
 import { SMTPServer, type SMTPServerDataStream } from 'smtp-server';
 import { alertingConfig } from '../../../test/alerting.js';
@@ -148,7 +149,7 @@ describe('email receiver against a real SMTP server', () => {
     await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
     return { received, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
   }
-  const config = (port: number) => ({ name: 'mail', email: { host: '127.0.0.1', port, secure: false, requireTls: false, from: 'flowprobe@lab', to: ['oncall@lab'], tls: { insecureSkipVerify: false } } });
+  const config = (port: number) => ({ name: 'mail', email: { host: '127.0.0.1', port, secure: false, requireTls: false, from: 'flowprobe@lab', to: ['oncall@lab'], tls: DEFAULT_TLS } });
 
   it('delivers a subject that sorts and threads, with text and HTML bodies', async () => {
     const port = await closedPort();

@@ -1,0 +1,286 @@
+// The vocabulary config files are written in, each word parsed and compiled once, here: bounded
+// durations and sizes, regular expressions, JSON paths, label matchers, header maps, TLS
+// material, cron schedules. What comes out is a runtime object (a RegExp, a compiled matcher,
+// the CA's bytes); nothing that runs parses these strings again. Every bound is stated in the
+// message and in the JSON Schema description.
+import { X509Certificate } from 'node:crypto';
+import { JSONPath } from 'jsonpath-plus';
+import { z } from 'zod';
+import { CronSchedule } from '../scheduler/cron.js';
+import { readBoundedFile } from './files.js';
+import { DURATION_PATTERN, formatDuration, formatSize, parseDuration, parseSize, SIZE_PATTERN } from './units.js';
+
+export const DAY_MS = 86_400_000;
+/** Node timers overflow past ~24.8 days; every duration that arms a timer stays below this. */
+export const MAX_TIMER_MS = 7 * DAY_MS;
+
+/** A duration written "500ms", "30s", "5m", "1h30m", bounded to [min, max] (inclusive). */
+export function duration(min: number, max: number) {
+  const expected = `expected a duration like 500ms, 30s, 5m (from ${formatDuration(min)} to ${formatDuration(max)})`;
+  return z
+    .string({ error: expected })
+    .regex(new RegExp(DURATION_PATTERN), { error: expected })
+    .transform((text, ctx) => {
+      const ms = parseDuration(text) as number;
+      if (ms < min || ms > max) ctx.addIssue({ code: 'custom', message: expected, input: text });
+      return ms;
+    })
+    .meta({ description: `duration from ${formatDuration(min)} to ${formatDuration(max)}` });
+}
+
+/** A size written "1MiB", "512KiB" or a number of bytes, bounded to [min, max]. */
+export function size(min: number, max: number) {
+  const expected = `expected a size like 1MiB, 512KiB or a number of bytes (from ${formatSize(min)} to ${formatSize(max)})`;
+  return z
+    .union([z.number({ error: expected }).int({ error: expected }).nonnegative({ error: expected }), z.string({ error: expected }).regex(new RegExp(SIZE_PATTERN), { error: expected })], { error: expected })
+    .transform((value, ctx) => {
+      const bytes = parseSize(value);
+      if (bytes === undefined || bytes < min || bytes > max) ctx.addIssue({ code: 'custom', message: expected, input: value });
+      return bytes ?? 0;
+    })
+    .meta({ description: `size from ${formatSize(min)} to ${formatSize(max)}` });
+}
+
+/** A whole number in [min, max]. */
+export function count(min: number, max: number) {
+  const expected = `expected a whole number from ${min} to ${max}`;
+  return z.number({ error: expected }).int({ error: expected }).min(min, { error: expected }).max(max, { error: expected });
+}
+
+/** Free text with a length cap (comments, descriptions, names shown to humans). */
+export function text(max: number, what = 'a string') {
+  return z.string({ error: `expected ${what}` }).max(max, { error: `expected ${what} of at most ${max} characters` });
+}
+
+/** A regular expression, compiled once. */
+export const regex = z
+  .string({ error: 'expected a regular expression' })
+  .max(1_000, { error: 'expected a regular expression of at most 1000 characters' })
+  .transform((source, ctx) => {
+    try {
+      return new RegExp(source);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'expected a valid regular expression', input: source });
+      return z.NEVER;
+    }
+  });
+
+/** A JSON path, compiled and tried once: the evaluator runs with scripts disabled, so filter
+ * and script expressions (`?(…)`, `(…)`) would fail every run; they are refused here. */
+export class JsonPath {
+  private constructor(readonly source: string) {}
+
+  static compile(source: string): JsonPath | string {
+    if (!source.startsWith('$')) return 'expected a JSON path starting with $';
+    if (!balanced(source)) return 'expected a JSON path with balanced brackets and quotes';
+    let parts: string[];
+    try {
+      parts = JSONPath.toPathArray(source);
+      JSONPath({ path: source, json: { a: [{ b: 1 }] }, wrap: true, eval: false });
+    } catch {
+      return 'expected a JSON path the evaluator accepts (like $.items[*].id)';
+    }
+    if (parts.some((part) => part.startsWith('?(') || part.startsWith('('))) {
+      return 'expected a JSON path without filter or script expressions (scripts are disabled)';
+    }
+    return new JsonPath(source);
+  }
+
+  /** Every value the path selects in `document` (none for a non-object). */
+  select(document: unknown): unknown[] {
+    if (document === null || typeof document !== 'object') return [];
+    const found: unknown = JSONPath({ path: this.source, json: document as object, wrap: true, eval: false });
+    return Array.isArray(found) ? found : [];
+  }
+
+  /** The objects holding each selected value (for the flow's integrity check). */
+  parents(document: unknown): unknown[] {
+    if (document === null || typeof document !== 'object') return [];
+    const found: unknown = JSONPath({ path: this.source, json: document as object, wrap: true, eval: false, resultType: 'parent' });
+    return Array.isArray(found) ? found : [];
+  }
+
+  toJSON(): string {
+    return this.source;
+  }
+}
+
+function balanced(source: string): boolean {
+  let depth = 0;
+  let quote: string | undefined;
+  for (const c of source) {
+    if (quote) {
+      if (c === quote) quote = undefined;
+    } else if (c === "'" || c === '"') quote = c;
+    else if (c === '[') depth++;
+    else if (c === ']' && --depth < 0) return false;
+  }
+  return depth === 0 && quote === undefined;
+}
+
+export const jsonPath = z
+  .string({ error: 'expected a JSON path starting with $' })
+  .max(500, { error: 'expected a JSON path of at most 500 characters' })
+  .transform((source, ctx) => {
+    const compiled = JsonPath.compile(source);
+    if (typeof compiled === 'string') {
+      ctx.addIssue({ code: 'custom', message: compiled, input: source });
+      return z.NEVER;
+    }
+    return compiled;
+  });
+
+/** Expectations on a JSON document: path → the value one selected value must equal. */
+export type JsonScalar = string | number | boolean | null;
+export interface JsonExpectation {
+  path: JsonPath;
+  value: JsonScalar;
+}
+
+export const jsonExpectations = z
+  .record(
+    z.string().max(500),
+    z.union([z.string(), z.number(), z.boolean(), z.null()], { error: 'expected a string, number, boolean or null to compare with' }),
+  )
+  .superRefine((record, ctx) => {
+    for (const key of Object.keys(record)) {
+      const compiled = JsonPath.compile(key);
+      if (typeof compiled === 'string') ctx.addIssue({ code: 'custom', message: compiled, path: [key], params: { atKey: true } });
+    }
+  })
+  .transform((record): JsonExpectation[] => Object.entries(record).map(([path, value]) => ({ path: JsonPath.compile(path) as JsonPath, value })));
+
+/** Label matchers: each value an exact string or a /regex/ matching the whole label value;
+ * compiled once, written back as given (state files, API output). */
+export class LabelMatchers {
+  private constructor(
+    private readonly raw: Readonly<Record<string, string>>,
+    private readonly tests: ReadonlyArray<readonly [string, (value: string) => boolean]>,
+  ) {}
+
+  /** The compiled matchers, or the first problem as [label, message]. */
+  static compile(raw: Readonly<Record<string, string>>): LabelMatchers | [string, string] {
+    const tests: Array<readonly [string, (value: string) => boolean]> = [];
+    for (const [name, want] of Object.entries(raw)) {
+      if (want.length > 2 && want.startsWith('/') && want.endsWith('/')) {
+        let pattern: RegExp;
+        try {
+          pattern = new RegExp(`^(?:${want.slice(1, -1)})$`);
+        } catch {
+          return [name, `expected a valid /regex/, found ${JSON.stringify(want)}`];
+        }
+        tests.push([name, (value) => pattern.test(value)]);
+      } else {
+        tests.push([name, (value) => value === want]);
+      }
+    }
+    return new LabelMatchers({ ...raw }, tests);
+  }
+
+  static readonly NONE = LabelMatchers.compile({}) as LabelMatchers;
+
+  matches(labels: Readonly<Record<string, string>>): boolean {
+    return this.tests.every(([name, test]) => test(labels[name] ?? ''));
+  }
+
+  get size(): number {
+    return this.tests.length;
+  }
+
+  toJSON(): Readonly<Record<string, string>> {
+    return this.raw;
+  }
+}
+
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+export function labelMatchers(maxEntries = 32) {
+  return z
+    .record(
+      z.string().regex(LABEL_NAME, { error: 'expected a label name like probe or severity' }),
+      z.string({ error: 'expected a label value or a /regex/' }).max(1_000, { error: 'expected a matcher of at most 1000 characters' }),
+    )
+    .refine((record) => Object.keys(record).length <= maxEntries, { error: `expected at most ${maxEntries} matchers` })
+    .transform((record, ctx) => {
+      const compiled = LabelMatchers.compile(record);
+      if (Array.isArray(compiled)) {
+        ctx.addIssue({ code: 'custom', message: compiled[1], path: [compiled[0]], input: record[compiled[0]] });
+        return z.NEVER;
+      }
+      return compiled;
+    });
+}
+
+// Header names are HTTP tokens; values may not hold CR, LF or NUL (a header injection, and
+// undici refuses them at run time).
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+export const headers = z
+  .record(
+    z.string().regex(HEADER_NAME, { error: 'expected a header name (letters, digits, "-")' }),
+    z
+      .string({ error: 'expected a header value (string)' })
+      .max(8_192, { error: 'expected a header value of at most 8192 characters' })
+      .refine((value) => !/[\r\n\0]/.test(value), { error: 'expected a header value without line breaks or NUL' }),
+  )
+  .refine((record) => Object.keys(record).length <= 64, { error: 'expected at most 64 headers' })
+  .default({});
+
+/** TLS settings with the CA file read and checked at load, not on every run. */
+export interface TlsSettings {
+  /** The CA file's path as written, for humans. */
+  caFile: string | undefined;
+  ca: Buffer | undefined;
+  insecureSkipVerify: boolean;
+  serverName: string | undefined;
+}
+
+export const DEFAULT_TLS: TlsSettings = { caFile: undefined, ca: undefined, insecureSkipVerify: false, serverName: undefined };
+
+export const tls = z
+  .strictObject({
+    ca: z.string({ error: 'expected a path to a PEM CA file' }).optional(),
+    insecureSkipVerify: z.boolean().default(false),
+    serverName: z.string().max(253).optional(),
+  })
+  .transform((value, ctx): TlsSettings => {
+    let ca: Buffer | undefined;
+    if (value.ca !== undefined) {
+      const read = readBoundedFile(value.ca, 1024 * 1024);
+      if (typeof read === 'string') ctx.addIssue({ code: 'custom', message: `cannot use CA file ${value.ca}: ${read}`, path: ['ca'], input: value.ca });
+      else if (!hasCertificate(read)) ctx.addIssue({ code: 'custom', message: `expected a PEM CA file (-----BEGIN CERTIFICATE-----), ${value.ca} holds none that parse`, path: ['ca'], input: value.ca });
+      else ca = read;
+    }
+    return { caFile: value.ca, ca, insecureSkipVerify: value.insecureSkipVerify, serverName: value.serverName };
+  })
+  .default(DEFAULT_TLS);
+
+function hasCertificate(pem: Buffer): boolean {
+  const blocks = pem.toString('latin1').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) return false;
+  try {
+    for (const block of blocks) new X509Certificate(block);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A cron expression, syntax-checked; compiled with its time zone where both are known. */
+export const cronExpression = z
+  .string({ error: 'expected a cron expression like "*/30 * * * * *"' })
+  .max(200)
+  .superRefine((expression, ctx) => {
+    const problem = CronSchedule.problem(expression);
+    if (problem) ctx.addIssue({ code: 'custom', message: `expected a cron expression ([second] minute hour day-of-month month day-of-week): ${problem}` });
+  });
+
+export const timezone = z.string().max(100).refine(isTimeZone, { error: 'expected an IANA time zone like UTC or Europe/Berlin' });
+
+function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
