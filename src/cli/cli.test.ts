@@ -45,7 +45,7 @@ describe('flowprobe command line', () => {
     const lines = r.err.trim().split('\n');
     assert.equal(lines.length, 3);
     assert.match(lines[0] ?? '', /a\.yaml:3:6 url: expected an http\(s\) URL, found "nope"$/);
-    assert.match(lines[1] ?? '', /a\.yaml:4:8 every: expected a duration like 500ms, 30s, 5m, found "often"$/);
+    assert.match(lines[1] ?? '', /a\.yaml:4:8 every: expected a duration like 500ms, 30s, 5m \(from 100ms to 7d\), found "often"$/);
     assert.equal(lines[2], '2 problem(s) found');
   });
 

@@ -117,9 +117,15 @@ export async function alerts(args: ConfigArgs & { json: boolean }, io: Io): Prom
   if (args.json) return (io.out(JSON.stringify(body, null, 2)), EXIT.ok);
   const firing = body.alerts.filter((a) => a.status === 'firing');
   io.out(firing.length === 0 ? 'no alerts firing' : `${firing.length} alert(s) firing:`);
-  for (const a of firing) io.out(`  🔴 ${a.labels.alertname} ${a.labels.probe ?? a.labels.process ?? a.labels.receiver ?? ''} [${a.labels.severity}] since ${new Date(a.startsAt).toISOString()}\n     ${a.summary}`);
-  for (const s of body.silences) io.out(`  🔇 silence ${s.id} until ${new Date(s.endsAt).toISOString()}: ${JSON.stringify(s.matchers)} — ${s.comment} (${s.createdBy})`);
+  for (const a of firing) io.out(`  🔴 ${a.labels.alertname} ${a.labels.probe ?? a.labels.process ?? a.labels.receiver ?? ''} [${a.labels.severity}] since ${isoDate(a.startsAt)}\n     ${a.summary}`);
+  for (const s of body.silences) io.out(`  🔇 silence ${s.id} until ${isoDate(s.endsAt)}: ${JSON.stringify(s.matchers)} — ${s.comment} (${s.createdBy})`);
   return EXIT.ok;
+}
+
+/** A time from the daemon's answer as a date, or the raw number when it is not a valid date. */
+function isoDate(ms: number): string {
+  const date = new Date(ms);
+  return Number.isNaN(date.getTime()) ? String(ms) : date.toISOString();
 }
 
 /** Sends a clearly marked test notification through the real path (outbox, sender, receiver)

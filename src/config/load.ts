@@ -405,6 +405,12 @@ type Issue = z.core.$ZodIssue;
 
 function issueDiagnostics(issue: Issue, source: SourceMap): Diagnostic[] {
   const keys = issue.path as Array<string | number>;
+  if (issue.code === 'invalid_union') {
+    // The alternative the value plainly meant (its keys all fit) reports its own problems,
+    // deep inside it, instead of "expected one of …".
+    const meant = issue.errors.find((branch) => branch.length > 0 && branch.every((inner) => !wrongShape(inner)));
+    if (meant) return meant.flatMap((inner) => issueDiagnostics({ ...inner, path: [...keys, ...inner.path] } as Issue, source));
+  }
   if (issue.code === 'unrecognized_keys') {
     return issue.keys.map((key) => source.atKey([...keys, key], 'unknown key'));
   }
@@ -418,6 +424,15 @@ function issueDiagnostics(issue: Issue, source: SourceMap): Diagnostic[] {
   const found = source.found(keys);
   if (found === 'nothing') return [source.at(keys, `missing, ${issue.message}`)];
   return [source.at(keys, `${issue.message}, found ${found}`)];
+}
+
+/** An issue saying the value is another alternative altogether: unknown keys, a missing key,
+ * or a different type at its root. */
+function wrongShape(issue: Issue): boolean {
+  if (issue.code === 'unrecognized_keys') return true;
+  if (issue.code === 'invalid_type') return issue.path.length <= 1 && (issue.path.length === 0 || issue.input === undefined);
+  if (issue.code === 'invalid_union' || issue.code === 'invalid_value') return issue.path.length === 0;
+  return false;
 }
 
 function sortByPosition(diagnostics: Diagnostic[]): Diagnostic[] {

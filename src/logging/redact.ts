@@ -10,10 +10,12 @@ export function redactUrlCredentials(text: string): string {
 
 export type Redact = (text: string) => string;
 
-/** A scrubber for the given secret values plus URL credentials. Longest secrets first, so a
- * secret that contains another is removed whole. */
+/** A scrubber for the given secret values plus URL credentials, whatever their length. Each
+ * secret also in the forms it takes inside JSON text and URLs; longest first, so a secret that
+ * contains another is removed whole. Callers redact before they shorten text, never after. */
 export function createRedactor(secrets: readonly string[]): Redact {
-  const ordered = [...new Set(secrets)].filter((s) => s.length > 0).sort((a, b) => b.length - a.length);
+  const forms = secrets.flatMap((s) => [s, JSON.stringify(s).slice(1, -1), encodeURIComponent(s)]);
+  const ordered = [...new Set(forms)].filter((s) => s.length > 0).sort((a, b) => b.length - a.length);
   return (text) => {
     let out = text;
     for (const secret of ordered) {

@@ -42,10 +42,13 @@ export function failureFromChecks(checks: readonly CheckResult[], codeFor: (chec
   return { code: codeFor(failed), message: `${failed.name}: expected ${failed.expected}, observed ${failed.observed}${more}` };
 }
 
+/** The text as observed, whitespace collapsed. Never cut here: run-probe removes secrets first
+ * and shortens after, so no part of a secret can survive a cut. */
 function excerpt(text: string): string {
-  return JSON.stringify(truncate(text.replace(/\s+/g, ' ').trim()));
+  return JSON.stringify(text.replace(/\s+/g, ' ').trim());
 }
 
-function truncate(text: string): string {
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+/** Shortens what a human reads (check values, failure messages) once secrets are removed. */
+export function shorten(text: string, max = 200): string {
+  return text.length > max ? `${text.slice(0, max - 3)}...` : text;
 }

@@ -2,6 +2,7 @@
 // into an `internal` result instead of a crashed daemon.
 import { performance } from 'node:perf_hooks';
 import type { ProbeSpec } from '../config/schema.js';
+import { shorten } from './checks.js';
 import type { ProbeContext, ProberOutcome, ProbeResult } from './types.js';
 
 // Probers are loaded on first use: a daemon with only HTTP probes never loads ws, jose or the
@@ -46,11 +47,12 @@ export async function runProbe(spec: ProbeSpec, ctx: ProbeContext, meta: RunMeta
     durationMs: performance.now() - t0,
     phases: outcome.phases,
     // What a target answered can echo what we sent it: checks are scrubbed like messages.
-    checks: outcome.checks.map((c) => ({ ...c, expected: ctx.redact(c.expected), observed: ctx.redact(c.observed) })),
+    // Redacted first, shortened after: a cut can never leave part of a secret behind.
+    checks: outcome.checks.map((c) => ({ ...c, expected: shorten(ctx.redact(c.expected)), observed: shorten(ctx.redact(c.observed)) })),
     detail: outcome.detail,
   };
   if (outcome.failure === undefined) return { ...base, ok: true };
-  return { ...base, ok: false, failure: { code: outcome.failure.code, message: ctx.redact(outcome.failure.message) } };
+  return { ...base, ok: false, failure: { code: outcome.failure.code, message: shorten(ctx.redact(outcome.failure.message), 1_000) } };
 }
 
 function emptyDetail(spec: ProbeSpec): ProberOutcome['detail'] {

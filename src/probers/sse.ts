@@ -396,6 +396,6 @@ function compareClients(reports: ClientReport[]): Pick<SseDetail, 'firstEventSpr
 }
 
 function excerpt(text: string): string {
-  const flat = text.replace(/\s+/g, ' ');
-  return JSON.stringify(flat.length > 60 ? `${flat.slice(0, 57)}...` : flat);
+  // Shortened by run-probe, after secrets are removed.
+  return JSON.stringify(text.replace(/\s+/g, ' '));
 }

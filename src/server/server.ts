@@ -3,7 +3,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { Registry } from 'prom-client';
-import { formatKeyPath } from '../config/diagnostics.js';
+import { formatKeyPath, zodMessage } from '../config/diagnostics.js';
 import { listenAddress } from '../config/schema.js';
 import { silenceInput, type SilenceInput } from '../alerting/maintenance.js';
 import type { Logger } from '../logging/logger.js';
@@ -110,7 +110,7 @@ function parseSilence(body: string): SilenceInput | string {
   } catch {
     return `expected a JSON body: ${SILENCE_EXAMPLE}`;
   }
-  const parsed = silenceInput.safeParse(value);
+  const parsed = silenceInput.safeParse(value, { error: zodMessage });
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((issue) => {
     const key = formatKeyPath(issue.path as Array<string | number>);

@@ -190,7 +190,7 @@ describe('email receiver against a real SMTP server', () => {
       clock: systemClock,
       stateDir,
       location: 'lab',
-      config: alertingConfig({ receivers: [config(port)], group: { wait: '10ms', interval: '10ms', repeat: '1h' }, retry: { initial: '50ms', max: '200ms' }, timeout: '1s' }),
+      config: alertingConfig({ receivers: [{ ...config(port), email: { ...config(port).email, tls: undefined } }], group: { wait: '10ms', interval: '10ms', repeat: '1h' }, retry: { initial: '50ms', max: '200ms' }, timeout: '1s' }),
       events: { attempt: (_r, _n, d) => void attempts.push(d.ok ? 'ok' : d.reason), decision: () => undefined, saveError: (e) => assert.fail(String(e)) },
     });
     engine.start();
