@@ -19,14 +19,13 @@ import { Scheduler, type Job } from './scheduler/scheduler.js';
 import { createServer, listen } from './server/server.js';
 import { statusDocument } from './server/status.js';
 import type { ResourceTransition } from './detect/budget.js';
-import { Detector, detectorSnapshotSchema, type DetectorSnapshot } from './detect/detector.js';
+import { Health } from './detect/health.js';
 import type { Transition } from './detect/probe-state.js';
-import { StateFile } from './detect/state-file.js';
 import { ResourceMonitor } from './resources/monitor.js';
 import { AlertEngine } from './alerting/engine.js';
 import { eventsFromResource, eventsFromTransition, type AlertEvent } from './alerting/alert.js';
+import { isSelfAlert, probeSideEvent, SELF_ALERT, stateUnwritableEvent } from './alerting/self-alerts.js';
 import { probeSideVerdict } from './detect/probe-side.js';
-import type { Timer } from './scheduler/clock.js';
 import path from 'node:path';
 
 export interface DaemonOptions {
@@ -74,14 +73,12 @@ export class Daemon {
   private readonly scheduler: Scheduler;
   private readonly server: http.Server;
   private readonly record: ResultSink;
-  private readonly detector: Detector;
-  private readonly detectorFile: StateFile<DetectorSnapshot>;
+  private readonly health: Health;
   private readonly resources: ResourceMonitor;
   readonly alerting: AlertEngine;
-  private deadlineTimer: { at: number; timer: Timer } | undefined;
   /** Set while state cannot be written: alerted once, resolved at the next good write. */
   private stateTrouble: string | undefined;
-  private flushTimer: Timer | undefined;
+  private probeSideSuspected = false;
   private readonly startedAt: number;
   private specs = new Map<string, ProbeSpec>();
   private lastReload: { at: number; ok: boolean; problems: string[] };
@@ -103,8 +100,18 @@ export class Daemon {
         this.logger.warn({ probe, reason, count }, 'scheduled run skipped');
       },
     });
-    this.detectorFile = new StateFile(path.join(config.settings.stateDir, 'detector.json'), detectorSnapshotSchema);
-    this.detector = new Detector(this.detectorFile.load() ?? {});
+    this.health = new Health({
+      clock: options.clock,
+      stateDir: config.settings.stateDir,
+      onTransitions: (transitions) => this.onTransitions(transitions),
+      onSave: (err, file) => {
+        if (err === undefined) return void (this.stateTrouble && this.stateRecovered());
+        this.metrics.stateWriteFailed('detector');
+        this.logger.error({ err, file }, 'cannot save detector state');
+        this.stateFailing(`cannot write ${file}: ${(err as Error).message}`);
+      },
+      saveEveryMs: () => (this.stateTrouble ? 5_000 : 60_000),
+    });
     this.resources = new ResourceMonitor(
       options.clock,
       config.settings.resources,
@@ -117,7 +124,7 @@ export class Daemon {
       schedulerState: () => ({ inFlight: this.scheduler.inFlight, queued: this.scheduler.queued }),
       probeStates: () =>
         this.config.probes.map((spec) => {
-          const state = this.detector.state(spec.name);
+          const state = this.health.state(spec.name);
           return { probe: spec.name, health: state?.health ?? 'healthy', outageStartedAt: state?.outage?.startedAt, baselineMs: state?.baselineMs };
         }),
       resources: () => this.resources.readingsNow(),
@@ -154,7 +161,7 @@ export class Daemon {
     });
     // Where each result goes, in order. The detector comes last: it sees what was recorded.
     this.record = fanOut(
-      [(r) => this.metrics.recordResult(r), (r) => this.history.add(r), logSink(this.logger), (r) => this.onTransitions(this.detector.observe(r, r.startedAt + r.durationMs))],
+      [(r) => this.metrics.recordResult(r), (r) => this.history.add(r), logSink(this.logger), (r) => this.health.observe(r)],
       this.logger,
     );
     this.lastReload = { at: this.startedAt, ok: true, problems: [] };
@@ -201,15 +208,14 @@ export class Daemon {
     this.scheduler.start();
     this.resources.start();
     this.alerting.start();
-    this.probeSideSuspected = this.alerting.alerts().some((a) => a.status === 'firing' && a.labels.alertname === 'FlowprobeProbeSideProblem');
-    for (const problem of [this.detectorFile.problem, this.alerting.stateProblem]) {
+    this.probeSideSuspected = this.alerting.alerts().some((a) => a.status === 'firing' && isSelfAlert(a.labels, SELF_ALERT.probeSide));
+    for (const problem of [this.health.problem, this.alerting.stateProblem]) {
       if (problem) {
         this.logger.error({ problem }, 'state directory problem');
         this.stateFailing(problem);
       }
     }
-    this.armDeadline();
-    this.scheduleFlush();
+    this.health.start();
     this.state = 'running';
     this.logger.info(
       { listen: `${this.address.host}:${this.address.port}`, location: settings.location, probes: this.config.probes.length, config: this.config.configFile },
@@ -222,8 +228,6 @@ export class Daemon {
     this.scheduler.stop(0).catch(() => undefined);
     this.resources.stop();
     this.alerting.stop();
-    this.deadlineTimer?.timer.cancel();
-    this.flushTimer?.cancel();
     if (this.server.listening) await new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.state = 'stopped';
     this.logger.flush();
@@ -274,7 +278,7 @@ export class Daemon {
       perKind[spec.kind] = (perKind[spec.kind] ?? 0) + 1;
     }
     this.metrics.setProbesConfigured(perKind);
-    this.detector.configure(config.settings.detect, config.probes);
+    this.health.configure(config.settings.detect, config.probes);
     if (reloading) this.alerting.configure(config.settings.alerting);
     for (const receiver of config.settings.alerting.receivers) this.metrics.declareReceiver(receiver.name);
     this.resources.configure(config.settings.resources);
@@ -289,9 +293,6 @@ export class Daemon {
   }
 
   private onTransitions(transitions: Transition[]): void {
-    if (transitions.length === 0) return;
-    // The outbox is written before the detector's state: a crash in between repeats a
-    // transition, which the alert state absorbs, instead of losing a notification.
     const { location, alerting } = this.config.settings;
     this.alerting.handle([...this.probeSideEvents(transitions), ...transitions.flatMap((t) => eventsFromTransition(t, this.probeInfo(t.probe), location, alerting.severity))]);
     for (const t of transitions) {
@@ -300,11 +301,7 @@ export class Daemon {
       if (t.to === 'healthy') this.logger.info(fields, `probe ${t.probe} is healthy again (${t.reason})`);
       else this.logger.warn(fields, `probe ${t.probe} is ${t.reason === 'not-recovered-within' ? 'not recovered within its budget' : t.to} (${t.reason})`);
     }
-    this.persist();
-    this.armDeadline();
   }
-
-  private probeSideSuspected = false;
 
   /** Most probes failing at once points at our own side: one alert for that, raised or resolved
    * as the share of failing probes crosses the rule. */
@@ -314,19 +311,13 @@ export class Daemon {
     const verdict = probeSideVerdict(
       this.config.probes.map((spec) => {
         const last = this.history.last(spec.name);
-        return { failing: this.detector.state(spec.name)?.health === 'failing', lastCode: last && !last.ok ? last.failure.code : undefined };
+        return { failing: this.health.state(spec.name)?.health === 'failing', lastCode: last && !last.ok ? last.failure.code : undefined };
       }),
       alerting.probeSide,
     );
     if (verdict.suspected === this.probeSideSuspected) return [];
     this.probeSideSuspected = verdict.suspected;
-    const at = this.options.clock.now();
-    const labels = { alertname: 'FlowprobeProbeSideProblem', severity: alerting.severity.FlowprobeProbeSideProblem ?? 'critical', location };
-    return [
-      verdict.suspected
-        ? { labels, status: 'firing', at, checks: [], evidence: { failing: verdict.failing, total: verdict.total }, summary: `${verdict.failing} of ${verdict.total} probes failing at once (${verdict.codes}): the problem is probably on flowprobe's side — its network, DNS or host at ${location}. Per-probe pages are held back while this lasts.` }
-        : { labels, status: 'resolved', at, checks: [], evidence: { failing: verdict.failing, total: verdict.total }, summary: `most probes at ${location} work again (${verdict.failing} of ${verdict.total} failing)` },
-    ];
+    return [probeSideEvent(verdict, { location, severity: alerting.severity }, this.options.clock.now())];
   }
 
   private probeInfo(probe: string) {
@@ -351,59 +342,22 @@ export class Daemon {
     }
   }
 
-  /** One timer at the earliest moment an outage can become overdue (recoverWithin). */
-  private armDeadline(): void {
-    const at = this.detector.nextDeadline();
-    if (this.deadlineTimer?.at === at) return;
-    this.deadlineTimer?.timer.cancel();
-    this.deadlineTimer = undefined;
-    if (at === undefined || this.state === 'stopping') return;
-    const timer = this.options.clock.setTimer(Math.max(0, at - this.options.clock.now()), () => {
-      this.deadlineTimer = undefined;
-      this.onTransitions(this.detector.tick(this.options.clock.now()));
-      this.armDeadline();
-    });
-    this.deadlineTimer = { at, timer };
-  }
-
-  /** Baselines change with every result: saved once a minute, and at every transition and stop;
-   * every 5 s while the state directory is failing, so freeing it is noticed at once. */
-  private scheduleFlush(): void {
-    this.flushTimer?.cancel();
-    this.flushTimer = undefined;
-    if (this.state === 'stopping' || this.state === 'stopped') return;
-    this.flushTimer = this.options.clock.setTimer(this.stateTrouble ? 5_000 : 60_000, () => {
-      this.persist();
-      this.scheduleFlush();
-    });
-  }
-
-  private persist(): void {
-    try {
-      this.detectorFile.save(this.detector.snapshot());
-      if (this.stateTrouble) this.stateRecovered();
-    } catch (err) {
-      this.metrics.stateWriteFailed('detector');
-      this.logger.error({ err, file: this.detectorFile.file }, 'cannot save detector state');
-      this.stateFailing(`cannot write ${this.detectorFile.file}: ${(err as Error).message}`);
-    }
-  }
-
   /** The state directory is unusable: one alert through the receivers (from memory), no crash. */
   private stateFailing(problem: string): void {
     if (this.stateTrouble) return;
     this.stateTrouble = problem;
-    this.scheduleFlush();
-    this.alerting.handle([{ labels: this.stateAlertLabels(), status: 'firing', at: this.options.clock.now(), summary: `flowprobe cannot use its state directory: ${problem}. Probing and alerting go on from memory; a restart now would forget outages and queued notifications.`, checks: [], evidence: {} }]);
+    this.health.scheduleSave();
+    this.alerting.handle([stateUnwritableEvent(problem, this.alertWhere(), this.options.clock.now())]);
   }
 
   private stateRecovered(): void {
     this.stateTrouble = undefined;
-    this.alerting.handle([{ labels: this.stateAlertLabels(), status: 'resolved', at: this.options.clock.now(), summary: 'flowprobe writes its state directory again', checks: [], evidence: {} }]);
+    this.health.scheduleSave();
+    this.alerting.handle([stateUnwritableEvent(undefined, this.alertWhere(), this.options.clock.now())]);
   }
 
-  private stateAlertLabels(): Record<string, string> {
-    return { alertname: 'FlowprobeStateUnwritable', severity: 'critical', location: this.config.settings.location };
+  private alertWhere(): { location: string; severity: Readonly<Record<string, string>> } {
+    return { location: this.config.settings.location, severity: this.config.settings.alerting.severity };
   }
 
   private jobFor(spec: ProbeSpec): Job {
@@ -430,9 +384,7 @@ export class Daemon {
     await this.scheduler.stop(grace);
     this.resources.stop();
     this.alerting.stop();
-    this.deadlineTimer?.timer.cancel();
-    this.flushTimer?.cancel();
-    this.persist();
+    this.health.stop();
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
@@ -451,7 +403,7 @@ export class Daemon {
       lastReload: this.lastReload,
       now: this.options.clock.now(),
       history: this.history,
-      detector: this.detector,
+      detector: this.health.detectorView,
       resources: this.resources.readingsNow(),
     });
     return redactDeep(doc, this.redact);

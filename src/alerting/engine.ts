@@ -15,6 +15,7 @@ import { alertingStateSchema, Outbox, type AlertingState } from './outbox.js';
 import { buildReceiver } from './receivers/index.js';
 import type { Delivery, Receiver } from './receivers/receiver.js';
 import { route } from './route.js';
+import { isSelfAlert, receiverFailingEvent, SELF_ALERT } from './self-alerts.js';
 import { Sender } from './sender.js';
 
 export interface EngineEvents {
@@ -114,7 +115,7 @@ export class AlertEngine {
     if (!changed) return;
     this.save();
     // An inhibiting alert changed: every group may now owe (or no longer owe) a notification.
-    const inhibitor = events.some((e) => e.labels.alertname === 'FlowprobeProbeSideProblem');
+    const inhibitor = events.some((e) => isSelfAlert(e.labels, SELF_ALERT.probeSide));
     for (const key of inhibitor ? this.groupKeys() : touched) this.scheduleFlush(key);
   }
 
@@ -258,29 +259,17 @@ export class AlertEngine {
   private onAttempt(receiver: string, notification: Notification, delivery: Delivery, attempts: number): void {
     this.options.events.attempt(receiver, notification, delivery, attempts);
     const now = this.options.clock.now();
+    const where = { location: this.options.location, severity: this.config.severity };
     if (delivery.ok) {
       this.failingSince.delete(receiver);
-      this.handle([{ labels: this.receiverAlertLabels(receiver), status: 'resolved', at: now, summary: `receiver ${receiver} delivers again`, checks: [], evidence: {} }]);
+      this.handle([receiverFailingEvent(receiver, undefined, where, now)]);
       return;
     }
     if (!this.failingSince.has(receiver)) this.failingSince.set(receiver, now);
-    const since = this.failingSince.get(receiver) as number;
-    if (now - since >= this.config.receiverFailingAfter) {
-      this.handle([
-        {
-          labels: this.receiverAlertLabels(receiver),
-          status: 'firing',
-          at: now,
-          summary: `receiver ${receiver} has failed to deliver for ${Math.round((now - since) / 1000)}s: ${delivery.reason}: ${delivery.message}`,
-          checks: [],
-          evidence: { reason: delivery.reason, attempts },
-        },
-      ]);
+    const sinceMs = this.failingSince.get(receiver) as number;
+    if (now - sinceMs >= this.config.receiverFailingAfter) {
+      this.handle([receiverFailingEvent(receiver, { sinceMs, reason: delivery.reason, message: delivery.message, attempts }, where, now)]);
     }
-  }
-
-  private receiverAlertLabels(receiver: string): Record<string, string> {
-    return { alertname: 'FlowprobeReceiverFailing', receiver, severity: this.config.severity.FlowprobeReceiverFailing ?? 'critical', location: this.options.location };
   }
 
   private save(): void {

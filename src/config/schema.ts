@@ -427,6 +427,13 @@ const receiver = z
   })
   .refine((r) => [r.slack, r.email, r.alertmanager, r.webhook].filter((x) => x !== undefined).length === 1, {
     error: 'expected exactly one of slack, email, alertmanager or webhook',
+  })
+  // Compiled into a tagged union: the code switches on `kind`, and the compiler lists the cases.
+  .transform(({ name, slack, email, alertmanager, webhook }) => {
+    if (slack) return { kind: 'slack' as const, name, slack };
+    if (email) return { kind: 'email' as const, name, email };
+    if (alertmanager) return { kind: 'alertmanager' as const, name, alertmanager };
+    return { kind: 'webhook' as const, name, webhook: webhook as NonNullable<typeof webhook> };
   });
 
 const alertingSchema = z.strictObject({

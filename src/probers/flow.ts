@@ -4,12 +4,12 @@
 // Every leg is timed from the injection; what arrives is compared with what was sent. One
 // AbortSignal (the run's) bounds everything: when it fires, every watcher and step stops.
 import { performance } from 'node:perf_hooks';
-import { createParser } from 'eventsource-parser';
 import type { JsonExpectation, JsonPath } from '../config/fields.js';
 import { request, type Dispatcher } from 'undici';
 import type { FlowProbeSpec, FlowStep, FlowWatcher } from '../config/schema.js';
 import { formatDuration } from '../config/units.js';
 import { check, checkMaxDuration, checkStatus } from './checks.js';
+import { readEventStream, streamRefusal } from './event-stream.js';
 import { classifyError } from './classify-error.js';
 import { stageOf, timedAgent, type Timeline } from './connect.js';
 import { delay, Inbox, isFailure, matches, parseJson, renderValue, substitute, type Captured, type Vars } from './messages.js';
@@ -98,11 +98,12 @@ async function openSseWatch(name: string, target: SseTarget, maxPayload: number,
     close();
     return { failure: classifyError(error, ctx.signal, stageOf(timeline)) };
   }
-  const type = String(res.headers['content-type'] ?? '');
-  if (res.statusCode !== 200 || !type.startsWith('text/event-stream')) {
+  // The same rules as the SSE prober's (status 200, content type, strict UTF-8, capped events).
+  const refused = streamRefusal(res, ['200']);
+  if (refused) {
     res.body.destroy();
     close();
-    return { failure: res.statusCode !== 200 ? { code: 'http_status', message: `status: expected 200, observed ${res.statusCode}` } : { code: 'protocol', message: `content type: expected text/event-stream, observed ${JSON.stringify(type)}` } };
+    return { failure: refused };
   }
   const inbox = new Inbox();
   void pump(res.body, inbox, maxPayload, ctx.signal, stop.signal);
@@ -110,17 +111,17 @@ async function openSseWatch(name: string, target: SseTarget, maxPayload: number,
 }
 
 async function pump(body: Dispatcher.ResponseData['body'], inbox: Inbox, maxPayload: number, signal: AbortSignal, stopped: AbortSignal): Promise<void> {
-  const parser = createParser({
-    maxBufferSize: maxPayload,
-    onEvent: (event) => inbox.push(event.data),
-    onError: (error) => {
-      if (error.type === 'max-buffer-size-exceeded') inbox.fail({ code: 'protocol', message: `an event exceeded ${maxPayload} bytes` });
-    },
-  });
-  const decoder = new TextDecoder();
+  let broken = false;
   try {
-    for await (const chunk of body as AsyncIterable<Buffer>) parser.feed(decoder.decode(chunk, { stream: true }));
-    inbox.fail({ code: 'closed', message: 'the stream ended' });
+    await readEventStream(body, maxPayload, {
+      onEvent: (event) => inbox.push(event.data),
+      onBroken: (failure) => {
+        broken = true;
+        inbox.fail(failure);
+      },
+    });
+    if (broken) body.destroy();
+    else inbox.fail({ code: 'closed', message: 'the stream ended' });
   } catch (error) {
     if (!stopped.aborted) inbox.fail(classifyError(error, signal, 'exchange'));
   }

@@ -4,12 +4,13 @@
 // id continuity, resume with Last-Event-ID, fan-out across N subscribers. Never reconnects
 // in a loop: one connection per client, plus one for the resume test.
 import { performance } from 'node:perf_hooks';
-import { createParser, type EventSourceMessage, type ParseError } from 'eventsource-parser';
+import type { EventSourceMessage } from 'eventsource-parser';
 import { request, type Dispatcher } from 'undici';
 import type { SseProbeSpec } from '../config/schema.js';
 import { formatDuration } from '../config/units.js';
 import type { JsonPath } from '../config/fields.js';
 import { check, checkMaxDuration, checkStatus } from './checks.js';
+import { readEventStream, streamRefusal } from './event-stream.js';
 import { classifyError } from './classify-error.js';
 import { stageOf, timedAgent, type Timeline } from './connect.js';
 import { delay } from './messages.js';
@@ -151,7 +152,7 @@ async function segment(
     if (reconnectingSince === undefined) timeline.phases.first_byte = performance.now() - Math.max(timeline.connectedAt ?? 0, sentAt);
     else report.reconnectMs = performance.now() - reconnectingSince;
     report.status = res.statusCode;
-    const refused = refusal(res, spec);
+    const refused = streamRefusal(res, spec.expect.status);
     if (refused) {
       res.body.destroy();
       return { kind: 'failure', failure: refused };
@@ -173,16 +174,6 @@ async function segment(
   }
 }
 
-/** Why a response is not a usable event stream, if it is not. */
-function refusal(res: Dispatcher.ResponseData, spec: SseProbeSpec): Failure | undefined {
-  if (res.statusCode === 204) return { code: 'http_status', message: '204 No Content: the server told clients to stop reconnecting' };
-  const status = checkStatus(res.statusCode, spec.expect.status);
-  if (!status.ok) return { code: 'http_status', message: `status: expected ${status.expected}, observed ${status.observed}` };
-  const type = String(res.headers['content-type'] ?? '');
-  if (!type.toLowerCase().startsWith('text/event-stream')) return { code: 'protocol', message: `content type: expected text/event-stream, observed ${JSON.stringify(type || '(none)')}` };
-  return undefined;
-}
-
 async function read(
   body: Dispatcher.ResponseData['body'],
   spec: SseProbeSpec,
@@ -190,9 +181,7 @@ async function read(
   stop: (why: SegmentEnd) => void,
   armStale: () => void,
 ): Promise<void> {
-  const decoder = new TextDecoder('utf-8', { fatal: true });
-  const parser = createParser({
-    maxBufferSize: spec.maxEventSize,
+  await readEventStream(body, spec.maxEventSize, {
     onEvent: (message) => {
       onEvent(message, spec, report);
       armStale();
@@ -200,21 +189,8 @@ async function read(
     },
     onComment: () => void report.comments++,
     onRetry: (ms) => void (report.retryMs = ms),
-    onError: (error: ParseError) => {
-      if (error.type === 'max-buffer-size-exceeded') {
-        stop({ kind: 'failure', failure: { code: 'protocol', message: `an event or line exceeded maxEventSize (${spec.maxEventSize} bytes)` } });
-      }
-    },
+    onBroken: (failure) => stop({ kind: 'failure', failure }),
   });
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    let text: string;
-    try {
-      text = decoder.decode(chunk, { stream: true });
-    } catch {
-      return stop({ kind: 'failure', failure: { code: 'protocol', message: 'stream is not valid UTF-8' } });
-    }
-    parser.feed(text);
-  }
 }
 
 /** The window may end as soon as enough events arrived, unless something needs all of it. */

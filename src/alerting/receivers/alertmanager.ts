@@ -5,7 +5,7 @@ import type { Notification } from '../alert.js';
 import { linkFor } from './format.js';
 import { postJson, type Receiver } from './receiver.js';
 
-export function alertmanagerReceiver(config: ReceiverConfig & { alertmanager: NonNullable<ReceiverConfig['alertmanager']> }): Receiver {
+export function alertmanagerReceiver(config: Extract<ReceiverConfig, { kind: 'alertmanager' }>): Receiver {
   const url = `${config.alertmanager.url.replace(/\/$/, '')}/api/v2/alerts`;
   return { name: config.name, kind: 'alertmanager', send: (n, signal) => postJson(url, JSON.stringify(alertmanagerAlerts(n)), {}, signal) };
 }

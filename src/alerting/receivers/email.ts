@@ -6,7 +6,7 @@ import type { Notification } from '../alert.js';
 import { alertLine, checkLines, linkFor, TEST_NOTE, title } from './format.js';
 import { networkFailure, type Delivery, type Receiver } from './receiver.js';
 
-type EmailConfig = ReceiverConfig & { email: NonNullable<ReceiverConfig['email']> };
+type EmailConfig = Extract<ReceiverConfig, { kind: 'email' }>;
 
 export function emailReceiver(config: EmailConfig, timeoutMs: number): Receiver {
   const e = config.email;

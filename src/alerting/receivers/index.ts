@@ -7,9 +7,16 @@ import { slackReceiver } from './slack.js';
 import { webhookReceiver } from './webhook.js';
 
 export function buildReceiver(config: ReceiverConfig, timeoutMs: number): Receiver {
-  if (config.slack) return slackReceiver({ ...config, slack: config.slack });
-  if (config.email) return emailReceiver({ ...config, email: config.email }, timeoutMs);
-  if (config.alertmanager) return alertmanagerReceiver({ ...config, alertmanager: config.alertmanager });
-  if (config.webhook) return webhookReceiver({ ...config, webhook: config.webhook });
-  throw new Error(`receiver ${config.name} has no kind (the config schema should have refused it)`);
+  switch (config.kind) {
+    case 'slack':
+      return slackReceiver(config);
+    case 'email':
+      return emailReceiver(config, timeoutMs);
+    case 'alertmanager':
+      return alertmanagerReceiver(config);
+    case 'webhook':
+      return webhookReceiver(config);
+    default:
+      return config satisfies never;
+  }
 }

@@ -62,7 +62,7 @@ async function sink(statuses: Array<number | 'hang'>, headers: Record<string, st
 }
 
 describe('Slack receiver against a Slack-shaped sink', () => {
-  const slack = (url: string) => slackReceiver({ name: 'slack', slack: { webhookUrl: url } });
+  const slack = (url: string) => slackReceiver({ kind: 'slack' as const, name: 'slack', slack: { webhookUrl: url } });
 
   it('posts valid Block Kit: a header, the summary, ✅/❌ per check, colour by severity', async () => {
     const { server, bodies } = await sink([200]);
@@ -111,7 +111,7 @@ describe('webhook receiver', () => {
     const { server, bodies } = await sink([200]);
     try {
       const secret = 'webhook-secret-0123456789';
-      await webhookReceiver({ name: 'hook', webhook: { url: server.url, headers: {}, hmacSecret: secret } }).send(notification('firing'), AbortSignal.timeout(2000));
+      await webhookReceiver({ kind: 'webhook' as const, name: 'hook', webhook: { url: server.url, headers: {}, hmacSecret: secret } }).send(notification('firing'), AbortSignal.timeout(2000));
       const { body, headers } = bodies[0] ?? { body: '', headers: {} };
       const expected = createHmac('sha256', secret).update(`${headers['x-flowprobe-timestamp']}.${body}`).digest('hex');
       assert.equal(headers['x-flowprobe-signature'], `sha256=${expected}`);
@@ -149,7 +149,7 @@ describe('email receiver against a real SMTP server', () => {
     await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
     return { received, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
   }
-  const config = (port: number) => ({ name: 'mail', email: { host: '127.0.0.1', port, secure: false, requireTls: false, from: 'flowprobe@lab', to: ['oncall@lab'], tls: DEFAULT_TLS } });
+  const config = (port: number) => ({ kind: 'email' as const, name: 'mail', email: { host: '127.0.0.1', port, secure: false, requireTls: false, from: 'flowprobe@lab', to: ['oncall@lab'], tls: DEFAULT_TLS } });
 
   it('delivers a subject that sorts and threads, with text and HTML bodies', async () => {
     const port = await closedPort();
@@ -190,7 +190,7 @@ describe('email receiver against a real SMTP server', () => {
       clock: systemClock,
       stateDir,
       location: 'lab',
-      config: alertingConfig({ receivers: [{ ...config(port), email: { ...config(port).email, tls: undefined } }], group: { wait: '10ms', interval: '10ms', repeat: '1h' }, retry: { initial: '50ms', max: '200ms' }, timeout: '1s' }),
+      config: alertingConfig({ receivers: [{ name: 'mail', email: { ...config(port).email, tls: undefined } }], group: { wait: '10ms', interval: '10ms', repeat: '1h' }, retry: { initial: '50ms', max: '200ms' }, timeout: '1s' }),
       events: { attempt: (_r, _n, d) => void attempts.push(d.ok ? 'ok' : d.reason), decision: () => undefined, saveError: (e) => assert.fail(String(e)) },
     });
     engine.start();
@@ -219,7 +219,7 @@ describe('Alertmanager receiver payload', () => {
   it('sends labels, annotations, startsAt, endsAt for resolved, and generatorURL', async () => {
     const { server, bodies } = await sink([200]);
     try {
-      await alertmanagerReceiver({ name: 'am', alertmanager: { url: server.url } }).send(notification('resolved'), AbortSignal.timeout(2000));
+      await alertmanagerReceiver({ kind: 'alertmanager' as const, name: 'am', alertmanager: { url: server.url } }).send(notification('resolved'), AbortSignal.timeout(2000));
       assert.equal(bodies[0]?.headers['content-type'], 'application/json');
       const [sent] = JSON.parse(bodies[0]?.body ?? '[]') as Array<Record<string, unknown>>;
       assert.deepEqual(sent?.labels, labels);

@@ -6,7 +6,7 @@ import { postJson, type Receiver } from './receiver.js';
 
 const COLOURS: Record<string, string> = { critical: '#d92d20', warning: '#f79009', info: '#2e90fa' };
 
-export function slackReceiver(config: ReceiverConfig & { slack: NonNullable<ReceiverConfig['slack']> }): Receiver {
+export function slackReceiver(config: Extract<ReceiverConfig, { kind: 'slack' }>): Receiver {
   return {
     name: config.name,
     kind: 'slack',

@@ -5,7 +5,7 @@ import type { ReceiverConfig } from '../../config/schema.js';
 import type { Notification } from '../alert.js';
 import { postJson, type Receiver } from './receiver.js';
 
-export function webhookReceiver(config: ReceiverConfig & { webhook: NonNullable<ReceiverConfig['webhook']> }): Receiver {
+export function webhookReceiver(config: Extract<ReceiverConfig, { kind: 'webhook' }>): Receiver {
   const { url, headers, hmacSecret } = config.webhook;
   return {
     name: config.name,

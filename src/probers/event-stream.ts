@@ -1,0 +1,53 @@
+// Reading a text/event-stream, the same way for the SSE prober and the flow's SSE watchers:
+// what makes a response a usable stream (status, content type — case-insensitive, as media
+// types are), and the reading loop (strict UTF-8, every event or line capped in size).
+import { createParser, type EventSourceMessage, type ParseError } from 'eventsource-parser';
+import type { Dispatcher } from 'undici';
+import { formatSize } from '../config/units.js';
+import { checkStatus } from './checks.js';
+import type { Failure } from './types.js';
+
+/** Why a response is not a usable event stream, if it is not. */
+export function streamRefusal(res: Dispatcher.ResponseData, expectedStatus: readonly string[]): Failure | undefined {
+  if (res.statusCode === 204) return { code: 'http_status', message: '204 No Content: the server told clients to stop reconnecting' };
+  const status = checkStatus(res.statusCode, expectedStatus);
+  if (!status.ok) return { code: 'http_status', message: `status: expected ${status.expected}, observed ${status.observed}` };
+  const type = String(res.headers['content-type'] ?? '');
+  if (!type.toLowerCase().startsWith('text/event-stream')) return { code: 'protocol', message: `content type: expected text/event-stream, observed ${JSON.stringify(type || '(none)')}` };
+  return undefined;
+}
+
+export interface StreamHandlers {
+  onEvent(message: EventSourceMessage): void;
+  onComment?(): void;
+  onRetry?(ms: number): void;
+  /** The stream cannot be read on: the reading loop returns after this. */
+  onBroken(failure: Failure): void;
+}
+
+/** Feeds `body` to the parser until it ends; stops at invalid UTF-8 or an oversized event. */
+export async function readEventStream(body: Dispatcher.ResponseData['body'], maxEventSize: number, handlers: StreamHandlers): Promise<void> {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let broken = false;
+  const parser = createParser({
+    maxBufferSize: maxEventSize,
+    onEvent: (message) => handlers.onEvent(message),
+    onComment: () => handlers.onComment?.(),
+    onRetry: (ms) => handlers.onRetry?.(ms),
+    onError: (error: ParseError) => {
+      if (error.type !== 'max-buffer-size-exceeded' || broken) return;
+      broken = true;
+      handlers.onBroken({ code: 'protocol', message: `an event or line exceeded maxEventSize (${maxEventSize} bytes, ${formatSize(maxEventSize)})` });
+    },
+  });
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    if (broken) return;
+    let text: string;
+    try {
+      text = decoder.decode(chunk, { stream: true });
+    } catch {
+      return handlers.onBroken({ code: 'protocol', message: 'stream is not valid UTF-8' });
+    }
+    parser.feed(text);
+  }
+}
