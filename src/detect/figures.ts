@@ -1,6 +1,7 @@
 // The number a degradation rule watches, read off a result: duration, a phase, first event,
 // WebSocket RTT p95, a flow leg or total. Undefined when this result has no such figure.
-import type { Figure } from '../config/schema.js';
+import type { Figure, ProbeKind } from '../config/schema.js';
+import { kindOf, type FigureInput } from '../probers/kinds.js';
 import type { ProbeResult } from '../probers/types.js';
 
 export function figureOf(result: ProbeResult, figure: Figure): number | undefined {
@@ -24,26 +25,6 @@ export function figureOf(result: ProbeResult, figure: Figure): number | undefine
 }
 
 /** The figures a probe's results carry, by name: what a degradation rule may watch. */
-export function availableFigures(spec: ProbeInput): string[] {
-  switch (spec.kind) {
-    case 'http':
-      return ['duration', 'phase.dns', 'phase.connect', 'phase.tls', 'phase.first_byte', 'phase.download'];
-    case 'sse':
-      return ['duration', 'first_event', 'phase.dns', 'phase.connect', 'phase.tls', 'phase.first_byte', 'phase.first_event'];
-    case 'websocket':
-      return ['duration', 'rtt_p95', 'phase.dns', 'phase.connect', 'phase.tls', 'phase.first_byte'];
-    case 'flow': {
-      const legs = (spec.steps ?? []).flatMap((step) => ('await' in step ? [`leg.${step.await.on}`] : 'poll' in step ? [`leg.${step.poll.name}`] : []));
-      const phases = (spec.watch ?? []).length > 0 ? ['phase.dns', 'phase.connect', 'phase.tls', 'phase.first_byte'] : [];
-      return ['duration', 'total', ...legs, ...phases];
-    }
-    default:
-      return spec satisfies never;
-  }
+export function availableFigures<K extends ProbeKind>(spec: FigureInput<K>): string[] {
+  return kindOf(spec.kind).figures(spec);
 }
-
-type ProbeInput =
-  | { kind: 'http' }
-  | { kind: 'sse' }
-  | { kind: 'websocket' }
-  | { kind: 'flow'; steps?: ReadonlyArray<{ await: { on: string } } | { poll: { name: string } } | { inject: unknown }>; watch?: readonly unknown[] };
