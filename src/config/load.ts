@@ -12,12 +12,11 @@ import { availableFigures } from '../detect/figures.js';
 import { CronSchedule, cronShortestGapMs } from '../scheduler/cron.js';
 import { displayPath, SourceMap, zodMessage, type Diagnostic, type KeyPath } from './diagnostics.js';
 import { readBoundedFile } from './files.js';
+import { figureLabel, type Figure } from './probe-fields.js';
 import {
   daemonConfigSchema,
-  figureLabel,
   probeSchema,
   type DaemonSettings,
-  type Figure,
   type ProbeSpec,
   type Schedule,
 } from './schema.js';

@@ -1,6 +1,7 @@
 // The number a degradation rule watches, read off a result: duration, a phase, first event,
 // WebSocket RTT p95, a flow leg or total. Undefined when this result has no such figure.
-import type { Figure, ProbeKind } from '../config/schema.js';
+import type { Figure } from '../config/probe-fields.js';
+import type { ProbeKind } from '../config/schema.js';
 import { kindOf, type FigureInput } from '../probers/kinds.js';
 import type { ProbeResult } from '../probers/types.js';
 

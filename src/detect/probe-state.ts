@@ -7,7 +7,7 @@
 //   failing, past recoverWithin ──► a "not-recovered-within" transition of its own, once per outage
 // Inconclusive results (the daemon itself was starved) neither fail nor heal.
 import { z } from 'zod';
-import { figureLabel, type Figure } from '../config/schema.js';
+import { figureLabel, type Figure } from '../config/probe-fields.js';
 import { percentile } from '../probers/stats.js';
 
 export type Health = 'healthy' | 'degraded' | 'failing';

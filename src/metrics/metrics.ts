@@ -6,7 +6,8 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ProbeKind } from '../config/schema.js';
 import type { ResourceTransition } from '../detect/budget.js';
 import type { Health, Transition, TransitionReason } from '../detect/probe-state.js';
-import { FAILURE_CODES, PHASE_NAMES, type ProbeResult } from '../probers/types.js';
+import { kindOf } from '../probers/kinds.js';
+import { FAILURE_CODES, PHASE_NAMES, type ProbeDetail, type ProbeResult } from '../probers/types.js';
 import { watchLoopDelay } from '../resources/loop-delay.js';
 import type { ProcessReading } from '../resources/monitor.js';
 
@@ -29,6 +30,13 @@ export interface MetricsOptions {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** The series kinds record their details into (declared here, with every other metric). */
+export type KindMetrics = Pick<Metrics['kindMetrics'], keyof Metrics['kindMetrics']>;
+
+function recordDetail<D extends ProbeDetail>(probe: string, detail: D, metrics: KindMetrics): void {
+  (kindOf(detail.kind).record as (probe: string, d: D, m: KindMetrics) => void)(probe, detail, metrics);
+}
 
 /** The Prometheus text exposition, one metric at a time with the event loop free in between.
  * prom-client's `registry.metrics()` formats every metric in one run of microtasks: with 200
@@ -79,7 +87,8 @@ export function createMetrics(options: MetricsOptions) {
   const reloadTime = new Gauge({ name: 'flowprobe_config_last_reload_success_timestamp_seconds', help: 'When the configuration was last loaded successfully (Unix time).', registers: r });
   new Gauge({ name: 'flowprobe_build_info', help: 'Build information; always 1.', labelNames: ['version', 'node'], registers: r }).set({ version: options.version, node: process.versions.node }, 1);
 
-  const perSse = [sseEvents, sseComments, sseMissing, sseDuplicate, sseReconnects];
+  // What each kind's own module records (probers/<kind>/kind.ts).
+  const kindMetrics = { httpStatus, sseEvents, sseComments, sseGap, sseMissing, sseDuplicate, sseReconnects, sseReconnect, sseAge, sseSpread, wsRtt, wsMessages, wsOrder, wsClose, wsConnFailures, flowLeg, flowTotal };
   for (const reason of ['overlap', 'missed']) skipped.inc({ reason }, 0);
   const transitions = new Counter({ name: 'flowprobe_probe_transitions_total', help: 'Probe state transitions by reason.', labelNames: ['probe', 'reason'], registers: r });
   const outageDuration = new Histogram({ name: 'flowprobe_outage_duration_seconds', help: 'How long each outage lasted, from its first failure to its first success (MTTR).', labelNames: ['probe'], buckets: [1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600], registers: r });
@@ -98,6 +107,7 @@ export function createMetrics(options: MetricsOptions) {
 
   return {
     registry,
+    kindMetrics,
 
     /** Creates every series of a probe at zero, so failure counters exist from the first scrape. */
     declareProbe(probe: string, kind: ProbeKind): void {
@@ -108,12 +118,7 @@ export function createMetrics(options: MetricsOptions) {
       probeRuns.inc({ probe, kind, result: 'inconclusive', reason: 'inconclusive' }, 0);
       outageDuration.zero({ probe });
       for (const reason of TRANSITION_REASONS) transitions.inc({ probe, reason }, 0);
-      if (kind === 'sse') for (const counter of perSse) counter.inc({ probe }, 0);
-      if (kind === 'websocket') {
-        for (const direction of ['sent', 'received']) wsMessages.inc({ probe, direction }, 0);
-        for (const error of ['out_of_order', 'missing', 'duplicate']) wsOrder.inc({ probe, error }, 0);
-        for (const reason of FAILURE_CODES) wsConnFailures.inc({ probe, reason }, 0);
-      }
+      kindOf(kind).declare(probe, kindMetrics);
     },
 
     setProbesConfigured(counts: Readonly<Record<string, number>>): void {
@@ -134,40 +139,7 @@ export function createMetrics(options: MetricsOptions) {
         if (ms !== undefined) probePhase.observe({ probe, kind, phase }, ms / 1000);
       }
       checksFailed.set({ probe, kind }, result.checks.filter((c) => !c.ok).length);
-      const { detail } = result;
-      switch (detail.kind) {
-        case 'http':
-          if (detail.status !== undefined) httpStatus.set({ probe }, detail.status);
-          break;
-        case 'sse':
-          if (detail.status !== undefined) httpStatus.set({ probe }, detail.status);
-          sseEvents.inc({ probe }, detail.events);
-          sseComments.inc({ probe }, detail.comments);
-          for (const gap of detail.gapsMs) sseGap.observe({ probe }, gap / 1000);
-          sseMissing.inc({ probe }, detail.missingIds);
-          sseDuplicate.inc({ probe }, detail.duplicateIds);
-          sseReconnects.inc({ probe }, detail.reconnects);
-          if (detail.reconnectMs !== undefined) sseReconnect.set({ probe }, detail.reconnectMs / 1000);
-          if (detail.deliverySpreadMs !== undefined) sseSpread.set({ probe }, detail.deliverySpreadMs / 1000);
-          if (detail.eventAgeMs !== undefined) sseAge.set({ probe }, detail.eventAgeMs.p99 / 1000);
-          break;
-        case 'websocket':
-          for (const rtt of detail.rttSamplesMs) wsRtt.observe({ probe }, rtt / 1000);
-          wsMessages.inc({ probe, direction: 'sent' }, detail.sent);
-          wsMessages.inc({ probe, direction: 'received' }, detail.received);
-          wsOrder.inc({ probe, error: 'out_of_order' }, detail.outOfOrder);
-          wsOrder.inc({ probe, error: 'missing' }, detail.missing);
-          wsOrder.inc({ probe, error: 'duplicate' }, detail.duplicate);
-          if (detail.closeCode !== undefined) wsClose.set({ probe }, detail.closeCode);
-          for (const [reason, n] of Object.entries(detail.failures)) wsConnFailures.inc({ probe, reason }, n);
-          break;
-        case 'flow':
-          for (const [leg, ms] of Object.entries(detail.legs)) flowLeg.observe({ probe, leg }, ms / 1000);
-          if (detail.totalMs !== undefined) flowTotal.observe({ probe }, detail.totalMs / 1000);
-          break;
-        default:
-          detail satisfies never;
-      }
+      recordDetail(probe, result.detail, kindMetrics);
     },
 
     recordTransition(t: Transition): void {

@@ -3,7 +3,6 @@
 // types are), and the reading loop (strict UTF-8, every event or line capped in size).
 import { createParser, type EventSourceMessage, type ParseError } from 'eventsource-parser';
 import type { Dispatcher } from 'undici';
-import { formatSize } from '../config/units.js';
 import { checkStatus } from './checks.js';
 import type { Failure } from './types.js';
 
@@ -37,7 +36,7 @@ export async function readEventStream(body: Dispatcher.ResponseData['body'], max
     onError: (error: ParseError) => {
       if (error.type !== 'max-buffer-size-exceeded' || broken) return;
       broken = true;
-      handlers.onBroken({ code: 'protocol', message: `an event or line exceeded maxEventSize (${maxEventSize} bytes, ${formatSize(maxEventSize)})` });
+      handlers.onBroken({ code: 'protocol', message: `an event or line exceeded maxEventSize (${maxEventSize} bytes)` });
     },
   });
   for await (const chunk of body as AsyncIterable<Buffer>) {

@@ -1,7 +1,7 @@
 // Messages as probes write and read them: templates with {{run.id}}, {{seq}} and
 // {{capture.NAME}}, and matchers (text, regex, JSON paths) that pick the message a step waits for.
 import { performance } from 'node:perf_hooks';
-import type { MessageMatcher, MessageTemplate } from '../config/schema.js';
+import type { MessageMatcher, MessageTemplate } from '../config/probe-fields.js';
 import { formatDuration } from '../config/units.js';
 import { classifyError } from './classify-error.js';
 import type { Failure } from './types.js';

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import type http from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { sseSpec } from '../../test/probe-spec.js';
-import { httpServer, tcpServer, type Running } from '../../test/servers.js';
-import { assertNoLeak } from '../../test/handles.js';
-import { createRedactor } from '../logging/redact.js';
-import { runProbe } from './run-probe.js';
-import type { ProbeResult, SseDetail } from './types.js';
+import { sseSpec } from '../../../test/probe-spec.js';
+import { httpServer, tcpServer, type Running } from '../../../test/servers.js';
+import { assertNoLeak } from '../../../test/handles.js';
+import { createRedactor } from '../../logging/redact.js';
+import { runProbe } from '../run-probe.js';
+import type { ProbeResult, SseDetail } from '../types.js';
 
 const STREAM = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' };
 

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { requireBinary } from '../../test/binaries.js';
-import { httpSpec } from '../../test/probe-spec.js';
-import { closedPort, httpServer, httpsServer, selfSigned, tcpServer, type Running } from '../../test/servers.js';
-import { createRedactor } from '../logging/redact.js';
-import { runProbe } from './run-probe.js';
-import type { ProbeResult } from './types.js';
+import { requireBinary } from '../../../test/binaries.js';
+import { httpSpec } from '../../../test/probe-spec.js';
+import { closedPort, httpServer, httpsServer, selfSigned, tcpServer, type Running } from '../../../test/servers.js';
+import { createRedactor } from '../../logging/redact.js';
+import { runProbe } from '../run-probe.js';
+import type { ProbeResult } from '../types.js';
 
 function probe(fields: Record<string, unknown>, timeoutMs = 2000, secrets: string[] = []): Promise<ProbeResult> {
   const spec = httpSpec(fields, timeoutMs);

@@ -2,7 +2,7 @@
 // redirects followed by hand, the body read under a size cap, every expectation checked.
 import { performance } from 'node:perf_hooks';
 import { request, type Dispatcher } from 'undici';
-import type { HttpProbeSpec } from '../config/schema.js';
+import type { HttpProbeSpec } from '../../config/schema.js';
 import {
   check,
   checkContains,
@@ -11,10 +11,10 @@ import {
   checkMaxDuration,
   checkStatus,
   failureFromChecks,
-} from './checks.js';
-import { classifyError } from './classify-error.js';
-import { stageOf, timedAgent, type Timeline } from './connect.js';
-import type { CheckResult, Failure, HttpDetail, ProbeContext, ProberOutcome } from './types.js';
+} from '../checks.js';
+import { classifyError } from '../classify-error.js';
+import { stageOf, timedAgent, type Timeline } from '../connect.js';
+import type { CheckResult, Failure, HttpDetail, ProbeContext, ProberOutcome } from '../types.js';
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 

@@ -4,17 +4,18 @@
 // Every leg is timed from the injection; what arrives is compared with what was sent. One
 // AbortSignal (the run's) bounds everything: when it fires, every watcher and step stops.
 import { performance } from 'node:perf_hooks';
-import type { JsonExpectation, JsonPath } from '../config/fields.js';
+import type { JsonExpectation, JsonPath } from '../../config/fields.js';
 import { request, type Dispatcher } from 'undici';
-import type { FlowProbeSpec, FlowStep, FlowWatcher } from '../config/schema.js';
-import { formatDuration } from '../config/units.js';
-import { check, checkMaxDuration, checkStatus } from './checks.js';
-import { readEventStream, streamRefusal } from './event-stream.js';
-import { classifyError } from './classify-error.js';
-import { stageOf, timedAgent, type Timeline } from './connect.js';
-import { delay, Inbox, isFailure, matches, parseJson, renderValue, substitute, type Captured, type Vars } from './messages.js';
-import type { CheckResult, Failure, FlowDetail, ProbeContext, ProberOutcome } from './types.js';
-import { authFor, connectWebSocket } from './websocket.js';
+import type { FlowProbeSpec } from '../../config/schema.js';
+import type { FlowStep, FlowWatcher } from './schema.js';
+import { formatDuration } from '../../config/units.js';
+import { check, checkMaxDuration, checkStatus } from '../checks.js';
+import { readEventStream, streamRefusal } from '../event-stream.js';
+import { classifyError } from '../classify-error.js';
+import { stageOf, timedAgent, type Timeline } from '../connect.js';
+import { delay, Inbox, isFailure, matches, parseJson, renderValue, substitute, type Captured, type Vars } from '../messages.js';
+import type { CheckResult, Failure, FlowDetail, ProbeContext, ProberOutcome } from '../types.js';
+import { authFor, connectWebSocket } from '../ws-client.js';
 
 interface Watch {
   name: string;

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { openHandles } from '../../test/handles.js';
-import { flowSpec } from '../../test/probe-spec.js';
-import { NO_FAULTS, startDemoService, type DemoService } from '../demo/service.js';
-import { createRedactor } from '../logging/redact.js';
-import { runProbe } from './run-probe.js';
-import type { FlowDetail, ProbeResult } from './types.js';
+import { openHandles } from '../../../test/handles.js';
+import { flowSpec } from '../../../test/probe-spec.js';
+import { NO_FAULTS, startDemoService, type DemoService } from '../../demo/service.js';
+import { createRedactor } from '../../logging/redact.js';
+import { runProbe } from '../run-probe.js';
+import type { FlowDetail, ProbeResult } from '../types.js';
 
 const JWT_SECRET = 'flow-test-secret-long-enough-for-hs256';
 const code = (r: ProbeResult) => (r.ok ? 'ok' : r.failure.code);

@@ -6,17 +6,17 @@
 import { performance } from 'node:perf_hooks';
 import type { EventSourceMessage } from 'eventsource-parser';
 import { request, type Dispatcher } from 'undici';
-import type { SseProbeSpec } from '../config/schema.js';
-import { formatDuration } from '../config/units.js';
-import type { JsonPath } from '../config/fields.js';
-import { check, checkMaxDuration, checkStatus } from './checks.js';
-import { readEventStream, streamRefusal } from './event-stream.js';
-import { classifyError } from './classify-error.js';
-import { stageOf, timedAgent, type Timeline } from './connect.js';
-import { delay } from './messages.js';
-import { eachConnection } from './connections.js';
-import { spread } from './stats.js';
-import type { CheckResult, Failure, ProbeContext, ProberOutcome, SseDetail } from './types.js';
+import type { SseProbeSpec } from '../../config/schema.js';
+import { formatDuration } from '../../config/units.js';
+import type { JsonPath } from '../../config/fields.js';
+import { check, checkMaxDuration, checkStatus } from '../checks.js';
+import { readEventStream, streamRefusal } from '../event-stream.js';
+import { classifyError } from '../classify-error.js';
+import { stageOf, timedAgent, type Timeline } from '../connect.js';
+import { delay } from '../messages.js';
+import { eachConnection } from '../connections.js';
+import { spread } from '../stats.js';
+import type { CheckResult, Failure, ProbeContext, ProberOutcome, SseDetail } from '../types.js';
 
 interface Received {
   id: string | undefined;

@@ -5,12 +5,12 @@ import type net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { jwtVerify } from 'jose';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { wsSpec } from '../../test/probe-spec.js';
-import { httpServer, tcpServer, type Running } from '../../test/servers.js';
-import { assertNoLeak } from '../../test/handles.js';
-import { createRedactor } from '../logging/redact.js';
-import { runProbe } from './run-probe.js';
-import type { ProbeResult, WebSocketDetail } from './types.js';
+import { wsSpec } from '../../../test/probe-spec.js';
+import { httpServer, tcpServer, type Running } from '../../../test/servers.js';
+import { assertNoLeak } from '../../../test/handles.js';
+import { createRedactor } from '../../logging/redact.js';
+import { runProbe } from '../run-probe.js';
+import type { ProbeResult, WebSocketDetail } from '../types.js';
 
 function probe(fields: Record<string, unknown>, timeoutMs = 3000): Promise<ProbeResult> {
   const spec = wsSpec(fields, timeoutMs);

@@ -1,0 +1,191 @@
+// What every probe kind's schema is built from: names, labels, URLs, status and JSON
+// expectations, the schedule and health-rule fields, and what WebSocket and flow probes share
+// (message templates and matchers, auth with a signing key imported once). Each kind's own
+// schema lives beside its prober (src/probers/<kind>/schema.ts).
+import { createPrivateKey, createSecretKey, type KeyObject } from 'node:crypto';
+import { z } from 'zod';
+import type { PhaseName } from '../probers/types.js';
+import {
+  count,
+  cronExpression,
+  DAY_MS,
+  duration,
+  jsonExpectations,
+  MAX_TIMER_MS,
+  regex,
+  text,
+  timezone,
+} from './fields.js';
+
+export const KiB = 1024;
+export const MiB = 1024 * 1024;
+export const HOUR = 3_600_000;
+/** Limits inside one run (timeouts, windows, waits). */
+export const inRun = (min = 0) => duration(min, HOUR);
+
+// Probe names and label values end up as metric labels and file names: keep them plain.
+export const probeName = z
+  .string({ error: 'expected a probe name' })
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/, { error: 'expected a name of letters, digits, "_", "." or "-" (at most 100)' });
+
+export const labelMap = z
+  .record(
+    z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, { error: 'expected a label name like team or service_tier' }),
+    text(200, 'a label value (string)'),
+  )
+  .refine((labels) => Object.keys(labels).length <= 32, { error: 'expected at most 32 labels' });
+
+export const httpUrl = z
+  .string({ error: 'expected an http(s) URL' })
+  .max(4_096, { error: 'expected a URL of at most 4096 characters' })
+  .refine((text) => URL.canParse(text) && /^https?:$/.test(new URL(text).protocol), { error: 'expected an http(s) URL' });
+
+/** `status: 200`, `status: [200, 204]` or `status: "2xx"`. */
+const STATUS_MESSAGE = 'expected a status code (200), a class ("2xx") or a list of them';
+const statusCode = z.union([
+  z.number({ error: STATUS_MESSAGE }).int({ error: STATUS_MESSAGE }).min(100, { error: STATUS_MESSAGE }).max(599, { error: STATUS_MESSAGE }),
+  z.string({ error: STATUS_MESSAGE }).regex(/^[1-5]xx$/, { error: STATUS_MESSAGE }),
+], { error: STATUS_MESSAGE });
+export const statusExpectation = z
+  .union([statusCode, z.array(statusCode).min(1, { error: STATUS_MESSAGE })], { error: STATUS_MESSAGE })
+  .transform((value) => (Array.isArray(value) ? value : [value]).map(String));
+
+export const jsonExpectation = jsonExpectations;
+
+export const failureRatio = z.union(
+  [z.literal(false), z.strictObject({ window: count(2, 1000).default(10), above: z.number().gt(0).lt(1).default(0.5) })],
+  { error: 'expected false or { window: 10, above: 0.5 }' },
+);
+
+/** The number a degradation rule watches. Which figures a probe has depends on its kind (and,
+ * for legs, on its steps): the loader checks that against the probe. */
+export type Figure =
+  | { name: 'duration' }
+  | { name: 'first_event' }
+  | { name: 'rtt_p95' }
+  | { name: 'total' }
+  | { name: 'phase'; phase: PhaseName }
+  | { name: 'leg'; leg: string };
+
+export const PHASES: readonly PhaseName[] = ['dns', 'connect', 'tls', 'first_byte', 'download', 'first_event'];
+const FIGURE_MESSAGE = `expected duration, total, rtt_p95, first_event, phase.<${PHASES.join('|')}> or leg.<name>`;
+
+const figure = z.string({ error: FIGURE_MESSAGE }).transform((value, ctx): Figure => {
+  if (value === 'duration' || value === 'first_event' || value === 'rtt_p95' || value === 'total') return { name: value };
+  const phase = /^phase\.(.+)$/.exec(value)?.[1];
+  if (phase !== undefined && (PHASES as readonly string[]).includes(phase)) return { name: 'phase', phase: phase as PhaseName };
+  const leg = /^leg\.([a-z][a-z0-9_-]{0,39})$/.exec(value)?.[1];
+  if (leg !== undefined) return { name: 'leg', leg };
+  ctx.addIssue({ code: 'custom', message: FIGURE_MESSAGE, input: value });
+  return z.NEVER;
+});
+
+export function figureLabel(f: Figure): string {
+  return f.name === 'phase' ? `phase.${f.phase}` : f.name === 'leg' ? `leg.${f.leg}` : f.name;
+}
+
+export const degradedRule = z
+  .strictObject({
+    figure: figure.default({ name: 'duration' }),
+    threshold: inRun().optional(),
+    factor: z.number().gt(1).max(1000).optional(),
+    sustain: duration(0, MAX_TIMER_MS).default(60_000),
+    minSamples: count(1, 10_000).default(20),
+    baselineSamples: count(2, 10_000).default(200),
+    percentile: z.number().min(1).max(99).default(50),
+  })
+  .refine((v) => v.threshold !== undefined || v.factor !== undefined, { error: 'expected threshold, factor, or both' });
+
+/** Health rules: the daemon config gives the defaults… */
+export const detectDefaults = z.strictObject({
+  failAfter: count(1, 1000).default(3),
+  recoverAfter: count(1, 1000).default(2),
+  failureRatio: failureRatio.default({ window: 10, above: 0.5 }),
+  recoverWithin: duration(1_000, MAX_TIMER_MS).optional(),
+  degraded: degradedRule.optional(),
+});
+
+/** …and a probe may override any of them. */
+export const detectOverride = z.strictObject({
+  failAfter: count(1, 1000).optional(),
+  recoverAfter: count(1, 1000).optional(),
+  failureRatio: failureRatio.optional(),
+  recoverWithin: duration(1_000, MAX_TIMER_MS).optional(),
+  degraded: degradedRule.optional(),
+});
+
+export const scheduleFields = {
+  every: duration(100, MAX_TIMER_MS).optional(),
+  cron: cronExpression.optional(),
+  timezone: timezone.optional(),
+  timeout: duration(10, HOUR).optional(),
+  labels: labelMap.default({}),
+  description: text(1_000).optional(),
+  detect: detectOverride.optional(),
+};
+
+export const wsUrl = z
+  .string({ error: 'expected a ws(s) URL' })
+  .max(4_096, { error: 'expected a URL of at most 4096 characters' })
+  .refine((text) => URL.canParse(text) && /^wss?:$/.test(new URL(text).protocol), { error: 'expected a ws(s) URL' });
+
+/** What to send: text, or JSON; strings may use {{run.id}} and {{seq}}. */
+export const messageTemplate = z.union([z.strictObject({ text: text(MiB) }), z.strictObject({ json: z.unknown() })], {
+  error: 'expected { text: "..." } or { json: ... }',
+});
+
+/** Which incoming message counts: all given conditions must hold (JSON values may use {{seq}}). */
+export const messageMatcher = z.strictObject({
+  text: text(64 * KiB).optional(),
+  regex: regex.optional(),
+  json: jsonExpectation.optional(),
+});
+
+export const wsAuth = z.union(
+  [
+    z.strictObject({
+      token: text(8_192, 'a token').refine((value) => !/[\r\n\0]/.test(value), { error: 'expected a token without line breaks' }),
+      in: z.enum(['header', 'query', 'subprotocol']).default('header'),
+      name: text(200).optional(),
+    }),
+    z.strictObject({
+      jwt: z
+        .strictObject({
+          secret: text(64 * KiB, 'the signing secret (HS256) or a PEM private key (RS256)'),
+          algorithm: z.enum(['HS256', 'RS256']).default('HS256'),
+          claims: z.record(z.string(), z.unknown()).default({}),
+          expiresIn: duration(1_000, DAY_MS).default(60_000),
+          in: z.enum(['header', 'query']).default('header'),
+          name: text(200).optional(),
+        })
+        .transform(({ secret, ...jwt }, ctx) => {
+          // The key is imported once, here: a bad PEM is a config error, not a failure per run.
+          const key = signingKey(secret, jwt.algorithm);
+          if (typeof key === 'string') {
+            ctx.addIssue({ code: 'custom', message: key, path: ['secret'], input: '(secret)' });
+            return z.NEVER;
+          }
+          return { ...jwt, key };
+        }),
+    }),
+  ],
+  { error: 'expected auth: { token: ... } or { jwt: { secret: ... } }' },
+);
+
+/** A JWT signing key, imported once: HMAC bytes (HS256) or a PEM private key (RS256). */
+function signingKey(secret: string, algorithm: 'HS256' | 'RS256'): KeyObject | string {
+  if (algorithm === 'HS256') {
+    return secret.length === 0 ? 'expected a non-empty HS256 secret' : createSecretKey(Buffer.from(secret, 'utf8'));
+  }
+  try {
+    const key = createPrivateKey(secret);
+    return key.asymmetricKeyType === 'rsa' ? key : `expected an RSA private key for RS256, found a ${key.asymmetricKeyType ?? 'different'} key`;
+  } catch {
+    return 'expected a PEM private key (PKCS#8 or PKCS#1) for RS256';
+  }
+}
+
+
+export type MessageTemplate = z.output<typeof messageTemplate>;
+export type MessageMatcher = z.output<typeof messageMatcher>;
+export type WsAuth = z.output<typeof wsAuth>;

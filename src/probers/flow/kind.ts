@@ -1,0 +1,41 @@
+// The flow kind: what its runs report beyond phases and checks, how that reads, which figures
+// it has, and the series it feeds. Its schema is ./schema.ts, its prober ./prober.ts.
+import { formatDuration } from '../../config/units.js';
+import type { Kind } from '../kinds.js';
+import { CONNECTION_PHASES } from '../types.js';
+
+const ms = (v: number | undefined): string => (v === undefined ? '-' : formatDuration(v));
+
+export interface FlowDetail {
+  kind: 'flow';
+  /** Milliseconds from the start of the (first) injection to the marker at each leg. */
+  legs: Record<string, number>;
+  /** From the first injection to the last leg. */
+  totalMs: number | undefined;
+  injected: boolean;
+  /** Steps that had not finished when the run ended (deadline or failure). */
+  unfinished: string[];
+  polls: number;
+}
+
+export const flowKind: Kind<'flow'> = {
+    prober: async () => (await import('./prober.js')).probeFlow,
+    emptyDetail: () => ({ kind: 'flow', legs: {}, totalMs: undefined, injected: false, unfinished: [], polls: 0 }),
+    target: (spec) => `flow ${spec.steps.map((s) => ('inject' in s ? 'inject' : 'await' in s ? `→ ${s.await.on}` : `→ ${s.poll.name}`)).join(' ')}`,
+    figures: (spec) => {
+      const legs = (spec.steps ?? []).flatMap((step) => ('await' in step ? [`leg.${step.await.on}`] : 'poll' in step ? [`leg.${step.poll.name}`] : []));
+      return ['duration', 'total', ...legs, ...((spec.watch ?? []).length > 0 ? CONNECTION_PHASES : [])];
+    },
+    describe: (d) => {
+      const legs = Object.entries(d.legs).map(([leg, v]) => `${leg} ${formatDuration(v)}`);
+      return [
+        `flow: legs ${legs.length ? legs.join(' · ') : '-'} · total ${ms(d.totalMs)} · ${d.polls} poll(s)${d.injected ? '' : ' · nothing injected'}`,
+        ...(d.unfinished.length ? [`      unfinished: ${d.unfinished.join(', ')}`] : []),
+      ];
+    },
+    declare: () => undefined,
+    record: (probe, d, m) => {
+      for (const [leg, v] of Object.entries(d.legs)) m.flowLeg.observe({ probe, leg }, v / 1000);
+      if (d.totalMs !== undefined) m.flowTotal.observe({ probe }, d.totalMs / 1000);
+    },
+  };

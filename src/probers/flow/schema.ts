@@ -1,0 +1,78 @@
+// A flow probe as written in a probe file: watchers opened first, then inject, await and poll
+// steps, with limits per leg and in total.
+import { z } from 'zod';
+import { headers, jsonPath, size, text, tls as tlsOptions } from '../../config/fields.js';
+import { httpUrl, inRun, jsonExpectation, KiB, messageMatcher, MiB, probeName, scheduleFields, statusExpectation, wsAuth, wsUrl } from '../../config/probe-fields.js';
+
+const legName = z.string().regex(/^[a-z][a-z0-9_-]{0,39}$/, { error: 'expected a short lower-case name like stream or dashboard' });
+
+const flowWatcher = z.union(
+  [
+    z.strictObject({
+      name: legName,
+      sse: z.strictObject({ url: httpUrl, headers, tls: tlsOptions }),
+    }),
+    z.strictObject({
+      name: legName,
+      websocket: z.strictObject({
+        url: wsUrl,
+        headers,
+        subprotocols: z.array(text(200)).min(1).max(32).optional(),
+        auth: wsAuth.optional(),
+        tls: tlsOptions,
+      }),
+    }),
+  ],
+  { error: 'expected a watcher: { name, sse: { url } } or { name, websocket: { url } }' },
+);
+
+const flowStep = z.union(
+  [
+    z.strictObject({
+      inject: z.strictObject({
+        method: z.enum(['POST', 'PUT', 'PATCH', 'GET', 'DELETE']).default('POST'),
+        url: httpUrl,
+        headers,
+        json: z.unknown().optional(),
+        body: text(MiB, 'a request body (string)').optional(),
+        expect: z.strictObject({ status: statusExpectation.default(['2xx']) }).default({ status: ['2xx'] }),
+        /** Values from the response for later steps: {{capture.NAME}}. */
+        capture: z.record(z.string().regex(/^[A-Za-z0-9_]+$/, { error: 'expected a capture name of letters, digits or "_"' }), jsonPath).optional(),
+      }),
+    }),
+    z.strictObject({ await: z.strictObject({ on: legName, match: messageMatcher, within: inRun(1).default(5_000) }) }),
+    z.strictObject({
+      poll: z.strictObject({
+        name: legName.default('dashboard'),
+        url: httpUrl,
+        headers,
+        until: jsonExpectation.refine((list) => list.length > 0, { error: 'expected at least one JSON path to wait for' }),
+        every: inRun(10).default(250),
+        within: inRun(1).default(5_000),
+      }),
+    }),
+  ],
+  { error: 'expected a step: inject, await or poll' },
+);
+
+export const flowProbe = z.strictObject({
+  name: probeName,
+  kind: z.literal('flow'),
+  ...scheduleFields,
+  /** Opened, and ready, before anything is injected. */
+  watch: z.array(flowWatcher).max(20).default([]),
+  steps: z.array(flowStep).min(1).max(100),
+  maxPayload: size(KiB, 64 * MiB).default(MiB),
+  expect: z
+    .strictObject({
+      total: inRun().optional(),
+      legs: z.record(z.string(), inRun()).optional(),
+      /** Compare what arrived at each hop with what was injected. */
+      integrity: z.boolean().default(true),
+    })
+    .default({ integrity: true }),
+});
+
+
+export type FlowWatcher = z.output<typeof flowWatcher>;
+export type FlowStep = z.output<typeof flowStep>;

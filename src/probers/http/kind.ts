@@ -1,0 +1,23 @@
+// The http kind: what its runs report beyond phases and checks, how that reads, which figures
+// it has, and the series it feeds. Its schema is ./schema.ts, its prober ./prober.ts.
+import type { Kind } from '../kinds.js';
+import { CONNECTION_PHASES } from '../types.js';
+
+export interface HttpDetail {
+  kind: 'http';
+  status: number | undefined;
+  bytes: number;
+  redirects: number;
+}
+
+export const httpKind: Kind<'http'> = {
+    prober: async () => (await import('./prober.js')).probeHttp,
+    emptyDetail: () => ({ kind: 'http', status: undefined, bytes: 0, redirects: 0 }),
+    target: (spec) => `${spec.method} ${spec.url}`,
+    figures: () => ['duration', ...CONNECTION_PHASES, 'phase.download'],
+    describe: (d) => [`http: status ${d.status ?? '-'} · ${d.bytes} bytes · ${d.redirects} redirect(s)`],
+    declare: () => undefined,
+    record: (probe, d, m) => {
+      if (d.status !== undefined) m.httpStatus.set({ probe }, d.status);
+    },
+  };

@@ -1,0 +1,71 @@
+// The sse kind: what its runs report beyond phases and checks, how that reads, which figures
+// it has, and the series it feeds. Its schema is ./schema.ts, its prober ./prober.ts.
+import { formatDuration } from '../../config/units.js';
+import type { Kind } from '../kinds.js';
+import { CONNECTION_PHASES } from '../types.js';
+
+const ms = (v: number | undefined): string => (v === undefined ? '-' : formatDuration(v));
+import type { Spread } from '../stats.js';
+
+export interface SseDetail {
+  kind: 'sse';
+  status: number | undefined;
+  /** Events (not comments) received by the first client. */
+  events: number;
+  /** Comment lines (": heartbeat"), counted apart: they never count as events. */
+  comments: number;
+  eventsPerMinute: number;
+  /** With eventTime: age of events on arrival (now − the time the event says it was sent), all clients. */
+  eventAgeMs: Spread | undefined;
+  /** Longest silence between events (from headers to the first event, then between events). */
+  longestGapMs: number | undefined;
+  /** Every gap between consecutive events, for the gap histogram. */
+  gapsMs: number[];
+  sinceLastEventMs: number | undefined;
+  missingIds: number;
+  duplicateIds: number;
+  /** With resume: from dropping the connection to the resumed stream's headers. */
+  reconnectMs: number | undefined;
+  reconnects: number;
+  clients: number;
+  /** Fan-out: clients that completed the window without a failure. */
+  clientsOk: number;
+  /** Fan-out: spread of first-event latency across clients, and the worst spread in delivery
+   * of one event to all of them. */
+  firstEventSpreadMs: number | undefined;
+  deliverySpreadMs: number | undefined;
+  sameEvents: boolean | undefined;
+}
+
+export const sseKind: Kind<'sse'> = {
+    prober: async () => (await import('./prober.js')).probeSse,
+    emptyDetail: (spec) => ({
+      kind: 'sse', status: undefined, events: 0, comments: 0, eventsPerMinute: 0, eventAgeMs: undefined, longestGapMs: undefined, gapsMs: [], sinceLastEventMs: undefined,
+      missingIds: 0, duplicateIds: 0, reconnectMs: undefined, reconnects: 0, clients: spec.clients, clientsOk: 0,
+      firstEventSpreadMs: undefined, deliverySpreadMs: undefined, sameEvents: undefined,
+    }),
+    target: (spec) => `SSE ${spec.url}${spec.clients > 1 ? ` ×${spec.clients}` : ''}`,
+    figures: () => ['duration', 'first_event', ...CONNECTION_PHASES, 'phase.first_event'],
+    describe: (d) => [
+      `sse: ${d.events} event(s) · ${d.comments} comment(s) · ${d.eventsPerMinute.toFixed(1)}/min · longest gap ${ms(d.longestGapMs)} · since last ${ms(d.sinceLastEventMs)}`,
+      `     ids: ${d.missingIds} missing · ${d.duplicateIds} duplicate${d.reconnects ? ` · resumed in ${ms(d.reconnectMs)}` : ''}`,
+      ...(d.clients > 1
+        ? [`     fan-out: ${d.clientsOk}/${d.clients} ok · first-event spread ${ms(d.firstEventSpreadMs)} · delivery spread ${ms(d.deliverySpreadMs)} · ${d.sameEvents === false ? 'clients saw different events' : 'same events'}`]
+        : []),
+    ],
+    declare: (probe, m) => {
+      for (const counter of [m.sseEvents, m.sseComments, m.sseMissing, m.sseDuplicate, m.sseReconnects]) counter.inc({ probe }, 0);
+    },
+    record: (probe, d, m) => {
+      if (d.status !== undefined) m.httpStatus.set({ probe }, d.status);
+      m.sseEvents.inc({ probe }, d.events);
+      m.sseComments.inc({ probe }, d.comments);
+      for (const gap of d.gapsMs) m.sseGap.observe({ probe }, gap / 1000);
+      m.sseMissing.inc({ probe }, d.missingIds);
+      m.sseDuplicate.inc({ probe }, d.duplicateIds);
+      m.sseReconnects.inc({ probe }, d.reconnects);
+      if (d.reconnectMs !== undefined) m.sseReconnect.set({ probe }, d.reconnectMs / 1000);
+      if (d.deliverySpreadMs !== undefined) m.sseSpread.set({ probe }, d.deliverySpreadMs / 1000);
+      if (d.eventAgeMs !== undefined) m.sseAge.set({ probe }, d.eventAgeMs.p99 / 1000);
+    },
+  };

@@ -1,0 +1,43 @@
+// An sse probe as written in a probe file: the window it holds the stream, fan-out, resume,
+// and what every event must be.
+import { z } from 'zod';
+import { count, DAY_MS, duration, headers, jsonPath, size, text, tls as tlsOptions } from '../../config/fields.js';
+import { httpUrl, inRun, jsonExpectation, KiB, MiB, probeName, scheduleFields, statusExpectation } from '../../config/probe-fields.js';
+
+export const sseProbe = z.strictObject({
+  name: probeName,
+  kind: z.literal('sse'),
+  ...scheduleFields,
+  url: httpUrl,
+  headers,
+  tls: tlsOptions,
+  /** How long to hold the stream open; the run ends sooner once expect.minEvents have arrived
+   * (unless the window is needed for maxGap, resume or fan-out figures: `holdFull: true`). */
+  hold: inRun().default(5_000),
+  holdFull: z.boolean().default(false),
+  /** Cap on one buffered line or event (a hostile stream cannot grow the daemon's memory). */
+  maxEventSize: size(KiB, 64 * MiB).default(MiB),
+  /** Concurrent subscribers: fan-out — do all see the same events, and how far apart? */
+  clients: count(1, 10_000).default(1),
+  /** Where each event carries the time it was sent (epoch ms or an ISO date): the probe then
+   * measures each event's age on arrival — how stale the data it delivers is. */
+  eventTime: jsonPath.optional(),
+  /** Drop the connection this long into the window and resume with Last-Event-ID. */
+  resume: z.strictObject({ after: inRun() }).optional(),
+  expect: z
+    .strictObject({
+      status: statusExpectation.default(['200']),
+      minEvents: count(0, 1_000_000).default(1),
+      firstEventWithin: inRun().optional(),
+      maxGap: inRun(1).optional(),
+      eventType: z.union([text(200), z.array(text(200)).min(1).max(100)]).transform((v) => (Array.isArray(v) ? v : [v])).optional(),
+      dataContains: text(64 * KiB).optional(),
+      json: jsonExpectation.optional(),
+      maxMissingIds: count(0, 1_000_000).default(0),
+      maxDuplicateIds: count(0, 1_000_000).default(0),
+      /** With eventTime: the p99 age of events on arrival. */
+      maxEventAge: duration(0, DAY_MS).optional(),
+    })
+    .default({ status: ['200'], minEvents: 1, maxMissingIds: 0, maxDuplicateIds: 0 }),
+});
+

@@ -1,0 +1,64 @@
+// The websocket kind: what its runs report beyond phases and checks, how that reads, which
+// figures it has, and the series it feeds. Its schema is ./schema.ts, its prober ./prober.ts.
+import { formatDuration } from '../../config/units.js';
+import type { Kind } from '../kinds.js';
+import { CONNECTION_PHASES, FAILURE_CODES, type FailureCode } from '../types.js';
+import type { Spread } from '../stats.js';
+
+export interface WebSocketDetail {
+  kind: 'websocket';
+  connections: number;
+  connectionsOk: number;
+  /** Failed connections by failure code. */
+  failures: Partial<Record<FailureCode, number>>;
+  handshakeMs: Spread | undefined;
+  rttMs: Spread | undefined;
+  /** Every RTT sample of the run, for the histogram. */
+  rttSamplesMs: number[];
+  sent: number;
+  received: number;
+  outOfOrder: number;
+  missing: number;
+  duplicate: number;
+  subprotocol: string | undefined;
+  /** The close code the (first) connection ended with. */
+  closeCode: number | undefined;
+}
+
+const spreadOf = (label: string, v: Spread | undefined) =>
+  v ? `${label} p50 ${formatDuration(v.p50)} · p95 ${formatDuration(v.p95)} · p99 ${formatDuration(v.p99)} · max ${formatDuration(v.max)} (${v.n})` : `${label} -`;
+
+export const websocketKind: Kind<'websocket'> = {
+    prober: async () => (await import('./prober.js')).probeWebSocket,
+    emptyDetail: (spec) => ({
+      kind: 'websocket', connections: spec.connections, connectionsOk: 0, failures: {}, handshakeMs: undefined, rttMs: undefined, rttSamplesMs: [],
+      sent: 0, received: 0, outOfOrder: 0, missing: 0, duplicate: 0, subprotocol: undefined, closeCode: undefined,
+    }),
+    target: (spec) => `WS ${spec.url}${spec.connections > 1 ? ` ×${spec.connections}` : ''}`,
+    figures: () => ['duration', 'rtt_p95', ...CONNECTION_PHASES],
+    describe: (d) => {
+      const failures = Object.entries(d.failures);
+      return [
+        `ws: ${d.connectionsOk}/${d.connections} connection(s) ok · sent ${d.sent} · received ${d.received} · subprotocol ${d.subprotocol ?? '-'} · close ${d.closeCode ?? '-'}`,
+        `    ${spreadOf('handshake', d.handshakeMs)}`,
+        `    ${spreadOf('rtt', d.rttMs)}`,
+        `    order: ${d.outOfOrder} out of order · ${d.missing} missing · ${d.duplicate} duplicate`,
+        ...(failures.length ? [`    failed connections: ${failures.map(([code, n]) => `${code} ×${n}`).join(', ')}`] : []),
+      ];
+    },
+    declare: (probe, m) => {
+      for (const direction of ['sent', 'received']) m.wsMessages.inc({ probe, direction }, 0);
+      for (const error of ['out_of_order', 'missing', 'duplicate']) m.wsOrder.inc({ probe, error }, 0);
+      for (const reason of FAILURE_CODES) m.wsConnFailures.inc({ probe, reason }, 0);
+    },
+    record: (probe, d, m) => {
+      for (const rtt of d.rttSamplesMs) m.wsRtt.observe({ probe }, rtt / 1000);
+      m.wsMessages.inc({ probe, direction: 'sent' }, d.sent);
+      m.wsMessages.inc({ probe, direction: 'received' }, d.received);
+      m.wsOrder.inc({ probe, error: 'out_of_order' }, d.outOfOrder);
+      m.wsOrder.inc({ probe, error: 'missing' }, d.missing);
+      m.wsOrder.inc({ probe, error: 'duplicate' }, d.duplicate);
+      if (d.closeCode !== undefined) m.wsClose.set({ probe }, d.closeCode);
+      for (const [reason, n] of Object.entries(d.failures)) m.wsConnFailures.inc({ probe, reason }, n);
+    },
+  };
