@@ -77,3 +77,14 @@ export async function closedPort(): Promise<number> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
 }
+
+/** A webhook receiver that keeps every body it was sent (a stand-in pager). */
+export async function webhookSink(): Promise<Running & { bodies: string[] }> {
+  const bodies: string[] = [];
+  const server = await httpServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => (bodies.push(body), res.end()));
+  });
+  return Object.assign(server, { bodies });
+}

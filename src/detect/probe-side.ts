@@ -8,6 +8,19 @@ export interface ProbeSideVerdict {
   codes: string;
 }
 
+/** Remembers whether our side is suspected, and says so only when that changes. */
+export class ProbeSideWatch {
+  constructor(private suspected = false) {}
+
+  /** The new verdict when suspicion starts or ends; undefined while it stays as it was. */
+  update(probes: ReadonlyArray<{ failing: boolean; lastCode: string | undefined }>, rule: { ratio: number; minProbes: number } | false): ProbeSideVerdict | undefined {
+    const verdict = probeSideVerdict(probes, rule);
+    if (verdict.suspected === this.suspected) return undefined;
+    this.suspected = verdict.suspected;
+    return verdict;
+  }
+}
+
 export function probeSideVerdict(
   probes: ReadonlyArray<{ failing: boolean; lastCode: string | undefined }>,
   rule: { ratio: number; minProbes: number } | false,

@@ -7,17 +7,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { it } from 'node:test';
 import { startDaemon } from '../../test/daemon-harness.js';
-import { httpServer } from '../../test/servers.js';
+import { httpServer, webhookSink } from '../../test/servers.js';
 import { waitFor } from '../../test/wait.js';
 import { StateFile } from './state-file.js';
 
 it('starts, probes and alerts through its receivers when the state directory is unusable', async () => {
-  const pages: string[] = [];
-  const sink = await httpServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => (pages.push(body), res.end()));
-  });
+  const sink = await webhookSink();
+  const pages = sink.bodies;
   const target = await httpServer((_req, res) => res.end('ok'));
   // stateDir lies under a device file: every read and write fails with ENOTDIR.
   const config = ['probesDir: probes', 'stateDir: /dev/null/state', 'alerting:', `  receivers: [{ name: pager, webhook: { url: "${sink.url}/" } }]`, '  group: { wait: 10ms }', ''].join('\n');
@@ -56,12 +52,8 @@ it('keeps probing and paging when the state directory is full, and catches up on
     t.skip('cannot mount a tmpfs');
     return;
   }
-  const pages: string[] = [];
-  const sink = await httpServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => (pages.push(body), res.end()));
-  });
+  const sink = await webhookSink();
+  const pages = sink.bodies;
   let healthy = true;
   const target = await httpServer((_req, res) => void res.writeHead(healthy ? 200 : 503).end());
   const filler = path.join(dir, 'filler');

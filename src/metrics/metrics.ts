@@ -121,9 +121,15 @@ export function createMetrics(options: MetricsOptions) {
       kindOf(kind).declare(probe, kindMetrics);
     },
 
-    setProbesConfigured(counts: Readonly<Record<string, number>>): void {
+    /** Declares every probe's series and counts the probes per kind. */
+    declareProbes(probes: ReadonlyArray<{ name: string; kind: ProbeKind }>): void {
+      const perKind: Record<string, number> = {};
+      for (const { name, kind } of probes) {
+        this.declareProbe(name, kind);
+        perKind[kind] = (perKind[kind] ?? 0) + 1;
+      }
       probesConfigured.reset();
-      for (const [kind, count] of Object.entries(counts)) probesConfigured.set({ kind }, count);
+      for (const [kind, count] of Object.entries(perKind)) probesConfigured.set({ kind }, count);
     },
 
     recordResult(result: ProbeResult): void {

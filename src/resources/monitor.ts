@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 import pidusage from 'pidusage';
 import type { DaemonSettings } from '../config/schema.js';
 import { BudgetState, type ResourceSample, type ResourceTransition } from '../detect/budget.js';
+import type { ProbeResult } from '../probers/types.js';
 import type { Clock, Timer } from '../scheduler/clock.js';
 import { watchLoopDelay, type LoopDelay } from './loop-delay.js';
 
@@ -71,6 +72,14 @@ export class ResourceMonitor {
 
   readingsNow(): ProcessReading[] {
     return [...this.readings.values()];
+  }
+
+  /** A failure taken while the daemon itself was starved says nothing about the target: it
+   * becomes inconclusive (and keeps the target's answer in its message). */
+  judge(result: ProbeResult): ProbeResult {
+    if (result.ok || result.failure.code === 'inconclusive') return result;
+    if (!this.starvedDuring(result.startedAt, result.startedAt + result.durationMs)) return result;
+    return { ...result, failure: { code: 'inconclusive', message: `the daemon was starved during this run (event loop or CPU over its budget); the target's answer: ${result.failure.code}: ${result.failure.message}` } };
   }
 
   /** Whether the daemon was starved at any moment of [from, to] (epoch ms). */

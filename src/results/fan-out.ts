@@ -16,24 +16,3 @@ export function fanOut(sinks: readonly ResultSink[], logger: Logger): ResultSink
     }
   };
 }
-
-/** One log line per result: info when ok, warn with the failure when not. */
-export function logSink(logger: Logger): ResultSink {
-  return (result) => {
-    const fields = {
-      probe: result.probe,
-      kind: result.kind,
-      run: result.runId,
-      ok: result.ok,
-      duration_ms: round(result.durationMs),
-      phases: Object.fromEntries(Object.entries(result.phases).map(([k, v]) => [k, round(v)])),
-      failed_checks: result.checks.filter((c) => !c.ok).map((c) => `${c.name}: expected ${c.expected}, observed ${c.observed}`),
-    };
-    if (result.ok) logger.info(fields, 'probe ok');
-    else logger.warn({ ...fields, failure: result.failure }, `probe failed: ${result.failure.code}`);
-  };
-}
-
-function round(ms: number): number {
-  return Math.round(ms * 100) / 100;
-}

@@ -139,15 +139,35 @@ function send(res: http.ServerResponse, status: number, type: string, body: stri
   res.end(res.req.method === 'HEAD' ? undefined : body);
 }
 
-/** Listens on "host:port" (port 0 picks a free one); resolves with the bound address. */
+/** The listen address cannot be bound: a configuration problem (exit 78), said in plain words. */
+export class ListenError extends Error {
+  constructor(
+    readonly address: string,
+    readonly reason: NodeJS.ErrnoException,
+  ) {
+    super(`cannot listen on ${address}: ${LISTEN_WHY[reason.code ?? ''] ?? reason.message}`);
+  }
+}
+
+const LISTEN_WHY: Record<string, string> = {
+  EADDRINUSE: 'the port is already in use by another process',
+  EACCES: 'permission denied (ports below 1024 need privileges)',
+  EADDRNOTAVAIL: "the address is not one of this host's addresses",
+  ENOTFOUND: 'the host name does not resolve',
+  EAI_AGAIN: 'the host name cannot be resolved right now',
+};
+
+/** Listens on "host:port" (port 0 picks a free one); resolves with the bound address, or
+ * rejects with a ListenError that says why in words. */
 export function listen(server: http.Server, address: string): Promise<{ host: string; port: number }> {
   const parsed = listenAddress(address);
-  if (!parsed) return Promise.reject(Object.assign(new Error(`expected host:port like 127.0.0.1:9464, found ${JSON.stringify(address)}`), { code: 'EINVAL' }));
+  if (!parsed) return Promise.reject(new ListenError(address, Object.assign(new Error(`expected host:port like 127.0.0.1:9464`), { code: 'EINVAL' })));
   const { host, port } = parsed;
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    const onError = (error: NodeJS.ErrnoException) => reject(new ListenError(address, error));
+    server.once('error', onError);
     server.listen(port, host, () => {
-      server.removeListener('error', reject);
+      server.removeListener('error', onError);
       const bound = server.address();
       resolve({ host, port: typeof bound === 'object' && bound ? bound.port : port });
     });

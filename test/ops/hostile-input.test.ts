@@ -11,7 +11,7 @@ import { mutedBy } from '../../src/alerting/maintenance.js';
 import { daemonConfigSchema } from '../../src/config/schema.js';
 import { startDaemon, type Harness } from '../daemon-harness.js';
 import { assertNoLeak } from '../handles.js';
-import { httpServer } from '../servers.js';
+import { httpServer, webhookSink } from '../servers.js';
 import { waitFor } from '../wait.js';
 
 const TOKEN = 'test-token-0123456789abcdef';
@@ -84,12 +84,8 @@ describe('state files of the wrong shape', () => {
     it(`${shape.name}: moved aside, said, alerted; the daemon probes and is ready`, async () => {
       const stateDir = mkdtempSync(path.join(os.tmpdir(), 'flowprobe-shape-'));
       writeFileSync(path.join(stateDir, shape.file), shape.text);
-      const pages: string[] = [];
-      const sink = await httpServer((req, res) => {
-        let body = '';
-        req.on('data', (c: Buffer) => (body += c.toString()));
-        req.on('end', () => (pages.push(body), res.end()));
-      });
+      const sink = await webhookSink();
+      const pages = sink.bodies;
       const target = await httpServer((_req, res) => res.end('ok'));
       const config = ['probesDir: probes', `stateDir: ${stateDir}`, 'alerting:', `  receivers: [{ name: pager, webhook: { url: "${sink.url}/" } }]`, '  group: { wait: 10ms }', ''].join('\n');
       const h = await startDaemon(config, { 'a.yaml': `name: a\nkind: http\nevery: 200ms\ntimeout: 150ms\nurl: ${target.url}/\n` });
