@@ -114,4 +114,16 @@ describe('flowprobe command line', () => {
     assert.equal(await exited, 0);
     assert.match(out, /"msg":"stopped"/);
   });
+
+  it('run exits 78 naming the cause when the listen address cannot be bound, leaving nothing behind', async () => {
+    const dir = configDir('probesDir: probes\n', { 'a.yaml': `name: a\nkind: http\nevery: 1s\nurl: ${target.url}/\n` });
+    const port = target.url.slice(target.url.lastIndexOf(':') + 1);
+    const taken = await flowprobe(['run', '--config', dir.configFile, '--listen', `127.0.0.1:${port}`]);
+    assert.equal(taken.code, 78);
+    assert.match(taken.err, new RegExp(`flowprobe: not started: cannot listen on 127\\.0\\.0\\.1:${port}: the port is already in use by another process`));
+    assert.doesNotMatch(taken.err, /\n\s+at /, 'no stack trace');
+    const outOfRange = await flowprobe(['check', '--config', configDir('probesDir: probes\nlisten: 127.0.0.1:99999\n', {}).configFile]);
+    assert.equal(outOfRange.code, 1);
+    assert.match(outOfRange.err, /listen: expected host:port like 127\.0\.0\.1:9464 \(port 0-65535\), found "127\.0\.0\.1:99999"/);
+  });
 });

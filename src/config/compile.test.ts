@@ -2,6 +2,7 @@
 // refused by `check` with a positioned message, or compiled into something that runs.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { KeyObject } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -110,6 +111,16 @@ describe('compiled objects', () => {
     } finally {
       await target.close();
     }
+  });
+
+  it('imports a JWT signing key once, at load', () => {
+    const dir = configDir('probesDir: probes\n', { 'a.yaml': 'name: w\nkind: websocket\nurl: ws://127.0.0.1:1/\nauth: { jwt: { secret: "${JWT}" } }\n' });
+    const result = loadConfig(dir.configFile, { env: { JWT: 'a-signing-secret' } });
+    assert.ok(result.ok);
+    const spec = result.config.probes[0];
+    assert.ok(spec?.kind === 'websocket' && spec.auth && 'jwt' in spec.auth);
+    assert.ok(spec.auth.jwt.key instanceof KeyObject && spec.auth.jwt.key.type === 'secret');
+    assert.ok(!('secret' in spec.auth.jwt), 'the compiled spec holds the key, not the text');
   });
 
   it('redacts secrets of any length, before anything is shortened', async () => {
