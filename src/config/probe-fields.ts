@@ -50,7 +50,6 @@ export const statusExpectation = z
   .union([statusCode, z.array(statusCode).min(1, { error: STATUS_MESSAGE })], { error: STATUS_MESSAGE })
   .transform((value) => (Array.isArray(value) ? value : [value]).map(String));
 
-export const jsonExpectation = jsonExpectations;
 
 export const failureRatio = z.union(
   [z.literal(false), z.strictObject({ window: count(2, 1000).default(10), above: z.number().gt(0).lt(1).default(0.5) })],
@@ -138,7 +137,7 @@ export const messageTemplate = z.union([z.strictObject({ text: text(MiB) }), z.s
 export const messageMatcher = z.strictObject({
   text: text(64 * KiB).optional(),
   regex: regex.optional(),
-  json: jsonExpectation.optional(),
+  json: jsonExpectations.optional(),
 });
 
 export const wsAuth = z.union(

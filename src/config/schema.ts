@@ -1,6 +1,7 @@
-// The shape of config/flowprobe.yaml and probes/*.yaml. Types are inferred from these schemas,
-// so a field exists in the code exactly when the schema says it does. Messages say what was
-// expected; the loader adds where (file:line:col key.path) and what was found.
+// The shape of config/flowprobe.yaml, and of a probe: the union of every kind's schema (each
+// lives in its kind's folder, src/probers/<kind>/schema.ts). Types are inferred from these
+// schemas, so a field exists in the code exactly when the schema says it does. Messages say what
+// was expected; the loader adds where (file:line:col key.path) and what was found.
 import { z } from 'zod';
 import { flowProbe } from '../probers/flow/schema.js';
 import { httpProbe } from '../probers/http/schema.js';
@@ -15,8 +16,6 @@ export const PROBE_KINDS = ['http', 'sse', 'websocket', 'flow'] as const;
 export const probeSchema = z.discriminatedUnion('kind', [httpProbe, sseProbe, websocketProbe, flowProbe], {
   error: `expected kind to be one of: ${PROBE_KINDS.join(', ')}`,
 });
-
-/** A probe file holds one probe (a mapping) or several (a sequence). */
 
 const receiverName = z.string().regex(/^[A-Za-z0-9_.-]+$/, { error: 'expected a receiver name of letters, digits, "_", "." or "-"' });
 

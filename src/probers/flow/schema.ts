@@ -1,8 +1,8 @@
 // A flow probe as written in a probe file: watchers opened first, then inject, await and poll
 // steps, with limits per leg and in total.
 import { z } from 'zod';
-import { headers, jsonPath, size, text, tls as tlsOptions } from '../../config/fields.js';
-import { httpUrl, inRun, jsonExpectation, KiB, messageMatcher, MiB, probeName, scheduleFields, statusExpectation, wsAuth, wsUrl } from '../../config/probe-fields.js';
+import { headers, jsonExpectations, jsonPath, size, text, tls as tlsOptions } from '../../config/fields.js';
+import { httpUrl, inRun, KiB, messageMatcher, MiB, probeName, scheduleFields, statusExpectation, wsAuth, wsUrl } from '../../config/probe-fields.js';
 
 const legName = z.string().regex(/^[a-z][a-z0-9_-]{0,39}$/, { error: 'expected a short lower-case name like stream or dashboard' });
 
@@ -46,7 +46,7 @@ const flowStep = z.union(
         name: legName.default('dashboard'),
         url: httpUrl,
         headers,
-        until: jsonExpectation.refine((list) => list.length > 0, { error: 'expected at least one JSON path to wait for' }),
+        until: jsonExpectations.refine((list) => list.length > 0, { error: 'expected at least one JSON path to wait for' }),
         every: inRun(10).default(250),
         within: inRun(1).default(5_000),
       }),

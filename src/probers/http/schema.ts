@@ -1,8 +1,8 @@
 // An http probe as written in a probe file: method, headers, body; status, duration, body,
 // header and JSON expectations.
 import { z } from 'zod';
-import { count, headers, regex, size, text, tls as tlsOptions } from '../../config/fields.js';
-import { httpUrl, inRun, jsonExpectation, KiB, MiB, probeName, scheduleFields, statusExpectation } from '../../config/probe-fields.js';
+import { count, headers, jsonExpectations, regex, size, text, tls as tlsOptions } from '../../config/fields.js';
+import { httpUrl, inRun, KiB, MiB, probeName, scheduleFields, statusExpectation } from '../../config/probe-fields.js';
 
 export const httpProbe = z.strictObject({
   name: probeName,
@@ -23,7 +23,7 @@ export const httpProbe = z.strictObject({
       maxDuration: inRun().optional(),
       bodyContains: text(64 * KiB).optional(),
       bodyMatches: regex.optional(),
-      json: jsonExpectation.optional(),
+      json: jsonExpectations.optional(),
       headers: z.record(z.string().max(200), text(8_192)).optional(),
     })
     .default({ status: ['2xx'] }),

@@ -1,8 +1,8 @@
 // An sse probe as written in a probe file: the window it holds the stream, fan-out, resume,
 // and what every event must be.
 import { z } from 'zod';
-import { count, DAY_MS, duration, headers, jsonPath, size, text, tls as tlsOptions } from '../../config/fields.js';
-import { httpUrl, inRun, jsonExpectation, KiB, MiB, probeName, scheduleFields, statusExpectation } from '../../config/probe-fields.js';
+import { count, DAY_MS, duration, headers, jsonExpectations, jsonPath, size, text, tls as tlsOptions } from '../../config/fields.js';
+import { httpUrl, inRun, KiB, MiB, probeName, scheduleFields, statusExpectation } from '../../config/probe-fields.js';
 
 export const sseProbe = z.strictObject({
   name: probeName,
@@ -32,7 +32,7 @@ export const sseProbe = z.strictObject({
       maxGap: inRun(1).optional(),
       eventType: z.union([text(200), z.array(text(200)).min(1).max(100)]).transform((v) => (Array.isArray(v) ? v : [v])).optional(),
       dataContains: text(64 * KiB).optional(),
-      json: jsonExpectation.optional(),
+      json: jsonExpectations.optional(),
       maxMissingIds: count(0, 1_000_000).default(0),
       maxDuplicateIds: count(0, 1_000_000).default(0),
       /** With eventTime: the p99 age of events on arrival. */
