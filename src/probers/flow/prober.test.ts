@@ -50,9 +50,11 @@ describe('flow prober against the demo pipeline and its fault switch', () => {
     demo.setFaults({ latencyMs: { ingest: 0, stream: 300, ws: 0, dashboard: 0 } });
     const r = await probe({ expect: { legs: { stream: '100ms', alerts: '100ms' } } });
     assert.equal(code(r), 'assertion', message(r));
-    assert.match(message(r), /^leg stream: expected <= 100ms, observed 3\d\d/);
-    assert.ok((flow(r).legs.alerts ?? 999) < 100, `alerts leg ${flow(r).legs.alerts}`);
-    assert.ok((flow(r).legs.stream ?? 0) >= 300);
+    // The slow hop is named with its figure; timings are lower bounds only (a busy machine
+    // may add to any leg, never take away from the injected 300 ms).
+    assert.match(message(r), /^leg stream: expected <= 100ms, observed \d/);
+    assert.ok((flow(r).legs.stream ?? 0) >= 300, message(r));
+    assert.ok((flow(r).legs.alerts ?? Infinity) < (flow(r).legs.stream ?? 0), `alerts leg ${flow(r).legs.alerts} vs stream ${flow(r).legs.stream}`);
   });
 
   it('names the watcher when events are dropped on the stream', async () => {
