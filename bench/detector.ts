@@ -12,6 +12,7 @@ const settings: DetectSettings = {
   failureRatio: { window: 10, above: 0.5 },
   recoverWithinMs: 600_000,
   degraded: { figure: { name: 'duration' }, thresholdMs: undefined, factor: 2, sustainMs: 60_000, minSamples: 20, baselineSamples: 200, percentile: 50 },
+  degradedRunsSustainMs: 60_000,
 };
 const gc = (globalThis as { gc?: () => void }).gc;
 gc?.();

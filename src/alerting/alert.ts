@@ -98,9 +98,12 @@ export function eventsFromTransition(t: Transition, probe: ProbeInfo, location: 
     case 'not-recovered-within':
       return [{ ...base, labels: labelsFor('ProbeNotRecovered'), status: 'firing', summary: `${t.probe} (${probe.kind}) has not recovered within ${formatDuration(Number(t.evidence.recover_within_ms))}: ${lastError || 'still failing'}` }];
     case 'slow':
+      if (t.evidence.figure === 'verdict') {
+        return [{ ...base, labels: labelsFor('ProbeDegraded'), status: 'firing', summary: `${t.probe} (${probe.kind}) is degraded: ${t.evidence.degradation} — runs degraded for ${formatDuration(Number(t.evidence.slow_for_ms))}` }];
+      }
       return [{ ...base, labels: labelsFor('ProbeDegraded'), status: 'firing', summary: `${t.probe} (${probe.kind}) is degraded: ${t.evidence.figure} ${t.evidence.observed_ms}ms${t.evidence.baseline_ms !== undefined ? ` vs baseline ${t.evidence.baseline_ms}ms` : ''}${t.evidence.threshold_ms !== undefined ? ` (threshold ${t.evidence.threshold_ms}ms)` : ''} for ${formatDuration(Number(t.evidence.slow_for_ms))}` }];
     case 'fast-again':
-      return [{ ...base, labels: labelsFor('ProbeDegraded'), status: 'resolved', summary: `${t.probe} (${probe.kind}) is fast again: ${t.evidence.figure} ${t.evidence.observed_ms}ms` }];
+      return [{ ...base, labels: labelsFor('ProbeDegraded'), status: 'resolved', summary: t.evidence.figure === 'verdict' ? `${t.probe} (${probe.kind}) runs within their limits again` : `${t.probe} (${probe.kind}) is fast again: ${t.evidence.figure} ${t.evidence.observed_ms}ms` }];
     default:
       return t.reason satisfies never;
   }

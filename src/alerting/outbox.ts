@@ -15,7 +15,7 @@ const alertSchema = z.object({
   fingerprint: z.string(),
   labels,
   summary: z.string(),
-  checks: z.array(z.object({ name: z.string(), ok: z.boolean(), expected: z.string(), observed: z.string() })),
+  checks: z.array(z.object({ name: z.string(), ok: z.boolean(), degraded: z.boolean().optional(), expected: z.string(), observed: z.string() })),
   evidence: z.record(z.string(), z.union([z.string(), z.number()])),
   status: z.enum(['firing', 'resolved']),
   startsAt: time,

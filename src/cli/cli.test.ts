@@ -59,6 +59,18 @@ describe('flowprobe command line', () => {
     assert.match(r.out, /✅ json \$\.status: expected == "ok", observed "ok"/);
   });
 
+  it('probe prints a degraded verdict with ⚠️ on the check over its degrade limit, and exits 0', async () => {
+    const dir = configDir('probesDir: probes\n', { 'a.yaml': `name: one\nkind: http\nurl: ${target.url}/\ndegradeWhen: { phases: { connect: 0ms } }\n` });
+    const r = await flowprobe(['probe', 'one', '--config', dir.configFile]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^⚠️ one \(http\)  GET http:\/\/127\.0\.0\.1:\d+\/  →  DEGRADED in /);
+    assert.match(r.out, /✅ status: expected 2xx, observed 200/);
+    assert.match(r.out, /⚠️ phase connect: expected <= 0ms \(else degraded\), observed /);
+    assert.match(r.out, /degraded: phase connect .*, over its degrade limit/);
+    const json = await flowprobe(['probe', 'one', '--json', '--config', dir.configFile]);
+    assert.equal((JSON.parse(json.out) as { verdict: string }).verdict, 'degraded');
+  });
+
   it('probe --json prints the result and exits 1 when it fails', async () => {
     const dir = configDir('probesDir: probes\n', { 'a.yaml': `name: one\nkind: http\nurl: ${target.url}/\nexpect:\n  status: 204\n` });
     const r = await flowprobe(['probe', 'one', '--json', '--config', dir.configFile]);

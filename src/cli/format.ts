@@ -1,12 +1,13 @@
 // How `flowprobe probe` shows one result to a human.
 import { formatDuration } from '../config/units.js';
 import { kindOf } from '../probers/kinds.js';
-import { PHASE_NAMES, type ProbeDetail, type ProbeResult } from '../probers/types.js';
+import { PHASE_NAMES, type ProbeDetail, type ProbeResult, type Verdict } from '../probers/types.js';
 
 export function formatResult(result: ProbeResult, target: string): string {
   const lines: string[] = [];
-  const verdict = result.ok ? `ok in ${formatDuration(result.durationMs)}` : `FAILED (${result.failure.code}) after ${formatDuration(result.durationMs)}`;
-  lines.push(`${result.ok ? '✅' : '❌'} ${result.probe} (${result.kind})  ${target}  →  ${verdict}`);
+  const took = formatDuration(result.durationMs);
+  const verdict = result.verdict === 'ok' ? `ok in ${took}` : result.verdict === 'degraded' ? `DEGRADED in ${took}` : `FAILED (${result.failure.code}) after ${took}`;
+  lines.push(`${checkMark(result.verdict)} ${result.probe} (${result.kind})  ${target}  →  ${verdict}`);
   const phases = PHASE_NAMES.flatMap((phase) => {
     const ms = result.phases[phase];
     return ms === undefined ? [] : [`${phase} ${formatDuration(ms)}`];
@@ -16,10 +17,15 @@ export function formatResult(result: ProbeResult, target: string): string {
   for (const line of describeDetail(result.detail)) lines.push(`   ${line}`);
   if (result.checks.length > 0) {
     lines.push('   checks:');
-    for (const c of result.checks) lines.push(`     ${c.ok ? '✅' : '❌'} ${c.name}: expected ${c.expected}, observed ${c.observed}`);
+    for (const c of result.checks) lines.push(`     ${checkMark(c.ok ? (c.degraded ? 'degraded' : 'ok') : 'failed')} ${c.name}: expected ${c.expected}, observed ${c.observed}`);
   }
+  if (result.verdict === 'degraded') lines.push(`   degraded: ${result.degradation}`);
   if (!result.ok) lines.push(`   failure: ${result.failure.code}: ${result.failure.message}`);
   return lines.join('\n');
+}
+
+export function checkMark(verdict: Verdict): string {
+  return verdict === 'ok' ? '✅' : verdict === 'degraded' ? '⚠️' : '❌';
 }
 
 function describeDetail<D extends ProbeDetail>(detail: D): string[] {

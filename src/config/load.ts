@@ -260,8 +260,10 @@ function checkFlowNames(raw: Partial<Extract<RawProbe, { kind: 'flow' }>>, at: K
     }
     if ('poll' in step) legs.add(step.poll.name);
   });
-  for (const leg of Object.keys(raw.expect?.legs ?? {})) {
-    if (!legs.has(leg)) diagnostics.push(source.atKey([...at, 'expect', 'legs', leg], `expected a leg of this flow (${[...legs].join(', ')}), found "${leg}"`));
+  for (const where of ['expect', 'degradeWhen'] as const) {
+    for (const leg of Object.keys(raw[where]?.legs ?? {})) {
+      if (!legs.has(leg)) diagnostics.push(source.atKey([...at, where, 'legs', leg], `expected a leg of this flow (${[...legs].join(', ')}), found "${leg}"`));
+    }
   }
 }
 

@@ -188,3 +188,14 @@ function signingKey(secret: string, algorithm: 'HS256' | 'RS256'): KeyObject | s
 export type MessageTemplate = z.output<typeof messageTemplate>;
 export type MessageMatcher = z.output<typeof messageMatcher>;
 export type WsAuth = z.output<typeof wsAuth>;
+
+/** Limits per phase (`expect.phases` fails a run, `degradeWhen.phases` degrades it). */
+export const phaseLimits = z.strictObject({
+  dns: inRun().optional(),
+  connect: inRun().optional(),
+  tls: inRun().optional(),
+  first_byte: inRun().optional(),
+  download: inRun().optional(),
+  first_event: inRun().optional(),
+});
+export type PhaseLimits = z.output<typeof phaseLimits>;

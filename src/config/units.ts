@@ -19,6 +19,7 @@ export function parseDuration(text: string): number | undefined {
 }
 
 export function formatDuration(ms: number): string {
+  if (ms === 0) return '0ms';
   if (ms < 1) return `${(ms * 1000).toFixed(0)}µs`;
   if (ms < 1_000) return `${Number(ms.toFixed(1))}ms`;
   if (ms < 60_000) return `${Number((ms / 1_000).toFixed(2))}s`;

@@ -39,6 +39,7 @@ export class Detector {
         ok: result.ok,
         inconclusive,
         figureMs: settings.degraded ? figureOf(result, settings.degraded.figure) : undefined,
+        degradedRun: result.verdict === 'degraded' ? result.degradation : undefined,
         failure: result.ok ? undefined : result.failure,
       },
       now,
@@ -68,6 +69,9 @@ export class Detector {
   }
 }
 
+/** How long degraded runs must last before the probe is degraded, when no rule says. */
+const DEFAULT_SUSTAIN_MS = 60_000;
+
 export function settingsFor(defaults: DetectConfig, spec: ProbeSpec): DetectSettings {
   const merged = { ...defaults, ...definedOnly(spec.detect ?? {}) } as DetectConfig;
   const degraded = merged.degraded;
@@ -76,6 +80,7 @@ export function settingsFor(defaults: DetectConfig, spec: ProbeSpec): DetectSett
     recoverAfter: merged.recoverAfter,
     failureRatio: merged.failureRatio === false ? undefined : merged.failureRatio,
     recoverWithinMs: merged.recoverWithin,
+    degradedRunsSustainMs: degraded?.sustain ?? DEFAULT_SUSTAIN_MS,
     degraded: degraded && {
       figure: degraded.figure,
       thresholdMs: degraded.threshold,

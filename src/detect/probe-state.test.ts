@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ProbeState, type DetectSettings, type Observation, type Transition } from './probe-state.js';
 
-const BASE: DetectSettings = { failAfter: 3, recoverAfter: 2, failureRatio: { window: 9, above: 0.3 }, recoverWithinMs: undefined, degraded: undefined };
+const BASE: DetectSettings = { failAfter: 3, recoverAfter: 2, failureRatio: { window: 9, above: 0.3 }, recoverWithinMs: undefined, degraded: undefined, degradedRunsSustainMs: 30_000 };
 const DEGRADE: DetectSettings = {
   ...BASE,
   degraded: { figure: { name: 'duration' }, thresholdMs: undefined, factor: 2, sustainMs: 30_000, minSamples: 10, baselineSamples: 100, percentile: 50 },
@@ -10,6 +10,7 @@ const DEGRADE: DetectSettings = {
 
 const ok = (figureMs = 100): Observation => ({ ok: true, inconclusive: false, figureMs, failure: undefined });
 const fail: Observation = { ok: false, inconclusive: false, figureMs: undefined, failure: { code: 'http_status', message: 'status: expected 2xx, observed 503' } };
+const degradedRun: Observation = { ok: true, inconclusive: false, figureMs: undefined, failure: undefined, degradedRun: 'out of order 3, over its degrade limit: expected <= 0 (else degraded)' };
 const inconclusive: Observation = { ok: false, inconclusive: true, figureMs: undefined, failure: { code: 'inconclusive', message: 'starved' } };
 
 /** Feeds observations every `everyMs` from t=0; returns every transition as "from→to:reason@t". */
@@ -23,6 +24,9 @@ const times = <T>(n: number, x: T): T[] => Array.from({ length: n }, () => x);
 describe('probe state machine (fake time)', () => {
   const table: Array<{ name: string; settings: DetectSettings; observations: Observation[]; everyMs?: number; expected: string[] }> = [
     { name: 'one failure is a blip', settings: BASE, observations: [ok(), fail, ok(), ok()], expected: [] },
+    { name: 'degraded runs sustained make the probe degraded (no baseline rule needed), recoverAfter good runs heal it', settings: BASE, observations: [ok(), ...times(4, degradedRun), ok(), ok()], expected: ['healthy→degraded:slow@40s', 'degraded→healthy:fast-again@60s'] },
+    { name: 'a degraded run or two shorter than sustain is not a degradation', settings: BASE, observations: [ok(), degradedRun, degradedRun, ok(), degradedRun, ok()], expected: [] },
+    { name: 'degraded runs count beside a baseline rule', settings: DEGRADE, observations: [...times(12, ok(100)), ...times(4, { ...degradedRun, figureMs: 100 }), ok(100), ok(100)], expected: ['healthy→degraded:slow@150s', 'degraded→healthy:fast-again@170s'] },
     { name: 'failAfter consecutive failures, then recoverAfter successes', settings: BASE, observations: [ok(), fail, fail, fail, fail, ok(), ok()], expected: ['healthy→failing:consecutive-failures@30s', 'failing→healthy:recovered@60s'] },
     {
       name: 'flapping 200/503: exactly one failing and one healthy',

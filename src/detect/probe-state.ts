@@ -27,6 +27,9 @@ export interface DetectSettings {
   failureRatio: { window: number; above: number } | undefined;
   recoverWithinMs: number | undefined;
   degraded: DegradedSettings | undefined;
+  /** Runs with the verdict degraded (over a `degradeWhen` limit), sustained this long, make the
+   * probe degraded too — whatever figures those limits were on. */
+  degradedRunsSustainMs: number;
 }
 
 export interface DegradedSettings {
@@ -50,6 +53,8 @@ export interface Observation {
   inconclusive: boolean;
   /** The degradation figure of this result, if it has one (ms). */
   figureMs: number | undefined;
+  /** The run's verdict was degraded: what was over its degrade limit. */
+  degradedRun?: string | undefined;
   failure: { code: string; message: string } | undefined;
 }
 
@@ -146,7 +151,7 @@ export class ProbeState {
   observe(observation: Observation, now: number): Transition[] {
     if (observation.inconclusive) return [];
     const transitions = observation.ok ? this.onSuccess(now) : this.onFailure(observation, now);
-    if (observation.ok && this.s.health !== 'failing') transitions.push(...this.onFigure(observation.figureMs, now));
+    if (observation.ok && this.s.health !== 'failing') transitions.push(...this.onFigure(observation.figureMs, observation.degradedRun, now));
     return transitions;
   }
 
@@ -230,32 +235,42 @@ export class ProbeState {
     return [this.transition('healthy', 'recovered', now, { consecutive_successes: s.consecutiveSuccesses }, outage && { startedAt: outage.startedAt, endedAt, durationMs: endedAt - outage.startedAt })];
   }
 
-  private onFigure(figureMs: number | undefined, now: number): Transition[] {
+  /** Slow when the run's verdict was degraded, or the rule's figure is over its threshold or
+   * factor × baseline; degraded once slow for the sustain window, healthy after recoverAfter
+   * runs that are not. */
+  private onFigure(figureMs: number | undefined, degradedRun: string | undefined, now: number): Transition[] {
     const d = this.settings.degraded;
     const s = this.s;
-    if (!d || figureMs === undefined) return [];
+    // With a rule but no figure in this result (and a run that was not degraded), nothing to judge.
+    if (degradedRun === undefined && (d ? figureMs === undefined : s.health !== 'degraded' && s.slowSince === undefined)) return [];
     const baseline = this.baselineMs;
-    const overThreshold = d.thresholdMs !== undefined && figureMs > d.thresholdMs;
-    const overBaseline = d.factor !== undefined && baseline !== undefined && figureMs > d.factor * baseline;
-    if (!overThreshold && !overBaseline) {
+    const overThreshold = d !== undefined && figureMs !== undefined && d.thresholdMs !== undefined && figureMs > d.thresholdMs;
+    const overBaseline = d !== undefined && figureMs !== undefined && d.factor !== undefined && baseline !== undefined && figureMs > d.factor * baseline;
+    const figure = d ? figureLabel(d.figure) : 'verdict';
+    if (!overThreshold && !overBaseline && degradedRun === undefined) {
       s.slowSince = undefined;
       // Only normal samples teach the baseline: a slowdown must not become the new normal.
-      this.learn(figureMs, d.baselineSamples);
+      if (d && figureMs !== undefined) this.learn(figureMs, d.baselineSamples);
       if (s.health !== 'degraded') return [];
       s.fastStreak++;
       if (s.fastStreak < this.settings.recoverAfter) return [];
       s.fastStreak = 0;
-      return [this.transition('healthy', 'fast-again', now, { figure: figureLabel(d.figure), observed_ms: round(figureMs), baseline_ms: round(baseline ?? 0) })];
+      return [this.transition('healthy', 'fast-again', now, { figure, ...(figureMs !== undefined ? { observed_ms: round(figureMs) } : {}), ...(baseline !== undefined ? { baseline_ms: round(baseline) } : {}) })];
     }
+    if (d && figureMs !== undefined && !overThreshold && !overBaseline) this.learn(figureMs, d.baselineSamples);
     s.fastStreak = 0;
     s.slowSince ??= now;
-    if (s.health === 'degraded' || now - s.slowSince < d.sustainMs) return [];
+    const sustainMs = overThreshold || overBaseline ? (d as DegradedSettings).sustainMs : this.settings.degradedRunsSustainMs;
+    if (s.health === 'degraded' || now - s.slowSince < sustainMs) return [];
+    if (!overThreshold && !overBaseline) {
+      return [this.transition('degraded', 'slow', now, { figure: 'verdict', degradation: degradedRun ?? '', slow_for_ms: now - s.slowSince })];
+    }
     return [this.transition('degraded', 'slow', now, {
-      figure: figureLabel(d.figure),
-      observed_ms: round(figureMs),
+      figure,
+      observed_ms: round(figureMs as number),
       ...(baseline !== undefined ? { baseline_ms: round(baseline) } : {}),
-      ...(d.thresholdMs !== undefined ? { threshold_ms: d.thresholdMs } : {}),
-      ...(d.factor !== undefined ? { factor: d.factor } : {}),
+      ...(d?.thresholdMs !== undefined ? { threshold_ms: d.thresholdMs } : {}),
+      ...(d?.factor !== undefined ? { factor: d.factor } : {}),
       slow_for_ms: now - s.slowSince,
     })];
   }

@@ -7,18 +7,20 @@ import type { Transition } from '../detect/probe-state.js';
 import type { ProbeResult } from '../probers/types.js';
 import type { Logger } from './logger.js';
 
-/** Info when ok, warn with the failure when not. */
+/** Info when ok or degraded (with what was over its limit), warn with the failure when failed. */
 export function logResult(logger: Logger, result: ProbeResult): void {
   const fields = {
     probe: result.probe,
     kind: result.kind,
     run: result.runId,
     ok: result.ok,
+    verdict: result.verdict,
     duration_ms: round(result.durationMs),
     phases: Object.fromEntries(Object.entries(result.phases).map(([k, v]) => [k, round(v)])),
     failed_checks: result.checks.filter((c) => !c.ok).map((c) => `${c.name}: expected ${c.expected}, observed ${c.observed}`),
   };
-  if (result.ok) logger.info(fields, 'probe ok');
+  if (result.verdict === 'ok') logger.info(fields, 'probe ok');
+  else if (result.verdict === 'degraded') logger.info({ ...fields, degradation: result.degradation }, `probe degraded: ${result.degradation}`);
   else logger.warn({ ...fields, failure: result.failure }, `probe failed: ${result.failure.code}`);
 }
 

@@ -11,6 +11,7 @@ import { FAILURE_CODES, PHASE_NAMES, type ProbeDetail, type ProbeResult } from '
 import { watchLoopDelay } from '../resources/loop-delay.js';
 import type { ProcessReading } from '../resources/monitor.js';
 
+const VERDICTS = ['ok', 'degraded', 'failed'] as const;
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 // 15 and 20 ms so the scheduler's 20 ms bar can be read off the histogram, not only 10 or 25.
 const LATENESS_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.015, 0.02, 0.025, 0.05, 0.1, 0.5, 1];
@@ -60,6 +61,7 @@ export function createMetrics(options: MetricsOptions) {
   const probeSuccess = new Gauge({ name: 'flowprobe_probe_success', help: 'Whether the last run of the probe succeeded (1) or failed (0).', labelNames: ['probe', 'kind'], registers: r });
   const probeDuration = new Histogram({ name: 'flowprobe_probe_duration_seconds', help: 'Duration of probe runs.', labelNames: ['probe', 'kind'], buckets: LATENCY_BUCKETS, registers: r });
   const probePhase = new Histogram({ name: 'flowprobe_probe_phase_seconds', help: 'Duration of each phase of a probe run (dns, connect, tls, first_byte, download).', labelNames: ['probe', 'kind', 'phase'], buckets: LATENCY_BUCKETS, registers: r });
+  const probeVerdict = new Gauge({ name: 'flowprobe_probe_verdict', help: 'The verdict of the last run of the probe: 1 for the verdict it had (ok, degraded or failed), 0 for the others.', labelNames: ['probe', 'kind', 'verdict'], registers: r });
   const probeRuns = new Counter({ name: 'flowprobe_probe_runs_total', help: 'Probe runs by result and failure reason.', labelNames: ['probe', 'kind', 'result', 'reason'], registers: r });
   const probeLastRun = new Gauge({ name: 'flowprobe_probe_last_run_timestamp_seconds', help: 'When the probe last finished a run (Unix time).', labelNames: ['probe', 'kind'], registers: r });
   const httpStatus = new Gauge({ name: 'flowprobe_http_status_code', help: 'HTTP status of the last response (http and sse probes).', labelNames: ['probe'], registers: r });
@@ -103,7 +105,7 @@ export function createMetrics(options: MetricsOptions) {
   declareSchedulerGauges(registry, options.schedulerState);
   declareProcessMetrics(registry);
 
-  const perProbe: Array<{ get(): Promise<{ values: Array<{ labels: Record<string, string | number | undefined> }> }>; remove(labels: Record<string, string | number>): void }> = [probeSuccess, probeDuration, probePhase, probeRuns, probeLastRun, httpStatus, checksFailed, transitions, outageDuration, sseEvents, sseComments, sseGap, sseMissing, sseDuplicate, sseReconnects, sseReconnect, sseSpread, sseAge, wsRtt, wsMessages, wsOrder, wsClose, wsConnFailures, flowLeg, flowTotal];
+  const perProbe: Array<{ get(): Promise<{ values: Array<{ labels: Record<string, string | number | undefined> }> }>; remove(labels: Record<string, string | number>): void }> = [probeSuccess, probeVerdict, probeDuration, probePhase, probeRuns, probeLastRun, httpStatus, checksFailed, transitions, outageDuration, sseEvents, sseComments, sseGap, sseMissing, sseDuplicate, sseReconnects, sseReconnect, sseSpread, sseAge, wsRtt, wsMessages, wsOrder, wsClose, wsConnFailures, flowLeg, flowTotal];
 
   return {
     registry,
@@ -139,6 +141,7 @@ export function createMetrics(options: MetricsOptions) {
       probeLastRun.set({ probe, kind }, (result.startedAt + result.durationMs) / 1000);
       if (outcome.result === 'inconclusive') return;
       probeSuccess.set({ probe, kind }, result.ok ? 1 : 0);
+      for (const verdict of VERDICTS) probeVerdict.set({ probe, kind, verdict }, verdict === result.verdict ? 1 : 0);
       probeDuration.observe({ probe, kind }, result.durationMs / 1000);
       for (const phase of PHASE_NAMES) {
         const ms = result.phases[phase];

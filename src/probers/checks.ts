@@ -17,6 +17,40 @@ export function checkMaxDuration(name: string, observedMs: number, maxMs: number
   return check(name, observedMs <= maxMs, `<= ${formatDuration(maxMs)}`, formatDuration(observedMs));
 }
 
+/** A figure's fail limit (`expect`) and degrade limit (`degradeWhen`); either may be absent. */
+export interface Limits {
+  fail: number | undefined;
+  degrade: number | undefined;
+}
+
+/** A figure against its limits: ❌ over the fail limit, ⚠️ over the degrade limit, ✅ within
+ * both; undefined when it has neither. A figure that was never measured fails a fail limit
+ * ("none") and cannot judge a degrade limit. */
+export function checkLimit(name: string, observed: number | undefined, limits: Limits, unit: 'duration' | 'count'): CheckResult | undefined {
+  const { fail, degrade } = limits;
+  if (fail === undefined && degrade === undefined) return undefined;
+  const show = (v: number) => (unit === 'duration' ? formatDuration(v) : String(v));
+  const expected = fail === undefined ? `<= ${show(degrade as number)} (else degraded)` : degrade === undefined || degrade >= fail ? `<= ${show(fail)}` : `<= ${show(degrade)} (degraded above, failed above ${show(fail)})`;
+  if (observed === undefined) return fail === undefined ? undefined : check(name, false, expected, 'none');
+  const ok = fail === undefined || observed <= fail;
+  const result = check(name, ok, expected, show(observed));
+  return ok && degrade !== undefined && observed > degrade ? { ...result, degraded: true } : result;
+}
+
+/** `limitChecks` without the figures that have no limit. */
+export function limitChecks(entries: ReadonlyArray<CheckResult | undefined>): CheckResult[] {
+  return entries.filter((c): c is CheckResult => c !== undefined);
+}
+
+/** The headline of a degraded run: its first degraded check, observed vs limit. */
+export function degradationOf(checks: readonly CheckResult[]): string | undefined {
+  const degraded = checks.filter((c) => c.ok && c.degraded);
+  const first = degraded[0];
+  if (!first) return undefined;
+  const more = degraded.length > 1 ? ` (+${degraded.length - 1} more degraded)` : '';
+  return `${first.name} ${first.observed}, over its degrade limit: expected ${first.expected}${more}`;
+}
+
 export function checkContains(name: string, text: string, wanted: string): CheckResult {
   return check(name, text.includes(wanted), `contains ${JSON.stringify(wanted)}`, text.includes(wanted) ? 'found' : excerpt(text));
 }

@@ -3,8 +3,8 @@
 import { performance } from 'node:perf_hooks';
 import type { ProbeKind, ProbeSpec } from '../config/schema.js';
 import { kindOf } from './kinds.js';
-import { shorten } from './checks.js';
-import type { ProbeContext, ProberOutcome, ProbeResult } from './types.js';
+import { checkLimit, degradationOf, failureFromChecks, limitChecks, shorten } from './checks.js';
+import { PHASE_NAMES, type Phases, type ProbeContext, type ProberOutcome, type ProbeResult } from './types.js';
 
 async function dispatch<K extends ProbeKind>(spec: ProbeSpec<K>, ctx: ProbeContext): Promise<ProberOutcome> {
   const prober = await kindOf(spec.kind as K).prober();
@@ -27,6 +27,11 @@ export async function runProbe(spec: ProbeSpec, ctx: ProbeContext, meta: RunMeta
     const message = ctx.redact(error instanceof Error ? `${error.name}: ${error.message}` : String(error));
     outcome = { failure: { code: 'internal', message: `prober error: ${message}` }, phases: {}, checks: [], detail: emptyDetail(spec) };
   }
+  // Phase limits work the same for every kind: checked here, after the prober measured them.
+  const phaseChecks = checkPhases(spec, outcome.phases);
+  if (phaseChecks.length > 0) {
+    outcome = { ...outcome, checks: [...outcome.checks, ...phaseChecks], failure: outcome.failure ?? failureFromChecks(phaseChecks, () => 'assertion') };
+  }
   const base = {
     probe: spec.name,
     kind: spec.kind,
@@ -40,8 +45,15 @@ export async function runProbe(spec: ProbeSpec, ctx: ProbeContext, meta: RunMeta
     checks: outcome.checks.map((c) => ({ ...c, expected: shorten(ctx.redact(c.expected)), observed: shorten(ctx.redact(c.observed)) })),
     detail: outcome.detail,
   };
-  if (outcome.failure === undefined) return { ...base, ok: true };
-  return { ...base, ok: false, failure: { code: outcome.failure.code, message: shorten(ctx.redact(outcome.failure.message), 1_000) } };
+  if (outcome.failure !== undefined) return { ...base, ok: false, verdict: 'failed', failure: { code: outcome.failure.code, message: shorten(ctx.redact(outcome.failure.message), 1_000) } };
+  const degradation = degradationOf(base.checks);
+  return degradation === undefined ? { ...base, ok: true, verdict: 'ok' } : { ...base, ok: true, verdict: 'degraded', degradation };
+}
+
+function checkPhases(spec: ProbeSpec, phases: Phases) {
+  const fail = spec.expect.phases ?? {};
+  const degrade = spec.degradeWhen.phases ?? {};
+  return limitChecks(PHASE_NAMES.map((phase) => checkLimit(`phase ${phase}`, phases[phase], { fail: fail[phase], degrade: degrade[phase] }, 'duration')));
 }
 
 function emptyDetail<K extends ProbeKind>(spec: ProbeSpec<K>): ProberOutcome['detail'] {

@@ -28,13 +28,19 @@ export interface Failure {
   message: string;
 }
 
-/** One expectation, evaluated: kept pass or fail so an alert can show ✅/❌ for each. */
+/** One expectation, evaluated: kept pass, degraded or fail so a human sees ✅/⚠️/❌ for each. */
 export interface CheckResult {
   name: string;
+  /** Within its fail limit. */
   ok: boolean;
+  /** Within its fail limit but over its degrade limit (`degradeWhen`). */
+  degraded?: boolean;
   expected: string;
   observed: string;
 }
+
+/** How a run ended: ok; degraded (it worked, slower or sloppier than its degrade limits); failed. */
+export type Verdict = 'ok' | 'degraded' | 'failed';
 
 /** Phase durations in milliseconds, in the order they happened. */
 export type Phases = Partial<Record<PhaseName, number>>;
@@ -60,7 +66,11 @@ interface ResultBase {
   detail: ProbeDetail;
 }
 
-export type ProbeResult = (ResultBase & { ok: true }) | (ResultBase & { ok: false; failure: Failure });
+export type ProbeResult =
+  | (ResultBase & { ok: true; verdict: 'ok' })
+  /** `degradation` says, in words, the figure over its degrade limit. */
+  | (ResultBase & { ok: true; verdict: 'degraded'; degradation: string })
+  | (ResultBase & { ok: false; verdict: 'failed'; failure: Failure });
 
 /** What a prober gets besides its spec. It never sees metrics, the scheduler or alerting. */
 export interface ProbeContext {

@@ -70,6 +70,8 @@ function summarize(result: ProbeResult) {
     runId: result.runId,
     at: new Date(result.startedAt).toISOString(),
     ok: result.ok,
+    verdict: result.verdict,
+    degradation: result.verdict === 'degraded' ? result.degradation : undefined,
     durationMs: Math.round(result.durationMs * 100) / 100,
     failure: result.ok ? undefined : result.failure,
     phases: Object.fromEntries(Object.entries(result.phases).map(([phase, ms]) => [phase, Math.round(ms * 1000) / 1000])),

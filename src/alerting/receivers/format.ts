@@ -12,7 +12,7 @@ export function title(n: Notification): string {
 }
 
 export function checkLines(alert: Alert): string[] {
-  return alert.checks.map((c) => `${c.ok ? '✅' : '❌'} ${c.name}: expected ${c.expected}, observed ${c.observed}`);
+  return alert.checks.map((c) => `${c.ok ? (c.degraded ? '⚠️' : '✅') : '❌'} ${c.name}: expected ${c.expected}, observed ${c.observed}`);
 }
 
 export function alertLine(alert: Alert): string {

@@ -9,7 +9,7 @@ import { request, type Dispatcher } from 'undici';
 import type { FlowProbeSpec } from '../../config/schema.js';
 import type { FlowStep, FlowWatcher } from './schema.js';
 import { formatDuration } from '../../config/units.js';
-import { check, checkMaxDuration, checkStatus } from '../checks.js';
+import { check, checkLimit, checkStatus, limitChecks } from '../checks.js';
 import { readEventStream, streamRefusal } from '../event-stream.js';
 import { classifyError } from '../classify-error.js';
 import { stageOf, timedAgent, type Timeline } from '../connect.js';
@@ -256,11 +256,14 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 function latencyChecks(spec: FlowProbeSpec, detail: FlowDetail): CheckResult[] {
   const checks: CheckResult[] = [];
-  for (const [leg, max] of Object.entries(spec.expect.legs ?? {})) {
+  const fail = spec.expect.legs ?? {};
+  const soft = spec.degradeWhen.legs ?? {};
+  for (const leg of new Set([...Object.keys(fail), ...Object.keys(soft)])) {
     const observed = detail.legs[leg];
-    checks.push(observed === undefined ? check(`leg ${leg}`, false, `<= ${formatDuration(max)}`, 'not reached') : checkMaxDuration(`leg ${leg}`, observed, max));
+    const result = checkLimit(`leg ${leg}`, observed, { fail: fail[leg], degrade: soft[leg] }, 'duration');
+    if (result) checks.push(observed === undefined ? { ...result, observed: 'not reached' } : result);
   }
-  if (spec.expect.total !== undefined && detail.totalMs !== undefined) checks.push(checkMaxDuration('total', detail.totalMs, spec.expect.total));
+  if (detail.totalMs !== undefined) checks.push(...limitChecks([checkLimit('total', detail.totalMs, { fail: spec.expect.total, degrade: spec.degradeWhen.total }, 'duration')]));
   return checks;
 }
 

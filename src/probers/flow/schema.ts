@@ -2,7 +2,7 @@
 // steps, with limits per leg and in total.
 import { z } from 'zod';
 import { headers, jsonExpectations, jsonPath, size, text, tls as tlsOptions } from '../../config/fields.js';
-import { httpUrl, inRun, KiB, messageMatcher, MiB, probeName, scheduleFields, statusExpectation, wsAuth, wsUrl } from '../../config/probe-fields.js';
+import { httpUrl, inRun, KiB, messageMatcher, MiB, probeName, scheduleFields, phaseLimits, statusExpectation, wsAuth, wsUrl } from '../../config/probe-fields.js';
 
 const legName = z.string().regex(/^[a-z][a-z0-9_-]{0,39}$/, { error: 'expected a short lower-case name like stream or dashboard' });
 
@@ -69,8 +69,11 @@ export const flowProbe = z.strictObject({
       legs: z.record(z.string(), inRun()).optional(),
       /** Compare what arrived at each hop with what was injected. */
       integrity: z.boolean().default(true),
+      phases: phaseLimits.optional(),
     })
     .default({ integrity: true }),
+  /** Softer limits on the same figures: over them the run is degraded, not failed. */
+  degradeWhen: z.strictObject({ total: inRun().optional(), legs: z.record(z.string(), inRun()).optional(), phases: phaseLimits.optional() }).default({}),
 });
 
 

@@ -32,6 +32,9 @@ describe('http prober against real local servers', () => {
           return res.end('boom');
         case '/hang':
           return; // never answers
+        case '/slow':
+          setTimeout(() => res.end('slow but fine'), 120);
+          return;
         case '/slow-body':
           res.writeHead(200);
           res.write('partial');
@@ -55,6 +58,29 @@ describe('http prober against real local servers', () => {
     });
   });
   after(() => server.close());
+
+  it('is degraded, not failed, when only a degradeWhen limit is crossed', async () => {
+    const degraded = await probe({ url: `${server.url}/slow`, expect: { maxDuration: '5s' }, degradeWhen: { maxDuration: '30ms' } });
+    assert.equal(degraded.verdict, 'degraded', JSON.stringify(degraded));
+    assert.equal(degraded.ok, true);
+    assert.match(degraded.verdict === 'degraded' ? degraded.degradation : '', /^duration \d[\d.]*m?s, over its degrade limit: expected <= 30ms \(degraded above, failed above 5s\)/);
+    assert.deepEqual(degraded.checks.filter((c) => c.degraded).map((c) => c.name), ['duration']);
+    const failed = await probe({ url: `${server.url}/slow`, expect: { maxDuration: '50ms' }, degradeWhen: { maxDuration: '30ms' } });
+    assert.equal(failed.verdict, 'failed');
+    assert.match(failed.ok ? '' : failed.failure.message, /^duration: expected <= 30ms \(degraded above, failed above 50ms\), observed/);
+    const fine = await probe({ url: `${server.url}/ok`, degradeWhen: { maxDuration: '2s' } });
+    assert.equal(fine.verdict, 'ok');
+  });
+
+  it('judges each phase against its own limits', async () => {
+    const r = await probe({ url: `${server.url}/slow`, degradeWhen: { phases: { first_byte: '30ms' } }, expect: { phases: { connect: '5s' } } });
+    assert.equal(r.verdict, 'degraded', JSON.stringify(r));
+    assert.match(r.verdict === 'degraded' ? r.degradation : '', /^phase first_byte \d/);
+    assert.ok(r.checks.some((c) => c.name === 'phase connect' && c.ok && !c.degraded));
+    const missing = await probe({ url: `${server.url}/ok`, expect: { phases: { tls: '1s' } } });
+    assert.equal(missing.verdict, 'failed', 'a phase with a fail limit that never happened fails');
+    assert.match(missing.ok ? '' : missing.failure.message, /^phase tls: expected <= 1s, observed none/);
+  });
 
   it('succeeds with phases and every check reported', async () => {
     const result = await probe({

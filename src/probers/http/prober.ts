@@ -8,7 +8,8 @@ import {
   checkContains,
   checkJsonPath,
   checkMatches,
-  checkMaxDuration,
+  checkLimit,
+  limitChecks,
   checkStatus,
   failureFromChecks,
 } from '../checks.js';
@@ -103,7 +104,7 @@ async function readCapped(body: Dispatcher.ResponseData['body'], limit: number, 
 function evaluate(spec: HttpProbeSpec, res: Response, elapsedMs: number): CheckResult[] {
   const { expect } = spec;
   const checks: CheckResult[] = [checkStatus(res.status, expect.status)];
-  if (expect.maxDuration !== undefined) checks.push(checkMaxDuration('duration', elapsedMs, expect.maxDuration));
+  checks.push(...limitChecks([checkLimit('duration', elapsedMs, { fail: expect.maxDuration, degrade: spec.degradeWhen.maxDuration }, 'duration')]));
   if (expect.bodyContains !== undefined) checks.push(checkContains('body contains', res.body, expect.bodyContains));
   if (expect.bodyMatches !== undefined) checks.push(checkMatches('body matches', res.body, expect.bodyMatches));
   for (const [name, wanted] of Object.entries(expect.headers ?? {})) {

@@ -2,7 +2,7 @@
 // header and JSON expectations.
 import { z } from 'zod';
 import { count, headers, jsonExpectations, regex, size, text, tls as tlsOptions } from '../../config/fields.js';
-import { httpUrl, inRun, KiB, MiB, probeName, scheduleFields, statusExpectation } from '../../config/probe-fields.js';
+import { httpUrl, inRun, KiB, MiB, phaseLimits, probeName, scheduleFields, statusExpectation } from '../../config/probe-fields.js';
 
 export const httpProbe = z.strictObject({
   name: probeName,
@@ -25,7 +25,10 @@ export const httpProbe = z.strictObject({
       bodyMatches: regex.optional(),
       json: jsonExpectations.optional(),
       headers: z.record(z.string().max(200), text(8_192)).optional(),
+      phases: phaseLimits.optional(),
     })
     .default({ status: ['2xx'] }),
+  /** Softer limits on the same figures: over them the run is degraded, not failed. */
+  degradeWhen: z.strictObject({ maxDuration: inRun().optional(), phases: phaseLimits.optional() }).default({}),
 });
 

@@ -9,7 +9,7 @@ import { request, type Dispatcher } from 'undici';
 import type { SseProbeSpec } from '../../config/schema.js';
 import { formatDuration } from '../../config/units.js';
 import type { JsonPath } from '../../config/fields.js';
-import { check, checkMaxDuration, checkStatus } from '../checks.js';
+import { check, checkLimit, checkStatus, limitChecks } from '../checks.js';
 import { readEventStream, streamRefusal } from '../event-stream.js';
 import { classifyError } from '../classify-error.js';
 import { stageOf, timedAgent, type Timeline } from '../connect.js';
@@ -269,23 +269,23 @@ function evaluate(spec: SseProbeSpec, report: ClientReport, detail: SseDetail): 
   const checks: CheckResult[] = [];
   if (report.status !== undefined) checks.push(checkStatus(report.status, expect.status));
   checks.push(check('events', report.events >= expect.minEvents, `>= ${expect.minEvents}`, String(report.events)));
-  if (expect.firstEventWithin !== undefined) {
-    const first = detail.events > 0 && report.firstEventAt !== undefined ? report.firstEventAt - report.startedAt : Number.POSITIVE_INFINITY;
-    checks.push(Number.isFinite(first) ? checkMaxDuration('first event', first, expect.firstEventWithin) : check('first event', false, `<= ${formatDuration(expect.firstEventWithin)}`, 'none'));
-  }
-  if (expect.maxGap !== undefined && detail.longestGapMs !== undefined) checks.push(checkMaxDuration('longest gap', detail.longestGapMs, expect.maxGap));
+  const soft = spec.degradeWhen;
+  const first = detail.events > 0 && report.firstEventAt !== undefined ? report.firstEventAt - report.startedAt : undefined;
+  checks.push(...limitChecks([checkLimit('first event', first, { fail: expect.firstEventWithin, degrade: soft.firstEventWithin }, 'duration')]));
+  if (detail.longestGapMs !== undefined) checks.push(...limitChecks([checkLimit('longest gap', detail.longestGapMs, { fail: expect.maxGap, degrade: soft.maxGap }, 'duration')]));
   if (expect.eventType) checks.push(check('event type', report.content.badType === undefined, `one of ${expect.eventType.join(', ')}`, report.content.badType ?? 'all matched'));
   if (expect.dataContains !== undefined) checks.push(check('data contains', report.content.missingText === undefined, `contains ${JSON.stringify(expect.dataContains)}`, report.content.missingText ?? 'all matched'));
   for (const { path, value } of expect.json ?? []) {
     const bad = report.content.json.get(path.source);
     checks.push(check(`json ${path.source}`, bad === undefined, `== ${JSON.stringify(value)} in every event`, bad ?? (report.events ? 'all matched' : 'no events')));
   }
-  if (expect.maxEventAge !== undefined) {
-    checks.push(detail.eventAgeMs ? checkMaxDuration('event age p99', detail.eventAgeMs.p99, expect.maxEventAge) : check('event age p99', false, `<= ${formatDuration(expect.maxEventAge)}`, 'no timestamped events'));
-  }
+  if (expect.maxEventAge !== undefined && !detail.eventAgeMs) checks.push(check('event age p99', false, `<= ${formatDuration(expect.maxEventAge)}`, 'no timestamped events'));
+  else checks.push(...limitChecks([checkLimit('event age p99', detail.eventAgeMs?.p99, { fail: expect.maxEventAge, degrade: soft.maxEventAge }, 'duration')]));
   if (report.lastNumericId !== undefined) {
-    checks.push(check('missing ids', report.missingIds <= expect.maxMissingIds, `<= ${expect.maxMissingIds}`, String(report.missingIds)));
-    checks.push(check('duplicate ids', report.duplicateIds <= expect.maxDuplicateIds, `<= ${expect.maxDuplicateIds}`, String(report.duplicateIds)));
+    checks.push(...limitChecks([
+      checkLimit('missing ids', report.missingIds, { fail: expect.maxMissingIds, degrade: soft.maxMissingIds }, 'count'),
+      checkLimit('duplicate ids', report.duplicateIds, { fail: expect.maxDuplicateIds, degrade: soft.maxDuplicateIds }, 'count'),
+    ]));
   }
   if (spec.resume) checks.push(check('resume', report.reconnects === 1 && report.reconnectMs !== undefined, 'reconnected with Last-Event-ID', report.reconnectMs === undefined ? 'no reconnect' : `reconnected in ${formatDuration(report.reconnectMs)}`));
   if (spec.clients > 1) {

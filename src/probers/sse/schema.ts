@@ -2,7 +2,7 @@
 // and what every event must be.
 import { z } from 'zod';
 import { count, DAY_MS, duration, headers, jsonExpectations, jsonPath, size, text, tls as tlsOptions } from '../../config/fields.js';
-import { httpUrl, inRun, KiB, MiB, probeName, scheduleFields, statusExpectation } from '../../config/probe-fields.js';
+import { httpUrl, inRun, KiB, MiB, phaseLimits, probeName, scheduleFields, statusExpectation } from '../../config/probe-fields.js';
 
 export const sseProbe = z.strictObject({
   name: probeName,
@@ -37,7 +37,19 @@ export const sseProbe = z.strictObject({
       maxDuplicateIds: count(0, 1_000_000).default(0),
       /** With eventTime: the p99 age of events on arrival. */
       maxEventAge: duration(0, DAY_MS).optional(),
+      phases: phaseLimits.optional(),
     })
     .default({ status: ['200'], minEvents: 1, maxMissingIds: 0, maxDuplicateIds: 0 }),
+  /** Softer limits on the same figures: over them the run is degraded, not failed. */
+  degradeWhen: z
+    .strictObject({
+      firstEventWithin: inRun().optional(),
+      maxGap: inRun(1).optional(),
+      maxEventAge: duration(0, DAY_MS).optional(),
+      maxMissingIds: count(0, 1_000_000).optional(),
+      maxDuplicateIds: count(0, 1_000_000).optional(),
+      phases: phaseLimits.optional(),
+    })
+    .default({}),
 });
 

@@ -100,6 +100,14 @@ describe('WebSocket prober against real local servers', () => {
     await raw.close();
   });
 
+  it('is degraded, not failed, when messages arrive out of order but all arrive', async () => {
+    const burst = { count: 20, send: { json: { seq: '{{seq}}' } }, seqPath: '$.seq', within: '1s' };
+    const r = await probe({ url: `${wssUrl}/swap`, burst, expect: { maxOutOfOrder: 20 }, degradeWhen: { maxOutOfOrder: 0 } });
+    assert.equal(r.verdict, 'degraded', message(r));
+    assert.equal(ws(r).missing, 0);
+    assert.match(r.verdict === 'degraded' ? r.degradation : '', /^out of order 10, over its degrade limit: expected <= 0 \(degraded above, failed above 20\)/);
+  });
+
   it('runs a scripted exchange, skipping unrelated messages, with RTT samples', async () => {
     const r = await probe({
       url: `${wssUrl}/echo`,

@@ -4,7 +4,7 @@
 import { performance } from 'node:perf_hooks';
 import type { WebSocketProbeSpec } from '../../config/schema.js';
 import { formatDuration } from '../../config/units.js';
-import { check, checkMaxDuration } from '../checks.js';
+import { check, checkLimit, limitChecks } from '../checks.js';
 import { delay, describeMatcher, isFailure, matches, parseJson, render } from '../messages.js';
 import { authFor, connectWebSocket, type Auth, type Connection } from '../ws-client.js';
 import type { WsStep } from './schema.js';
@@ -196,16 +196,27 @@ function describe(reports: ConnReport[]): WebSocketDetail {
 function aggregateChecks(spec: WebSocketProbeSpec, detail: WebSocketDetail): CheckResult[] {
   const { expect } = spec;
   const checks: CheckResult[] = [];
-  if (expect.maxHandshake !== undefined && detail.handshakeMs) checks.push(checkMaxDuration('handshake p95', detail.handshakeMs.p95, expect.maxHandshake));
-  if (expect.rttP95 !== undefined && detail.rttMs) checks.push(checkMaxDuration('rtt p95', detail.rttMs.p95, expect.rttP95));
+  const soft = spec.degradeWhen;
+  if (detail.handshakeMs) checks.push(...limitChecks([checkLimit('handshake p95', detail.handshakeMs.p95, { fail: expect.maxHandshake, degrade: soft.maxHandshake }, 'duration')]));
+  if (detail.rttMs) {
+    const rtt = detail.rttMs;
+    checks.push(...limitChecks([
+      checkLimit('rtt p50', rtt.p50, { fail: expect.rttP50, degrade: soft.rttP50 }, 'duration'),
+      checkLimit('rtt p95', rtt.p95, { fail: expect.rttP95, degrade: soft.rttP95 }, 'duration'),
+      checkLimit('rtt p99', rtt.p99, { fail: expect.rttP99, degrade: soft.rttP99 }, 'duration'),
+    ]));
+  }
   if (spec.burst) {
-    checks.push(check('out of order', detail.outOfOrder <= expect.maxOutOfOrder, `<= ${expect.maxOutOfOrder}`, String(detail.outOfOrder)));
-    checks.push(check('missing', detail.missing <= expect.maxMissing, `<= ${expect.maxMissing}`, String(detail.missing)));
-    checks.push(check('duplicate', detail.duplicate <= expect.maxDuplicate, `<= ${expect.maxDuplicate}`, String(detail.duplicate)));
+    checks.push(...limitChecks([
+      checkLimit('out of order', detail.outOfOrder, { fail: expect.maxOutOfOrder, degrade: soft.maxOutOfOrder }, 'count'),
+      checkLimit('missing', detail.missing, { fail: expect.maxMissing, degrade: soft.maxMissing }, 'count'),
+      checkLimit('duplicate', detail.duplicate, { fail: expect.maxDuplicate, degrade: soft.maxDuplicate }, 'count'),
+    ]));
   }
   if (spec.connections > 1) {
     const failed = detail.connections - detail.connectionsOk;
-    checks.push(check('failed connections', failed <= expect.maxFailedConnections, `<= ${expect.maxFailedConnections}`, `${failed} of ${detail.connections}`));
+    const result = checkLimit('failed connections', failed, { fail: expect.maxFailedConnections, degrade: soft.maxFailedConnections }, 'count');
+    if (result) checks.push({ ...result, observed: `${failed} of ${detail.connections}` });
   }
   return checks;
 }

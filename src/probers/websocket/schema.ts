@@ -2,7 +2,7 @@
 // a sequence-numbered burst, a held connection, N connections at once.
 import { z } from 'zod';
 import { count, headers, jsonPath, size, text, tls as tlsOptions } from '../../config/fields.js';
-import { inRun, KiB, messageMatcher, messageTemplate, MiB, probeName, scheduleFields, wsAuth, wsUrl } from '../../config/probe-fields.js';
+import { inRun, KiB, messageMatcher, messageTemplate, MiB, phaseLimits, probeName, scheduleFields, wsAuth, wsUrl } from '../../config/probe-fields.js';
 
 const closeCodes = z.union([z.number().int().min(1000).max(4999), z.array(z.number().int().min(1000).max(4999)).min(1)], {
   error: 'expected a close code (1000-4999) or a list of them',
@@ -60,13 +60,31 @@ export const websocketProbe = z.strictObject({
     .strictObject({
       subprotocol: text(200).optional(),
       maxHandshake: inRun().optional(),
+      rttP50: inRun().optional(),
       rttP95: inRun().optional(),
+      rttP99: inRun().optional(),
       maxOutOfOrder: count(0, 100_000).default(0),
       maxMissing: count(0, 100_000).default(0),
       maxDuplicate: count(0, 100_000).default(0),
       maxFailedConnections: count(0, 20_000).default(0),
+      phases: phaseLimits.optional(),
     })
     .default({ maxOutOfOrder: 0, maxMissing: 0, maxDuplicate: 0, maxFailedConnections: 0 }),
+  /** Softer limits on the same figures: over them the run is degraded, not failed (messages
+   * out of order but all there can degrade a run without failing it). */
+  degradeWhen: z
+    .strictObject({
+      maxHandshake: inRun().optional(),
+      rttP50: inRun().optional(),
+      rttP95: inRun().optional(),
+      rttP99: inRun().optional(),
+      maxOutOfOrder: count(0, 100_000).optional(),
+      maxMissing: count(0, 100_000).optional(),
+      maxDuplicate: count(0, 100_000).optional(),
+      maxFailedConnections: count(0, 20_000).optional(),
+      phases: phaseLimits.optional(),
+    })
+    .default({}),
 });
 
 
