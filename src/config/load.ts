@@ -259,6 +259,7 @@ function checkFlowNames(raw: Partial<Extract<RawProbe, { kind: 'flow' }>>, at: K
       }
     }
     if ('poll' in step) legs.add(step.poll.name);
+    if ('inject' in step) legs.add('inject');
   });
   for (const where of ['expect', 'degradeWhen'] as const) {
     for (const leg of Object.keys(raw[where]?.legs ?? {})) {

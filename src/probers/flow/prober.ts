@@ -25,8 +25,10 @@ interface Watch {
 
 interface FlowState {
   vars: Vars & { captures: Record<string, Captured> };
-  /** performance.now() when the first injection was sent: legs are timed from here. */
+  /** performance.now() when the first injection was sent… */
   injectedAt: number | undefined;
+  /** …and when it was accepted (its response came): downstream legs are timed from here. */
+  acceptedAt: number | undefined;
   /** What the first JSON injection sent, for the integrity comparison. */
   sent: unknown;
   detail: FlowDetail;
@@ -38,20 +40,19 @@ export async function probeFlow(spec: FlowProbeSpec, ctx: ProbeContext): Promise
   const state: FlowState = {
     vars: { runId: ctx.runId, captures: {} },
     injectedAt: undefined,
+    acceptedAt: undefined,
     sent: undefined,
-    detail: { kind: 'flow', legs: {}, totalMs: undefined, injected: false, unfinished: [], polls: 0 },
+    detail: { kind: 'flow', legs: {}, legsFromSend: {}, totalMs: undefined, injected: false, unfinished: [], polls: 0 },
     checks: [],
   };
   const watches: Watch[] = [];
   try {
     const failure = (await openWatchers(spec, ctx, timeline, watches)) ?? (await runSteps(spec, ctx, watches, state));
-    const legs = Object.values(state.detail.legs);
-    if (state.injectedAt !== undefined && legs.length > 0) state.detail.totalMs = Math.max(...legs);
+    const fromSend = Object.values(state.detail.legsFromSend);
+    if (fromSend.length > 0) state.detail.totalMs = Math.max(...fromSend);
     if (failure) return { failure, phases: timeline.phases, checks: state.checks, detail: state.detail };
     state.checks.push(...latencyChecks(spec, state.detail));
-    const failed = state.checks.find((c) => !c.ok);
-    const result = failed ? { code: 'assertion' as const, message: `${failed.name}: expected ${failed.expected}, observed ${failed.observed}` } : undefined;
-    return { failure: result, phases: timeline.phases, checks: state.checks, detail: state.detail };
+    return { failure: slowestHopFailure(spec, state), phases: timeline.phases, checks: state.checks, detail: state.detail };
   } finally {
     for (const watch of watches) watch.close();
   }
@@ -128,16 +129,80 @@ async function pump(body: Dispatcher.ResponseData['body'], inbox: Inbox, maxPayl
   }
 }
 
+/** Injections run in order; the awaits and polls after one wait for it side by side (each is
+ * its own hop), so one hop's wait is never counted in another's leg, and when one hop fails the
+ * others are still measured and named in the headline. */
 async function runSteps(spec: FlowProbeSpec, ctx: ProbeContext, watches: Watch[], state: FlowState): Promise<Failure | undefined> {
   const labels = spec.steps.map(stepLabel);
-  for (const [index, step] of spec.steps.entries()) {
-    const failure = await runStep(step, spec, ctx, watches, state);
-    if (failure) {
-      state.detail.unfinished = labels.slice(index);
-      return failure;
+  for (let index = 0; index < spec.steps.length; ) {
+    const step = spec.steps[index] as FlowStep;
+    if ('inject' in step) {
+      const failure = await inject(step.inject, spec, ctx, state);
+      if (failure) return (state.detail.unfinished = labels.slice(index)), failure;
+      index++;
+      continue;
     }
+    let end = index;
+    while (end < spec.steps.length && !('inject' in (spec.steps[end] as FlowStep))) end++;
+    const outcomes = await waitForHops(spec.steps.slice(index, end), spec, ctx, watches, state);
+    const failedAt = outcomes.findIndex((f) => f !== undefined);
+    if (failedAt >= 0) {
+      state.detail.unfinished = [...labels.slice(index, end).filter((_, i) => outcomes[i] !== undefined), ...labels.slice(end)];
+      return withOtherHops(outcomes[failedAt] as Failure, hopOf(spec.steps[index + failedAt] as FlowStep), state);
+    }
+    index = end;
   }
   return undefined;
+}
+
+/** One chain per watcher (awaits on one watcher share its inbox, so they take turns), one per
+ * poll; the chains run at once. Outcomes in step order. */
+async function waitForHops(steps: FlowStep[], spec: FlowProbeSpec, ctx: ProbeContext, watches: Watch[], state: FlowState): Promise<Array<Failure | undefined>> {
+  const outcomes: Array<Failure | undefined> = steps.map(() => undefined);
+  const chains = new Map<string, number[]>();
+  steps.forEach((step, i) => {
+    const key = 'await' in step ? `await:${step.await.on}` : `poll:${i}`;
+    chains.set(key, [...(chains.get(key) ?? []), i]);
+  });
+  const before = state.checks.length;
+  await Promise.all(
+    [...chains.values()].map(async (chain) => {
+      for (const i of chain) {
+        const step = steps[i] as FlowStep;
+        outcomes[i] = 'await' in step ? await awaitMarker(step.await, spec, ctx, watches, state) : 'poll' in step ? await poll(step.poll, spec, ctx, state) : undefined;
+        if (outcomes[i]) return;
+      }
+    }),
+  );
+  // Checks in step order, whichever hop answered first.
+  const order = steps.map(hopOf);
+  const added = state.checks.splice(before).sort((a, b) => order.indexOf(a.name.replace(/^integrity /, '')) - order.indexOf(b.name.replace(/^integrity /, '')));
+  state.checks.push(...added);
+  return outcomes;
+}
+
+function hopOf(step: FlowStep): string {
+  return 'await' in step ? step.await.on : 'poll' in step ? step.poll.name : 'inject';
+}
+
+/** "…; other hops: inject 3ms, alerts 4ms, dashboard 120ms" — what the rest of the flow did. */
+function withOtherHops(failure: Failure, hop: string, state: FlowState): Failure {
+  const others = Object.entries(state.detail.legs).filter(([leg]) => leg !== hop);
+  if (others.length === 0) return failure;
+  return { code: failure.code, message: `${failure.message} (${others.map(([leg, v]) => `${leg} ${formatDuration(v)}`).join(', ')})` };
+}
+
+/** A leg or the total over its fail limit: the hop named with observed vs limit, and the others. */
+function slowestHopFailure(spec: FlowProbeSpec, state: FlowState): Failure | undefined {
+  const failed = state.checks.filter((c) => !c.ok);
+  const first = failed[0];
+  if (!first) return undefined;
+  const more = failed.length > 1 ? ` (+${failed.length - 1} more failed check${failed.length > 2 ? 's' : ''})` : '';
+  const leg = /^leg (.+)$/.exec(first.name)?.[1];
+  const limit = leg !== undefined ? spec.expect.legs?.[leg] : first.name === 'total' ? spec.expect.total : undefined;
+  if (limit === undefined || first.observed === 'not reached') return { code: 'assertion', message: `${first.name}: expected ${first.expected}, observed ${first.observed}${more}` };
+  const others = Object.entries(state.detail.legs).filter(([name]) => name !== leg).map(([name, v]) => `${name} ${formatDuration(v)}`);
+  return { code: 'assertion', message: `${first.name} ${first.observed} > ${formatDuration(limit)}${others.length ? ` (${others.join(', ')})` : ''}${more}` };
 }
 
 function stepLabel(step: FlowStep): string {
@@ -146,19 +211,14 @@ function stepLabel(step: FlowStep): string {
   return `poll ${step.poll.name}`;
 }
 
-function runStep(step: FlowStep, spec: FlowProbeSpec, ctx: ProbeContext, watches: Watch[], state: FlowState): Promise<Failure | undefined> {
-  if ('inject' in step) return inject(step.inject, ctx, state);
-  if ('await' in step) return awaitMarker(step.await, spec, ctx, watches, state);
-  return poll(step.poll, spec, ctx, state);
-}
-
 type InjectStep = Extract<FlowStep, { inject: unknown }>['inject'];
 
-async function inject(step: InjectStep, ctx: ProbeContext, state: FlowState): Promise<Failure | undefined> {
+async function inject(step: InjectStep, spec: FlowProbeSpec, ctx: ProbeContext, state: FlowState): Promise<Failure | undefined> {
   const json = step.json === undefined ? undefined : renderValue(step.json, state.vars);
   const body = json !== undefined ? JSON.stringify(json) : step.body === undefined ? undefined : substitute(step.body, state.vars);
   const headers = { ...(json !== undefined ? { 'content-type': 'application/json' } : {}), ...step.headers };
   const sentAt = performance.now();
+  const first = state.injectedAt === undefined;
   state.injectedAt ??= sentAt;
   if (state.sent === undefined && json !== undefined) state.sent = json;
   let res: Dispatcher.ResponseData;
@@ -167,8 +227,15 @@ async function inject(step: InjectStep, ctx: ProbeContext, state: FlowState): Pr
   } catch (error) {
     return prefix('inject', classifyError(error, ctx.signal, 'exchange'));
   }
-  const text = await res.body.text().catch(() => '');
+  const acceptedAt = performance.now();
+  if (first) {
+    state.acceptedAt = acceptedAt;
+    state.detail.legs.inject = acceptedAt - sentAt;
+    state.detail.legsFromSend.inject = acceptedAt - sentAt;
+  }
+  const text = await readText(res.body, spec.maxPayload);
   state.detail.injected = true;
+  if (text === undefined) return { code: 'protocol', message: `inject: response body larger than maxPayload (${spec.maxPayload} bytes)` };
   const status = checkStatus(res.statusCode, step.expect.status);
   state.checks.push({ ...status, name: 'inject status' });
   if (!status.ok) return { code: 'http_status', message: `inject: status expected ${status.expected}, observed ${status.observed}` };
@@ -186,25 +253,25 @@ async function awaitMarker(step: AwaitStep, spec: FlowProbeSpec, ctx: ProbeConte
   const watch = watches.find((w) => w.name === step.on) as Watch;
   const got = await watch.inbox.until((text) => matches(text, step.match, state.vars), remaining(step.within, state), ctx.signal, `leg ${step.on}`);
   if (isFailure(got)) return got.code === 'timeout' ? { code: 'timeout', message: `leg ${step.on}: marker not seen within ${formatDuration(step.within)} of the injection` } : prefix(`watcher ${step.on}`, got);
-  state.detail.legs[step.on] = got.at - (state.injectedAt ?? got.at);
+  arrived(step.on, got.at, state);
   return integrity(step.on, parseJson(got.text), firstPath(step.match.json), spec, state);
 }
 
 type PollStep = Extract<FlowStep, { poll: unknown }>['poll'];
 
 async function poll(step: PollStep, spec: FlowProbeSpec, ctx: ProbeContext, state: FlowState): Promise<Failure | undefined> {
-  const deadline = (state.injectedAt ?? performance.now()) + step.within;
+  const deadline = (state.acceptedAt ?? performance.now()) + step.within;
   let last = 'no response';
   for (;;) {
     state.detail.polls++;
     try {
       const res = await request(substitute(step.url, state.vars), { headers: step.headers, signal: ctx.signal });
-      const text = await res.body.text();
-      last = `status ${res.statusCode}`;
-      const document = parseJson(text);
+      const text = await readText(res.body, spec.maxPayload);
+      last = text === undefined ? `status ${res.statusCode}, body over maxPayload` : `status ${res.statusCode}`;
+      const document = text === undefined ? undefined : parseJson(text);
       const shown = res.statusCode === 200 && step.until.every(({ path, value }) => path.select(document).some((v) => v === renderValue(value, state.vars)));
       if (shown) {
-        state.detail.legs[step.name] = performance.now() - (state.injectedAt ?? performance.now());
+        arrived(step.name, performance.now(), state);
         return integrity(step.name, document, step.until[0]?.path, spec, state, renderValue(step.until[0]?.value, state.vars));
       }
     } catch (error) {
@@ -217,8 +284,35 @@ async function poll(step: PollStep, spec: FlowProbeSpec, ctx: ProbeContext, stat
   }
 }
 
+/** A hop's wait ends `within` after the injection was accepted. */
 function remaining(within: number, state: FlowState): number {
-  return state.injectedAt === undefined ? within : Math.max(0, state.injectedAt + within - performance.now());
+  return state.acceptedAt === undefined ? within : Math.max(0, state.acceptedAt + within - performance.now());
+}
+
+/** The marker reached `leg` at `at`: timed from the acceptance (never below 0 — a fast
+ * pipeline can deliver before the response is back) and from the send. */
+function arrived(leg: string, at: number, state: FlowState): void {
+  state.detail.legs[leg] = Math.max(0, at - (state.acceptedAt ?? at));
+  state.detail.legsFromSend[leg] = at - (state.injectedAt ?? at);
+}
+
+/** A response body as text, or undefined past `limit` bytes (the rest is not read). */
+async function readText(body: Dispatcher.ResponseData['body'], limit: number): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > limit) {
+        body.destroy();
+        return undefined;
+      }
+      chunks.push(chunk);
+    }
+  } catch {
+    // A body cut short is judged by what arrived.
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function firstPath(json: readonly JsonExpectation[] | undefined): JsonPath | undefined {
