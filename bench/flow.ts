@@ -46,7 +46,8 @@ async function load(perSecond: number) {
         const r = await runProbe(spec, { signal: AbortSignal.timeout(5000), runId, redact: createRedactor([]) }, { slot: now, startedAt: now });
         runs++;
         if (!r.ok) return void failed++;
-        const legs = (r.detail as FlowDetail).legs;
+        // Timed from the send, like the hop times the demo records from its ingest.
+        const legs = (r.detail as FlowDetail).legsFromSend;
         const hops = (await (await fetch(`${url}/api/hop-times?marker=${runId}`)).json()) as HopTimes | null;
         if (!hops) return;
         for (const [leg, at] of [['stream', hops.streamAt], ['alerts', hops.wsAt]] as const) {
