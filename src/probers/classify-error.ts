@@ -12,6 +12,39 @@ const CLOSED = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED
 const TIMEOUT = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 const PROTOCOL = new Set(['UND_ERR_RES_EXCEEDED_MAX_SIZE', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'UND_ERR_INFO']);
 const TLS_PREFIXES = ['ERR_TLS_', 'ERR_SSL_', 'CERT_', 'UNABLE_TO_', 'DEPTH_ZERO_', 'SELF_SIGNED_', 'ERR_OSSL_'];
+const CUT_OFF = new Set(['HPE_INVALID_EOF_STATE']);
+
+// What each code means, in the words the headline starts with (the code follows in brackets).
+const IN_WORDS: Record<string, string> = {
+  ECONNRESET: 'connection reset by the peer',
+  EPIPE: 'connection closed by the peer while sending',
+  ECONNABORTED: 'connection aborted',
+  UND_ERR_SOCKET: 'the server closed the connection',
+  UND_ERR_CLOSED: 'the connection was closed',
+  HPE_INVALID_EOF_STATE: 'the server closed the connection mid-response',
+  ECONNREFUSED: 'connection refused: nothing listens there',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  EADDRNOTAVAIL: 'address not available',
+  ETIMEDOUT: 'connect timed out',
+  UND_ERR_CONNECT_TIMEOUT: 'connect timed out',
+  ENOTFOUND: 'host name not found (DNS)',
+  EAI_AGAIN: 'DNS lookup failed for now (EAI_AGAIN)',
+  EAI_FAIL: 'DNS lookup failed',
+  EAI_NODATA: 'host name has no address (DNS)',
+  EAI_NONAME: 'host name not found (DNS)',
+  UND_ERR_HEADERS_TIMEOUT: 'no response headers in time',
+  UND_ERR_BODY_TIMEOUT: 'the response body stalled',
+  UND_ERR_RES_EXCEEDED_MAX_SIZE: 'response larger than allowed',
+  UND_ERR_RES_CONTENT_LENGTH_MISMATCH: 'response body shorter or longer than its Content-Length',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'TLS: the server presents a self-signed certificate',
+  SELF_SIGNED_CERT_IN_CHAIN: 'TLS: a self-signed certificate in the chain',
+  CERT_HAS_EXPIRED: 'TLS: the certificate has expired',
+  CERT_NOT_YET_VALID: 'TLS: the certificate is not valid yet',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'TLS: the certificate does not match the host name',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'TLS: the certificate chain cannot be verified',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'TLS: the certificate issuer is unknown (no CA for it)',
+};
 
 export function classifyError(error: unknown, signal: AbortSignal, stage: Stage): Failure {
   return signal.aborted ? abortFailure(signal) : classifyCause(error, stage);
@@ -20,6 +53,9 @@ export function classifyError(error: unknown, signal: AbortSignal, stage: Stage)
 /** The failure an error stands for, when the run was not aborted. */
 export function classifyCause(error: unknown, stage: Stage): Failure {
   const code = errorCode(error);
+  // A response cut off mid-body surfaces from llhttp as an "invalid EOF state": a closed
+  // connection, not a protocol error.
+  if (code !== undefined && CUT_OFF.has(code)) return { code: stage === 'connect' ? 'connect' : 'closed', message: describe(error, code) };
   // llhttp parse errors do not always carry a code; their class name is stable.
   const failureCode = (error as { name?: unknown })?.name === 'HTTPParserError' ? 'protocol' : codeFor(code, stage);
   return { code: failureCode, message: describe(error, code) };
@@ -54,8 +90,11 @@ function errorCode(error: unknown): string | undefined {
   return found;
 }
 
+/** Plain words first, then the library's code and message for whoever digs deeper: a raw code
+ * never stands alone at the start of a headline. */
 function describe(error: unknown, code: string | undefined): string {
   const message = error instanceof Error ? error.message : String(error);
-  const text = code && !message.includes(code) ? `${code}: ${message}` : message;
-  return redactUrlCredentials(text);
+  const words = code === undefined ? undefined : (IN_WORDS[code] ?? (code.startsWith('HPE_') ? 'the response is not valid HTTP' : TLS_PREFIXES.some((p) => code.startsWith(p)) ? 'TLS handshake failed' : undefined));
+  const raw = code && !message.includes(code) ? `${code}: ${message}` : message;
+  return redactUrlCredentials(words ? `${words} (${raw})` : raw);
 }

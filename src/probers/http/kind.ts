@@ -7,6 +7,8 @@ export interface HttpDetail {
   kind: 'http';
   status: number | undefined;
   bytes: number;
+  /** What the response said it would send (Content-Length), when it said. */
+  expectedBytes?: number | undefined;
   redirects: number;
 }
 

@@ -32,6 +32,10 @@ describe('http prober against real local servers', () => {
           return res.end('boom');
         case '/hang':
           return; // never answers
+        case '/slow-body-sized':
+          res.writeHead(200, { 'content-length': 100 });
+          res.write('partial');
+          return; // 7 of 100 bytes, then nothing
         case '/slow':
           setTimeout(() => res.end('slow but fine'), 120);
           return;
@@ -109,17 +113,37 @@ describe('http prober against real local servers', () => {
     assert.ok(!result.ok && result.failure.message.startsWith('status: expected 2xx, observed 500'));
   });
 
-  it('times out a server that never answers, within the deadline', async () => {
+  it('times out a server that never answers, within the deadline, saying no headers came', async () => {
     const started = Date.now();
     const result = await probe({ url: `${server.url}/hang` }, 300);
     assert.equal(failureCode(result), 'timeout');
+    assert.match(result.ok ? '' : result.failure.message, /^no response headers after \d/);
     assert.ok(Date.now() - started < 1500, `took ${Date.now() - started}ms`);
   });
 
-  it('times out a body that never ends', async () => {
+  it('times out a body that never ends, saying the headers came and how much of the body', async () => {
     const result = await probe({ url: `${server.url}/slow-body` }, 300);
     assert.equal(failureCode(result), 'timeout');
     assert.ok(result.phases.first_byte !== undefined, 'headers arrived before the stall');
+    assert.match(result.ok ? '' : result.failure.message, /^headers received \(status 200\), body stalled after 7 bytes, /);
+    const sized = await probe({ url: `${server.url}/slow-body-sized` }, 300);
+    assert.match(sized.ok ? '' : sized.failure.message, /^headers received \(status 200\), body stalled after 7 of 100 bytes, /);
+  });
+
+  it('says a reset mid-body cut the body off, in words before any library code', async () => {
+    const cut = await tcpServer((socket) =>
+      socket.once('data', () => {
+        socket.write('HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n0123456789');
+        setTimeout(() => socket.resetAndDestroy(), 20);
+      }),
+    );
+    try {
+      const result = await probe({ url: `${cut.url}/` });
+      assert.equal(failureCode(result), 'closed', result.ok ? '' : result.failure.message);
+      assert.match(result.ok ? '' : result.failure.message, /^headers received \(status 200\), body cut off after 10 of 100 bytes, .*: (connection reset by the peer|the server closed the connection)/);
+    } finally {
+      await cut.close();
+    }
   });
 
   it('classifies a refused connection as connect', async () => {

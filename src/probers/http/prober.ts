@@ -2,6 +2,7 @@
 // redirects followed by hand, the body read under a size cap, every expectation checked.
 import { performance } from 'node:perf_hooks';
 import { request, type Dispatcher } from 'undici';
+import { formatDuration } from '../../config/units.js';
 import type { HttpProbeSpec } from '../../config/schema.js';
 import {
   check,
@@ -32,12 +33,28 @@ export async function probeHttp(spec: HttpProbeSpec, ctx: ProbeContext): Promise
     const failure = failureFromChecks(checks, (c) => (c.name === 'status' ? 'http_status' : 'assertion'));
     return { failure, phases: timeline.phases, checks, detail };
   } catch (error) {
-    return { failure: classifyError(error, ctx.signal, stageOf(timeline)), phases: timeline.phases, checks: [], detail };
+    return { failure: explain(classifyError(error, ctx.signal, stageOf(timeline)), timeline, detail, performance.now() - started), phases: timeline.phases, checks: [], detail };
   } finally {
     // close(), not destroy(): destroy builds an error with a stack trace per run (measured: ~15%
     // of the CPU of a probe); by now no request is pending, so close() just drops the socket.
     agent.close().catch(() => undefined);
   }
+}
+
+/** Where in the exchange a timeout or a cut happened, in words: no connection, no response
+ * headers, or headers received and the body stalled (or cut) after N of M bytes. */
+function explain(failure: Failure, timeline: Timeline, detail: HttpDetail, elapsedMs: number): Failure {
+  if (failure.code !== 'timeout' && failure.code !== 'closed') return failure;
+  const after = formatDuration(elapsedMs);
+  if (detail.status === undefined) {
+    if (failure.code === 'closed') return { code: 'closed', message: `connection closed before the response headers: ${failure.message}` };
+    return timeline.connectedAt === undefined
+      ? { code: 'timeout', message: `no connection after ${after} (DNS, connect or TLS did not finish): ${failure.message}` }
+      : { code: 'timeout', message: `no response headers after ${after}: ${failure.message}` };
+  }
+  const of = detail.expectedBytes === undefined ? '' : ` of ${detail.expectedBytes}`;
+  const what = failure.code === 'timeout' ? `body stalled after ${detail.bytes}${of} bytes` : `body cut off after ${detail.bytes}${of} bytes`;
+  return { code: failure.code, message: `headers received (status ${detail.status}), ${what}, ${after} in: ${failure.message}` };
 }
 
 interface Response {
@@ -63,6 +80,8 @@ async function exchange(
     const res = await request(url, { dispatcher: agent, method: method as Dispatcher.HttpMethod, headers, body, signal: ctx.signal });
     timeline.phases.first_byte = performance.now() - Math.max(timeline.connectedAt ?? 0, sentAt);
     detail.status = res.statusCode;
+    const length = Number(res.headers['content-length']);
+    detail.expectedBytes = Number.isInteger(length) && length >= 0 ? length : undefined;
     const location = res.headers.location;
     if (spec.followRedirects && REDIRECTS.has(res.statusCode) && typeof location === 'string') {
       await res.body.dump();
