@@ -14,6 +14,9 @@ export interface Timeline {
   /** performance.now() when the latest socket was ready (after TLS): first byte is timed from
    * there, and an error after it happened mid-exchange rather than while connecting. */
   connectedAt: number | undefined;
+  /** The socket's own error code after it connected (ECONNRESET…), even when the HTTP client
+   * reads the end of a close-delimited body as a normal end. */
+  socketError?: string | undefined;
 }
 
 export function stageOf(timeline: Timeline): Stage {
@@ -63,6 +66,7 @@ function timedConnect(options: TlsSettings, timeline: Timeline, signal: AbortSig
           return callback(error, null);
         }
         timeline.connectedAt = performance.now();
+        socket.on('error', (err: NodeJS.ErrnoException) => void (timeline.socketError ??= err.code));
         callback(null, socket);
       };
       socket.once('error', done);

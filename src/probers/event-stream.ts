@@ -16,6 +16,14 @@ export function streamRefusal(res: Dispatcher.ResponseData, expectedStatus: read
   return undefined;
 }
 
+/** What a reader saw of the raw stream, for a headline when no event completed. */
+export interface StreamBytes {
+  /** Bytes of body received. */
+  bytes: number;
+  /** Characters after the last line end: a line (an event) that never terminated. */
+  unterminated: number;
+}
+
 export interface StreamHandlers {
   onEvent(message: EventSourceMessage): void;
   onComment?(): void;
@@ -25,7 +33,7 @@ export interface StreamHandlers {
 }
 
 /** Feeds `body` to the parser until it ends; stops at invalid UTF-8 or an oversized event. */
-export async function readEventStream(body: Dispatcher.ResponseData['body'], maxEventSize: number, handlers: StreamHandlers): Promise<void> {
+export async function readEventStream(body: Dispatcher.ResponseData['body'], maxEventSize: number, handlers: StreamHandlers, seen: StreamBytes = { bytes: 0, unterminated: 0 }): Promise<void> {
   const decoder = new TextDecoder('utf-8', { fatal: true });
   let broken = false;
   const parser = createParser({
@@ -41,12 +49,15 @@ export async function readEventStream(body: Dispatcher.ResponseData['body'], max
   });
   for await (const chunk of body as AsyncIterable<Buffer>) {
     if (broken) return;
+    seen.bytes += chunk.length;
     let text: string;
     try {
       text = decoder.decode(chunk, { stream: true });
     } catch {
       return handlers.onBroken({ code: 'protocol', message: 'stream is not valid UTF-8' });
     }
+    const lineEnd = Math.max(text.lastIndexOf('\n'), text.lastIndexOf('\r'));
+    seen.unterminated = lineEnd < 0 ? seen.unterminated + text.length : text.length - lineEnd - 1;
     parser.feed(text);
   }
 }

@@ -56,6 +56,11 @@ const routes: Record<string, http.RequestListener> = {
   '/500': (_req, res) => void res.writeHead(500).end('oops'),
   '/slow-headers': () => undefined,
   '/gappy-ids': (req, res) => ticker(res, req, 10, { ids: [1, 2, 3, 7, 8] }),
+  '/gap-then-silence': (req, res) => ticker(res, req, 10, { ids: [1, 2, 5] }),
+  '/partial': (_req, res) => {
+    res.writeHead(200, STREAM);
+    res.write('data: {"never":"ends"');
+  },
   '/garbage': (_req, res) => {
     res.writeHead(200, STREAM);
     res.write('this is not\nan event stream {"at": all}\n\n<html>\n');
@@ -127,20 +132,22 @@ describe('SSE prober against real local servers', () => {
   });
 
   const failures: Array<[string, Record<string, unknown>, string, RegExp, number?]> = [
-    ['200 with no events ever', { url: '/silent', hold: '150ms' }, 'stale', /no event within the/],
-    ['heartbeat comments only', { url: '/heartbeats', hold: '150ms' }, 'stale', /comment line/],
+    ['200 with no events ever', { url: '/silent', hold: '150ms' }, 'stale', /^no event within the .* window: nothing after the headers$/],
+    ['heartbeat comments only', { url: '/heartbeats', hold: '150ms' }, 'stale', /^only heartbeats: \d+ comment line\(s\), no event in /],
+    ['a partial event that never ends', { url: '/partial', hold: '150ms' }, 'stale', /^partial event never terminated: 21B without a line end \(21B received/],
+    ['ids missing, then silence', { url: '/gap-then-silence', hold: '1s', expect: { maxGap: '150ms' } }, 'assertion', /^ids 3–4 missing \(after 2 came 5\) — 2 missing in all; then no event for 150ms \(maxGap 150ms\) after 3 event\(s\)/],
     ['3 events then silence', { url: '/three-then-silence', hold: '1s', expect: { maxGap: '150ms' } }, 'stale', /no event for 150ms \(maxGap 150ms\) after 3 event/],
     ['server ends the stream early', { url: '/ends-early', hold: '1s', holdFull: true }, 'closed', /server ended the stream after 3 event/],
     ['wrong content type', { url: '/wrong-type' }, 'protocol', /content type: expected text\/event-stream, observed "application\/json"/],
     ['204 No Content', { url: '/204' }, 'http_status', /204 No Content/],
     ['500', { url: '/500' }, 'http_status', /status: expected 200, observed 500/],
     ['headers that never come', { url: '/slow-headers', hold: '100ms' }, 'timeout', /./, 300],
-    ['ids 1,2,3,7,8', { url: '/gappy-ids', hold: '200ms', holdFull: true }, 'assertion', /missing ids: expected <= 0, observed 3/],
-    ['garbage', { url: '/garbage', hold: '100ms' }, 'stale', /no event/],
+    ['ids 1,2,3,7,8', { url: '/gappy-ids', hold: '200ms', holdFull: true }, 'assertion', /^ids 4–6 missing \(after 3 came 7\) — 3 missing in all$/],
+    ['garbage', { url: '/garbage', hold: '100ms' }, 'stale', /^\d+B of lines but no event completed in /],
     ['invalid UTF-8', { url: '/bad-utf8', hold: '200ms' }, 'protocol', /not valid UTF-8/],
     ['one huge event', { url: '/huge-event', maxEventSize: '64KiB' }, 'protocol', /exceeded maxEventSize \(65536 bytes\)/],
     ['a line that never ends', { url: '/endless-line', maxEventSize: '64KiB' }, 'protocol', /exceeded maxEventSize/],
-    ['resume against a server that ignores Last-Event-ID', { url: '/forgetful', hold: '300ms', resume: { after: '100ms' } }, 'assertion', /duplicate ids: expected <= 0/],
+    ['resume against a server that ignores Last-Event-ID', { url: '/forgetful', hold: '300ms', resume: { after: '100ms' } }, 'assertion', /^id 1 again \(after \d+\); id 2 again/],
   ];
   for (const [name, fields, expected, message, timeoutMs] of failures) {
     it(`classifies ${name} as ${expected}, within its deadline`, async () => {
@@ -157,6 +164,7 @@ describe('SSE prober against real local servers', () => {
     const r = await probe({ url: resetServer.url, hold: '500ms', holdFull: true });
     assert.equal(code(r), 'closed', r.ok ? '' : r.failure.message);
     assert.equal(sse(r).events, 1);
+    assert.match(r.ok ? '' : r.failure.message, /^(connection reset by the peer|the server closed the connection) after 1 event\(s\)[ ,]/);
   });
 
   it('resumes with Last-Event-ID, honouring retry:, with nothing missed or repeated', async () => {

@@ -7,10 +7,10 @@ import { performance } from 'node:perf_hooks';
 import type { EventSourceMessage } from 'eventsource-parser';
 import { request, type Dispatcher } from 'undici';
 import type { SseProbeSpec } from '../../config/schema.js';
-import { formatDuration } from '../../config/units.js';
+import { formatDuration, formatSize } from '../../config/units.js';
 import type { JsonPath } from '../../config/fields.js';
 import { check, checkLimit, checkStatus, limitChecks } from '../checks.js';
-import { readEventStream, streamRefusal } from '../event-stream.js';
+import { readEventStream, streamRefusal, type StreamBytes } from '../event-stream.js';
 import { classifyError } from '../classify-error.js';
 import { stageOf, timedAgent, type Timeline } from '../connect.js';
 import { delay } from '../messages.js';
@@ -39,6 +39,14 @@ interface ClientReport {
   lastId: string | undefined;
   missingIds: number;
   duplicateIds: number;
+  /** The first few id gaps, as "4–6 (after 3 came 7)". */
+  idGaps: string[];
+  /** The first few repeated ids, as "5 (after 6)". */
+  idRepeats: string[];
+  /** Comment lines since the last event (heartbeats during a silence). */
+  commentsSinceEvent: number;
+  /** Raw bytes seen, for a stream where no event completed. */
+  stream: StreamBytes;
   reconnectMs: number | undefined;
   reconnects: number;
   retryMs: number | undefined;
@@ -79,13 +87,22 @@ export async function probeSse(spec: SseProbeSpec, ctx: ProbeContext): Promise<P
   const detail = describe(reports, spec);
   const failure = first.failure ?? fanOutFailure(reports);
   const checks = failure && first.status === undefined ? [] : evaluate(spec, first, detail);
-  return { failure: failure ?? failureFrom(checks, first), phases: timeline.phases, checks, detail };
+  return { failure: mostSpecific(failure, checks, first) ?? failureFrom(checks, first), phases: timeline.phases, checks, detail };
+}
+
+/** A stream that went stale or closed after ids went missing: the gap is the more specific cause
+ * (the silence may only be its consequence), so it leads the headline. */
+function mostSpecific(failure: Failure | undefined, checks: CheckResult[], report: ClientReport): Failure | undefined {
+  if (!failure || (failure.code !== 'stale' && failure.code !== 'closed')) return failure;
+  const ids = idHeadline(checks.filter((c) => !c.ok), report);
+  return ids ? { code: 'assertion', message: `${ids}; then ${failure.message}` } : failure;
 }
 
 async function subscribe(spec: SseProbeSpec, ctx: ProbeContext, timeline: Timeline, fanOut: boolean, sharedAgent: Dispatcher | undefined): Promise<ClientReport> {
   const report: ClientReport = {
     failure: undefined, status: undefined, startedAt: performance.now(), firstEventAt: undefined, lastEventAt: undefined,
-    events: 0, comments: 0, gaps: [], lastNumericId: undefined, lastId: undefined, missingIds: 0, duplicateIds: 0,
+    events: 0, comments: 0, gaps: [], lastNumericId: undefined, lastId: undefined, missingIds: 0, duplicateIds: 0, idGaps: [], idRepeats: [],
+    commentsSinceEvent: 0, stream: { bytes: 0, unterminated: 0 },
     reconnectMs: undefined, reconnects: 0, retryMs: undefined, ages: [],
     arrivals: fanOut ? new Map() : undefined,
     content: { badType: undefined, missingText: undefined, json: new Map() },
@@ -142,7 +159,7 @@ async function segment(
     if (spec.expect.maxGap === undefined) return;
     clearTimeout(staleTimer);
     const gap = spec.expect.maxGap;
-    staleTimer = setTimeout(() => stop({ kind: 'failure', failure: { code: 'stale', message: `no event for ${formatDuration(gap)} (maxGap ${formatDuration(gap)}) after ${report.events} event(s)` } }), gap);
+    staleTimer = setTimeout(() => stop({ kind: 'failure', failure: { code: 'stale', message: `no event for ${formatDuration(gap)} (maxGap ${formatDuration(gap)}) after ${report.events} event(s)${report.commentsSinceEvent ? `; ${report.commentsSinceEvent} heartbeat(s) meanwhile` : ''}` } }), gap);
   };
   try {
     const headers: Record<string, string> = { accept: 'text/event-stream', 'cache-control': 'no-cache', ...spec.headers };
@@ -160,12 +177,18 @@ async function segment(
     if (report.lastEventAt === undefined) report.lastEventAt = performance.now();
     armStale();
     await read(res.body, spec, report, stop, armStale);
-    return end ?? { kind: 'failure', failure: { code: 'closed', message: `server ended the stream after ${report.events} event(s), ${formatDuration(performance.now() - report.startedAt)} into the window` } };
+    if (end) return end;
+    const into = formatDuration(performance.now() - report.startedAt);
+    if (timeline.socketError === 'ECONNRESET') return { kind: 'failure', failure: { code: 'closed', message: `connection reset by the peer after ${report.events} event(s), ${into} into the window (ECONNRESET)` } };
+    return { kind: 'failure', failure: { code: 'closed', message: `server ended the stream after ${report.events} event(s), ${into} into the window` } };
   } catch (error) {
     if (end && end.kind !== 'failure' && report.status === undefined) {
       return { kind: 'failure', failure: { code: 'timeout', message: `no response headers within the ${formatDuration(performance.now() - report.startedAt)} window` } };
     }
-    return end ?? { kind: 'failure', failure: classifyError(error, ctx.signal, stageOf(timeline)) };
+    if (end) return end;
+    const failure = classifyError(error, ctx.signal, stageOf(timeline));
+    // "connection reset by the peer after 1 event (ECONNRESET…)": how far the stream got.
+    return { kind: 'failure', failure: failure.code === 'closed' ? { code: 'closed', message: failure.message.replace(/^([^(]*?)( \(|$)/, `$1 after ${report.events} event(s)$2`) } : failure };
   } finally {
     clearTimeout(windowTimer);
     clearTimeout(staleTimer);
@@ -187,10 +210,10 @@ async function read(
       armStale();
       if (endsEarly(spec) && report.events >= spec.expect.minEvents) stop({ kind: 'enough' });
     },
-    onComment: () => void report.comments++,
+    onComment: () => void (report.comments++, report.commentsSinceEvent++),
     onRetry: (ms) => void (report.retryMs = ms),
     onBroken: (failure) => stop({ kind: 'failure', failure }),
-  });
+  }, report.stream);
 }
 
 /** The window may end as soon as enough events arrived, unless something needs all of it. */
@@ -205,6 +228,7 @@ function onEvent(message: EventSourceMessage, spec: SseProbeSpec, report: Client
   if (report.lastEventAt !== undefined) report.gaps.push(now - report.lastEventAt);
   report.lastEventAt = now;
   report.events++;
+  report.commentsSinceEvent = 0;
   if (event.id !== undefined) {
     trackId(event.id, report);
     report.lastId = event.id;
@@ -240,8 +264,14 @@ function trackId(id: string, report: ClientReport): void {
   const n = Number(id);
   const last = report.lastNumericId;
   if (last !== undefined) {
-    if (n > last + 1) report.missingIds += n - last - 1;
-    if (n <= last) report.duplicateIds++;
+    if (n > last + 1) {
+      report.missingIds += n - last - 1;
+      if (report.idGaps.length < 3) report.idGaps.push(`${n - last - 1 === 1 ? `id ${last + 1}` : `ids ${last + 1}–${n - 1}`} missing (after ${last} came ${n})`);
+    }
+    if (n <= last) {
+      report.duplicateIds++;
+      if (report.idRepeats.length < 3) report.idRepeats.push(`id ${n} again (after ${last})`);
+    }
   }
   if (last === undefined || n > last) report.lastNumericId = n;
 }
@@ -303,8 +333,29 @@ function failureFrom(checks: CheckResult[], report: ClientReport): Failure | und
   const more = failed.length > 1 ? ` (+${failed.length - 1} more failed check${failed.length > 2 ? 's' : ''})` : '';
   const message = `${firstFailed.name}: expected ${firstFailed.expected}, observed ${firstFailed.observed}${more}`;
   if (firstFailed.name === 'status') return { code: 'http_status', message };
-  if (report.events === 0) return { code: 'stale', message: `no event within the ${formatDuration(performance.now() - report.startedAt)} window (${report.comments} comment line(s))` };
-  return { code: 'assertion', message };
+  if (report.events === 0) return { code: 'stale', message: silence(report) };
+  // The most specific cause first: named id gaps or repeats rather than the generic check.
+  const ids = idHeadline(failed, report);
+  return { code: 'assertion', message: ids ? `${ids}${more}` : message };
+}
+
+/** Why no event arrived, in words: nothing at all, only heartbeats, or bytes that never made an event. */
+function silence(report: ClientReport): string {
+  const window = formatDuration(performance.now() - report.startedAt);
+  if (report.comments > 0) return `only heartbeats: ${report.comments} comment line(s), no event in ${window}`;
+  const { bytes, unterminated } = report.stream;
+  if (unterminated > 0) return `partial event never terminated: ${formatSize(unterminated)} without a line end (${formatSize(bytes)} received, no event in ${window})`;
+  if (bytes > 0) return `${formatSize(bytes)} of lines but no event completed in ${window} (no blank line ended one, or no data: field)`;
+  return `no event within the ${window} window: nothing after the headers`;
+}
+
+/** "ids 41–43 missing (after 40 came 44)" when the id checks are among the failed ones. */
+function idHeadline(failed: CheckResult[], report: ClientReport): string | undefined {
+  const names = new Set(failed.map((c) => c.name));
+  const parts: string[] = [];
+  if (names.has('missing ids') && report.idGaps.length) parts.push(`${report.idGaps.join('; ')}${report.missingIds > 0 ? ` — ${report.missingIds} missing in all` : ''}`);
+  if (names.has('duplicate ids') && report.idRepeats.length) parts.push(`${report.idRepeats.join('; ')} — ${report.duplicateIds} repeated in all`);
+  return parts.length ? parts.join('; ') : undefined;
 }
 
 function fanOutFailure(reports: ClientReport[]): Failure | undefined {
