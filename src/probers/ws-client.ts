@@ -104,7 +104,7 @@ export async function connectWebSocket(target: SocketTarget, signal: AbortSignal
       const status = res.statusCode ?? 0;
       settle(
         status === 401 || status === 403
-          ? { code: 'auth', message: `upgrade refused with ${status}` }
+          ? { code: 'auth', message: `upgrade refused with ${status}${authChallenge(res.headers['www-authenticate'])}` }
           : { code: 'handshake', message: `expected 101 Switching Protocols, got ${status}` },
       );
     });
@@ -118,6 +118,17 @@ export async function connectWebSocket(target: SocketTarget, signal: AbortSignal
   }
   phases.first_byte = performance.now() - (connectedAt ?? started) - (phases.tls ?? 0);
   return { conn, handshakeMs: performance.now() - started };
+}
+
+/** What the server said about the credentials (RFC 6750: error, error_description), briefly. */
+function authChallenge(header: string | string[] | undefined): string {
+  const value = Array.isArray(header) ? header.join(', ') : header;
+  if (!value) return '';
+  const field = (name: string) => new RegExp(`${name}="([^"]*)"`).exec(value)?.[1];
+  const error = field('error');
+  const description = field('error_description');
+  const said = [error, description].filter(Boolean).join(': ') || value;
+  return `: ${said.length > 200 ? `${said.slice(0, 197)}...` : said}`;
 }
 
 /** Errors before `open`: network errors keep their class; the rest broke the handshake. */

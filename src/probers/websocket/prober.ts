@@ -23,6 +23,11 @@ interface ConnReport {
   outOfOrder: number;
   missing: number;
   duplicate: number;
+  /** Burst: how many were sent, the first few sequence numbers that never came back, and an
+   * example of disorder ("20 before 19"). */
+  sentInBurst: number;
+  missingSeqs: number[];
+  orderExample: string | undefined;
   subprotocol: string | undefined;
   closeCode: number | undefined;
   checks: CheckResult[];
@@ -41,7 +46,7 @@ export async function probeWebSocket(spec: WebSocketProbeSpec, ctx: ProbeContext
 async function runConnection(spec: WebSocketProbeSpec, ctx: ProbeContext, auth: Auth): Promise<ConnReport> {
   const report: ConnReport = {
     failure: undefined, phases: {}, handshakeMs: undefined, rttMs: [], sent: 0, received: 0,
-    outOfOrder: 0, missing: 0, duplicate: 0, subprotocol: undefined, closeCode: undefined, checks: [],
+    outOfOrder: 0, missing: 0, duplicate: 0, sentInBurst: 0, missingSeqs: [], orderExample: undefined, subprotocol: undefined, closeCode: undefined, checks: [],
   };
   const opened = await open(spec, ctx, auth, report);
   if ('failure' in opened) return { ...report, failure: opened.failure };
@@ -142,7 +147,10 @@ async function burst(spec: WebSocketProbeSpec, ctx: ProbeContext, conn: Connecti
       const seq = Number(b.seqPath.select(parseJson(message))[0]);
       if (!Number.isInteger(seq) || seq < 1 || seq > b.count) return false;
       if (seen.has(seq)) report.duplicate++;
-      else if (seq < highest) report.outOfOrder++;
+      else if (seq < highest) {
+        report.outOfOrder++;
+        report.orderExample ??= `${highest} before ${seq}`;
+      }
       seen.add(seq);
       highest = Math.max(highest, seq);
       return seen.size === b.count;
@@ -152,6 +160,8 @@ async function burst(spec: WebSocketProbeSpec, ctx: ProbeContext, conn: Connecti
     'burst',
   );
   report.missing = b.count - seen.size;
+  report.sentInBurst = b.count;
+  for (let seq = 1; seq <= b.count && report.missingSeqs.length < 5; seq++) if (!seen.has(seq)) report.missingSeqs.push(seq);
   // Losing messages is a figure to check, not a broken connection.
   return isFailure(got) && got.code !== 'timeout' ? got : undefined;
 }
@@ -232,6 +242,24 @@ function failureOf(spec: WebSocketProbeSpec, reports: ConnReport[], checks: Chec
   const first = failed[0];
   if (!first) return undefined;
   const more = failed.length > 1 ? ` (+${failed.length - 1} more failed check${failed.length > 2 ? 's' : ''})` : '';
-  return { code: 'assertion', message: `${first.name}: expected ${first.expected}, observed ${first.observed}${more}` };
+  return { code: 'assertion', message: `${burstHeadline(first, reports) ?? `${first.name}: expected ${first.expected}, observed ${first.observed}`}${more}` };
+}
+
+/** Loss and disorder in words: which sequence numbers, what share, an example. */
+function burstHeadline(check: CheckResult, reports: ConnReport[]): string | undefined {
+  const report = reports.find((r) => r.missing > 0 || r.outOfOrder > 0 || r.duplicate > 0);
+  if (!report) return undefined;
+  const sent = report.sentInBurst;
+  const share = (n: number) => `${((100 * n) / Math.max(1, sent)).toFixed(1)}%`;
+  switch (check.name) {
+    case 'missing':
+      return `${report.missing} of ${sent} burst messages lost (${share(report.missing)}): ${report.missingSeqs.join(', ')}${report.missing > report.missingSeqs.length ? ', …' : ''} never came back (limit ${check.expected})`;
+    case 'out of order':
+      return `${report.outOfOrder} of ${sent} burst messages out of order (${share(report.outOfOrder)}), e.g. ${report.orderExample} (limit ${check.expected})`;
+    case 'duplicate':
+      return `${report.duplicate} burst messages came back twice (limit ${check.expected})`;
+    default:
+      return undefined;
+  }
 }
 
