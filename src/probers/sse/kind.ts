@@ -27,6 +27,8 @@ export interface SseDetail {
   /** With resume: from dropping the connection to the resumed stream's headers. */
   reconnectMs: number | undefined;
   reconnects: number;
+  /** Times the server ended the stream and the probe reconnected (reconnect policy). */
+  serverEnds: number;
   clients: number;
   /** Fan-out: clients that completed the window without a failure. */
   clientsOk: number;
@@ -41,14 +43,14 @@ export const sseKind: Kind<'sse'> = {
     prober: async () => (await import('./prober.js')).probeSse,
     emptyDetail: (spec) => ({
       kind: 'sse', status: undefined, events: 0, comments: 0, eventsPerMinute: 0, eventAgeMs: undefined, longestGapMs: undefined, gapsMs: [], sinceLastEventMs: undefined,
-      missingIds: 0, duplicateIds: 0, reconnectMs: undefined, reconnects: 0, clients: spec.clients, clientsOk: 0,
+      missingIds: 0, duplicateIds: 0, reconnectMs: undefined, reconnects: 0, serverEnds: 0, clients: spec.clients, clientsOk: 0,
       firstEventSpreadMs: undefined, deliverySpreadMs: undefined, sameEvents: undefined,
     }),
     target: (spec) => `SSE ${spec.url}${spec.clients > 1 ? ` ×${spec.clients}` : ''}`,
     figures: () => ['duration', 'first_event', ...CONNECTION_PHASES, 'phase.first_event'],
     describe: (d) => [
       `sse: ${d.events} event(s) · ${d.comments} comment(s) · ${d.eventsPerMinute.toFixed(1)}/min · longest gap ${ms(d.longestGapMs)} · since last ${ms(d.sinceLastEventMs)}`,
-      `     ids: ${d.missingIds} missing · ${d.duplicateIds} duplicate${d.reconnects ? ` · resumed in ${ms(d.reconnectMs)}` : ''}`,
+      `     ids: ${d.missingIds} missing · ${d.duplicateIds} duplicate${d.reconnects ? ` · ${d.reconnects} reconnect(s), last in ${ms(d.reconnectMs)}${d.serverEnds ? ` (the server ended the stream ${d.serverEnds} time(s))` : ''}` : ''}`,
       ...(d.clients > 1
         ? [`     fan-out: ${d.clientsOk}/${d.clients} ok · first-event spread ${ms(d.firstEventSpreadMs)} · delivery spread ${ms(d.deliverySpreadMs)} · ${d.sameEvents === false ? 'clients saw different events' : 'same events'}`]
         : []),

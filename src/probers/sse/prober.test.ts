@@ -137,7 +137,7 @@ describe('SSE prober against real local servers', () => {
     ['a partial event that never ends', { url: '/partial', hold: '150ms' }, 'stale', /^partial event never terminated: 21B without a line end \(21B received/],
     ['ids missing, then silence', { url: '/gap-then-silence', hold: '1s', expect: { maxGap: '150ms' } }, 'assertion', /^ids 3–4 missing \(after 2 came 5\) — 2 missing in all; then no event for 150ms \(maxGap 150ms\) after 3 event\(s\)/],
     ['3 events then silence', { url: '/three-then-silence', hold: '1s', expect: { maxGap: '150ms' } }, 'stale', /no event for 150ms \(maxGap 150ms\) after 3 event/],
-    ['server ends the stream early', { url: '/ends-early', hold: '1s', holdFull: true }, 'closed', /server ended the stream after 3 event/],
+    ['a server that ends the stream more often than the policy allows', { url: '/ends-early', hold: '1s', holdFull: true, reconnect: { max: 2 } }, 'closed', /^server ended the stream 3 time\(s\), more than reconnect\.max \(2\); 9 event\(s\), /],
     ['wrong content type', { url: '/wrong-type' }, 'protocol', /content type: expected text\/event-stream, observed "application\/json"/],
     ['204 No Content', { url: '/204' }, 'http_status', /204 No Content/],
     ['500', { url: '/500' }, 'http_status', /status: expected 200, observed 500/],
@@ -159,6 +159,18 @@ describe('SSE prober against real local servers', () => {
       assert.ok(Date.now() - started < deadline + 500, `took ${Date.now() - started}ms`);
     });
   }
+
+  it('reconnects as an EventSource would when the server ends the stream, and judges continuity across', async () => {
+    const r = await probe({ url: `${server.url}/ends-early`, hold: '400ms', holdFull: true, reconnect: { max: 100 } });
+    assert.equal(code(r), 'ok', r.ok ? '' : r.failure.message);
+    assert.ok(sse(r).serverEnds >= 2, `the server ended the stream ${sse(r).serverEnds} time(s)`);
+    assert.equal(sse(r).reconnects, sse(r).serverEnds);
+    assert.equal(sse(r).missingIds, 0, 'Last-Event-ID sent: the sequence went on');
+    assert.equal(sse(r).duplicateIds, 0);
+    const strict = await probe({ url: `${server.url}/ends-early`, hold: '400ms', holdFull: true, reconnect: { max: 0 } });
+    assert.equal(code(strict), 'closed');
+    assert.match(strict.ok ? '' : strict.failure.message, /^server ended the stream 1 time\(s\), more than reconnect\.max \(0\); 3 event\(s\)/);
+  });
 
   it('classifies a TCP reset after the first event as closed', async () => {
     const r = await probe({ url: resetServer.url, hold: '500ms', holdFull: true });

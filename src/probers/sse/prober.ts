@@ -1,8 +1,9 @@
 // SSE prober: subscribes with undici + eventsource-parser (the lean path: ~12 KiB and ~13 µs
 // per stream/event here, against ~74 KiB and ~50 µs for the `eventsource` package), holds the
 // stream for its window, and measures what a subscriber lives through: first event, gaps,
-// id continuity, resume with Last-Event-ID, fan-out across N subscribers. Never reconnects
-// in a loop: one connection per client, plus one for the resume test.
+// id continuity, resume with Last-Event-ID, fan-out across N subscribers. A server that ends
+// the stream is reconnected to as an EventSource would (retry:, Last-Event-ID) up to the
+// `reconnect` policy; the planned `resume` drop is a check of its own.
 import { performance } from 'node:perf_hooks';
 import type { EventSourceMessage } from 'eventsource-parser';
 import { request, type Dispatcher } from 'undici';
@@ -49,6 +50,10 @@ interface ClientReport {
   stream: StreamBytes;
   reconnectMs: number | undefined;
   reconnects: number;
+  /** Times the server ended the stream (each reconnected to, within the policy). */
+  serverEnds: number;
+  /** The planned resume drop reconnected (resume.after). */
+  resumed: boolean;
   retryMs: number | undefined;
   /** With eventTime: each event's age on arrival (ms). */
   ages: number[];
@@ -66,6 +71,8 @@ interface ContentChecks {
 
 type SegmentEnd =
   | { kind: 'window' }
+  /** The server ended the stream cleanly: an EventSource reconnects. */
+  | { kind: 'ended'; at: number }
   | { kind: 'enough' }
   | { kind: 'drop' }
   | { kind: 'failure'; failure: Failure };
@@ -103,7 +110,7 @@ async function subscribe(spec: SseProbeSpec, ctx: ProbeContext, timeline: Timeli
     failure: undefined, status: undefined, startedAt: performance.now(), firstEventAt: undefined, lastEventAt: undefined,
     events: 0, comments: 0, gaps: [], lastNumericId: undefined, lastId: undefined, missingIds: 0, duplicateIds: 0, idGaps: [], idRepeats: [],
     commentsSinceEvent: 0, stream: { bytes: 0, unterminated: 0 },
-    reconnectMs: undefined, reconnects: 0, retryMs: undefined, ages: [],
+    reconnectMs: undefined, reconnects: 0, serverEnds: 0, resumed: false, retryMs: undefined, ages: [],
     arrivals: fanOut ? new Map() : undefined,
     content: { badType: undefined, missingText: undefined, json: new Map() },
   };
@@ -112,26 +119,42 @@ async function subscribe(spec: SseProbeSpec, ctx: ProbeContext, timeline: Timeli
   try {
     const windowEnd = report.startedAt + spec.hold;
     const dropAt = spec.resume ? report.startedAt + spec.resume.after : undefined;
-    const end = await segment(spec, ctx, agent, timeline, report, dropAt ?? windowEnd, dropAt !== undefined, undefined);
-    if (end.kind === 'failure') report.failure = end.failure;
-    if (end.kind === 'drop') await resume(spec, ctx, agent, timeline, report, windowEnd);
+    let end = await segment(spec, ctx, agent, timeline, report, dropAt ?? windowEnd, dropAt !== undefined, undefined);
+    for (;;) {
+      if (end.kind === 'drop') end = await reconnect(spec, ctx, agent, timeline, report, windowEnd, performance.now(), 'resume');
+      else if (end.kind === 'ended') {
+        if (report.serverEnds >= spec.reconnect.max) {
+          report.failure = { code: 'closed', message: `server ended the stream ${report.serverEnds + 1} time(s), more than reconnect.max (${spec.reconnect.max}); ${report.events} event(s), ${formatDuration(end.at - report.startedAt)} into the window` };
+          break;
+        }
+        report.serverEnds++;
+        end = await reconnect(spec, ctx, agent, timeline, report, windowEnd, end.at, 'server-ended');
+      } else {
+        if (end.kind === 'failure') report.failure = end.failure;
+        break;
+      }
+    }
   } finally {
     own?.close().catch(() => undefined);
   }
   return report;
 }
 
-/** The resume test: wait the server's `retry:` (bounded by the window), reconnect with
- * Last-Event-ID, and check that the sequence continues with nothing missed or repeated. */
-async function resume(spec: SseProbeSpec, ctx: ProbeContext, agent: Dispatcher, timeline: Timeline, report: ClientReport, windowEnd: number): Promise<void> {
-  const droppedAt = performance.now();
-  const wait = Math.min(report.retryMs ?? 0, Math.max(0, windowEnd - droppedAt - 1));
+/** Reconnects as an EventSource does: waits the server's `retry:` (bounded by the window and
+ * the policy), sends Last-Event-ID, and reads on; missed or repeated ids across the reconnect
+ * show in the id counters. A reconnect slower than reconnect.within fails the run. */
+async function reconnect(spec: SseProbeSpec, ctx: ProbeContext, agent: Dispatcher, timeline: Timeline, report: ClientReport, windowEnd: number, since: number, why: 'resume' | 'server-ended'): Promise<SegmentEnd> {
+  const wait = Math.min(report.retryMs ?? 0, Math.max(0, windowEnd - performance.now() - 1));
   if (wait > 0) await delay(wait, ctx.signal);
-  if (ctx.signal.aborted) return void (report.failure = classifyError(ctx.signal.reason, ctx.signal, 'exchange'));
+  if (ctx.signal.aborted) return { kind: 'failure', failure: classifyError(ctx.signal.reason, ctx.signal, 'exchange') };
+  if (performance.now() >= windowEnd) return { kind: 'window' };
   report.reconnects++;
-  // Missed or repeated ids across the reconnect show in the id counters.
-  const end = await segment(spec, ctx, agent, timeline, report, windowEnd, false, droppedAt);
-  if (end.kind === 'failure') report.failure = end.failure;
+  const end = await segment(spec, ctx, agent, timeline, report, windowEnd, false, since);
+  if (why === 'resume' && report.reconnectMs !== undefined) report.resumed = true;
+  if (report.reconnectMs !== undefined && report.reconnectMs > spec.reconnect.within && end.kind !== 'failure') {
+    return { kind: 'failure', failure: { code: 'closed', message: `reconnecting took ${formatDuration(report.reconnectMs)}, more than reconnect.within (${formatDuration(spec.reconnect.within)})` } };
+  }
+  return end;
 }
 
 /** One connection: open, check status and content type, read events until `until`. */
@@ -180,7 +203,7 @@ async function segment(
     if (end) return end;
     const into = formatDuration(performance.now() - report.startedAt);
     if (timeline.socketError === 'ECONNRESET') return { kind: 'failure', failure: { code: 'closed', message: `connection reset by the peer after ${report.events} event(s), ${into} into the window (ECONNRESET)` } };
-    return { kind: 'failure', failure: { code: 'closed', message: `server ended the stream after ${report.events} event(s), ${into} into the window` } };
+    return { kind: 'ended', at: performance.now() };
   } catch (error) {
     if (end && end.kind !== 'failure' && report.status === undefined) {
       return { kind: 'failure', failure: { code: 'timeout', message: `no response headers within the ${formatDuration(performance.now() - report.startedAt)} window` } };
@@ -317,7 +340,7 @@ function evaluate(spec: SseProbeSpec, report: ClientReport, detail: SseDetail): 
       checkLimit('duplicate ids', report.duplicateIds, { fail: expect.maxDuplicateIds, degrade: soft.maxDuplicateIds }, 'count'),
     ]));
   }
-  if (spec.resume) checks.push(check('resume', report.reconnects === 1 && report.reconnectMs !== undefined, 'reconnected with Last-Event-ID', report.reconnectMs === undefined ? 'no reconnect' : `reconnected in ${formatDuration(report.reconnectMs)}`));
+  if (spec.resume) checks.push(check('resume', report.resumed && report.reconnectMs !== undefined, 'reconnected with Last-Event-ID', report.reconnectMs === undefined ? 'no reconnect' : `reconnected in ${formatDuration(report.reconnectMs)}`));
   if (spec.clients > 1) {
     checks.push(check('fan-out clients', detail.clientsOk === spec.clients, `${spec.clients} ok`, `${detail.clientsOk} ok`));
     checks.push(check('fan-out same events', detail.sameEvents !== false, 'every client sees the same events', detail.sameEvents === false ? 'clients differ' : 'same'));
@@ -385,6 +408,7 @@ function describe(reports: ClientReport[], spec: SseProbeSpec): SseDetail {
     duplicateIds: first.duplicateIds,
     reconnectMs: first.reconnectMs,
     reconnects: first.reconnects,
+    serverEnds: first.serverEnds,
     clients: reports.length,
     clientsOk: reports.filter((r) => r.failure === undefined).length,
     firstEventSpreadMs: undefined,

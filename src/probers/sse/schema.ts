@@ -24,6 +24,9 @@ export const sseProbe = z.strictObject({
   eventTime: jsonPath.optional(),
   /** Drop the connection this long into the window and resume with Last-Event-ID. */
   resume: z.strictObject({ after: inRun() }).optional(),
+  /** A server that ends the stream is reconnected to (retry:, Last-Event-ID), as an EventSource
+   * would, up to `max` times per window, each within `within`; beyond that the run fails closed. */
+  reconnect: z.strictObject({ max: count(0, 100).default(3), within: inRun(1).default(5_000) }).default({ max: 3, within: 5_000 }),
   expect: z
     .strictObject({
       status: statusExpectation.default(['200']),
