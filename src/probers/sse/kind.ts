@@ -37,6 +37,9 @@ export interface SseDetail {
   firstEventSpreadMs: number | undefined;
   deliverySpreadMs: number | undefined;
   sameEvents: boolean | undefined;
+  /** Events arriving in bursts (a buffering proxy in front of the stream): the typical burst
+   * size and the time between bursts; undefined when events arrive one by one. */
+  bursts?: { size: number; everyMs: number } | undefined;
 }
 
 export const sseKind: Kind<'sse'> = {

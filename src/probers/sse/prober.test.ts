@@ -89,6 +89,14 @@ const routes: Record<string, http.RequestListener> = {
     res.on('close', () => clearInterval(timer));
   },
   '/retry-300': (req, res) => ticker(res, req, 10, { retry: 300 }),
+  '/bursty': (_req, res) => {
+    // A buffering proxy: events made every 40 ms, flushed together every 200 ms.
+    res.writeHead(200, STREAM);
+    let held: string[] = [];
+    const make = setInterval(() => held.push(`data: {"sentAt":${Date.now()}}\n\n`), 40);
+    const flush = setInterval(() => ((held.length && res.write(held.join(''))), (held = [])), 200);
+    res.on('close', () => (clearInterval(make), clearInterval(flush)));
+  },
   '/stamped': (_req, res) => {
     // Events that were sent (so they say) half a second ago: stale data.
     res.writeHead(200, STREAM);
@@ -186,6 +194,13 @@ describe('SSE prober against real local servers', () => {
     assert.ok((sse(r).reconnectMs ?? 0) >= 300, `reconnected after ${sse(r).reconnectMs}ms, retry: was 300`);
     assert.equal(sse(r).missingIds, 0);
     assert.equal(sse(r).duplicateIds, 0);
+  });
+
+  it('names bursts as the cause when a buffering proxy makes events late', async () => {
+    const r = await probe({ url: `${server.url}/bursty`, hold: '1100ms', holdFull: true, eventTime: '$.sentAt', expect: { maxEventAge: '100ms' } }, 3000);
+    assert.equal(code(r), 'assertion', r.ok ? '' : r.failure.message);
+    assert.match(r.ok ? '' : r.failure.message, /^events arrive in bursts of \d+ every [\d.]+m?s; age up to \d/);
+    assert.ok((sse(r).bursts?.size ?? 0) >= 3 && (sse(r).bursts?.everyMs ?? 0) >= 150, JSON.stringify(sse(r).bursts));
   });
 
   it('measures how old events are on arrival when they carry their send time', async () => {

@@ -94,7 +94,16 @@ export async function probeSse(spec: SseProbeSpec, ctx: ProbeContext): Promise<P
   const detail = describe(reports, spec);
   const failure = first.failure ?? fanOutFailure(reports);
   const checks = failure && first.status === undefined ? [] : evaluate(spec, first, detail);
-  return { failure: mostSpecific(failure, checks, first) ?? failureFrom(checks, first), phases: timeline.phases, checks, detail };
+  return { failure: withBursts(mostSpecific(failure, checks, first) ?? failureFrom(checks, first), checks, detail), phases: timeline.phases, checks, detail };
+}
+
+/** Late or stale events from a stream that delivers in bursts: the bursts are the cause to name. */
+function withBursts(failure: Failure | undefined, checks: CheckResult[], detail: SseDetail): Failure | undefined {
+  const first = checks.find((c) => !c.ok);
+  const timing = failure?.code === 'stale' || (first !== undefined && ['first event', 'longest gap', 'event age p99'].includes(first.name));
+  if (!failure || !detail.bursts || !timing || failure.code === 'http_status') return failure;
+  const age = detail.eventAgeMs ? `; age up to ${formatDuration(detail.eventAgeMs.max)}` : '';
+  return { code: failure.code, message: `events arrive in bursts of ${detail.bursts.size} every ${formatDuration(detail.bursts.everyMs)}${age}: ${failure.message}` };
 }
 
 /** A stream that went stale or closed after ids went missing: the gap is the more specific cause
@@ -414,9 +423,28 @@ function describe(reports: ClientReport[], spec: SseProbeSpec): SseDetail {
     firstEventSpreadMs: undefined,
     deliverySpreadMs: undefined,
     sameEvents: undefined,
+    bursts: burstsOf(first.gaps),
   };
   if (spec.clients > 1) Object.assign(detail, compareClients(reports));
   return detail;
+}
+
+/** Events closer than this arrived together (one read, one flush of a buffer). */
+const SAME_BURST_MS = 5;
+
+/** Bursts from the gaps between events (the first gap, from the headers, does not count). */
+function burstsOf(gaps: readonly number[]): SseDetail['bursts'] {
+  const between = gaps.slice(1);
+  if (between.length < 3) return undefined;
+  const sizes: number[] = [1];
+  const apart: number[] = [];
+  for (const gap of between) {
+    if (gap < SAME_BURST_MS) sizes[sizes.length - 1] = (sizes[sizes.length - 1] as number) + 1;
+    else (sizes.push(1), apart.push(gap));
+  }
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
+  const size = median(sizes);
+  return size >= 2 && apart.length > 0 ? { size, everyMs: median(apart) } : undefined;
 }
 
 /** Fan-out: within the span every client was listening, did all see the same events, and how
