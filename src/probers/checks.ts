@@ -37,7 +37,7 @@ export function checkLimit(name: string, observed: number | undefined, limits: L
   return ok && degrade !== undefined && observed > degrade ? { ...result, degraded: true } : result;
 }
 
-/** `limitChecks` without the figures that have no limit. */
+/** The checks of the figures that have a limit (checkLimit gives undefined for the others). */
 export function limitChecks(entries: ReadonlyArray<CheckResult | undefined>): CheckResult[] {
   return entries.filter((c): c is CheckResult => c !== undefined);
 }
