@@ -13,6 +13,7 @@ const settings: DetectSettings = {
   recoverWithinMs: 600_000,
   degraded: { figure: { name: 'duration' }, thresholdMs: undefined, factor: 2, sustainMs: 60_000, minSamples: 20, baselineSamples: 200, percentile: 50 },
   degradedRunsSustainMs: 60_000,
+  flapWindowMs: 600_000,
 };
 const gc = (globalThis as { gc?: () => void }).gc;
 gc?.();

@@ -40,8 +40,10 @@ export interface AlertEvent {
   summary: string;
   checks: CheckResult[];
   evidence: Record<string, string | number>;
-  /** For resolved: when it started (the outage start), to report how long it lasted. */
+  /** For resolved: when it started (the outage start) and ended (the first good run), to report
+   * how long it lasted. */
   startedAt?: number;
+  endedAt?: number;
 }
 
 export interface ProbeInfo {
@@ -82,17 +84,20 @@ export function eventsFromTransition(t: Transition, probe: ProbeInfo, location: 
     case 'consecutive-failures':
     case 'failure-ratio': {
       const why = t.reason === 'consecutive-failures' ? `${t.evidence.consecutive_failures} consecutive failures` : `${t.evidence.failed_in_window} of the last ${t.evidence.window} runs failed`;
+      const again = t.evidence.reopened_after_ms !== undefined
+        ? ` again ${formatDuration(Number(t.evidence.reopened_after_ms))} after recovering (${ordinal(Number(t.evidence.reopened_times))} time in ${formatDuration(Number(t.evidence.flap_window_ms))}; the same incident)`
+        : '';
       return [
-        { ...base, labels: labelsFor('ProbeFailing'), status: 'firing', summary: `${t.probe} (${probe.kind}) is failing: ${lastError || 'no detail'} — ${why}` },
+        { ...base, labels: labelsFor('ProbeFailing'), status: 'firing', summary: `${t.probe} (${probe.kind}) is failing${again}: ${lastError || 'no detail'} — ${why}`, ...(t.outage ? { startedAt: t.outage.startedAt } : {}) },
         ...(t.from === 'degraded' ? [{ ...base, labels: labelsFor('ProbeDegraded'), status: 'resolved' as const, summary: `${t.probe} is no longer degraded (it is failing)` }] : []),
       ];
     }
     case 'recovered': {
       const lasted = t.outage ? ` after ${formatDuration(t.outage.durationMs)}` : '';
-      const startedAt = t.outage?.startedAt;
+      const span = t.outage ? { startedAt: t.outage.startedAt, ...(t.outage.endedAt !== undefined ? { endedAt: t.outage.endedAt } : {}) } : {};
       return [
-        { ...base, labels: labelsFor('ProbeFailing'), status: 'resolved', summary: `${t.probe} (${probe.kind}) recovered${lasted}`, ...(startedAt !== undefined ? { startedAt } : {}) },
-        { ...base, labels: labelsFor('ProbeNotRecovered'), status: 'resolved', summary: `${t.probe} (${probe.kind}) recovered${lasted}`, ...(startedAt !== undefined ? { startedAt } : {}) },
+        { ...base, labels: labelsFor('ProbeFailing'), status: 'resolved', summary: `${t.probe} (${probe.kind}) recovered${lasted}`, ...span },
+        { ...base, labels: labelsFor('ProbeNotRecovered'), status: 'resolved', summary: `${t.probe} (${probe.kind}) recovered${lasted}`, ...span },
       ];
     }
     case 'not-recovered-within':
@@ -107,6 +112,11 @@ export function eventsFromTransition(t: Transition, probe: ProbeInfo, location: 
     default:
       return t.reason satisfies never;
   }
+}
+
+function ordinal(n: number): string {
+  const suffix = n % 100 >= 11 && n % 100 <= 13 ? 'th' : ({ 1: 'st', 2: 'nd', 3: 'rd' } as Record<number, string>)[n % 10] ?? 'th';
+  return `${n}${suffix}`;
 }
 
 export function eventsFromResource(t: ResourceTransition, location: string, severity: Readonly<Record<string, string>>): AlertEvent[] {

@@ -173,13 +173,17 @@ export class AlertEngine {
     if (event.status === 'firing') {
       // Already firing (say, the same transition again after a restart): nothing new to say.
       if (existing?.status === 'firing') return undefined;
-      const alert: Alert = { fingerprint: fp, labels: event.labels, summary: event.summary, checks: event.checks, evidence: event.evidence, status: 'firing', startsAt: event.at, endsAt: undefined, durationMs: undefined };
+      // An incident starts at its first failed run, not when enough failures made it one.
+      const alert: Alert = { fingerprint: fp, labels: event.labels, summary: event.summary, checks: event.checks, evidence: event.evidence, status: 'firing', startsAt: event.startedAt ?? event.at, endsAt: undefined, durationMs: undefined };
       this.outbox.state.alerts[fp] = alert;
       return alert;
     }
     if (!existing || existing.status === 'resolved') return undefined;
+    // The outage's own span when the event knows it (first failure to first good run), so the
+    // notification, the status API and the metric tell the same duration.
     const startsAt = event.startedAt ?? existing.startsAt;
-    const resolved: Alert = { ...existing, summary: event.summary, evidence: event.evidence, status: 'resolved', endsAt: event.at, durationMs: event.at - startsAt };
+    const endsAt = event.endedAt ?? event.at;
+    const resolved: Alert = { ...existing, summary: event.summary, evidence: event.evidence, status: 'resolved', endsAt, durationMs: endsAt - startsAt };
     this.outbox.state.alerts[fp] = resolved;
     return resolved;
   }

@@ -101,6 +101,8 @@ export const detectDefaults = z.strictObject({
   recoverAfter: count(1, 1000).default(2),
   failureRatio: failureRatio.default({ window: 10, above: 0.5 }),
   recoverWithin: duration(1_000, MAX_TIMER_MS).optional(),
+  /** A probe failing again this soon after recovering re-opens the same incident. */
+  flapWindow: duration(0, MAX_TIMER_MS).default(600_000),
   degraded: degradedRule.optional(),
 });
 
@@ -110,6 +112,7 @@ export const detectOverride = z.strictObject({
   recoverAfter: count(1, 1000).optional(),
   failureRatio: failureRatio.optional(),
   recoverWithin: duration(1_000, MAX_TIMER_MS).optional(),
+  flapWindow: duration(0, MAX_TIMER_MS).optional(),
   degraded: degradedRule.optional(),
 });
 

@@ -18,14 +18,23 @@ export function parseDuration(text: string): number | undefined {
   return total;
 }
 
+/** The one way a duration reads to a person: 850µs, 3.2ms, 702ms, 39.9s, 1m 02s, 2h 05m, 3d 04h
+ * (a zero second part is left out: 1m, 4h, 7d). */
 export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms)) return String(ms);
+  if (ms < 0) return `-${formatDuration(-ms)}`;
   if (ms === 0) return '0ms';
-  if (ms < 1) return `${(ms * 1000).toFixed(0)}µs`;
-  if (ms < 1_000) return `${Number(ms.toFixed(1))}ms`;
-  if (ms < 60_000) return `${Number((ms / 1_000).toFixed(2))}s`;
-  if (ms < 3_600_000) return `${Number((ms / 60_000).toFixed(1))}m`;
-  if (ms < 86_400_000 || ms % 86_400_000 !== 0) return `${Number((ms / 3_600_000).toFixed(1))}h`;
-  return `${ms / 86_400_000}d`;
+  if (ms < 1) return `${Math.round(ms * 1000)}µs`;
+  if (ms < 9.95) return `${Number(ms.toFixed(1))}ms`;
+  if (ms < 999.5) return `${Math.round(ms)}ms`;
+  if (ms < 59_950) return `${Number((ms / 1_000).toFixed(1))}s`;
+  const pair = (big: number, unit: string, small: number, smallUnit: string) => (small === 0 ? `${big}${unit}` : `${big}${unit} ${String(small).padStart(2, '0')}${smallUnit}`);
+  const seconds = Math.round(ms / 1_000);
+  if (seconds < 3_600) return pair(Math.floor(seconds / 60), 'm', seconds % 60, 's');
+  const minutes = Math.round(ms / 60_000);
+  if (minutes < 1_440) return pair(Math.floor(minutes / 60), 'h', minutes % 60, 'm');
+  const hours = Math.round(ms / 3_600_000);
+  return pair(Math.floor(hours / 24), 'd', hours % 24, 'h');
 }
 
 const SIZE = /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|KB|MB|GB)?$/;

@@ -80,6 +80,7 @@ export function settingsFor(defaults: DetectConfig, spec: ProbeSpec): DetectSett
     recoverAfter: merged.recoverAfter,
     failureRatio: merged.failureRatio === false ? undefined : merged.failureRatio,
     recoverWithinMs: merged.recoverWithin,
+    flapWindowMs: merged.flapWindow,
     degradedRunsSustainMs: degraded?.sustain ?? DEFAULT_SUSTAIN_MS,
     degraded: degraded && {
       figure: degraded.figure,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ProbeState, type DetectSettings, type Observation, type Transition } from './probe-state.js';
 
-const BASE: DetectSettings = { failAfter: 3, recoverAfter: 2, failureRatio: { window: 9, above: 0.3 }, recoverWithinMs: undefined, degraded: undefined, degradedRunsSustainMs: 30_000 };
+const BASE: DetectSettings = { failAfter: 3, recoverAfter: 2, failureRatio: { window: 9, above: 0.3 }, recoverWithinMs: undefined, degraded: undefined, degradedRunsSustainMs: 30_000, flapWindowMs: 600_000 };
 const DEGRADE: DetectSettings = {
   ...BASE,
   degraded: { figure: { name: 'duration' }, thresholdMs: undefined, factor: 2, sustainMs: 30_000, minSamples: 10, baselineSamples: 100, percentile: 50 },

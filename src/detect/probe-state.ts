@@ -27,6 +27,8 @@ export interface DetectSettings {
   failureRatio: { window: number; above: number } | undefined;
   recoverWithinMs: number | undefined;
   degraded: DegradedSettings | undefined;
+  /** Failing again within this long after a recovery re-opens the same incident. */
+  flapWindowMs: number;
   /** Runs with the verdict degraded (over a `degradeWhen` limit), sustained this long, make the
    * probe degraded too — whatever figures those limits were on. */
   degradedRunsSustainMs: number;
@@ -73,7 +75,8 @@ export interface Transition {
   at: number;
   /** What led here, for a human: counts, figures, the last error. */
   evidence: Record<string, string | number>;
-  /** For failing→healthy: the outage that ended. For not-recovered-within: the one still going. */
+  /** For failing→healthy: the outage that ended. For →failing and not-recovered-within: the one
+   * going on (it started at its first failed run). */
   outage?: { startedAt: number; endedAt: number | undefined; durationMs: number };
 }
 
@@ -93,6 +96,7 @@ export const probeStateSnapshotSchema = z.object({
   slowSince: time.optional(),
   fastStreak: count,
   firstSuccessAt: time.optional(),
+  lastRecovery: z.object({ at: time, startedAt: time, times: count }).optional(),
 });
 
 export interface ProbeStateSnapshot {
@@ -105,6 +109,9 @@ export interface ProbeStateSnapshot {
   slowSince: number | undefined;
   fastStreak: number;
   firstSuccessAt: number | undefined;
+  /** The last recovery: when, the incident's start, and how many times it recovered within the
+   * flap window (a probe failing again soon re-opens that incident). */
+  lastRecovery?: { at: number; startedAt: number; times: number } | undefined;
 }
 
 export function initialSnapshot(): ProbeStateSnapshot {
@@ -193,12 +200,17 @@ export class ProbeState {
     if (reason === 'failure-ratio' && s.outage && firstFailure) s.outage.startedAt = firstFailure.at;
     s.slowSince = undefined;
     s.fastStreak = 0;
+    // Failing again soon after a recovery: the same incident, re-opened — its start stays the
+    // first failure of the incident, and the alert says it is failing again.
+    const flap = s.lastRecovery && s.outage && now - s.lastRecovery.at <= this.settings.flapWindowMs ? s.lastRecovery : undefined;
+    if (flap && s.outage) s.outage.startedAt = flap.startedAt;
     return [this.transition('failing', reason, now, {
       consecutive_failures: s.consecutiveFailures,
       failed_in_window: s.window.filter((w) => !w.ok).length,
       window: s.window.length,
       last_error: observation.failure ? `${observation.failure.code}: ${observation.failure.message}` : '',
-    })];
+      ...(flap ? { reopened_after_ms: Math.round(now - flap.at), reopened_times: flap.times + 1, flap_window_ms: this.settings.flapWindowMs } : {}),
+    }, s.outage && { startedAt: s.outage.startedAt, endedAt: undefined, durationMs: now - s.outage.startedAt })];
   }
 
   private failingReason(): TransitionReason | undefined {
@@ -232,6 +244,13 @@ export class ProbeState {
     const endedAt = s.firstSuccessAt;
     s.outage = undefined;
     s.firstSuccessAt = undefined;
+    // A new incident starts from a clean slate: the failures of this one must not count
+    // toward the failure ratio of the next.
+    s.window = [];
+    if (outage) {
+      const again = s.lastRecovery && now - s.lastRecovery.at <= this.settings.flapWindowMs && s.lastRecovery.startedAt === outage.startedAt;
+      s.lastRecovery = { at: now, startedAt: outage.startedAt, times: again ? (s.lastRecovery?.times ?? 0) + 1 : 1 };
+    }
     return [this.transition('healthy', 'recovered', now, { consecutive_successes: s.consecutiveSuccesses }, outage && { startedAt: outage.startedAt, endedAt, durationMs: endedAt - outage.startedAt })];
   }
 

@@ -1,5 +1,4 @@
 // Words shared by every receiver: titles that sort and thread, ✅/❌ check lines, durations.
-import { formatDuration } from '../../config/units.js';
 import type { Alert, Notification } from '../alert.js';
 
 export function title(n: Notification): string {
@@ -16,8 +15,8 @@ export function checkLines(alert: Alert): string[] {
 }
 
 export function alertLine(alert: Alert): string {
-  const lasted = alert.status === 'resolved' && alert.durationMs !== undefined ? ` (lasted ${formatDuration(alert.durationMs)})` : '';
-  return `${alert.status === 'firing' ? '🔴' : '🟢'} ${alert.summary}${lasted}`;
+  // A resolved probe alert's summary already says how long the outage lasted: said once.
+  return `${alert.status === 'firing' ? '🔴' : '🟢'} ${alert.summary}`;
 }
 
 export function linkFor(n: Notification): string | undefined {
