@@ -111,6 +111,10 @@ export class Daemon {
           logDelivery(this.logger, receiver, notification, delivery, attempts);
         },
         decision: (group, reason, alerts) => this.logger.debug({ group, reason, alerts }, 'alert group evaluated'),
+        dropped: (receiver, reason, count) => {
+          this.metrics.notificationsDropped(receiver, reason, count);
+          if (reason === 'overflow') this.logger.warn({ receiver, count }, `outbox for ${receiver} is full: dropped its ${count} oldest notification(s)`);
+        },
         saveError: (err) => this.stateUnwritable('alerts', err, path.join(settings.stateDir, 'alerts.json')),
       },
     });
@@ -293,6 +297,13 @@ export class Daemon {
     await this.scheduler.stop(grace);
     await this.halt();
     this.logger.info('stopped');
+    this.logger.flush();
+  }
+
+  /** Writes the detector state and the outbox now, synchronously (a second stop signal). */
+  saveState(): void {
+    this.health.saveNow();
+    this.alerting.saveNow();
     this.logger.flush();
   }
 

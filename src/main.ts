@@ -10,14 +10,21 @@ const io: Io = {
   err: (text) => process.stderr.write(`${text}\n`),
 };
 
-/** SIGTERM/SIGINT stop gracefully (a second one exits at once); SIGHUP reloads. */
+/** SIGTERM/SIGINT stop gracefully; a second one writes the state (given at most 1 s) and
+ * exits with 128 + the signal's number (143 for SIGTERM, 130 for SIGINT). SIGHUP reloads. */
 const lifecycle: Lifecycle = {
-  onStop(handler) {
+  onStop(handler, saveNow) {
     let stopping = false;
     const stop = (signal: NodeJS.Signals) => {
       if (stopping) {
-        io.err(`flowprobe: ${signal} again, exiting now`);
-        process.exit(EXIT.failed);
+        const code = 128 + (signal === 'SIGINT' ? 2 : 15);
+        io.err(`flowprobe: ${signal} again: writing state and exiting with ${code}`);
+        setTimeout(() => process.exit(code), 1_000).unref();
+        try {
+          saveNow?.();
+        } finally {
+          process.exit(code);
+        }
       }
       stopping = true;
       handler().catch((error: unknown) => {

@@ -173,6 +173,39 @@ describe('alert engine (fake clock)', () => {
     assert.equal(rejecting.got.length, 1, 'a 4xx is not retried');
   });
 
+  it('a receiver down for 10 minutes while 20 probes flap gets the current picture once per group, and its queue stays bounded', async () => {
+    const clock = new FakeClock();
+    const down = { ok: false as const, retry: true, retryAfterMs: undefined, reason: 'network', message: 'connection refused' };
+    let up = false;
+    const got: Notification[] = [];
+    const pager: Receiver = { name: 'pager', kind: 'webhook', send: async (n) => (up ? (got.push(n), { ok: true }) : down) };
+    const dropped: string[] = [];
+    const e = new AlertEngine({
+      clock,
+      stateDir: mkdtempSync(path.join(os.tmpdir(), 'flowprobe-alerting-')),
+      location: 'lab',
+      config: alertingConfig({ receivers: [{ name: 'pager', webhook: { url: 'http://127.0.0.1:9/' } }], group: { by: ['alertname', 'probe'], wait: '1s', interval: '5s', repeat: '4h' }, retry: { initial: '1s', max: '1m' } }),
+      events: { attempt: () => undefined, decision: () => undefined, saveError: (err) => assert.fail(String(err)), dropped: (_r, reason, n) => void dropped.push(`${reason}:${n}`) },
+      receivers: new Map([['pager', pager]]),
+    });
+    e.start();
+    let most = 0;
+    for (let flip = 0; flip < 60; flip++) {
+      const status = flip % 2 === 0 ? 'firing' : 'resolved';
+      e.handle(Array.from({ length: 20 }, (_, i) => event(`p${i}`, status, clock.now())));
+      await clock.advance(10_000);
+      most = Math.max(most, e.pending('pager').count);
+    }
+    assert.ok(most <= 20, `at most one queued notification per group, saw ${most}`);
+    assert.ok(dropped.some((d) => d.startsWith('superseded')), 'older states were replaced');
+    up = true;
+    await clock.advance(120_000);
+    assert.equal(e.pending('pager').count, 0);
+    assert.ok(got.length <= 20, `one notification per group once it is back, got ${got.length}`);
+    // The last flip resolved everything: that is the picture on-call gets.
+    assert.ok(got.every((n) => n.status === 'resolved'), got.map((n) => n.status).join());
+  });
+
   it('alerts through the others when a receiver keeps failing', async () => {
     const clock = new FakeClock();
     const down = recorder('down', Array.from({ length: 100 }, () => ({ ok: false as const, retry: true, retryAfterMs: 60_000, reason: 'network', message: 'ECONNREFUSED' })));

@@ -25,6 +25,9 @@ export interface EngineEvents {
   decision(groupKey: string, reason: string, alerts: number): void;
   /** The state could not be written: alerting keeps going in memory and says so. */
   saveError(error: unknown): void;
+  /** Queued notifications that will not be sent: replaced by their group's newer state
+   * (superseded) or dropped past the per-receiver cap (overflow). */
+  dropped?(receiver: string, reason: 'superseded' | 'overflow', count: number): void;
 }
 
 export interface EngineOptions {
@@ -227,7 +230,9 @@ export class AlertEngine {
     this.options.events.decision(groupKey, decision.reason, members.length);
     if (decision.send) {
       const groupLabels = groupLabelsOf((decision.firing[0] ?? decision.resolved[0] as Alert).labels, this.config.group.by);
-      this.outbox.enqueue(this.notification(receiver, groupLabels, [...decision.firing, ...decision.resolved], false), now);
+      const { superseded, overflow } = this.outbox.enqueue(this.notification(receiver, groupLabels, [...decision.firing, ...decision.resolved], false), now);
+      if (superseded > 0) this.options.events.dropped?.(receiver, 'superseded', superseded);
+      if (overflow > 0) this.options.events.dropped?.(receiver, 'overflow', overflow);
     }
     this.collectGarbage();
     this.save();
@@ -274,6 +279,11 @@ export class AlertEngine {
     if (now - sinceMs >= this.config.receiverFailingAfter) {
       this.handle([receiverFailingEvent(receiver, { sinceMs, reason: delivery.reason, message: delivery.message, attempts }, where, now)]);
     }
+  }
+
+  /** Writes the outbox now (shutdown). */
+  saveNow(): void {
+    this.save();
   }
 
   private save(): void {

@@ -57,20 +57,71 @@ export interface AlertingState {
   silences: z.output<typeof silenceSchema>[];
 }
 
+/** Queued notifications per receiver, at most: past it the oldest firing-only ones go first. */
+export const MAX_QUEUED_PER_RECEIVER = 200;
+
+/** What an enqueue did to what was waiting: newer states replace older ones of the same group
+ * (superseded); past the cap the oldest are dropped (overflow). */
+export interface EnqueueOutcome {
+  superseded: number;
+  overflow: number;
+}
+
 export class Outbox {
   readonly state: AlertingState;
+  /** Notifications being delivered right now: never replaced or dropped under the sender. */
+  readonly inFlight = new Set<string>();
+  private saveScheduled = false;
 
   constructor(private readonly file: StateFile<AlertingState>) {
     this.state = file.load() ?? { alerts: {}, nflog: {}, queue: [], silences: [] };
   }
 
-  /** Writes everything; throws if it cannot (the caller decides how loudly to fail). */
+  /** Writes everything now; throws if it cannot (the caller decides how loudly to fail). A
+   * notification counts as queued only once this returned. */
   save(): void {
+    this.saveScheduled = false;
     this.file.save(this.state);
   }
 
-  enqueue(notification: Notification, now: number): void {
-    this.state.queue.push({ notification, attempts: 0, nextAttemptAt: now });
+  /** Writes soon, once for every change made in this turn of the event loop (delivery attempts:
+   * a crash before the write repeats an attempt, never loses a notification). */
+  saveSoon(onError: (error: unknown) => void): void {
+    if (this.saveScheduled) return;
+    this.saveScheduled = true;
+    setImmediate(() => {
+      if (!this.saveScheduled) return;
+      try {
+        this.save();
+      } catch (error) {
+        onError(error);
+      }
+    });
+  }
+
+  /** Queues a group's current state for a receiver. What still waits for the same group is
+   * replaced — a receiver that was down gets the current picture once, not every flip — and
+   * the replacement keeps its place in the retry schedule. */
+  enqueue(notification: Notification, now: number): EnqueueOutcome {
+    const waiting = (q: Queued) => q.notification.receiver === notification.receiver && !this.inFlight.has(q.notification.id);
+    const older = this.state.queue.filter((q) => waiting(q) && !q.notification.test && q.notification.groupKey === notification.groupKey);
+    const schedule = older.reduce((s, q) => ({ attempts: Math.max(s.attempts, q.attempts), nextAttemptAt: Math.max(s.nextAttemptAt, q.nextAttemptAt) }), { attempts: 0, nextAttemptAt: now });
+    if (older.length > 0) this.state.queue = this.state.queue.filter((q) => !older.includes(q));
+    this.state.queue.push({ notification, ...schedule });
+    return { superseded: older.length, overflow: this.trim(notification.receiver) };
+  }
+
+  /** Keeps a receiver's queue under the cap: the oldest notifications that resolve nothing go
+   * first (a resolved is what tells on-call an incident is over), then the oldest. */
+  private trim(receiver: string): number {
+    let dropped = 0;
+    for (;;) {
+      const mine = this.state.queue.filter((q) => q.notification.receiver === receiver && !this.inFlight.has(q.notification.id));
+      if (mine.length <= MAX_QUEUED_PER_RECEIVER) return dropped;
+      const victim = mine.find((q) => q.notification.alerts.every((a) => a.status === 'firing')) ?? (mine[0] as Queued);
+      this.state.queue.splice(this.state.queue.indexOf(victim), 1);
+      dropped++;
+    }
   }
 
   head(receiver: string): Queued | undefined {

@@ -21,6 +21,8 @@ export class Sender {
   private timer: Timer | undefined;
   private busy = false;
   private stopped = false;
+  /** Aborts a delivery in flight when the sender stops (shutdown): it stays in the outbox. */
+  private readonly stopping = new AbortController();
 
   constructor(
     readonly receiver: Receiver,
@@ -49,21 +51,23 @@ export class Sender {
   stop(): void {
     this.stopped = true;
     this.timer?.cancel();
+    this.stopping.abort();
   }
 
   private async deliver(entry: Queued): Promise<void> {
     const { outbox, clock } = this.options;
-    const delivery = await this.receiver.send(entry.notification, AbortSignal.timeout(this.options.timeoutMs)).catch(
-      (error: unknown): Delivery => ({ ok: false, retry: true, retryAfterMs: undefined, reason: 'internal', message: `receiver error: ${String(error)}` }),
-    );
+    const signal = AbortSignal.any([AbortSignal.timeout(this.options.timeoutMs), this.stopping.signal]);
+    outbox.inFlight.add(entry.notification.id);
+    const delivery = await this.receiver
+      .send(entry.notification, signal)
+      .catch((error: unknown): Delivery => ({ ok: false, retry: true, retryAfterMs: undefined, reason: 'internal', message: `receiver error: ${String(error)}` }))
+      .finally(() => outbox.inFlight.delete(entry.notification.id));
     entry.attempts++;
     if (delivery.ok || !delivery.retry) outbox.remove(entry.notification.id);
     else entry.nextAttemptAt = clock.now() + (delivery.retryAfterMs ?? backoff(entry.attempts, this.options.retry));
-    try {
-      outbox.save();
-    } catch (error) {
-      this.options.onSaveError(error);
-    }
+    // Written with whatever else changed in this turn: off the hot path, and a crash before it
+    // only repeats this attempt.
+    outbox.saveSoon((error) => this.options.onSaveError(error));
     this.options.onAttempt(this.receiver.name, entry.notification, delivery, entry.attempts);
   }
 }

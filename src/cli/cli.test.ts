@@ -3,7 +3,9 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { configDir } from '../../test/config-dir.js';
-import { httpServer, type Running } from '../../test/servers.js';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { httpServer, tcpServer, type Running } from '../../test/servers.js';
 import { waitFor } from '../../test/wait.js';
 
 const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
@@ -125,6 +127,29 @@ describe('flowprobe command line', () => {
     child.kill('SIGTERM');
     assert.equal(await exited, 0);
     assert.match(out, /"msg":"stopped"/);
+  });
+
+  it('a second SIGTERM during a graceful stop writes the state and exits 143', async () => {
+    let connected = false;
+    const hang = await tcpServer(() => void (connected = true)); // accepts, never answers
+    try {
+      const dir = configDir('probesDir: probes\nstateDir: state\nshutdownGrace: 30s\n', { 'a.yaml': `name: a\nkind: http\nevery: 10s\ntimeout: 5s\nurl: ${hang.url}/\n` });
+      const child = spawn(process.execPath, [MAIN, 'run', '--config', dir.configFile, '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let err = '';
+      let out = '';
+      child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      await waitFor('a run in flight against the silent target', () => connected || undefined, 20_000);
+      child.kill('SIGTERM'); // graceful: waits for the run in flight (up to 5 s)…
+      await waitFor('the graceful stop begun', () => out.includes('"msg":"stopping"') || undefined);
+      child.kill('SIGTERM'); // …but not when asked twice
+      assert.equal(await exited, 143);
+      assert.match(err, /SIGTERM again: writing state and exiting with 143/);
+      assert.ok(existsSync(path.join(dir.dir, 'state', 'detector.json')), 'the state was written');
+    } finally {
+      await hang.close();
+    }
   });
 
   it('run exits 78 naming the cause when the listen address cannot be bound, leaving nothing behind', async () => {

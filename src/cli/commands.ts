@@ -27,7 +27,8 @@ export interface Io {
 
 /** Stop/reload hooks that main.ts connects to SIGTERM/SIGINT and SIGHUP. */
 export interface Lifecycle {
-  onStop(handler: () => Promise<void>): void;
+  /** `saveNow` writes the state at once (a second stop signal does not wait for the grace). */
+  onStop(handler: () => Promise<void>, saveNow?: () => void): void;
   onReload(handler: () => Promise<void>): void;
 }
 
@@ -90,11 +91,14 @@ export async function run(args: ConfigArgs & { listen?: string }, io: Io, lifecy
   if (typeof daemon === 'number') return daemon;
   lifecycle.onReload(async () => void (await daemon.reload()));
   return new Promise((resolve) =>
-    lifecycle.onStop(async () => {
-      await daemon.stop();
-      await also.stop?.();
-      resolve(EXIT.ok);
-    }),
+    lifecycle.onStop(
+      async () => {
+        await daemon.stop();
+        await also.stop?.();
+        resolve(EXIT.ok);
+      },
+      () => daemon.saveState(),
+    ),
   );
 }
 

@@ -100,6 +100,11 @@ export class Health {
     });
   }
 
+  /** Writes the state now (shutdown). */
+  saveNow(): void {
+    this.save();
+  }
+
   private save(): void {
     let failure: unknown;
     try {

@@ -97,6 +97,7 @@ export function createMetrics(options: MetricsOptions) {
   const resourceTransitions = new Counter({ name: 'flowprobe_resource_transitions_total', help: 'Resource budget transitions by process and reason.', labelNames: ['process', 'reason'], registers: r });
   const notifications = new Counter({ name: 'flowprobe_notifications_total', help: 'Notification delivery attempts by receiver and result (success, retry, failed = given up).', labelNames: ['receiver', 'result'], registers: r });
   const notificationFailures = new Counter({ name: 'flowprobe_notification_failures_total', help: 'Failed delivery attempts by receiver and reason.', labelNames: ['receiver', 'reason'], registers: r });
+  const notificationsDropped = new Counter({ name: 'flowprobe_notifications_dropped_total', help: 'Queued notifications that will not be sent: replaced by their group\'s newer state (superseded) or dropped past the per-receiver cap (overflow).', labelNames: ['receiver', 'reason'], registers: r });
   const lastSuccess = new Gauge({ name: 'flowprobe_receiver_last_success_timestamp_seconds', help: 'When a receiver last accepted a notification (Unix time).', labelNames: ['receiver'], registers: r });
   const stateWriteErrors = new Counter({ name: 'flowprobe_state_write_errors_total', help: 'Failed writes of state under the state directory.', labelNames: ['file'], registers: r });
   for (const file of ['alerts', 'detector']) stateWriteErrors.inc({ file }, 0);
@@ -162,6 +163,11 @@ export function createMetrics(options: MetricsOptions) {
 
     declareReceiver(receiver: string): void {
       for (const result of ['success', 'retry', 'failed']) notifications.inc({ receiver, result }, 0);
+      for (const reason of ['superseded', 'overflow']) notificationsDropped.inc({ receiver, reason }, 0);
+    },
+
+    notificationsDropped(receiver: string, reason: 'superseded' | 'overflow', count: number): void {
+      notificationsDropped.inc({ receiver, reason }, count);
     },
 
     recordDelivery(receiver: string, result: 'success' | 'retry' | 'failed', reason: string | undefined, at: number): void {

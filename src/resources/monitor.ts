@@ -1,6 +1,6 @@
 // Samples the daemon itself and the configured processes (by pid, pidfile or command-line
 // match) with pidusage on an interval, feeds budgets, and keeps a record of when the daemon was
-// starved (event-loop delay or CPU over its own budget) so a run taken then is inconclusive.
+// starved (its event loop late beyond its budget) so a run taken then is inconclusive.
 import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import pidusage from 'pidusage';
@@ -79,7 +79,7 @@ export class ResourceMonitor {
   judge(result: ProbeResult): ProbeResult {
     if (result.ok || result.failure.code === 'inconclusive') return result;
     if (!this.starvedDuring(result.startedAt, result.startedAt + result.durationMs)) return result;
-    return { ...result, failure: { code: 'inconclusive', message: `the daemon was starved during this run (event loop or CPU over its budget); the target's answer: ${result.failure.code}: ${result.failure.message}` } };
+    return { ...result, failure: { code: 'inconclusive', message: `the daemon was starved during this run (its event loop late beyond its budget); the target's answer: ${result.failure.code}: ${result.failure.message}` } };
   }
 
   /** Whether the daemon was starved at any moment of [from, to] (epoch ms). */
@@ -134,7 +134,9 @@ export class ResourceMonitor {
     const sample: ResourceSample = { cpuPercent: usage.cpu, rssBytes: usage.memory, eventLoopDelayMs: this.loopDelay?.maxMs() ?? 0 };
     this.loopDelay?.reset();
     const budget = this.budgets.get(SELF) as BudgetState;
-    if (budget.broken(sample).length > 0) this.markStarved(now - this.settings.interval, now);
+    // Only a late event loop stops the daemon from measuring (the lag watch marks exactly
+    // those spans); CPU or memory over budget is an alert about the daemon, not a reason to
+    // doubt what its probes saw.
     const transitions = budget.observe(sample, now);
     this.readings.set(SELF, { process: SELF, pid: process.pid, sample, state: budget.state });
     return transitions;

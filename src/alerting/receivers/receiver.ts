@@ -27,7 +27,8 @@ export interface Receiver {
 export async function postJson(url: string, body: string, headers: Record<string, string>, signal: AbortSignal): Promise<Delivery> {
   try {
     const res = await request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, signal });
-    const text = (await res.body.text()).slice(0, 200);
+    // What is kept of an answer is all that is read: a 50 MB error page costs 200 bytes.
+    const text = await firstBytes(res.body, KEPT_BYTES);
     if (res.statusCode >= 200 && res.statusCode < 300) return { ok: true };
     const retryAfterMs = parseRetryAfter(res.headers['retry-after'], Date.now());
     if (res.statusCode === 429) return { ok: false, retry: true, retryAfterMs, reason: 'http_429', message: `429 Too Many Requests ${text}`.trim() };
@@ -36,6 +37,26 @@ export async function postJson(url: string, body: string, headers: Record<string
   } catch (error) {
     return networkFailure(error, signal);
   }
+}
+
+const KEPT_BYTES = 200;
+
+/** The first `limit` bytes of a body as text; the rest is not read (the stream is destroyed). */
+async function firstBytes(body: AsyncIterable<Buffer> & { destroy(): unknown }, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of body) {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size >= limit) break;
+    }
+  } catch {
+    // What arrived is what we report.
+  } finally {
+    body.destroy();
+  }
+  return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
 }
 
 export function networkFailure(error: unknown, signal: AbortSignal): Delivery {
