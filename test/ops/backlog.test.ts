@@ -1,0 +1,95 @@
+// Two receivers down for two minutes while 50 probes flap: delivery work must not starve the
+// probing (no real failure recorded as inconclusive), the outbox stays bounded, and once the
+// receivers are back each gets at most one notification per group, with the current state.
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { it } from 'node:test';
+import { startDaemon } from '../daemon-harness.js';
+import { closedPort, httpServer } from '../servers.js';
+import { waitFor } from '../wait.js';
+
+const PROBES = 50;
+const DOWN_MS = 120_000;
+
+function metric(text: string, name: string, filter: (labels: string) => boolean = () => true): number {
+  let sum = 0;
+  for (const m of text.matchAll(new RegExp(`^${name}\\{([^}]*)\\} (\\S+)$`, 'gm'))) if (filter(m[1] as string)) sum += Number(m[2]);
+  return sum;
+}
+
+it(`${PROBES} flapping probes and 2 dead receivers for 2 minutes: 0 inconclusive runs, a bounded outbox, the current picture once`, { timeout: DOWN_MS + 90_000 }, async () => {
+  // Each probe flips between 200 and 503 every 3 s, on its own phase, until the fault is mended.
+  let mended = false;
+  const target = await httpServer((req, res) => {
+    const n = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('n'));
+    res.writeHead(mended || Math.floor((Date.now() / 3_000 + n / 7) % 2) === 0 ? 200 : 503).end();
+  });
+  const ports = [await closedPort(), await closedPort()];
+  const config = [
+    'probesDir: probes',
+    'detect: { failAfter: 1, recoverAfter: 1, failureRatio: false }',
+    'alerting:',
+    `  receivers: [{ name: one, webhook: { url: "http://127.0.0.1:${ports[0]}/" } }, { name: two, webhook: { url: "http://127.0.0.1:${ports[1]}/" } }]`,
+    '  group: { by: [alertname, probe], wait: 0ms, interval: 500ms, repeat: 4h }',
+    '  retry: { initial: 100ms, max: 2s }',
+    '  timeout: 1s',
+    '',
+  ].join('\n');
+  const probes = Object.fromEntries(Array.from({ length: PROBES }, (_, i) => [`p${i}.yaml`, `name: p${i}\nkind: http\nevery: 1s\ntimeout: 800ms\nurl: ${target.url}/?n=${i}\n`]));
+  const h = await startDaemon(config, probes);
+  const received = new Map<string, Array<{ status: string; groupKey: string; alerts: Array<{ status: string }> }>>();
+  const sinks: http.Server[] = [];
+  try {
+    let mostPending = 0;
+    const until = Date.now() + DOWN_MS;
+    while (Date.now() < until) {
+      await new Promise((resolve) => setTimeout(resolve, 5_000));
+      const text = (await h.get('/metrics')).text;
+      mostPending = Math.max(mostPending, metric(text, 'flowprobe_outbox_pending'));
+    }
+    const text = (await h.get('/metrics')).text;
+    const runs = metric(text, 'flowprobe_probe_runs_total');
+    const inconclusive = metric(text, 'flowprobe_probe_runs_total', (l) => l.includes('result="inconclusive"'));
+    const failures = metric(text, 'flowprobe_probe_runs_total', (l) => l.includes('result="failure"'));
+    console.log(`backlog: ${runs} runs (${failures} failures, ${inconclusive} inconclusive), at most ${mostPending} notifications pending`);
+    assert.ok(failures > PROBES, 'the probes did flap');
+    assert.equal(inconclusive, 0, 'delivery work never made a real failure inconclusive');
+    // One queued notification per group and receiver at most: 2 alertnames are not involved here
+    // (ProbeFailing only), so 50 groups × 2 receivers, plus the receiver-failing alerts.
+    assert.ok(mostPending <= 2 * (PROBES + 2), `outbox bounded: ${mostPending} pending at most`);
+
+    // The fault is mended and every probe healthy again; then the receivers come back: each
+    // gets at most one notification per group, carrying the current state (all resolved).
+    mended = true;
+    await waitFor('every probe healthy', async () => (metric((await h.get('/metrics')).text, 'flowprobe_probe_state', (l) => l.includes('state="failing"')) === 0 ? true : undefined), 30_000, 250);
+    await new Promise((resolve) => setTimeout(resolve, 1_500)); // the last group flushes queue their state
+    for (const [i, port] of ports.entries()) {
+      const name = i === 0 ? 'one' : 'two';
+      received.set(name, []);
+      const server = http.createServer((req, res) => {
+        let body = '';
+        req.on('data', (c: Buffer) => (body += c.toString()));
+        req.on('end', () => (received.get(name)?.push(JSON.parse(body) as { status: string; groupKey: string; alerts: Array<{ status: string }> }), res.end()));
+      });
+      await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+      sinks.push(server);
+    }
+    await waitFor('the backlog delivered', async () => (metric((await h.get('/metrics')).text, 'flowprobe_outbox_pending') === 0 ? true : undefined), 60_000, 500);
+    for (const [name, list] of received) {
+      const perGroup = new Map<string, Array<{ status: string }>>();
+      for (const n of list) perGroup.set(n.groupKey, [...(perGroup.get(n.groupKey) ?? []), n]);
+      assert.ok(list.length > 0, `${name} got the picture`);
+      // One per group (two when a state changed while an attempt was in flight), not a replay.
+      for (const [group, sent] of perGroup) {
+        assert.ok(sent.length <= 2, `${name} ${group}: ${sent.length} notifications`);
+        if (group.includes('ProbeFailing')) assert.equal(sent.at(-1)?.status, 'resolved', `${name} ${group}: the current state is resolved`);
+      }
+    }
+    const superseded = metric((await h.get('/metrics')).text, 'flowprobe_notifications_dropped_total', (l) => l.includes('reason="superseded"'));
+    assert.ok(superseded > 0, 'older states were replaced, not replayed');
+  } finally {
+    await h.daemon.stop();
+    for (const server of sinks) server.close();
+    await target.close();
+  }
+});
