@@ -61,6 +61,24 @@ async function sink(statuses: Array<number | 'hang'>, headers: Record<string, st
   return { server, bodies };
 }
 
+it('reads only the bytes it keeps of an error answer: a body that never ends costs nothing', async () => {
+  const server = await httpServer((_req, res) => {
+    res.writeHead(500, { 'content-type': 'text/html' });
+    const chunk = Buffer.alloc(64 * 1024, 'x');
+    const timer = setInterval(() => res.write(chunk), 1);
+    res.on('close', () => clearInterval(timer));
+  });
+  try {
+    const started = Date.now();
+    const delivery = await webhookReceiver({ kind: 'webhook' as const, name: 'hook', webhook: { url: server.url, headers: {} } }).send(notification('firing'), AbortSignal.timeout(5_000));
+    assert.ok(!delivery.ok && delivery.retry && delivery.reason === 'http_5xx', JSON.stringify(delivery));
+    assert.ok(!delivery.ok && delivery.message.length <= 210, `kept ${delivery.ok ? 0 : delivery.message.length} characters`);
+    assert.ok(Date.now() - started < 2_000, `returned after ${Date.now() - started} ms, not at the timeout`);
+  } finally {
+    await server.close();
+  }
+});
+
 describe('Slack receiver against a Slack-shaped sink', () => {
   const slack = (url: string) => slackReceiver({ kind: 'slack' as const, name: 'slack', slack: { webhookUrl: url } });
 
