@@ -206,6 +206,28 @@ describe('alert engine (fake clock)', () => {
     assert.ok(got.every((n) => n.status === 'resolved'), got.map((n) => n.status).join());
   });
 
+  it('stopping aborts a delivery in flight, which stays in the outbox for the next start', async () => {
+    const clock = new FakeClock();
+    let aborted = false;
+    const hanging: Receiver = {
+      name: 'hanging',
+      kind: 'webhook',
+      send: (_n, signal) =>
+        new Promise((resolve) => signal.addEventListener('abort', () => ((aborted = true), resolve({ ok: false, retry: true, retryAfterMs: undefined, reason: 'timeout', message: 'aborted' })), { once: true })),
+    };
+    const { engine: e, stateDir } = engine(clock, [hanging]);
+    e.start();
+    e.handle([event('api', 'firing', clock.now())]);
+    await clock.advance(10_000);
+    assert.equal(e.pending('hanging').count, 1, 'in flight');
+    e.stop();
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.ok(aborted, 'the delivery was aborted, not left running');
+    const { engine: again } = engine(new FakeClock(), [recorder('hanging')], {}, stateDir);
+    assert.equal(again.pending('hanging').count, 1, 'still queued after the restart');
+  });
+
   it('alerts through the others when a receiver keeps failing', async () => {
     const clock = new FakeClock();
     const down = recorder('down', Array.from({ length: 100 }, () => ({ ok: false as const, retry: true, retryAfterMs: 60_000, reason: 'network', message: 'ECONNREFUSED' })));
