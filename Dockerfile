@@ -17,13 +17,14 @@ COPY --from=build /app/dist/src ./dist/src
 COPY config ./config
 COPY probes ./probes
 COPY schema ./schema
-# Config and probes are meant to be mounted over /etc/flowprobe; state goes to a volume.
-RUN mkdir -p /etc/flowprobe /var/lib/flowprobe && cp -r config/flowprobe.yaml /etc/flowprobe/ \
- && sed -i 's#^listen: .*#listen: 0.0.0.0:9464#; s#^stateDir: .*#stateDir: /var/lib/flowprobe#; s#^probesDir: .*#probesDir: /etc/flowprobe/probes#' /etc/flowprobe/flowprobe.yaml \
- && cp -r probes /etc/flowprobe/probes && chown -R node:node /var/lib/flowprobe
+COPY README.md ./
+# The image's own config (no demo, no secrets needed); mount yours over /etc/flowprobe.
+COPY config/container /etc/flowprobe
+RUN mkdir -p /var/lib/flowprobe && chown -R node:node /var/lib/flowprobe
 USER node
 VOLUME ["/var/lib/flowprobe"]
 EXPOSE 9464
-HEALTHCHECK --interval=30s --timeout=3s CMD node -e "fetch('http://127.0.0.1:9464/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+# Reads the port from the config the daemon runs with.
+HEALTHCHECK --interval=30s --timeout=5s CMD ["node", "/opt/flowprobe/dist/src/main.js", "healthcheck", "--config", "/etc/flowprobe/flowprobe.yaml"]
 ENTRYPOINT ["node", "/opt/flowprobe/dist/src/main.js"]
 CMD ["run", "--config", "/etc/flowprobe/flowprobe.yaml"]

@@ -35,8 +35,9 @@ export interface DaemonOptions {
   env: Readonly<Record<string, string | undefined>>;
   clock: Clock;
   version: string;
-  /** Overrides the config's probesDir. */
+  /** Overrides the config's probesDir and stateDir. */
   probesDir?: string;
+  stateDir?: string;
   /** Overrides the config's listen address (tests use 127.0.0.1:0). */
   listen?: string;
   logDestination?: DestinationStream;
@@ -153,7 +154,7 @@ export class Daemon {
    * a listen address that cannot be bound throws ListenError. Never leaves a half-started
    * process behind (port open, nothing probing). */
   static async start(options: DaemonOptions): Promise<Daemon> {
-    const loaded = loadConfig(options.configFile, { env: options.env, probesDir: options.probesDir });
+    const loaded = loadConfig(options.configFile, { env: options.env, probesDir: options.probesDir, stateDir: options.stateDir });
     if (!loaded.ok) throw new ConfigError(loaded.diagnostics);
     const daemon = new Daemon(options, loaded.config);
     try {
@@ -185,7 +186,7 @@ export class Daemon {
 
   /** Re-reads config and probes. A bad config keeps the running one and says why. */
   async reload(): Promise<{ ok: boolean; diagnostics: Diagnostic[] }> {
-    const loaded = loadConfig(this.options.configFile, { env: this.options.env, probesDir: this.options.probesDir });
+    const loaded = loadConfig(this.options.configFile, { env: this.options.env, probesDir: this.options.probesDir, stateDir: this.options.stateDir });
     const at = this.options.clock.now();
     if (!loaded.ok) {
       const problems = loaded.diagnostics.map(formatDiagnostic);

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The entry point: argv and env in, signals wired, exit code out. The only module that touches `process`.
 import { Command, InvalidArgumentError } from 'commander';
-import { alerts, BUNDLED_CONFIG, check, demo, EXIT, probe, run, testReceiver, type Io, type Lifecycle } from './cli/commands.js';
+import { alerts, BUNDLED_CONFIG, check, demo, EXIT, healthcheck, probe, run, testReceiver, type Io, type Lifecycle } from './cli/commands.js';
 import { VERSION } from './version.js';
 
 const io: Io = {
@@ -61,8 +61,18 @@ program
   .option('-c, --config <file>', 'daemon config (env FLOWPROBE_CONFIG)', defaultConfig)
   .option('-p, --probes <dir>', "probe files directory (overrides the config's probesDir)")
   .option('-l, --listen <host:port>', "listen address (overrides the config's listen)")
-  .action(async (opts: { config: string; probes?: string; listen?: string }) => {
+  .option('-s, --state <dir>', "state directory (overrides the config's stateDir)")
+  .action(async (opts: { config: string; probes?: string; listen?: string; state?: string }) => {
     process.exitCode = await run(opts, io, lifecycle);
+  });
+
+program
+  .command('healthcheck')
+  .description("exit 0 when the daemon of this config answers /healthz (for a container HEALTHCHECK)")
+  .option('-c, --config <file>', 'daemon config (env FLOWPROBE_CONFIG)', defaultConfig)
+  .option('-l, --listen <host:port>', "where the daemon listens (overrides the config's listen)")
+  .action(async (opts: { config: string; listen?: string }) => {
+    process.exitCode = await healthcheck(opts, io);
   });
 
 program

@@ -9,6 +9,7 @@ import type { Silence } from '../alerting/maintenance.js';
 import { fileURLToPath } from 'node:url';
 import { formatDiagnostic } from '../config/diagnostics.js';
 import { loadConfig } from '../config/load.js';
+import { listenAddress } from '../config/schema.js';
 import { ConfigError, Daemon, ListenError } from '../daemon.js';
 import type { DemoService } from '../demo/service.js';
 import { createRedactor, redactDeep } from '../logging/redact.js';
@@ -35,6 +36,7 @@ export interface Lifecycle {
 export interface ConfigArgs {
   config: string;
   probes?: string;
+  state?: string;
 }
 
 export function check(args: ConfigArgs, io: Io): number {
@@ -72,7 +74,7 @@ export async function probe(args: ConfigArgs & { name: string; json: boolean }, 
 /** Starts the daemon, or prints every configuration problem and returns the exit code. */
 async function startDaemon(args: ConfigArgs & { listen?: string }, io: Io): Promise<Daemon | number> {
   try {
-    return await Daemon.start({ configFile: args.config, probesDir: args.probes, listen: args.listen, env: io.env, clock: systemClock, version: VERSION });
+    return await Daemon.start({ configFile: args.config, probesDir: args.probes, stateDir: args.state, listen: args.listen, env: io.env, clock: systemClock, version: VERSION });
   } catch (error) {
     if (error instanceof ListenError) {
       io.err(`flowprobe: not started: ${error.message}`);
@@ -102,6 +104,31 @@ export async function run(args: ConfigArgs & { listen?: string }, io: Io, lifecy
   );
 }
 
+/** Where the running daemon answers, from its config's listen address (0.0.0.0 → 127.0.0.1). */
+function daemonUrl(listen: string): string {
+  const parsed = listenAddress(listen);
+  const host = !parsed || parsed.host === '0.0.0.0' || parsed.host === '::' ? '127.0.0.1' : parsed.host.includes(':') ? `[${parsed.host}]` : parsed.host;
+  return `http://${host}:${parsed?.port ?? 9464}`;
+}
+
+/** Exit 0 when the daemon of this config answers /healthz within 3 s (a container HEALTHCHECK). */
+export async function healthcheck(args: ConfigArgs & { listen?: string }, io: Io): Promise<number> {
+  const loaded = loadConfig(args.config, { env: io.env, probesDir: args.probes });
+  if (!loaded.ok) {
+    for (const d of loaded.diagnostics) io.err(formatDiagnostic(d));
+    return EXIT.config;
+  }
+  const url = `${daemonUrl(args.listen ?? loaded.config.settings.listen)}/healthz`;
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(3_000) });
+    if (res.ok) return (io.out(`healthy: ${url}`), EXIT.ok);
+    io.err(`unhealthy: ${url} answered ${res.status}`);
+  } catch (error) {
+    io.err(`unhealthy: no answer from ${url}: ${(error as Error).message}`);
+  }
+  return EXIT.failed;
+}
+
 /** Lists the running daemon's alerts and silences (from its /api/v1/alerts). */
 export async function alerts(args: ConfigArgs & { json: boolean }, io: Io): Promise<number> {
   const loaded = loadConfig(args.config, { env: io.env, probesDir: args.probes });
@@ -109,10 +136,10 @@ export async function alerts(args: ConfigArgs & { json: boolean }, io: Io): Prom
     for (const d of loaded.diagnostics) io.err(formatDiagnostic(d));
     return EXIT.config;
   }
-  const listen = loaded.config.settings.listen.replace(/^0\.0\.0\.0:/, '127.0.0.1:');
+  const listen = daemonUrl(loaded.config.settings.listen);
   let body: { alerts: Alert[]; silences: Silence[] };
   try {
-    const res = await fetch(`http://${listen}/api/v1/alerts`, { signal: AbortSignal.timeout(5000) });
+    const res = await fetch(`${listen}/api/v1/alerts`, { signal: AbortSignal.timeout(5000) });
     body = (await res.json()) as typeof body;
   } catch (error) {
     io.err(`flowprobe alerts: cannot reach the daemon at ${listen}: ${(error as Error).message}`);

@@ -46,6 +46,8 @@ export interface LoadOptions {
   env: Readonly<Record<string, string | undefined>>;
   /** Overrides settings.probesDir (resolved against the working directory). */
   probesDir?: string;
+  /** Overrides settings.stateDir (resolved against the working directory). */
+  stateDir?: string;
 }
 
 export function loadConfig(configFile: string, options: LoadOptions): LoadResult {
@@ -71,7 +73,7 @@ function compile(configFile: string, options: LoadOptions): LoadResult {
   const baseDir = path.dirname(absConfig);
   const settings = {
     ...raw,
-    stateDir: path.resolve(baseDir, raw.stateDir),
+    stateDir: options.stateDir ? path.resolve(options.stateDir) : path.resolve(baseDir, raw.stateDir),
     probesDir: options.probesDir ? path.resolve(options.probesDir) : path.resolve(baseDir, raw.probesDir),
   };
   checkAlerting(settingsFile.raw, settingsFile.source, diagnostics);

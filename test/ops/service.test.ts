@@ -117,8 +117,39 @@ describe('Docker image', () => {
 
   it('runs as a non-root user with a health check on /healthz', () => {
     assert.match(dockerfile, /^USER node$/m);
-    assert.match(dockerfile, /^HEALTHCHECK .*\/healthz/m);
+    assert.match(dockerfile, /^HEALTHCHECK .*"healthcheck", "--config", "\/etc\/flowprobe\/flowprobe\.yaml"\]$/m);
+    assert.match(dockerfile, /^COPY config\/container \/etc\/flowprobe$/m);
     assert.match(dockerfile, /^VOLUME \["\/var\/lib\/flowprobe"\]$/m);
+  });
+
+  it('runs the README sequence as far as no engine allows: the image config, a mounted copy, the command and its HEALTHCHECK', async () => {
+    // README: cp -r config/container my-config, add probes, mount it over /etc/flowprobe.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'flowprobe-container-'));
+    const mine = path.join(dir, 'my-config');
+    cpSync(path.join(ROOT, 'config/container'), mine, { recursive: true });
+    const port = await closedPort();
+    // Inside the container it is 0.0.0.0:9464; here, loopback and a free port.
+    for (const file of ['flowprobe.yaml', 'probes/self.yaml']) {
+      const text = readFileSync(path.join(mine, file), 'utf8');
+      writeFileSync(path.join(mine, file), text.replace('0.0.0.0:9464', `127.0.0.1:${port}`).replace('127.0.0.1:9464', `127.0.0.1:${port}`));
+    }
+    const cli = (args: string[]) => spawnSync(process.execPath, [path.join(ROOT, 'dist/src/main.js'), ...args], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+    const checked = cli(['check', '--config', path.join(mine, 'flowprobe.yaml')]);
+    assert.equal(checked.status, 0, `no secret needed to start: ${checked.stderr}`);
+    const unhealthy = cli(['healthcheck', '--config', path.join(mine, 'flowprobe.yaml')]);
+    assert.equal(unhealthy.status, 1, 'nothing listens yet');
+    // The image's CMD, with the volume at a temporary directory.
+    const daemon = spawn(process.execPath, [path.join(ROOT, 'dist/src/main.js'), 'run', '--config', path.join(mine, 'flowprobe.yaml'), '--state', path.join(dir, 'state')], { stdio: 'ignore', env: { PATH: process.env.PATH } });
+    try {
+      await waitFor('/healthz', async () => (await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false)) || undefined, 15_000, 100);
+      const healthy = await new Promise<number | null>((resolve) => spawn(process.execPath, [path.join(ROOT, 'dist/src/main.js'), 'healthcheck', '--config', path.join(mine, 'flowprobe.yaml')], { stdio: 'ignore' }).on('exit', resolve));
+      assert.equal(healthy, 0, 'the HEALTHCHECK command passes, reading the port from the config');
+      await waitFor('the self probe recorded', async () => (/flowprobe_probe_runs_total\{probe="flowprobe-self",kind="http",result="success"[^}]*\} [1-9]/.test(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()) ? true : undefined), 40_000, 250);
+    } finally {
+      daemon.kill('SIGTERM');
+      await new Promise((resolve) => daemon.once('exit', resolve));
+    }
+    assert.ok(existsSync(path.join(dir, 'state', 'detector.json')), 'the state is written to the volume');
   });
 
   it("starts the daemon from a clean production install (npm ci --omit=dev) and answers /healthz", async () => {
