@@ -50,8 +50,34 @@ function ruleExpressions(): Array<{ where: string; expr: string; alert: boolean 
 
 /** Dashboard variables and Grafana's interval macro, as Grafana would expand them for "All". */
 function expand(expr: string): string {
-  return expr.replaceAll('$__rate_interval', '30s').replaceAll('$location', '.*').replaceAll('$probe', '.*');
+  return expr.replaceAll('$__rate_interval', '30s').replaceAll('$__range', '1m').replaceAll('$location', '.*').replaceAll('$probe', '.*');
 }
+
+describe('the Grafana dashboard reads in five seconds', () => {
+  type Panel = { title: string; type: string; description?: string; fieldConfig?: { defaults?: { thresholds?: { steps: Array<{ color: string; value: number | null }> }; mappings?: unknown[] } } };
+  const panels = (JSON.parse(readFileSync(DASHBOARD, 'utf8')) as { panels: Panel[] }).panels;
+  const byTitle = (title: string) => panels.find((p) => p.title === title);
+
+  it('every panel says what it shows', () => {
+    assert.deepEqual(panels.filter((p) => p.type !== 'row' && !p.description?.trim()).map((p) => p.title), []);
+  });
+
+  it('failing turns red and degraded amber', () => {
+    const colours = (title: string) => byTitle(title)?.fieldConfig?.defaults?.thresholds?.steps.map((s) => `${s.color}@${s.value ?? 'base'}`);
+    assert.deepEqual(colours('Probes failing'), ['green@base', 'red@1']);
+    assert.deepEqual(colours('Probes degraded'), ['green@base', 'orange@1']);
+    assert.deepEqual(colours('Alerts firing'), ['green@base', 'red@1']);
+  });
+
+  it('shows state as a timeline with named states, uptime as a table, and the outbox both ways', () => {
+    const state = byTitle('Probe state');
+    assert.equal(state?.type, 'state-timeline');
+    assert.match(JSON.stringify(state?.fieldConfig?.defaults?.mappings), /healthy.*degraded.*failing/);
+    assert.equal(byTitle('Uptime and latency over the range')?.type, 'table');
+    assert.match(JSON.stringify(byTitle('Outbox pending and oldest age')), /flowprobe_outbox_oldest_age_seconds/);
+    assert.match(JSON.stringify(byTitle('Outbox pending and oldest age')), /flowprobe_outbox_pending/);
+  });
+});
 
 describe('Prometheus and Grafana against a live daemon', () => {
   it('promtool accepts the example config and rules', (t) => {
