@@ -3,7 +3,7 @@
 // exists; and the command it runs starts the daemon from a clean production install.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -102,6 +102,24 @@ describe('systemd unit under its own seccomp filter', () => {
       await exited;
       await target.close();
     }
+  });
+});
+
+describe('installing on a host', () => {
+  it('scripts/install.sh into a temporary root: every path the unit names exists, and check passes with the env file', () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'flowprobe-root-'));
+    const r = spawnSync('bash', [path.join(ROOT, 'scripts/install.sh'), '--root', root, '--no-user', '--no-systemctl'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+    assert.match(r.stdout, /^ok: 1 probe\(s\) from .*\/etc\/flowprobe\/probes, listening on 127\.0\.0\.1:9464/m);
+    const unit = readFileSync(path.join(root, 'etc/systemd/system/flowprobe.service'), 'utf8');
+    const paths = [...unit.matchAll(/(?:file:\/\/|[=\s-])(\/(?:opt|etc\/flowprobe|var\/lib\/flowprobe)[^\s]*)/g)].map((m) => m[1] as string);
+    assert.ok(paths.length >= 5, paths.join(', '));
+    for (const p of paths) assert.ok(existsSync(path.join(root, p)), `the unit names ${p}, which the install did not create`);
+    assert.equal(statSync(path.join(root, 'etc/flowprobe/flowprobe.env')).mode & 0o777, 0o600, 'the env file is private');
+    // An upgrade keeps what the operator wrote.
+    writeFileSync(path.join(root, 'etc/flowprobe/flowprobe.env'), 'X=1\n');
+    assert.equal(spawnSync('bash', [path.join(ROOT, 'scripts/install.sh'), '--root', root, '--no-user', '--no-systemctl'], { encoding: 'utf8' }).status, 0);
+    assert.equal(readFileSync(path.join(root, 'etc/flowprobe/flowprobe.env'), 'utf8'), 'X=1\n');
   });
 });
 
