@@ -136,7 +136,6 @@ async function subscribe(spec: SseProbeSpec, ctx: ProbeContext, timeline: Timeli
           report.failure = { code: 'closed', message: `server ended the stream ${report.serverEnds + 1} time(s), more than reconnect.max (${spec.reconnect.max}); ${report.events} event(s), ${formatDuration(end.at - report.startedAt)} into the window` };
           break;
         }
-        report.serverEnds++;
         end = await reconnect(spec, ctx, agent, timeline, report, windowEnd, end.at, 'server-ended');
       } else {
         if (end.kind === 'failure') report.failure = end.failure;
@@ -158,6 +157,7 @@ async function reconnect(spec: SseProbeSpec, ctx: ProbeContext, agent: Dispatche
   if (ctx.signal.aborted) return { kind: 'failure', failure: classifyError(ctx.signal.reason, ctx.signal, 'exchange') };
   if (performance.now() >= windowEnd) return { kind: 'window' };
   report.reconnects++;
+  if (why === 'server-ended') report.serverEnds++;
   const end = await segment(spec, ctx, agent, timeline, report, windowEnd, false, since);
   if (why === 'resume' && report.reconnectMs !== undefined) report.resumed = true;
   if (report.reconnectMs !== undefined && report.reconnectMs > spec.reconnect.within && end.kind !== 'failure') {
