@@ -47,3 +47,17 @@ it('remembers when the daemon was starved', () => {
   assert.equal(monitor.starvedDuring(0, 999), false);
   assert.equal(monitor.starvedDuring(1_401, 3_000), false);
 });
+
+it('stopping while a sample is in flight arms no further sample (a stopped daemon must be able to exit)', async () => {
+  // A clock whose timers the test fires by hand: the sample starts, and the monitor stops
+  // before it has finished.
+  const armed: Array<{ fn: () => void; cancelled: boolean }> = [];
+  const clock = { now: () => Date.now(), setTimer: (_ms: number, fn: () => void) => { const t = { fn, cancelled: false }; armed.push(t); return { cancel: () => void (t.cancelled = true) }; } };
+  const monitor = new ResourceMonitor(clock, { interval: 10_000, self: { for: 60_000 }, processes: [] }, () => undefined, () => undefined);
+  monitor.start();
+  assert.equal(armed.length, 1);
+  armed[0]?.fn(); // the sample begins (pidusage reads /proc asynchronously)…
+  monitor.stop(); // …and the daemon stops meanwhile
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.equal(armed.length, 1, 'no timer armed after stop');
+});

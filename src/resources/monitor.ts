@@ -56,13 +56,17 @@ export class ResourceMonitor {
     }
   }
 
+  private stopped = false;
+
   start(): void {
+    this.stopped = false;
     this.loopDelay = watchLoopDelay();
     this.startLagWatch();
     this.arm();
   }
 
   stop(): void {
+    this.stopped = true;
     this.timer?.cancel();
     this.timer = undefined;
     clearInterval(this.lagTimer);
@@ -94,6 +98,9 @@ export class ResourceMonitor {
   }
 
   private arm(): void {
+    // A sample in flight when the monitor stopped must not start the next one: that timer would
+    // keep a stopped daemon's process alive for ever.
+    if (this.stopped) return;
     this.timer = this.clock.setTimer(this.settings.interval, () => {
       void this.sample().finally(() => this.arm());
     });
