@@ -4,7 +4,7 @@
 // one schema, so a silence that is stored can always be evaluated.
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { count, duration, labelMatchers, type LabelMatchers, text } from '../config/fields.js';
+import { count, duration, labelMatchers, text } from '../config/fields.js';
 import type { MaintenanceWindow } from '../config/schema.js';
 
 export const SILENCE_LIMITS = { count: 1_000, commentChars: 1_000, maxDurationMs: 90 * 86_400_000 } as const;
@@ -45,4 +45,3 @@ export function mutedBy(labels: Readonly<Record<string, string>>, now: number, w
   return undefined;
 }
 
-export type { LabelMatchers };

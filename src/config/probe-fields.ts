@@ -201,4 +201,3 @@ export const phaseLimits = z.strictObject({
   download: inRun().optional(),
   first_event: inRun().optional(),
 });
-export type PhaseLimits = z.output<typeof phaseLimits>;

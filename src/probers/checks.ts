@@ -13,10 +13,6 @@ export function checkStatus(status: number, expected: readonly string[]): CheckR
   return check('status', ok, expected.join(' or '), String(status));
 }
 
-export function checkMaxDuration(name: string, observedMs: number, maxMs: number): CheckResult {
-  return check(name, observedMs <= maxMs, `<= ${formatDuration(maxMs)}`, formatDuration(observedMs));
-}
-
 /** A figure's fail limit (`expect`) and degrade limit (`degradeWhen`); either may be absent. */
 export interface Limits {
   fail: number | undefined;

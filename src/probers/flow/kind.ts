@@ -28,7 +28,8 @@ export const flowKind: Kind<'flow'> = {
     target: (spec) => `flow ${spec.steps.map((s) => ('inject' in s ? 'inject' : 'await' in s ? `→ ${s.await.on}` : `→ ${s.poll.name}`)).join(' ')}`,
     figures: (spec) => {
       const legs = (spec.steps ?? []).flatMap((step) => ('await' in step ? [`leg.${step.await.on}`] : 'poll' in step ? [`leg.${step.poll.name}`] : []));
-      return ['duration', 'total', 'leg.inject', ...legs, ...((spec.watch ?? []).length > 0 ? CONNECTION_PHASES : [])];
+      const inject = (spec.steps ?? []).some((step) => 'inject' in step) ? ['leg.inject'] : [];
+      return ['duration', 'total', ...inject, ...legs, ...((spec.watch ?? []).length > 0 ? CONNECTION_PHASES : [])];
     },
     describe: (d) => {
       const legs = Object.entries(d.legs).map(([leg, v]) => `${leg} ${formatDuration(v)}`);
