@@ -181,10 +181,13 @@ describe('SSE prober against real local servers', () => {
   });
 
   it('classifies a TCP reset after the first event as closed', async () => {
-    const r = await probe({ url: resetServer.url, hold: '500ms', holdFull: true });
+    // Reconnecting is off: a close-delimited body cut by a reset can reach the client as a
+    // clean end (undici finishes such a body on ECONNRESET; a CI stress round once saw no
+    // error at all), and the run must say "closed after 1 event" either way.
+    const r = await probe({ url: resetServer.url, hold: '500ms', holdFull: true, reconnect: { max: 0 } });
     assert.equal(code(r), 'closed', r.ok ? '' : r.failure.message);
     assert.equal(sse(r).events, 1);
-    assert.match(r.ok ? '' : r.failure.message, /^(connection reset by the peer|the server closed the connection) after 1 event\(s\)[ ,]/);
+    assert.match(r.ok ? '' : r.failure.message, /^((connection reset by the peer|the server closed the connection) after 1 event\(s\)[ ,]|server ended the stream 1 time\(s\), more than reconnect\.max \(0\); 1 event\(s\))/);
   });
 
   it('resumes with Last-Event-ID, honouring retry:, with nothing missed or repeated', async () => {
