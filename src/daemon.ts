@@ -5,7 +5,8 @@ import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
 import path from 'node:path';
 import type { DestinationStream } from 'pino';
-import { eventsFromResource, eventsFromTransition } from './alerting/alert.js';
+import { eventsFromResource, eventsFromTransition, type Notification } from './alerting/alert.js';
+import type { Delivery } from './alerting/receivers/receiver.js';
 import { AlertEngine } from './alerting/engine.js';
 import { isSelfAlert, probeSideEvent, SELF_ALERT, stateUnwritableEvent } from './alerting/self-alerts.js';
 import { formatDiagnostic, type Diagnostic } from './config/diagnostics.js';
@@ -26,7 +27,8 @@ import { History } from './results/history.js';
 import type { Clock } from './scheduler/clock.js';
 import { Scheduler, type Job } from './scheduler/scheduler.js';
 import { createServer, listen } from './server/server.js';
-import { statusDocument } from './server/status.js';
+import { fitWithin, probeDocument, statusSummary, type StatusInputs } from './server/status.js';
+import { StatusSite } from './web/site.js';
 
 export { ListenError } from './server/server.js';
 
@@ -41,6 +43,8 @@ export interface DaemonOptions {
   /** Overrides the config's listen address (tests use 127.0.0.1:0). */
   listen?: string;
   logDestination?: DestinationStream;
+  /** Overrides the config's log level (the demo shows warnings and worse). */
+  logLevel?: string;
 }
 
 export class ConfigError extends Error {
@@ -62,6 +66,7 @@ export class Daemon {
   private readonly health: Health;
   private readonly resources: ResourceMonitor;
   private readonly server: http.Server;
+  private readonly site: StatusSite;
   private readonly record: ResultSink;
   private probeSide = new ProbeSideWatch();
   /** Set while state cannot be written: alerted once, resolved at the next good write. */
@@ -77,7 +82,7 @@ export class Daemon {
     this.redact = createRedactor(config.secrets);
     this.startedAt = clock.now();
     this.lastReload = { at: this.startedAt, ok: true, problems: [] };
-    this.logger = createLogger({ level: settings.log.level, redact: () => this.redact, destination: options.logDestination });
+    this.logger = createLogger({ level: options.logLevel ?? settings.log.level, redact: () => this.redact, destination: options.logDestination });
     this.history = new History(settings.history);
     this.scheduler = new Scheduler({
       clock,
@@ -110,6 +115,7 @@ export class Daemon {
         attempt: (receiver, notification, delivery, attempts) => {
           this.metrics.recordDelivery(receiver, delivery.ok ? 'success' : delivery.retry ? 'retry' : 'failed', delivery.ok ? undefined : delivery.reason, clock.now());
           logDelivery(this.logger, receiver, notification, delivery, attempts);
+          this.noteDelivery(receiver, notification, delivery);
         },
         decision: (group, reason, alerts) => this.logger.debug({ group, reason, alerts }, 'alert group evaluated'),
         dropped: (receiver, reason, count) => {
@@ -138,10 +144,19 @@ export class Daemon {
       now: () => clock.now(),
     });
     // Where each result goes, in order. Health comes last: it sees what was recorded.
-    this.record = fanOut([(r) => this.metrics.recordResult(r), (r) => this.history.add(r), (r) => logResult(this.logger, r), (r) => this.health.observe(r)], this.logger);
+    this.site = new StatusSite({
+      summary: () => redactDeep(statusSummary(this.statusInputs()), this.redact),
+      probe: (name) => this.probeStatus(name),
+      alerts: () => redactDeep({ alerts: this.alerting.alerts(), silences: this.alerting.silences() }, this.redact),
+      now: () => clock.now(),
+    });
+    // Where each result goes, in order. Health comes last but one: it sees what was recorded,
+    // and the status page shows the state it left.
+    this.record = fanOut([(r) => this.metrics.recordResult(r), (r) => this.history.add(r), (r) => logResult(this.logger, r), (r) => this.health.observe(r), (r) => this.site.live.changed(r.probe)], this.logger);
     this.server = createServer({
       registry: this.metrics.registry,
-      status: () => this.status(),
+      status: { summary: () => redactDeep(statusSummary(this.statusInputs()), this.redact), probe: (name) => this.probeStatus(name) },
+      site: this.site,
       ready: () => this.state === 'running',
       logger: this.logger.child({ component: 'server' }),
       alerts: () => redactDeep({ alerts: this.alerting.alerts(), silences: this.alerting.silences() }, this.redact),
@@ -209,7 +224,7 @@ export class Daemon {
     const previous = this.specs;
     this.config = config;
     this.redact = createRedactor(config.secrets);
-    this.logger.level = config.settings.log.level;
+    this.logger.level = this.options.logLevel ?? config.settings.log.level;
     this.history.setLimits(config.settings.history);
     // An unchanged probe keeps its spec object: a run in flight during the reload still belongs
     // to it and is recorded (a changed or removed probe's run is dropped).
@@ -250,7 +265,25 @@ export class Daemon {
       ...(verdict ? [probeSideEvent(verdict, { location, severity: alerting.severity }, this.options.clock.now())] : []),
       ...transitions.flatMap((t) => eventsFromTransition(t, this.probeInfo(t.probe), location, alerting.severity)),
     ]);
-    for (const t of transitions) (this.metrics.recordTransition(t), logTransition(this.logger, t));
+    for (const t of transitions) {
+      this.metrics.recordTransition(t);
+      logTransition(this.logger, t);
+      this.history.note(t.probe, { at: t.at, what: 'state', text: describeTransition(t) });
+      this.site.live.changed(t.probe);
+    }
+  }
+
+  /** A probe alert's notification, delivered or not, goes on that probe's incident timeline. */
+  private noteDelivery(receiver: string, notification: Notification, delivery: Delivery): void {
+    if (notification.test) return;
+    const at = this.options.clock.now();
+    for (const alert of notification.alerts) {
+      const probe = alert.labels.probe;
+      if (!probe || !this.specs.has(probe)) continue;
+      const what = `${alert.status === 'firing' ? 'firing' : 'resolved'} ${alert.labels.alertname ?? 'alert'}`;
+      this.history.note(probe, delivery.ok ? { at, what: 'notified', text: `notified ${receiver}: ${what}` } : { at, what: 'undelivered', text: `notification to ${receiver} (${what}) failed: ${delivery.reason}${delivery.retry ? ', will retry' : ', not retried'}` });
+      this.site.live.changed(probe);
+    }
   }
 
   private failingNow(probe: string): { failing: boolean; lastCode: string | undefined } {
@@ -315,14 +348,28 @@ export class Daemon {
     this.resources.stop();
     this.alerting.stop();
     this.health.stop();
+    this.site.close();
     if (this.server.listening) await new Promise<void>((resolve) => (this.server.close(() => resolve()), this.server.closeAllConnections()));
     this.state = 'stopped';
   }
 
-  /** The status API document, with every secret removed. */
-  status(): unknown {
+  private statusInputs(): StatusInputs {
     const { config, history, startedAt, lastReload } = this;
-    const doc = statusDocument({ config, version: this.options.version, startedAt, lastReload, now: this.options.clock.now(), history, detector: this.health.detectorView, resources: this.resources.readingsNow() });
-    return redactDeep(doc, this.redact);
+    return { config, version: this.options.version, startedAt, lastReload, now: this.options.clock.now(), history, detector: this.health.detectorView, resources: this.resources.readingsNow() };
   }
+
+  /** One probe in full, with every secret removed and no bigger than the API allows. */
+  private probeStatus(name: string) {
+    const spec = this.specs.get(name);
+    return spec && fitWithin(redactDeep(probeDocument(this.statusInputs(), spec), this.redact), MAX_PROBE_DOCUMENT_BYTES);
+  }
+}
+
+const MAX_PROBE_DOCUMENT_BYTES = 512 * 1024;
+
+/** "healthy → failing (3 consecutive failures): …" — what the timeline says of a transition. */
+function describeTransition(t: Transition): string {
+  const evidence = Object.entries(t.evidence).map(([k, v]) => `${k} ${v}`).join(', ');
+  const outage = t.to === 'healthy' && t.outage ? `; the outage lasted ${formatDuration(t.outage.durationMs)}` : '';
+  return `${t.from} → ${t.to} (${t.reason.replaceAll('-', ' ')})${evidence ? `: ${evidence}` : ''}${outage}`;
 }

@@ -8,10 +8,12 @@ import { AlertEngine } from '../alerting/engine.js';
 import type { Silence } from '../alerting/maintenance.js';
 import { fileURLToPath } from 'node:url';
 import { formatDiagnostic } from '../config/diagnostics.js';
-import { loadConfig } from '../config/load.js';
+import { isUnknownProbe, loadConfig } from '../config/load.js';
 import { listenAddress } from '../config/schema.js';
 import { ConfigError, Daemon, ListenError } from '../daemon.js';
 import type { DemoService } from '../demo/service.js';
+import type { DestinationStream } from 'pino';
+import { humanLines } from '../logging/logger.js';
 import { createRedactor, redactDeep } from '../logging/redact.js';
 import { runProbe, targetOf } from '../probers/run-probe.js';
 import { systemClock } from '../scheduler/clock.js';
@@ -52,16 +54,14 @@ export function check(args: ConfigArgs, io: Io): number {
 }
 
 export async function probe(args: ConfigArgs & { name: string; json: boolean }, io: Io): Promise<number> {
-  const loaded = loadConfig(args.config, { env: io.env, probesDir: args.probes });
+  // This probe's file alone is checked: another probe's unset ${ENV} does not block it.
+  const loaded = loadConfig(args.config, { env: io.env, probesDir: args.probes, probes: { only: args.name } });
   if (!loaded.ok) {
     for (const d of loaded.diagnostics) io.err(formatDiagnostic(d));
-    return EXIT.config;
+    return loaded.diagnostics.some(isUnknownProbe) ? EXIT.usage : EXIT.config;
   }
-  const spec = loaded.config.probes.find((p) => p.name === args.name);
-  if (!spec) {
-    io.err(`no probe named "${args.name}"; configured: ${loaded.config.probes.map((p) => p.name).join(', ') || '(none)'}`);
-    return EXIT.usage;
-  }
+  const [spec] = loaded.config.probes;
+  if (!spec) return EXIT.usage;
   const redact = createRedactor(loaded.config.secrets);
   const startedAt = Date.now();
   const signal = AbortSignal.timeout(spec.timeoutMs);
@@ -71,10 +71,16 @@ export async function probe(args: ConfigArgs & { name: string; json: boolean }, 
 }
 
 
+/** How the demo's daemon talks: warnings and worse, as lines a person reads. */
+interface Voice {
+  logLevel: string;
+  logDestination: DestinationStream;
+}
+
 /** Starts the daemon, or prints every configuration problem and returns the exit code. */
-async function startDaemon(args: ConfigArgs & { listen?: string }, io: Io): Promise<Daemon | number> {
+async function startDaemon(args: ConfigArgs & { listen?: string }, io: Io, voice: Voice | undefined): Promise<Daemon | number> {
   try {
-    return await Daemon.start({ configFile: args.config, probesDir: args.probes, stateDir: args.state, listen: args.listen, env: io.env, clock: systemClock, version: VERSION });
+    return await Daemon.start({ configFile: args.config, probesDir: args.probes, stateDir: args.state, listen: args.listen, env: io.env, clock: systemClock, version: VERSION, ...voice });
   } catch (error) {
     if (error instanceof ListenError) {
       io.err(`flowprobe: not started: ${error.message}`);
@@ -88,9 +94,15 @@ async function startDaemon(args: ConfigArgs & { listen?: string }, io: Io): Prom
 }
 
 /** Runs until stopped; resolves with the exit code. */
-export async function run(args: ConfigArgs & { listen?: string }, io: Io, lifecycle: Lifecycle, also: { stop?: () => Promise<void> } = {}): Promise<number> {
-  const daemon = await startDaemon(args, io);
+export async function run(
+  args: ConfigArgs & { listen?: string },
+  io: Io,
+  lifecycle: Lifecycle,
+  also: { stop?: () => Promise<void>; started?: (daemon: Daemon) => void; voice?: Voice } = {},
+): Promise<number> {
+  const daemon = await startDaemon(args, io, also.voice);
   if (typeof daemon === 'number') return daemon;
+  also.started?.(daemon);
   lifecycle.onReload(async () => void (await daemon.reload()));
   return new Promise((resolve) =>
     lifecycle.onStop(
@@ -113,7 +125,7 @@ function daemonUrl(listen: string): string {
 
 /** Exit 0 when the daemon of this config answers /healthz within 3 s (a container HEALTHCHECK). */
 export async function healthcheck(args: ConfigArgs & { listen?: string }, io: Io): Promise<number> {
-  const loaded = loadConfig(args.config, { env: io.env, probesDir: args.probes });
+  const loaded = loadConfig(args.config, { env: io.env, probesDir: args.probes, probes: 'none' });
   if (!loaded.ok) {
     for (const d of loaded.diagnostics) io.err(formatDiagnostic(d));
     return EXIT.config;
@@ -131,7 +143,8 @@ export async function healthcheck(args: ConfigArgs & { listen?: string }, io: Io
 
 /** Lists the running daemon's alerts and silences (from its /api/v1/alerts). */
 export async function alerts(args: ConfigArgs & { json: boolean }, io: Io): Promise<number> {
-  const loaded = loadConfig(args.config, { env: io.env, probesDir: args.probes });
+  // Only the listen address is needed: probe files are not read.
+  const loaded = loadConfig(args.config, { env: io.env, probesDir: args.probes, probes: 'none' });
   if (!loaded.ok) {
     for (const d of loaded.diagnostics) io.err(formatDiagnostic(d));
     return EXIT.config;
@@ -209,24 +222,39 @@ export async function demo(args: ConfigArgs & { listen?: string; port: number },
     DEMO_FAULT_TOKEN: io.env.DEMO_FAULT_TOKEN ?? randomBytes(12).toString('hex'),
   };
   let service: DemoService;
+  let demoFaults: (typeof import('../demo/service.js'))['DEMO_FAULTS'];
   try {
     // Loaded only here: `run` should not carry the demo's WebSocket server and JWT code.
-    const { startDemoService } = await import('../demo/service.js');
-    service = await startDemoService({ port: args.port, jwtSecret: env.DEMO_JWT_SECRET, faultToken: env.DEMO_FAULT_TOKEN, onPage: (text) => io.err(text) });
+    const demoModule = await import('../demo/service.js');
+    const { startDemoService } = demoModule;
+    demoFaults = demoModule.DEMO_FAULTS;
+    service = await startDemoService({ port: args.port, jwtSecret: env.DEMO_JWT_SECRET, faultToken: env.DEMO_FAULT_TOKEN, onPage: (text) => io.out(text) });
   } catch (error) {
     io.err(`flowprobe demo: cannot start the demo service on 127.0.0.1:${args.port}: ${(error as Error).message}`);
     return EXIT.failed;
   }
   const auth = `-H 'Authorization: Bearer ${env.DEMO_FAULT_TOKEN}'`;
-  io.err(
-    [
-      `demo service on ${service.url}: POST /api/ingest, GET /api/stream (SSE), WS /ws/alerts (JWT), GET /api/dashboard`,
-      `break it:   curl -X PUT ${auth} -d '{"errorRate":1}' ${service.url}/api/faults`,
-      `mend it:    curl -X PUT ${auth} -d '{"errorRate":0}' ${service.url}/api/faults`,
-      `watch it:   curl -s localhost:9464/metrics | grep flowprobe_probe_success   ·   curl -s localhost:9464/api/v1/status`,
-    ].join('\n'),
-  );
-  const code = await run(args, { ...io, env }, lifecycle, { stop: () => service.close() });
+  const faults = `${service.url}/api/faults`;
+  const banner = (daemon: Daemon) => {
+    const page = daemon.address ? daemonUrl(`${daemon.address.host}:${daemon.address.port}`) : '';
+    const width = Math.max(...demoFaults.map((f) => f.name.length));
+    io.out(
+      [
+        '',
+        `flowprobe demo — open the status page: ${page}/`,
+        `  it probes a demo service on ${service.url} (ingest → SSE stream → WebSocket alerts → dashboard API)`,
+        '',
+        'break one thing (the page turns its probes red within ~15 s; on-call pages print here):',
+        ...demoFaults.map((f) => `  ${f.name.padEnd(width)}  curl -X PUT ${auth} -d '${JSON.stringify(f.breaks)}' ${faults}\n  ${''.padEnd(width)}  # ${f.effect}; mend: -d '${JSON.stringify(f.mends)}'`),
+        '',
+        `mend everything:  curl -X DELETE ${auth} ${faults}`,
+        `also:             ${page}/alerts · ${page}/metrics · ${page}/api/v1/status`,
+        '',
+      ].join('\n'),
+    );
+  };
+  const voice = { logLevel: 'warn', logDestination: humanLines(io.out) };
+  const code = await run(args, { ...io, env }, lifecycle, { stop: () => service.close(), started: banner, voice });
   if (code !== EXIT.ok) await service.close();
   return code;
 }

@@ -10,7 +10,7 @@ import { isAlias, LineCounter, parseDocument, visit, isScalar, type Scalar } fro
 import type { z } from 'zod';
 import { availableFigures } from '../detect/figures.js';
 import { CronSchedule, cronShortestGapMs } from '../scheduler/cron.js';
-import { displayPath, SourceMap, zodMessage, type Diagnostic, type KeyPath } from './diagnostics.js';
+import { displayPath, formatKeyPath, SourceMap, zodMessage, type Diagnostic, type KeyPath } from './diagnostics.js';
 import { readBoundedFile } from './files.js';
 import { figureLabel, type Figure } from './probe-fields.js';
 import {
@@ -48,6 +48,17 @@ export interface LoadOptions {
   probesDir?: string;
   /** Overrides settings.stateDir (resolved against the working directory). */
   stateDir?: string;
+  /** Which probes to load: all (the default); none (a command that only talks to the running
+   * daemon); or one by name, whose file alone is checked — a problem in another probe's file
+   * (an unset ${ENV}, say) does not block it. */
+  probes?: 'all' | 'none' | { only: string };
+}
+
+const NO_SUCH_PROBE = 'no probe named';
+
+/** The diagnostic of a `probes: { only }` load that found no such probe. */
+export function isUnknownProbe(d: Diagnostic): boolean {
+  return d.message.startsWith(NO_SUCH_PROBE);
 }
 
 export function loadConfig(configFile: string, options: LoadOptions): LoadResult {
@@ -77,7 +88,8 @@ function compile(configFile: string, options: LoadOptions): LoadResult {
     probesDir: options.probesDir ? path.resolve(options.probesDir) : path.resolve(baseDir, raw.probesDir),
   };
   checkAlerting(settingsFile.raw, settingsFile.source, diagnostics);
-  const probes = loadProbes(settings, options.env, secrets, diagnostics);
+  const select = options.probes ?? 'all';
+  const probes = select === 'none' ? [] : loadProbes(settings, options.env, secrets, diagnostics, select === 'all' ? undefined : select.only);
   if (diagnostics.length > 0) return { ok: false, diagnostics: sortByPosition(diagnostics) };
   const config: Config = { configFile: absConfig, settings, probes, secrets: [...secrets] };
   return { ok: true, config: deepFreeze(config) };
@@ -88,6 +100,7 @@ function loadProbes(
   env: LoadOptions['env'],
   secrets: Set<string>,
   diagnostics: Diagnostic[],
+  only: string | undefined,
 ): ProbeSpec[] {
   let files: string[];
   try {
@@ -105,13 +118,29 @@ function loadProbes(
   }
   const probes: ProbeSpec[] = [];
   const firstSeen = new Map<string, string>();
+  // Loading one probe: another file's problems are kept aside, and reported only if the probe
+  // is in none of the files that could be read.
+  const elsewhere: Diagnostic[] = [];
+  const seen: string[] = [];
   for (const file of files) {
-    const parsed = readYaml(file, env, secrets, diagnostics);
-    if (!parsed) continue;
+    const own: Diagnostic[] = only === undefined ? diagnostics : [];
+    const parsed = readYaml(file, env, secrets, own);
+    if (!parsed) {
+      if (only !== undefined) elsewhere.push(...own);
+      continue;
+    }
     const isList = Array.isArray(parsed.raw);
     const items: unknown[] = isList ? (parsed.raw as unknown[]) : [parsed.raw];
     items.forEach((item, index) => {
       const at: KeyPath = isList ? [index] : [];
+      if (only !== undefined) {
+        const name = (item as { name?: unknown } | null)?.name;
+        if (typeof name === 'string') seen.push(name);
+        if (name !== only) return;
+        // This item's problems from reading the file (its ${ENV}s), none of its neighbours'.
+        const prefix = formatKeyPath(at);
+        diagnostics.push(...own.filter((d) => prefix === '' || d.key === prefix || d.key.startsWith(`${prefix}.`) || d.key.startsWith(`${prefix}[`)));
+      }
       const raw = validate(probeSchema, item, at, parsed.source, diagnostics);
       // Cross-field rules run even when the schema found problems, on whatever fields are valid.
       const fields = raw ?? salvage(item);
@@ -126,6 +155,9 @@ function loadProbes(
       }
       if (raw && resolved && diagnostics.length === problems) probes.push(finish(raw, resolved, at, parsed.source));
     });
+  }
+  if (only !== undefined && probes.length === 0 && !seen.includes(only)) {
+    diagnostics.push(...elsewhere, fileProblem(settings.probesDir, `${NO_SUCH_PROBE} "${only}"; configured: ${seen.join(', ') || '(none)'}`));
   }
   if (probes.length > LOAD_LIMITS.probes) {
     diagnostics.push(fileProblem(settings.probesDir, `expected at most ${LOAD_LIMITS.probes} probes, found ${probes.length}`));

@@ -5,7 +5,8 @@
 //   GET  /api/stream            text/event-stream, ids, Last-Event-ID replay, heartbeats
 //   WS   /ws/alerts?token=JWT   every stored event as JSON; {"type":"ping",…} → pong; {"type":"echo",…} back
 //   GET  /api/dashboard         latest items and counts, refreshed every dashboardRefreshMs
-//   GET  /api/faults            the fault switch; PUT it with "Authorization: Bearer <token>"
+//   GET  /api/faults            the fault switch; PUT a patch of it (DEMO_FAULTS), DELETE to mend
+//                               everything, both with "Authorization: Bearer <token>"
 //   POST /oncall                a stand-in pager: flowprobe's webhook notifications are printed
 import { timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
@@ -13,6 +14,7 @@ import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import { jwtVerify } from 'jose';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { z } from 'zod';
 
 export interface Faults {
   /** Added delay per hop, in ms. */
@@ -30,6 +32,31 @@ export interface Faults {
   /** One hop alters each event's `value` (adds 1) before passing it on. */
   corruptHop: 'none' | 'stream' | 'ws' | 'dashboard';
 }
+
+/** What PUT /api/faults accepts: any of the faults, each within its range; nothing else. */
+const hopMs = z.number().int().min(0).max(60_000);
+export const faultPatch = z.strictObject({
+  latencyMs: z.strictObject({ ingest: hopMs, stream: hopMs, ws: hopMs, dashboard: hopMs }).partial().optional(),
+  dropRate: z.number().min(0).max(1).optional(),
+  stallStream: z.boolean().optional(),
+  closeSockets: z.boolean().optional(),
+  errorRate: z.number().min(0).max(1).optional(),
+  staleDashboard: z.boolean().optional(),
+  corruptHop: z.enum(['none', 'stream', 'ws', 'dashboard']).optional(),
+});
+
+export type FaultPatch = z.output<typeof faultPatch>;
+
+/** Every fault, how to break with it and what it does — the demo's banner and the 400 answer. */
+export const DEMO_FAULTS: ReadonlyArray<{ name: keyof Faults; breaks: FaultPatch; mends: FaultPatch; effect: string }> = [
+  { name: 'errorRate', breaks: { errorRate: 1 }, mends: { errorRate: 0 }, effect: 'ingest and dashboard answer 503 (0..1 of requests)' },
+  { name: 'latencyMs', breaks: { latencyMs: { ws: 300 } }, mends: { latencyMs: { ws: 0 } }, effect: 'one hop is slow (ms per hop: ingest, stream, ws, dashboard; up to 60000)' },
+  { name: 'dropRate', breaks: { dropRate: 0.5 }, mends: { dropRate: 0 }, effect: 'events are lost on the stream and the socket (0..1)' },
+  { name: 'stallStream', breaks: { stallStream: true }, mends: { stallStream: false }, effect: 'the SSE stream stays open and goes silent' },
+  { name: 'closeSockets', breaks: { closeSockets: true }, mends: { closeSockets: false }, effect: 'new stream and socket connections are closed at once' },
+  { name: 'staleDashboard', breaks: { staleDashboard: true }, mends: { staleDashboard: false }, effect: 'the dashboard API stops refreshing' },
+  { name: 'corruptHop', breaks: { corruptHop: 'stream' }, mends: { corruptHop: 'none' }, effect: 'one hop alters each event (none, stream, ws, dashboard)' },
+];
 
 export const NO_FAULTS: Faults = {
   latencyMs: { ingest: 0, stream: 0, ws: 0, dashboard: 0 },
@@ -75,7 +102,7 @@ export interface DemoService {
   url: string;
   wsUrl: string;
   faults: Faults;
-  setFaults(patch: Partial<Faults>): void;
+  setFaults(patch: FaultPatch): void;
   ingest(event: Omit<DemoEvent, 'id' | 'at'>): DemoEvent;
   /** When the event with this marker passed each hop (the last 10,000 markers). */
   hopTimes(marker: string): HopTimes | undefined;
@@ -165,6 +192,10 @@ export async function startDemoService(options: DemoOptions): Promise<DemoServic
         return json(res, 200, hops.get(url.searchParams.get('marker') ?? '') ?? null);
       case 'PUT /api/faults':
         return handleFaults(req, res);
+      case 'DELETE /api/faults':
+        if (!authorized(req.headers.authorization, options.faultToken)) return json(res, 401, { error: 'expected Authorization: Bearer <fault token>' });
+        setFaults(structuredClone(NO_FAULTS));
+        return json(res, 200, faults);
       case 'POST /oncall':
         return handlePage(req, res);
       default:
@@ -195,9 +226,12 @@ export async function startDemoService(options: DemoOptions): Promise<DemoServic
 
   async function handleFaults(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     if (!authorized(req.headers.authorization, options.faultToken)) return json(res, 401, { error: 'expected Authorization: Bearer <fault token>' });
-    const body = await readJson(req);
-    if (body === undefined || typeof body !== 'object' || body === null) return json(res, 400, { error: 'expected a JSON object' });
-    setFaults(body as Partial<Faults>);
+    const parsed = faultPatch.safeParse(await readJson(req));
+    if (!parsed.success) {
+      const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`);
+      return json(res, 400, { error: `expected a JSON object of faults: ${problems.join('; ')}`, valid: Object.fromEntries(DEMO_FAULTS.map((f) => [f.name, { example: f.breaks, mend: f.mends, effect: f.effect }])) });
+    }
+    setFaults(parsed.data);
     return json(res, 200, faults);
   }
 
@@ -207,7 +241,7 @@ export async function startDemoService(options: DemoOptions): Promise<DemoServic
     json(res, 200, { ok: true });
   }
 
-  function setFaults(patch: Partial<Faults>): void {
+  function setFaults(patch: FaultPatch): void {
     faults = { ...faults, ...patch, latencyMs: { ...faults.latencyMs, ...(patch.latencyMs ?? {}) } };
   }
 

@@ -46,3 +46,18 @@ export function createLogger(options: LoggerOptions): Logger {
     options.destination ?? pino.destination({ dest: 1, sync: false }),
   );
 }
+
+/** Log lines for a person at a terminal (the demo): "12:55:40 warn  probe failed: … [demo-ingest]". */
+export function humanLines(write: (text: string) => void): DestinationStream {
+  return {
+    write(line: string) {
+      try {
+        const o = JSON.parse(line) as { time?: string; level?: string; msg?: string; probe?: string; failure?: { message?: string } };
+        const failure = o.failure?.message ? ` — ${o.failure.message}` : '';
+        write(`${String(o.time ?? '').slice(11, 19)} ${(o.level ?? '').padEnd(5)} ${o.msg ?? ''}${failure}${o.probe ? ` [${o.probe}]` : ''}`);
+      } catch {
+        write(line.trimEnd());
+      }
+    },
+  };
+}

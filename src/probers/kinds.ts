@@ -2,6 +2,7 @@
 // probe as written), prober.ts (the run), kind.ts (its result detail, how it reads, its
 // figures, the series it feeds) — and is entered here. The table is declared over every
 // ProbeKind, so a new kind does not compile until each of these is filled in.
+import type { Figure } from '../config/probe-fields.js';
 import type { ProbeKind, ProbeSpec } from '../config/schema.js';
 import type { KindMetrics } from '../metrics/metrics.js';
 import { flowKind, type FlowDetail } from './flow/kind.js';
@@ -29,6 +30,8 @@ export interface Kind<K extends ProbeKind> {
   emptyDetail(spec: ProbeSpec<K>): Details[K];
   /** What a probe points at, for humans (status API, `flowprobe probe`). */
   target(spec: ProbeSpec<K>): string;
+  /** The one figure that says how it is doing (the status page's sparkline). */
+  main: { figure: Figure; label: string };
   /** The figures its results carry: what a degradation rule may watch. */
   figures(spec: FigureInput<K>): string[];
   /** Its detail in lines a human reads (`flowprobe probe`). */

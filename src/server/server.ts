@@ -1,18 +1,23 @@
-// The daemon's HTTP face: /metrics for Prometheus, /healthz and /readyz for supervisors,
-// /api/v1/status for humans and dashboards. Read-only; nothing here changes the daemon.
+// The daemon's HTTP face: the status page for humans (src/web), /metrics for Prometheus,
+// /healthz and /readyz for supervisors, /api/v1/status and /api/v1/alerts for tools. Only the
+// silences API writes, and it needs the token.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { Registry } from 'prom-client';
 import { formatKeyPath, zodMessage } from '../config/diagnostics.js';
 import { listenAddress } from '../config/schema.js';
 import { silenceInput, type SilenceInput } from '../alerting/maintenance.js';
+import type { StatusSite } from '../web/site.js';
 import type { Logger } from '../logging/logger.js';
 import { exposition } from '../metrics/metrics.js';
 
 export interface ServerDeps {
   registry: Registry;
-  /** JSON for /api/v1/status, already free of secrets. */
-  status: () => unknown;
+  /** JSON for /api/v1/status (a line per probe) and ?probe=NAME (one probe in full; undefined
+   * when there is no such probe), already free of secrets. */
+  status: { summary(): unknown; probe(name: string): unknown };
+  /** The status page; it serves what it knows and says false otherwise. */
+  site: StatusSite;
   ready: () => boolean;
   logger: Logger;
   /** JSON for /api/v1/alerts. */
@@ -51,14 +56,17 @@ async function handle(deps: ServerDeps, req: http.IncomingMessage, res: http.Ser
       return send(res, 200, 'text/plain', 'ok\n');
     case '/readyz':
       return deps.ready() ? send(res, 200, 'text/plain', 'ready\n') : send(res, 503, 'text/plain', 'not ready\n');
-    case '/api/v1/status':
-      return json(res, 200, deps.status());
+    case '/api/v1/status': {
+      const name = url.searchParams.get('probe');
+      if (name === null) return json(res, 200, deps.status.summary());
+      const doc = deps.status.probe(name);
+      return doc === undefined ? json(res, 404, { error: `no probe named "${name.slice(0, 200)}"` }) : json(res, 200, doc);
+    }
     case '/api/v1/alerts':
       return json(res, 200, deps.alerts());
-    case '/':
-      return send(res, 200, 'text/plain', 'flowprobe: see /metrics, /healthz, /readyz, /api/v1/status\n');
     default:
-      return send(res, 404, 'text/plain', 'not found\n');
+      if (deps.site.handle(req, res, url)) return;
+      return send(res, 404, 'text/plain', 'not found: the status page is at /, the API at /api/v1/status\n');
   }
 }
 

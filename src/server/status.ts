@@ -1,14 +1,20 @@
-// The /api/v1/status document: per probe its schedule, target, state, baseline, current outage,
-// recent results and failures; the daemon's config and watched processes. Secrets are removed
-// by the caller.
+// What the daemon knows about its probes, as documents: a summary line per probe (the status
+// API by default, and the status page's overview rows) and one probe in full (its recent
+// results, failures and incident timeline). The API and the page read the same documents;
+// the caller removes secrets before either is shown.
+import type { Alert } from '../alerting/alert.js';
+import type { Silence } from '../alerting/maintenance.js';
 import type { Config } from '../config/load.js';
 import type { ProbeSpec } from '../config/schema.js';
 import { formatDuration } from '../config/units.js';
 import type { Detector } from '../detect/detector.js';
+import type { Health } from '../detect/probe-state.js';
+import { figureOf } from '../detect/figures.js';
+import { kindOf } from '../probers/kinds.js';
 import { targetOf } from '../probers/run-probe.js';
-import type { ProbeResult } from '../probers/types.js';
+import type { CheckResult, Failure, ProbeResult } from '../probers/types.js';
 import type { ProcessReading } from '../resources/monitor.js';
-import type { History } from '../results/history.js';
+import type { History, TimelineEntry } from '../results/history.js';
 
 export interface StatusInputs {
   config: Config;
@@ -21,36 +27,164 @@ export interface StatusInputs {
   resources: ProcessReading[];
 }
 
-export function statusDocument(inputs: StatusInputs) {
-  const { config, history, detector, now } = inputs;
-  const probes = config.probes.map((spec) => {
-    const recent = history.recentOf(spec.name);
-    const last = recent[0];
-    const detected = detector.state(spec.name);
-    const outage = detected?.outage;
-    return {
-      name: spec.name,
-      kind: spec.kind,
-      source: spec.source,
-      schedule: describeSchedule(spec),
-      timeout: formatDuration(spec.timeoutMs),
-      target: targetOf(spec),
-      state: detected?.health ?? 'healthy',
-      baselineMs: detected?.baselineMs,
-      outage: outage && detected?.health === 'failing' ? { since: new Date(outage.startedAt).toISOString(), ageMs: Math.round(now - outage.startedAt), lastFailure: outage.lastFailure } : undefined,
-      last: last && summarize(last),
-      recent: recent.map(summarize),
-      failures: history.failuresOf(spec.name).map(summarize),
-    };
-  });
+/** How the last run went; `pending` before the first, `inconclusive` when the daemon itself was starved. */
+export type LastVerdict = 'ok' | 'degraded' | 'failed' | 'inconclusive' | 'pending';
+
+export interface ProbeSummary {
+  name: string;
+  kind: string;
+  labels: Record<string, string>;
+  target: string;
+  schedule: string;
+  state: Health;
+  verdict: LastVerdict;
+  /** The last run's headline: its failure or degradation in words. */
+  headline: string | undefined;
+  lastAt: number | undefined;
+  /** The kind's main figure: the last run's value, and the recent runs' (oldest first, null where a run had none). */
+  main: { label: string; ms: number | undefined; recent: Array<number | null> };
+  outage: { since: number; ageMs: number } | undefined;
+}
+
+export interface RunSummary {
+  runId: string;
+  at: number;
+  verdict: LastVerdict;
+  headline: string | undefined;
+  durationMs: number;
+  mainMs: number | undefined;
+  failure: Failure | undefined;
+  phases: Record<string, number>;
+  checks: CheckResult[];
+  /** The kind's figures in words (gaps, ids, RTT, legs…). */
+  figures: string[];
+  detail: ProbeResult['detail'];
+}
+
+export interface ProbeDocument extends ProbeSummary {
+  source: string;
+  timeout: string;
+  baselineMs: number | undefined;
+  last: RunSummary | undefined;
+  recent: RunSummary[];
+  failures: RunSummary[];
+  timeline: TimelineEntry[];
+}
+
+export interface StatusSummary {
+  location: string;
+  version: string;
+  startedAt: string;
+  config: { file: string; lastReload: { at: string; ok: boolean; problems: string[] } };
+  resources: ProcessReading[];
+  counts: Record<Health, number> & { probes: number };
+  probes: ProbeSummary[];
+}
+
+export interface AlertsDocument {
+  alerts: Alert[];
+  silences: Silence[];
+}
+
+/** Failing first, then degraded, then the rest; by name within each. */
+const RANK: Record<Health, number> = { failing: 0, degraded: 1, healthy: 2 };
+export function rankOf(summary: Pick<ProbeSummary, 'state'>): number {
+  return RANK[summary.state];
+}
+
+export function statusSummary(inputs: StatusInputs): StatusSummary {
+  const probes = inputs.config.probes.map((spec) => probeSummary(inputs, spec)).sort((a, b) => rankOf(a) - rankOf(b) || a.name.localeCompare(b.name));
+  const counts = { probes: probes.length, failing: 0, degraded: 0, healthy: 0 };
+  for (const p of probes) counts[p.state]++;
   return {
-    location: config.settings.location,
+    location: inputs.config.settings.location,
     version: inputs.version,
     startedAt: new Date(inputs.startedAt).toISOString(),
-    config: { file: config.configFile, lastReload: { ...inputs.lastReload, at: new Date(inputs.lastReload.at).toISOString() } },
+    config: { file: inputs.config.configFile, lastReload: { ...inputs.lastReload, at: new Date(inputs.lastReload.at).toISOString() } },
     resources: inputs.resources,
+    counts,
     probes,
   };
+}
+
+export function probeSummary(inputs: StatusInputs, spec: ProbeSpec): ProbeSummary {
+  const { history, detector, now } = inputs;
+  const recent = history.recentOf(spec.name);
+  const last = recent[0];
+  const detected = detector.state(spec.name);
+  const state = detected?.health ?? 'healthy';
+  const outage = detected?.outage;
+  const main = kindOf(spec.kind).main;
+  return {
+    name: spec.name,
+    kind: spec.kind,
+    labels: { ...spec.labels },
+    target: targetOf(spec),
+    schedule: describeSchedule(spec),
+    state,
+    verdict: verdictOf(last),
+    headline: last && headlineOf(last),
+    lastAt: last?.startedAt,
+    main: { label: main.label, ms: last && round(figureOf(last, main.figure)), recent: [...recent].reverse().map((r) => round(figureOf(r, main.figure)) ?? null) },
+    outage: outage && state === 'failing' ? { since: outage.startedAt, ageMs: Math.round(now - outage.startedAt) } : undefined,
+  };
+}
+
+export function probeDocument(inputs: StatusInputs, spec: ProbeSpec): ProbeDocument {
+  const { history } = inputs;
+  const summarize = runSummary(spec);
+  const recent = history.recentOf(spec.name);
+  return {
+    ...probeSummary(inputs, spec),
+    source: spec.source,
+    timeout: formatDuration(spec.timeoutMs),
+    baselineMs: inputs.detector.state(spec.name)?.baselineMs,
+    last: recent[0] && summarize(recent[0]),
+    recent: recent.map(summarize),
+    failures: history.failuresOf(spec.name).map(summarize),
+    timeline: [...history.timelineOf(spec.name)],
+  };
+}
+
+/** A document no bigger than `maxBytes` as JSON: the oldest recent results and failures go
+ * first, and `truncated` says how many. */
+export function fitWithin(doc: ProbeDocument, maxBytes: number): ProbeDocument & { truncated?: string } {
+  let fitted: ProbeDocument & { truncated?: string } = doc;
+  while (Buffer.byteLength(JSON.stringify(fitted)) > maxBytes && (fitted.recent.length > 1 || fitted.failures.length > 0 || fitted.timeline.length > 0)) {
+    const recent = fitted.recent.slice(0, Math.ceil(fitted.recent.length / 2));
+    const failures = fitted.failures.slice(0, Math.floor(fitted.failures.length / 2));
+    const timeline = fitted.timeline.slice(0, Math.floor(fitted.timeline.length / 2));
+    fitted = { ...fitted, recent, failures, timeline, truncated: `kept ${recent.length}/${doc.recent.length} recent, ${failures.length}/${doc.failures.length} failures, ${timeline.length}/${doc.timeline.length} timeline entries to stay under ${maxBytes} bytes` };
+  }
+  return fitted;
+}
+
+function verdictOf(result: ProbeResult | undefined): LastVerdict {
+  if (!result) return 'pending';
+  if (!result.ok && result.failure.code === 'inconclusive') return 'inconclusive';
+  return result.verdict;
+}
+
+function headlineOf(result: ProbeResult): string | undefined {
+  if (!result.ok) return result.failure.message;
+  return result.verdict === 'degraded' ? result.degradation : undefined;
+}
+
+function runSummary(spec: ProbeSpec): (result: ProbeResult) => RunSummary {
+  const kind = kindOf(spec.kind);
+  return (result) => ({
+    runId: result.runId,
+    at: result.startedAt,
+    verdict: verdictOf(result),
+    headline: headlineOf(result),
+    durationMs: round(result.durationMs) ?? 0,
+    mainMs: round(figureOf(result, kind.main.figure)),
+    failure: result.ok ? undefined : result.failure,
+    phases: Object.fromEntries(Object.entries(result.phases).map(([phase, ms]) => [phase, Math.round(ms * 1000) / 1000])),
+    checks: result.checks,
+    figures: kind.describe(result.detail as never),
+    detail: result.detail,
+  });
 }
 
 function describeSchedule(spec: ProbeSpec): string {
@@ -65,17 +199,6 @@ function describeSchedule(spec: ProbeSpec): string {
   }
 }
 
-function summarize(result: ProbeResult) {
-  return {
-    runId: result.runId,
-    at: new Date(result.startedAt).toISOString(),
-    ok: result.ok,
-    verdict: result.verdict,
-    degradation: result.verdict === 'degraded' ? result.degradation : undefined,
-    durationMs: Math.round(result.durationMs * 100) / 100,
-    failure: result.ok ? undefined : result.failure,
-    phases: Object.fromEntries(Object.entries(result.phases).map(([phase, ms]) => [phase, Math.round(ms * 1000) / 1000])),
-    checks: result.checks,
-    detail: result.detail,
-  };
+function round(ms: number | undefined): number | undefined {
+  return ms === undefined ? undefined : Math.round(ms * 100) / 100;
 }

@@ -17,7 +17,7 @@ import { waitFor } from '../wait.js';
 const TOKEN = 'test-token-0123456789abcdef';
 
 async function post(h: Harness, body: string | Buffer): Promise<{ status: number; json: { error?: string; id?: string } }> {
-  const res = await fetch(`${h.base}/api/v1/silences`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body });
+  const res = await fetch(`${h.base}/api/v1/silences`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: typeof body === 'string' ? body : new Uint8Array(body) });
   return { status: res.status, json: (await res.json()) as { error?: string; id?: string } };
 }
 

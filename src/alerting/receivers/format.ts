@@ -19,8 +19,12 @@ export function alertLine(alert: Alert): string {
   return `${alert.status === 'firing' ? '🔴' : '🟢'} ${alert.summary}`;
 }
 
+/** The status page of the notification's probe when it is about one, else the overview. */
 export function linkFor(n: Notification): string | undefined {
-  return n.externalUrl ? `${n.externalUrl.replace(/\/$/, '')}/api/v1/status` : undefined;
+  if (!n.externalUrl) return undefined;
+  const probes = new Set(n.alerts.map((a) => a.labels.probe));
+  const [probe] = probes;
+  return `${n.externalUrl.replace(/\/$/, '')}/${probes.size === 1 && probe ? `probes/${encodeURIComponent(probe)}` : ''}`;
 }
 
 export const TEST_NOTE = 'This is a test notification from `flowprobe test-receiver`; nothing is wrong.';

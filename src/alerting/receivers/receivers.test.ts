@@ -244,7 +244,7 @@ describe('Alertmanager receiver payload', () => {
       assert.deepEqual(sent?.labels, labels);
       assert.equal(sent?.startsAt, '2026-01-01T00:00:00.000Z');
       assert.equal(sent?.endsAt, '2026-01-01T00:03:00.000Z');
-      assert.equal(sent?.generatorURL, 'http://ops.example:9464/api/v1/status');
+      assert.equal(sent?.generatorURL, `http://ops.example:9464/probes/${labels.probe}`, 'the probe\'s status page');
     } finally {
       await server.close();
     }

@@ -27,7 +27,7 @@ export function slackMessage(n: Notification, channel: string | undefined): Reco
   if (n.alerts.length > 20) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `…and ${n.alerts.length - 20} more` }] });
   const link = linkFor(n);
   const labels = n.alerts[0]?.labels ?? {};
-  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: [`severity *${severity}*`, labels.location ? `location *${labels.location}*` : '', link ? `<${link}|status>` : ''].filter(Boolean).join(' · ') }] });
+  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: [`severity *${severity}*`, labels.location ? `location *${labels.location}*` : '', link ? `<${link}|status page>` : ''].filter(Boolean).join(' · ') }] });
   return { ...(channel ? { channel } : {}), text: title(n), attachments: [{ color: colour, blocks }] };
 }
 

@@ -25,6 +25,7 @@ export interface FlowDetail {
 export const flowKind: Kind<'flow'> = {
     prober: async () => (await import('./prober.js')).probeFlow,
     emptyDetail: () => ({ kind: 'flow', legs: {}, legsFromSend: {}, totalMs: undefined, injected: false, unfinished: [], polls: 0 }),
+    main: { figure: { name: 'total' }, label: 'end to end' },
     target: (spec) => `flow ${spec.steps.map((s) => ('inject' in s ? 'inject' : 'await' in s ? `→ ${s.await.on}` : `→ ${s.poll.name}`)).join(' ')}`,
     figures: (spec) => {
       const legs = (spec.steps ?? []).flatMap((step) => ('await' in step ? [`leg.${step.await.on}`] : 'poll' in step ? [`leg.${step.poll.name}`] : []));

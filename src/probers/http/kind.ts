@@ -15,6 +15,7 @@ export interface HttpDetail {
 export const httpKind: Kind<'http'> = {
     prober: async () => (await import('./prober.js')).probeHttp,
     emptyDetail: () => ({ kind: 'http', status: undefined, bytes: 0, redirects: 0 }),
+    main: { figure: { name: 'duration' }, label: 'duration' },
     target: (spec) => `${spec.method} ${spec.url}`,
     figures: () => ['duration', ...CONNECTION_PHASES, 'phase.download'],
     describe: (d) => [`http: status ${d.status ?? '-'} · ${d.bytes} bytes · ${d.redirects} redirect(s)`],

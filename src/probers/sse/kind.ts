@@ -49,6 +49,7 @@ export const sseKind: Kind<'sse'> = {
       missingIds: 0, duplicateIds: 0, reconnectMs: undefined, reconnects: 0, serverEnds: 0, clients: spec.clients, clientsOk: 0,
       firstEventSpreadMs: undefined, deliverySpreadMs: undefined, sameEvents: undefined,
     }),
+    main: { figure: { name: 'first_event' }, label: 'first event' },
     target: (spec) => `SSE ${spec.url}${spec.clients > 1 ? ` ×${spec.clients}` : ''}`,
     figures: () => ['duration', 'first_event', ...CONNECTION_PHASES, 'phase.first_event'],
     describe: (d) => [

@@ -34,6 +34,7 @@ export const websocketKind: Kind<'websocket'> = {
       kind: 'websocket', connections: spec.connections, connectionsOk: 0, failures: {}, handshakeMs: undefined, rttMs: undefined, rttSamplesMs: [],
       sent: 0, received: 0, outOfOrder: 0, missing: 0, duplicate: 0, subprotocol: undefined, closeCode: undefined,
     }),
+    main: { figure: { name: 'rtt_p95' }, label: 'RTT p95' },
     target: (spec) => `WS ${spec.url}${spec.connections > 1 ? ` ×${spec.connections}` : ''}`,
     figures: () => ['duration', 'rtt_p95', ...CONNECTION_PHASES],
     describe: (d) => {

@@ -1,0 +1,102 @@
+// The status page's only two assets, served by the daemon itself (no build step): a style sheet
+// and a small script that keeps the page current from /events. Their paths carry a digest of
+// their content, so a browser may cache them for good.
+import { createHash } from 'node:crypto';
+
+const STYLE = `
+:root { color-scheme: light dark; --failing: #d32f2f; --degraded: #ef8f00; --healthy: #2e7d32; --muted: #777; }
+body { font: 14px/1.4 system-ui, sans-serif; margin: 0; }
+header { display: flex; gap: 1em; align-items: baseline; padding: .5em 1em; border-bottom: 1px solid #8884; }
+header .brand { font-weight: bold; text-decoration: none; }
+header .live { margin-left: auto; color: var(--muted); font-size: 12px; }
+main { padding: 0 1em 2em; }
+h1 small, .meta, .note, .crumbs { color: var(--muted); font-weight: normal; }
+table { border-collapse: collapse; margin: .5em 0; }
+th, td { text-align: left; padding: 3px 8px; border-bottom: 1px solid #8883; vertical-align: top; }
+td.headline { max-width: 48em; overflow-wrap: anywhere; }
+.badge { display: inline-block; padding: 0 6px; border-radius: 8px; color: #fff; font-size: 12px; }
+.badge.state-failing { background: var(--failing); }
+.badge.state-degraded { background: var(--degraded); }
+.badge.state-healthy { background: var(--healthy); }
+tr.state-failing td.headline, .run.verdict-failed .headline, .state-failing { color: var(--failing); }
+tr.state-degraded td.headline, .run.verdict-degraded .headline, .state-degraded { color: var(--degraded); }
+.counts .state-failing, .counts .state-degraded { font-weight: bold; }
+.spark { vertical-align: middle; }
+.spark polyline { fill: none; stroke: currentColor; stroke-width: 1.5; }
+.waterfall rect { fill: #4a90d9; }
+.waterfall text { font-size: 12px; fill: currentColor; }
+.verdict-ok, .check-ok td:first-child { color: var(--healthy); }
+.verdict-failed, .check-failed td { color: var(--failing); }
+.verdict-degraded { color: var(--degraded); }
+.check-degraded td { color: var(--degraded); }
+.label { margin-left: .5em; padding: 0 5px; border: 1px solid #8886; border-radius: 4px; font-size: 12px; }
+.filter label { margin-right: 1em; }
+.timeline-state { font-weight: bold; }
+.timeline-undelivered { color: var(--degraded); }
+tr.expired { color: var(--muted); }
+`;
+
+/** Patches arrive as {target, html, into?, match?}: replace the element with that id; add it to
+ * `into` when new and it matches this page's filter; drop it when it no longer does. Relative
+ * times ("12s ago") tick from their data-at. */
+const LIVE = `
+(function () {
+  var body = document.body, url = body.getAttribute('data-live');
+  var status = document.getElementById('live-status');
+  if (!url || !window.EventSource) return;
+  var query = new URLSearchParams(location.search);
+  var since = body.getAttribute('data-since');
+  var source = new EventSource(url + (since ? '&since=' + since : ''));
+  function say(text) { if (status) status.textContent = text; }
+  say('connecting…');
+  source.onopen = function () { say('live'); };
+  source.onerror = function () { say('reconnecting…'); };
+  function wanted(match) {
+    if (!match) return true;
+    if (query.get('state') && match.state !== query.get('state')) return false;
+    if (query.get('kind') && match.kind !== query.get('kind')) return false;
+    if (query.get('label') && match.labels.indexOf(query.get('label')) < 0) return false;
+    return true;
+  }
+  function sort(container) {
+    var rows = Array.prototype.slice.call(container.children);
+    rows.sort(function (a, b) {
+      return (a.getAttribute('data-rank') - b.getAttribute('data-rank')) || (a.getAttribute('data-name') < b.getAttribute('data-name') ? -1 : 1);
+    });
+    rows.forEach(function (row) { container.appendChild(row); });
+  }
+  source.addEventListener('patch', function (event) {
+    var patch = JSON.parse(event.data);
+    var element = document.getElementById(patch.target);
+    var show = wanted(patch.match);
+    if (element) { if (show) element.outerHTML = patch.html; else element.remove(); }
+    else if (show && patch.into) { var into = document.getElementById(patch.into); if (into) into.insertAdjacentHTML('beforeend', patch.html); }
+    if (patch.into) { var container = document.getElementById(patch.into); if (container) sort(container); }
+    tick();
+  });
+  function age(ms) {
+    var s = Math.max(0, ms) / 1000;
+    if (s < 1) return Math.round(ms) + 'ms';
+    if (s < 60) return (Math.round(s * 10) / 10) + 's';
+    var m = Math.floor(s / 60); if (m < 60) return m + 'm ' + String(Math.round(s % 60)).padStart(2, '0') + 's';
+    var h = Math.floor(m / 60); return h + 'h ' + String(m % 60).padStart(2, '0') + 'm';
+  }
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll('time[data-at]').forEach(function (t) {
+      t.textContent = age(now - Number(t.getAttribute('data-at'))) + (t.getAttribute('data-suffix') || '');
+    });
+  }
+  setInterval(tick, 1000);
+})();
+`;
+
+function asset(name: string, ext: string, type: string, body: string) {
+  const digest = createHash('sha256').update(body).digest('hex').slice(0, 12);
+  return { path: `/assets/${name}.${digest}.${ext}`, type, body };
+}
+
+export const ASSETS = {
+  style: asset('style', 'css', 'text/css; charset=utf-8', STYLE),
+  live: asset('live', 'js', 'text/javascript; charset=utf-8', LIVE),
+};

@@ -1,0 +1,483 @@
+// The status page, server-rendered: an overview of every probe, one page per probe, and the
+// alerts and silences. Preact renders text and attributes escaped, so a target's observed
+// text (a body with "<script>" in it) shows as text. The pages work without JavaScript;
+// /assets/live.js then keeps them current from the daemon's own SSE stream.
+import type { ComponentChildren } from 'preact';
+import { renderToString } from 'preact-render-to-string';
+import { formatDuration } from '../config/units.js';
+import type { Health } from '../detect/probe-state.js';
+import { rankOf, type AlertsDocument, type LastVerdict, type ProbeDocument, type ProbeSummary, type RunSummary, type StatusSummary } from '../server/status.js';
+import type { CheckResult } from '../probers/types.js';
+import type { TimelineEntry } from '../results/history.js';
+import { ASSETS } from './assets.js';
+
+/** The overview's filter, from its query string: each absent means "any". */
+export interface Filter {
+  state: Health | undefined;
+  kind: string | undefined;
+  /** "key=value" */
+  label: string | undefined;
+}
+
+function matches(p: ProbeSummary, filter: Filter): boolean {
+  if (filter.state && p.state !== filter.state) return false;
+  if (filter.kind && p.kind !== filter.kind) return false;
+  if (filter.label) {
+    const [key, value] = splitLabel(filter.label);
+    if (p.labels[key] !== value) return false;
+  }
+  return true;
+}
+
+function splitLabel(label: string): [string, string | undefined] {
+  const at = label.indexOf('=');
+  return at < 0 ? [label, undefined] : [label.slice(0, at), label.slice(at + 1)];
+}
+
+const page = (node: preact.VNode) => `<!doctype html>${renderToString(node)}`;
+
+export function overviewPage(summary: StatusSummary, filter: Filter, since: number): string {
+  const shown = summary.probes.filter((p) => matches(p, filter));
+  const kinds = [...new Set(summary.probes.map((p) => p.kind))].sort();
+  return page(
+    <Layout title={`flowprobe · ${summary.location}`} live="/events?page=overview" since={since}>
+      <h1>
+        Probes <small>at {summary.location}</small>
+      </h1>
+      <Counts summary={summary} />
+      <form class="filter" method="get" action="/">
+        <label>
+          state{' '}
+          <select name="state">
+            {['', 'failing', 'degraded', 'healthy'].map((s) => (
+              <option value={s} selected={(filter.state ?? '') === s}>
+                {s || 'any'}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          kind{' '}
+          <select name="kind">
+            {['', ...kinds].map((k) => (
+              <option value={k} selected={(filter.kind ?? '') === k}>
+                {k || 'any'}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          label <input name="label" value={filter.label ?? ''} placeholder="team=payments" size={16} />
+        </label>
+        <button type="submit">Filter</button>
+        {shown.length < summary.probes.length && (
+          <span>
+            {' '}
+            showing {shown.length} of {summary.probes.length} · <a href="/">all</a>
+          </span>
+        )}
+      </form>
+      <table class="probes">
+        <thead>
+          <tr>
+            <th>state</th>
+            <th>probe</th>
+            <th>kind</th>
+            <th>location</th>
+            <th>last run</th>
+            <th>main figure (recent)</th>
+            <th>outage</th>
+            <th>what happened</th>
+          </tr>
+        </thead>
+        <tbody id="rows">
+          {shown.map((p) => (
+            <Row p={p} location={summary.location} />
+          ))}
+        </tbody>
+      </table>
+      {shown.length === 0 && <p class="empty">No probe matches this filter.</p>}
+    </Layout>,
+  );
+}
+
+export function Counts({ summary }: { summary: StatusSummary }) {
+  const { counts } = summary;
+  return (
+    <p id="counts" class="counts">
+      <span class={counts.failing ? 'state-failing' : ''}>{counts.failing} failing</span> · <span class={counts.degraded ? 'state-degraded' : ''}>{counts.degraded} degraded</span> · {counts.healthy} healthy · of {counts.probes} probe(s) · daemon {summary.version}, up since <Ago at={Date.parse(summary.startedAt)} />
+    </p>
+  );
+}
+
+export function countsHtml(summary: StatusSummary): string {
+  return renderToString(<Counts summary={summary} />);
+}
+
+export function rowHtml(p: ProbeSummary, location: string): string {
+  return renderToString(<Row p={p} location={location} />);
+}
+
+function Row({ p, location }: { p: ProbeSummary; location: string }) {
+  return (
+    <tr id={`row-${p.name}`} class={`state-${p.state}`} data-rank={rankOf(p)} data-name={p.name} data-state={p.state} data-kind={p.kind} data-labels={Object.entries(p.labels).map(([k, v]) => `${k}=${v}`).join('\n')}>
+      <td>
+        <StateBadge state={p.state} /> <VerdictIcon verdict={p.verdict} />
+      </td>
+      <td>
+        <a href={probeHref(p.name)}>{p.name}</a>
+      </td>
+      <td>{p.kind}</td>
+      <td>{location}</td>
+      <td>{p.lastAt === undefined ? 'not yet' : <Ago at={p.lastAt} />}</td>
+      <td class="figure">
+        {p.main.label} {p.main.ms === undefined ? '–' : formatDuration(p.main.ms)} <Sparkline values={p.main.recent} />
+      </td>
+      <td>{p.outage ? <Ago at={p.outage.since} suffix="" /> : ''}</td>
+      <td class="headline">{p.headline ?? ''}</td>
+    </tr>
+  );
+}
+
+export function probePage(doc: ProbeDocument, location: string, since: number): string {
+  return page(
+    <Layout title={`${doc.name} · flowprobe`} live={`/events?page=probe&probe=${encodeURIComponent(doc.name)}`} since={since}>
+      <p class="crumbs">
+        <a href="/">← all probes</a>
+      </p>
+      <h1>
+        {doc.name} <small>{doc.kind} at {location}</small>
+      </h1>
+      <p class="meta">
+        {doc.target} · {doc.schedule}, timeout {doc.timeout} · from <code>{doc.source}</code>
+        {Object.entries(doc.labels).map(([k, v]) => (
+          <span class="label">
+            {k}={v}
+          </span>
+        ))}
+      </p>
+      <ProbeLive doc={doc} />
+    </Layout>,
+  );
+}
+
+export function probeLiveHtml(doc: ProbeDocument): string {
+  return renderToString(<ProbeLive doc={doc} />);
+}
+
+/** Everything on a probe's page that changes with a run: replaced whole when it does. */
+function ProbeLive({ doc }: { doc: ProbeDocument }) {
+  const last = doc.last;
+  return (
+    <div id="probe-live">
+      <p class={`now state-${doc.state}`}>
+        <StateBadge state={doc.state} /> {doc.outage ? <>failing for <Ago at={doc.outage.since} suffix="" /> (since {iso(doc.outage.since)})</> : doc.baselineMs !== undefined ? `baseline ${formatDuration(doc.baselineMs)}` : ''}
+      </p>
+      <h2>Last run</h2>
+      {last ? <Run run={last} /> : <p>No run yet.</p>}
+      <h2>Incident timeline</h2>
+      {doc.timeline.length === 0 ? <p>Nothing has happened to this probe since the daemon started.</p> : <Timeline entries={doc.timeline} />}
+      <h2>Recent runs</h2>
+      <Runs runs={doc.recent} label={doc.main.label} />
+      <h2>Recent failures</h2>
+      {doc.failures.length === 0 ? <p>None kept.</p> : <Runs runs={doc.failures} label={doc.main.label} />}
+    </div>
+  );
+}
+
+function Run({ run }: { run: RunSummary }) {
+  return (
+    <section class={`run verdict-${run.verdict}`}>
+      <p class="headline">
+        <VerdictIcon verdict={run.verdict} /> <strong>{run.verdict}</strong> <Ago at={run.at} /> in {formatDuration(run.durationMs)}
+        {run.headline && <>: {run.headline}</>}
+      </p>
+      {run.checks.length > 0 && <Checks checks={run.checks} />}
+      {Object.keys(run.phases).length > 0 && (
+        <>
+          <h3>Phases</h3>
+          <Waterfall bars={sequential(run.phases)} />
+        </>
+      )}
+      {run.detail.kind === 'flow' && Object.keys(run.detail.legs).length > 0 && (
+        <>
+          <h3>Legs (after the injection was accepted)</h3>
+          <Waterfall bars={Object.entries(run.detail.legs).map(([name, ms]) => ({ name, start: 0, ms }))} />
+        </>
+      )}
+      {run.figures.length > 0 && (
+        <>
+          <h3>Figures</h3>
+          <ul class="figures">
+            {run.figures.map((line) => (
+              <li>{line.trim()}</li>
+            ))}
+          </ul>
+        </>
+      )}
+    </section>
+  );
+}
+
+function Checks({ checks }: { checks: CheckResult[] }) {
+  return (
+    <table class="checks">
+      <thead>
+        <tr>
+          <th />
+          <th>check</th>
+          <th>expected</th>
+          <th>observed</th>
+        </tr>
+      </thead>
+      <tbody>
+        {checks.map((c) => (
+          <tr class={c.ok ? (c.degraded ? 'check-degraded' : 'check-ok') : 'check-failed'}>
+            <td>{c.ok ? (c.degraded ? '⚠' : '✔') : '✘'}</td>
+            <td>{c.name}</td>
+            <td>{c.expected}</td>
+            <td>{c.observed}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+interface Bar {
+  name: string;
+  start: number;
+  ms: number;
+}
+
+/** Phases happen one after another: each bar starts where the one before ended. */
+function sequential(phases: Record<string, number>): Bar[] {
+  let at = 0;
+  return Object.entries(phases).map(([name, ms]) => {
+    const bar = { name, start: at, ms };
+    at += ms;
+    return bar;
+  });
+}
+
+function Waterfall({ bars }: { bars: Bar[] }) {
+  const end = Math.max(...bars.map((b) => b.start + b.ms), 0.001);
+  const width = 420;
+  const x = (ms: number) => 120 + (ms / end) * width;
+  return (
+    <svg class="waterfall" viewBox={`0 0 ${120 + width + 90} ${bars.length * 20}`} width={120 + width + 90} height={bars.length * 20} role="img">
+      {bars.map((b, i) => (
+        <g>
+          <text x={0} y={i * 20 + 14}>
+            {b.name}
+          </text>
+          <rect x={x(b.start)} y={i * 20 + 3} width={Math.max(1, x(b.start + b.ms) - x(b.start))} height={14} />
+          <text x={x(b.start + b.ms) + 4} y={i * 20 + 14}>
+            {formatDuration(b.ms)}
+          </text>
+        </g>
+      ))}
+    </svg>
+  );
+}
+
+function Runs({ runs, label }: { runs: RunSummary[]; label: string }) {
+  return (
+    <table class="runs">
+      <thead>
+        <tr>
+          <th />
+          <th>when</th>
+          <th>took</th>
+          <th>{label}</th>
+          <th>what happened</th>
+        </tr>
+      </thead>
+      <tbody>
+        {runs.map((r) => (
+          <tr class={`verdict-${r.verdict}`}>
+            <td>
+              <VerdictIcon verdict={r.verdict} />
+            </td>
+            <td>
+              <Ago at={r.at} />
+            </td>
+            <td>{formatDuration(r.durationMs)}</td>
+            <td>{r.mainMs === undefined ? '–' : formatDuration(r.mainMs)}</td>
+            <td class="headline">{r.headline ?? ''}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function Timeline({ entries }: { entries: TimelineEntry[] }) {
+  return (
+    <ol class="timeline">
+      {entries.map((e) => (
+        <li class={`timeline-${e.what}`}>
+          <time datetime={iso(e.at)}>{iso(e.at)}</time> {e.text}
+        </li>
+      ))}
+    </ol>
+  );
+}
+
+export function alertsPage(doc: AlertsDocument, location: string, now: number): string {
+  const firing = doc.alerts.filter((a) => a.status === 'firing');
+  const resolved = doc.alerts.filter((a) => a.status === 'resolved');
+  return page(
+    <Layout title={`alerts · flowprobe · ${location}`}>
+      <h1>
+        Alerts <small>at {location}</small>
+      </h1>
+      <h2>Firing ({firing.length})</h2>
+      {firing.length === 0 ? <p>No alert is firing.</p> : <Alerts alerts={firing} />}
+      <h2>Resolved, still remembered ({resolved.length})</h2>
+      {resolved.length === 0 ? <p>None.</p> : <Alerts alerts={resolved} />}
+      <h2>Silences ({doc.silences.length})</h2>
+      <p class="note">Read-only: silences are created and removed with the token-protected API (POST/DELETE /api/v1/silences).</p>
+      {doc.silences.length > 0 && (
+        <table class="silences">
+          <thead>
+            <tr>
+              <th>matchers</th>
+              <th>until</th>
+              <th>comment</th>
+              <th>by</th>
+            </tr>
+          </thead>
+          <tbody>
+            {doc.silences.map((s) => (
+              <tr class={s.endsAt <= now ? 'expired' : ''}>
+                <td>
+                  <code>{JSON.stringify(s.matchers)}</code>
+                </td>
+                <td>{iso(s.endsAt)}</td>
+                <td>{s.comment}</td>
+                <td>{s.createdBy}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </Layout>,
+  );
+}
+
+function Alerts({ alerts }: { alerts: AlertsDocument['alerts'] }) {
+  return (
+    <table class="alerts">
+      <thead>
+        <tr>
+          <th>alert</th>
+          <th>subject</th>
+          <th>severity</th>
+          <th>since</th>
+          <th>summary</th>
+        </tr>
+      </thead>
+      <tbody>
+        {alerts.map((a) => (
+          <tr class={a.status === 'firing' ? 'state-failing' : ''}>
+            <td>{a.labels.alertname}</td>
+            <td>{a.labels.probe ? <a href={probeHref(a.labels.probe)}>{a.labels.probe}</a> : (a.labels.process ?? a.labels.receiver ?? '')}</td>
+            <td>{a.labels.severity}</td>
+            <td>
+              <Ago at={a.startsAt} />
+            </td>
+            <td>{a.summary}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function Layout({ title, live, since, children }: { title: string; live?: string; since?: number; children: ComponentChildren }) {
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>{title}</title>
+        <link rel="stylesheet" href={ASSETS.style.path} />
+        {live && <script src={ASSETS.live.path} defer />}
+      </head>
+      <body data-live={live} data-since={since}>
+        <header>
+          <a href="/" class="brand">
+            flowprobe
+          </a>{' '}
+          <nav>
+            <a href="/">probes</a> · <a href="/alerts">alerts</a> · <a href="/api/v1/status">status API</a> · <a href="/metrics">metrics</a>
+          </nav>
+          {live && (
+            <span id="live-status" class="live">
+              static page (live updates need JavaScript)
+            </span>
+          )}
+        </header>
+        <main>{children}</main>
+      </body>
+    </html>
+  );
+}
+
+function StateBadge({ state }: { state: Health }) {
+  return <span class={`badge state-${state}`}>{state}</span>;
+}
+
+// Glyphs every font has (emoji need a colour font a server may not have); CSS colours them.
+const VERDICT_ICON: Record<LastVerdict, string> = { ok: '✔', degraded: '⚠', failed: '✘', inconclusive: '?', pending: '…' };
+function VerdictIcon({ verdict }: { verdict: LastVerdict }) {
+  return (
+    <span class={`verdict verdict-${verdict}`} title={verdict}>
+      {VERDICT_ICON[verdict]}
+    </span>
+  );
+}
+
+/** "12s ago", kept current by live.js from data-at. */
+function Ago({ at, suffix = ' ago' }: { at: number; suffix?: string }) {
+  return (
+    <time datetime={iso(at)} data-at={Math.round(at)} data-suffix={suffix}>
+      {formatDuration(Math.max(0, Date.now() - at))}
+      {suffix}
+    </time>
+  );
+}
+
+function Sparkline({ values }: { values: Array<number | null> }) {
+  const points = values.map((v, i) => [i, v] as const).filter((p): p is readonly [number, number] => p[1] !== null);
+  if (points.length < 2) return null;
+  const max = Math.max(...points.map(([, v]) => v), 0.001);
+  const w = 100;
+  const h = 20;
+  const step = w / Math.max(1, values.length - 1);
+  const coords = points.map(([i, v]) => `${(i * step).toFixed(1)},${(h - 1 - (v / max) * (h - 2)).toFixed(1)}`).join(' ');
+  return (
+    <svg class="spark" viewBox={`0 0 ${w} ${h}`} width={w} height={h} role="img" aria-label={`max ${formatDuration(max)}`}>
+      <polyline points={coords} />
+    </svg>
+  );
+}
+
+export function notFoundPage(name: string): string {
+  return page(
+    <Layout title="not found · flowprobe">
+      <p>
+        No probe named <code>{name}</code>. <a href="/">All probes</a>
+      </p>
+    </Layout>,
+  );
+}
+
+export function probeHref(name: string): string {
+  return `/probes/${encodeURIComponent(name)}`;
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}

@@ -1,0 +1,116 @@
+// The status page's routes: / (overview, with ?state= ?kind= ?label=), /probes/NAME,
+// /alerts, /events (live updates) and /assets/*. Read-only; every document it renders comes
+// from the daemon already free of secrets.
+import type http from 'node:http';
+import type { Health } from '../detect/probe-state.js';
+import type { AlertsDocument, ProbeDocument, StatusSummary } from '../server/status.js';
+import { ASSETS } from './assets.js';
+import { LiveHub, type LiveLimits, LIVE_LIMITS, type Patch, type Topic } from './live.js';
+import { alertsPage, countsHtml, notFoundPage, overviewPage, probeLiveHtml, probePage, rowHtml, type Filter } from './pages.js';
+
+export interface SiteSource {
+  summary(): StatusSummary;
+  probe(name: string): ProbeDocument | undefined;
+  alerts(): AlertsDocument;
+  now(): number;
+}
+
+/** No inline script or style runs: even text that escaped escaping could not execute. */
+const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+const STATES: readonly Health[] = ['failing', 'degraded', 'healthy'];
+const MAX_FILTER_CHARS = 200;
+
+export class StatusSite {
+  readonly live: LiveHub;
+
+  constructor(
+    private readonly source: SiteSource,
+    limits: LiveLimits = LIVE_LIMITS,
+  ) {
+    this.live = new LiveHub({ overview: (probes) => this.overviewPatches(probes), probe: (name) => this.probePatch(name) }, limits);
+  }
+
+  /** Serves the request if it is one of the site's; false when it is not. */
+  handle(req: http.IncomingMessage, res: http.ServerResponse, url: URL): boolean {
+    const { pathname } = url;
+    if (pathname === '/') return (this.html(res, 200, overviewPage(this.source.summary(), filterOf(url), this.live.eventId)), true);
+    if (pathname === '/alerts') return (this.html(res, 200, alertsPage(this.source.alerts(), this.source.summary().location, this.source.now())), true);
+    if (pathname.startsWith('/probes/')) {
+      const name = safeDecode(pathname.slice('/probes/'.length));
+      const doc = name === undefined ? undefined : this.source.probe(name);
+      if (!doc) return (this.html(res, 404, notFoundPage(name ?? pathname)), true);
+      return (this.html(res, 200, probePage(doc, this.source.summary().location, this.live.eventId)), true);
+    }
+    if (pathname === '/events') {
+      const topic = topicOf(url);
+      if (!topic) return (send(res, 400, 'text/plain', 'expected ?page=overview or ?page=probe&probe=NAME\n'), true);
+      this.live.attach(req, res, topic, eventIdOf(header(req.headers['last-event-id']) ?? url.searchParams.get('since') ?? undefined));
+      return true;
+    }
+    for (const asset of Object.values(ASSETS)) {
+      if (pathname === asset.path) return (send(res, 200, asset.type, asset.body, { 'cache-control': 'public, max-age=31536000, immutable' }), true);
+    }
+    return false;
+  }
+
+  close(): void {
+    this.live.close();
+  }
+
+  private overviewPatches(probes: readonly string[] | undefined): Patch[] {
+    const summary = this.source.summary();
+    const rows = summary.probes
+      .filter((p) => probes === undefined || probes.includes(p.name))
+      .map((p): Patch => ({ target: `row-${p.name}`, html: rowHtml(p, summary.location), into: 'rows', match: { state: p.state, kind: p.kind, labels: Object.entries(p.labels).map(([k, v]) => `${k}=${v}`) } }));
+    return [...rows, { target: 'counts', html: countsHtml(summary) }];
+  }
+
+  private probePatch(name: string): Patch | undefined {
+    const doc = this.source.probe(name);
+    return doc && { target: 'probe-live', html: probeLiveHtml(doc) };
+  }
+
+  private html(res: http.ServerResponse, status: number, body: string): void {
+    send(res, status, 'text/html; charset=utf-8', body, { 'content-security-policy': CSP, 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' });
+  }
+}
+
+function filterOf(url: URL): Filter {
+  const param = (name: string) => {
+    const value = url.searchParams.get(name)?.slice(0, MAX_FILTER_CHARS);
+    return value ? value : undefined;
+  };
+  const state = param('state');
+  return { state: STATES.find((s) => s === state), kind: param('kind'), label: param('label') };
+}
+
+function topicOf(url: URL): Topic | undefined {
+  const page = url.searchParams.get('page');
+  if (page === 'overview') return { page };
+  const probe = url.searchParams.get('probe');
+  return page === 'probe' && probe ? { page, probe } : undefined;
+}
+
+function header(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function eventIdOf(value: string | undefined): number | undefined {
+  if (value === undefined || !/^\d{1,15}$/.test(value)) return undefined;
+  return Number(value);
+}
+
+function safeDecode(text: string): string | undefined {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return undefined;
+  }
+}
+
+
+function send(res: http.ServerResponse, status: number, type: string, body: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), ...headers });
+  res.end(res.req.method === 'HEAD' ? undefined : body);
+}
