@@ -46,10 +46,12 @@ describe('daemon end to end', () => {
     assert.match(metrics, /flowprobe_probe_verdict\{probe="alpha",kind="http",verdict="degraded",location="lab-1"\} 0/);
     assert.match(metrics, /flowprobe_probe_runs_total\{probe="alpha",kind="http",result="failure",reason="timeout",location="lab-1"\} 0/);
     assert.match(metrics, /flowprobe_config_last_reload_successful\{location="lab-1"\} 1/);
-    const status = JSON.parse((await h.get('/api/v1/status')).text) as { probes: Array<{ name: string; state: string; last?: { checks: unknown[] } }> };
+    const status = JSON.parse((await h.get('/api/v1/status')).text) as { probes: Array<{ name: string; state: string; verdict: string }> };
     const alpha = status.probes.find((p) => p.name === 'alpha');
     assert.equal(alpha?.state, 'healthy');
-    assert.equal(alpha?.last?.checks.length, 1);
+    assert.equal(alpha?.verdict, 'ok');
+    const full = JSON.parse((await h.get('/api/v1/status?probe=alpha')).text) as { last?: { checks: unknown[] } };
+    assert.equal(full.last?.checks.length, 1);
     assert.equal((await h.get('/healthz')).status, 200);
     assert.equal((await h.get('/readyz')).status, 200);
   });

@@ -55,7 +55,11 @@ it('keeps a canary secret out of logs, metrics, API output and notification bodi
       h.logs.join('\n'),
       (await h.get('/metrics')).text,
       (await h.get('/api/v1/status')).text,
+      (await h.get('/api/v1/status?probe=leaky')).text,
       (await h.get('/api/v1/alerts')).text,
+      (await h.get('/')).text,
+      (await h.get('/probes/leaky')).text,
+      (await h.get('/alerts')).text,
       ...bodies,
     ].join('\n');
     assert.ok(everything.includes('[REDACTED]'), 'the secret was there to be redacted');

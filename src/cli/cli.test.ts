@@ -102,12 +102,25 @@ describe('flowprobe command line', () => {
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    await waitFor('the daemon started', () => out.includes('flowprobe started') || undefined, 15_000);
-    assert.match(err, /demo service on http:\/\/127\.0\.0\.1:\d+: POST \/api\/ingest/);
-    assert.match(err, /break it: +curl -X PUT -H 'Authorization: Bearer [0-9a-f]+' -d '\{"errorRate":1\}'/);
-    assert.match(out, /"probes":\d+/);
+    try {
+    const page = await waitFor('the banner with the page', () => /open the status page: (http:\/\/127\.0\.0\.1:\d+)\//.exec(out)?.[1], 15_000);
+    assert.match(out, /it probes a demo service on http:\/\/127\.0\.0\.1:\d+ \(ingest/);
+    // Every fault, as a line to copy, and how to mend it.
+    for (const fault of ['errorRate', 'latencyMs', 'dropRate', 'stallStream', 'closeSockets', 'staleDashboard', 'corruptHop']) {
+      assert.match(out, new RegExp(`^  ${fault} +curl -X PUT -H 'Authorization: Bearer [0-9a-f]+' -d '\\{"${fault}":[^']+\\}' http://127\\.0\\.0\\.1:\\d+/api/faults$`, 'm'), fault);
+    }
+    assert.match(out, /mend everything: +curl -X DELETE -H 'Authorization: Bearer [0-9a-f]+' http:\/\/127\.0\.0\.1:\d+\/api\/faults/);
+    const html = await (await fetch(`${page}/`)).text();
+    assert.match(html, /<a href="\/probes\/demo-pipeline">demo-pipeline<\/a>/, 'the page lists the demo probes');
+    // Probe results at info are not printed in the demo; nothing on stdout is a JSON log line.
+    await waitFor('a probe ran', async () => ((await (await fetch(`${page}/api/v1/status?probe=demo-health`)).json()) as { last?: unknown }).last, 15_000);
+    assert.ok(!out.split('\n').some((line) => line.startsWith('{')), out);
+    assert.equal(err, '');
     child.kill('SIGTERM');
     assert.equal(await exited, 0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
   });
 
   it('run refuses a bad config with exit 78, reloads on SIGHUP and exits 0 on SIGTERM', async () => {

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { SignJWT } from 'jose';
 import WebSocket from 'ws';
 import { waitFor } from '../../test/wait.js';
-import { startDemoService, type DemoService } from './service.js';
+import { NO_FAULTS, startDemoService, type DemoService } from './service.js';
 
 const JWT_SECRET = 'test-jwt-secret-of-decent-length';
 const FAULT_TOKEN = 'fault-token-123';
@@ -89,6 +89,29 @@ describe('demo service', () => {
     assert.equal((await fetch(`${demo.url}/api/ingest`, { method: 'POST', body: '{}' })).status, 503);
     demo.setFaults({ errorRate: 0 });
     assert.equal((await fetch(`${demo.url}/api/dashboard`)).status, 200);
+  });
+
+  it('refuses a fault it does not know, or a value out of range, listing the valid ones; DELETE mends all', async () => {
+    const put = (body: unknown) => fetch(`${demo.url}/api/faults`, { method: 'PUT', headers: { authorization: `Bearer ${FAULT_TOKEN}` }, body: JSON.stringify(body) });
+    for (const [body, why] of [
+      [{ errorrate: 1 }, /Unrecognized key/i],
+      [{ errorRate: 2 }, /errorRate: .*1/],
+      [{ latencyMs: { ws: -5 } }, /latencyMs\.ws/],
+      [{ corruptHop: 'all' }, /corruptHop/],
+      ['not an object', /expected a JSON object of faults/],
+    ] as const) {
+      const res = await put(body);
+      assert.equal(res.status, 400, JSON.stringify(body));
+      const answer = (await res.json()) as { error: string; valid: Record<string, { example: unknown; effect: string }> };
+      assert.match(answer.error, why);
+      assert.deepEqual(Object.keys(answer.valid).sort(), ['closeSockets', 'corruptHop', 'dropRate', 'errorRate', 'latencyMs', 'staleDashboard', 'stallStream']);
+    }
+    assert.equal(demo.faults.errorRate, 0, 'a refused patch changes nothing');
+    assert.equal((await put({ errorRate: 1, latencyMs: { ws: 300 } })).status, 200);
+    assert.equal(demo.faults.latencyMs.ws, 300);
+    const mended = await fetch(`${demo.url}/api/faults`, { method: 'DELETE', headers: { authorization: `Bearer ${FAULT_TOKEN}` } });
+    assert.equal(mended.status, 200);
+    assert.deepEqual(demo.faults, NO_FAULTS);
   });
 
   it('stalls the stream and stales the dashboard on demand', async () => {

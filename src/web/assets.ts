@@ -1,5 +1,5 @@
-// The status page's only two assets, served by the daemon itself (no build step): a style sheet
-// and a small script that keeps the page current from /events. Their paths carry a digest of
+// The status page's only assets, served by the daemon itself (no build step): a style sheet, an
+// icon, and a small script that keeps the page current from /events. Their paths carry a digest of
 // their content, so a browser may cache them for good.
 import { createHash } from 'node:crypto';
 
@@ -96,7 +96,10 @@ function asset(name: string, ext: string, type: string, body: string) {
   return { path: `/assets/${name}.${digest}.${ext}`, type, body };
 }
 
+const ICON = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><circle cx="8" cy="8" r="6" fill="#2e7d32"/></svg>';
+
 export const ASSETS = {
+  icon: asset('icon', 'svg', 'image/svg+xml', ICON),
   style: asset('style', 'css', 'text/css; charset=utf-8', STYLE),
   live: asset('live', 'js', 'text/javascript; charset=utf-8', LIVE),
 };

@@ -402,6 +402,7 @@ function Layout({ title, live, since, children }: { title: string; live?: string
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{title}</title>
+        <link rel="icon" href={ASSETS.icon.path} type="image/svg+xml" />
         <link rel="stylesheet" href={ASSETS.style.path} />
         {live && <script src={ASSETS.live.path} defer />}
       </head>
