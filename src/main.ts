@@ -119,8 +119,9 @@ program
   .option('-c, --config <file>', 'daemon config', BUNDLED_CONFIG)
   .option('-p, --probes <dir>', "probe files directory (overrides the config's probesDir)")
   .option('-l, --listen <host:port>', "daemon listen address (overrides the config's listen)")
+  .option('-s, --state <dir>', "state directory (overrides the config's stateDir)")
   .option('--port <port>', 'demo service port (the bundled probes expect 8787)', port, 8787)
-  .action(async (opts: { config: string; probes?: string; listen?: string; port: number }) => {
+  .action(async (opts: { config: string; probes?: string; state?: string; listen?: string; port: number }) => {
     process.exitCode = await demo(opts, io, lifecycle);
   });
 

@@ -14,12 +14,15 @@ h1 small, .meta, .note, .crumbs { color: var(--muted); font-weight: normal; }
 table { border-collapse: collapse; margin: .5em 0; }
 th, td { text-align: left; padding: 3px 8px; border-bottom: 1px solid #8883; vertical-align: top; }
 td.headline { max-width: 48em; overflow-wrap: anywhere; }
-.badge { display: inline-block; padding: 0 6px; border-radius: 8px; color: #fff; font-size: 12px; }
-.badge.state-failing { background: var(--failing); }
-.badge.state-degraded { background: var(--degraded); }
-.badge.state-healthy { background: var(--healthy); }
-tr.state-failing td.headline, .run.verdict-failed .headline, .state-failing { color: var(--failing); }
-tr.state-degraded td.headline, .run.verdict-degraded .headline, .state-degraded { color: var(--degraded); }
+.badge { display: inline-block; padding: 0 6px; border-radius: 8px; font-size: 12px; }
+.badge.state-failing { background: var(--failing); color: #fff; }
+.badge.state-degraded { background: var(--degraded); color: #fff; }
+.badge.state-healthy { background: var(--healthy); color: #fff; }
+td.state, td.figure, td.nowrap { white-space: nowrap; }
+td.headline.verdict-failed { color: var(--failing); }
+td.headline.verdict-degraded { color: var(--degraded); }
+tr.state-failing td.headline, .run.verdict-failed .headline, .counts .state-failing, p.now.state-failing { color: var(--failing); }
+tr.state-degraded td.headline, .run.verdict-degraded .headline, .counts .state-degraded, p.now.state-degraded { color: var(--degraded); }
 .counts .state-failing, .counts .state-degraded { font-weight: bold; }
 .spark { vertical-align: middle; }
 .spark polyline { fill: none; stroke: currentColor; stroke-width: 1.5; }

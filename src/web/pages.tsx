@@ -121,7 +121,7 @@ export function rowHtml(p: ProbeSummary, location: string): string {
 function Row({ p, location }: { p: ProbeSummary; location: string }) {
   return (
     <tr id={`row-${p.name}`} class={`state-${p.state}`} data-rank={rankOf(p)} data-name={p.name} data-state={p.state} data-kind={p.kind} data-labels={Object.entries(p.labels).map(([k, v]) => `${k}=${v}`).join('\n')}>
-      <td>
+      <td class="state">
         <StateBadge state={p.state} /> <VerdictIcon verdict={p.verdict} />
       </td>
       <td>
@@ -129,12 +129,12 @@ function Row({ p, location }: { p: ProbeSummary; location: string }) {
       </td>
       <td>{p.kind}</td>
       <td>{location}</td>
-      <td>{p.lastAt === undefined ? 'not yet' : <Ago at={p.lastAt} />}</td>
+      <td class="nowrap">{p.lastAt === undefined ? 'not yet' : <Ago at={p.lastAt} />}</td>
       <td class="figure">
         {p.main.label} {p.main.ms === undefined ? '–' : formatDuration(p.main.ms)} <Sparkline values={p.main.recent} />
       </td>
       <td>{p.outage ? <Ago at={p.outage.since} suffix="" /> : ''}</td>
-      <td class="headline">{p.headline ?? ''}</td>
+      <td class={`headline verdict-${p.verdict}`}>{p.headline ?? ''}</td>
     </tr>
   );
 }

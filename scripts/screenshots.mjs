@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+// Regenerates the README's screenshots of the status page: runs `flowprobe demo`, breaks the
+// demo's dashboard API (errorRate 1), waits until the page shows it failing, and captures the
+// overview and the failing probe's page in headless Chromium (Debian's chromium package).
+// Usage: npm run screenshots
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const TOKEN = 'screenshots-fault-token';
+// A fresh state directory: no outage remembered from an earlier demo. The demo service on its
+// usual port 8787, where the bundled probes look for it.
+const state = mkdtempSync(path.join(os.tmpdir(), 'flowprobe-screenshots-'));
+const child = spawn(process.execPath, ['dist/src/main.js', 'demo', '--state', state, '--listen', '127.0.0.1:0'], { env: { ...process.env, DEMO_FAULT_TOKEN: TOKEN }, stdio: ['ignore', 'pipe', 'inherit'] });
+let out = '';
+child.stdout.on('data', (chunk) => (out += chunk));
+
+async function until(what, check, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`screenshots: timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+try {
+  const page = await until('the demo banner', () => /open the status page: (http:\/\/[^/\s]+)\//.exec(out)?.[1]);
+  const service = /it probes a demo service on (http:\/\/[^\s]+) /.exec(out)?.[1];
+  const status = async () => (await (await fetch(`${page}/api/v1/status`)).json()).probes;
+  await until('every probe to have run twice', async () => (await status()).every((p) => p.main.recent.length >= 2));
+  await fetch(`${service}/api/faults`, { method: 'PUT', headers: { authorization: `Bearer ${TOKEN}` }, body: '{"errorRate":1}' });
+  await until('demo-dashboard failing', async () => (await status()).find((p) => p.name === 'demo-dashboard')?.state === 'failing');
+  const tab = await browser.newPage({ viewport: { width: 1280, height: 640 } });
+  await tab.goto(`${page}/`);
+  await tab.locator('#live-status', { hasText: 'live' }).waitFor();
+  await tab.screenshot({ path: 'docs/screenshots/overview.png', fullPage: true });
+  await tab.goto(`${page}/probes/demo-dashboard`);
+  await tab.screenshot({ path: 'docs/screenshots/probe.png', fullPage: true });
+  console.log('screenshots: wrote docs/screenshots/overview.png and docs/screenshots/probe.png');
+} finally {
+  await browser.close();
+  child.kill('SIGTERM');
+  await new Promise((resolve) => child.on('exit', resolve));
+  rmSync(state, { recursive: true, force: true });
+}
