@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { configDir } from '../../test/config-dir.js';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { httpServer, tcpServer, type Running } from '../../test/servers.js';
+import { closedPort as closedPortOf, httpServer, tcpServer, type Running } from '../../test/servers.js';
 import { waitFor } from '../../test/wait.js';
 
 const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
@@ -80,6 +80,31 @@ describe('flowprobe command line', () => {
     const result = JSON.parse(r.out) as { ok: boolean; failure: { code: string } };
     assert.equal(result.ok, false);
     assert.equal(result.failure.code, 'http_status');
+  });
+
+  it("probe NAME checks that probe's file only: an unset ${ENV} in another probe's file does not block it", async () => {
+    const dir = configDir('probesDir: probes\n', {
+      'a.yaml': `name: one\nkind: http\nurl: ${target.url}/\n`,
+      'b.yaml': 'name: two\nkind: http\nurl: http://127.0.0.1:1/\nheaders: { authorization: "Bearer ${UNSET_FOR_THIS_TEST}" }\n',
+      'c.yaml': `- name: three\n  kind: http\n  url: ${target.url}/\n- name: four\n  kind: http\n  url: "http://127.0.0.1:1/\${UNSET_FOR_THIS_TEST}"\n`,
+    });
+    const one = await flowprobe(['probe', 'one', '--config', dir.configFile]);
+    assert.equal(one.code, 0, one.err);
+    const three = await flowprobe(['probe', 'three', '--config', dir.configFile]);
+    assert.equal(three.code, 0, `a neighbour in the same list does not block it either: ${three.err}`);
+    const two = await flowprobe(['probe', 'two', '--config', dir.configFile]);
+    assert.equal(two.code, 78, 'its own unset variable still does');
+    assert.match(two.err, /UNSET_FOR_THIS_TEST/);
+    const all = await flowprobe(['check', '--config', dir.configFile]);
+    assert.equal(all.code, 1, 'check still reads every file');
+  });
+
+  it('alerts needs only the listen address: probe files are not read', async () => {
+    const dir = configDir(`probesDir: probes\nlisten: 127.0.0.1:${(await closedPortOf())}\n`, { 'a.yaml': 'name: broken\nkind: http\n' });
+    const r = await flowprobe(['alerts', '--config', dir.configFile]);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /cannot reach the daemon at http:\/\/127\.0\.0\.1:\d+/, 'it got as far as asking the daemon');
+    assert.doesNotMatch(r.err, /url: missing/);
   });
 
   it('probe of an unknown name exits 2 listing the names', async () => {

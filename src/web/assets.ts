@@ -19,8 +19,8 @@ td.headline { max-width: 48em; overflow-wrap: anywhere; }
 .badge.state-degraded { background: var(--degraded); color: #fff; }
 .badge.state-healthy { background: var(--healthy); color: #fff; }
 td.state, td.figure, td.nowrap { white-space: nowrap; }
-td.headline.verdict-failed { color: var(--failing); }
-td.headline.verdict-degraded { color: var(--degraded); }
+td.headline[data-verdict=failed] { color: var(--failing); }
+td.headline[data-verdict=degraded] { color: var(--degraded); }
 tr.state-failing td.headline, .run.verdict-failed .headline, .counts .state-failing, p.now.state-failing { color: var(--failing); }
 tr.state-degraded td.headline, .run.verdict-degraded .headline, .counts .state-degraded, p.now.state-degraded { color: var(--degraded); }
 .counts .state-failing, .counts .state-degraded { font-weight: bold; }
@@ -41,7 +41,7 @@ tr.expired { color: var(--muted); }
 
 /** Patches arrive as {target, html, into?, match?}: replace the element with that id; add it to
  * `into` when new and it matches this page's filter; drop it when it no longer does. Relative
- * times ("12s ago") tick from their data-at. */
+ * times ("12s ago") tick from their datetime. */
 const LIVE = `
 (function () {
   var body = document.body, url = body.getAttribute('data-live');
@@ -86,8 +86,8 @@ const LIVE = `
   }
   function tick() {
     var now = Date.now();
-    document.querySelectorAll('time[data-at]').forEach(function (t) {
-      t.textContent = age(now - Number(t.getAttribute('data-at'))) + (t.getAttribute('data-suffix') || '');
+    document.querySelectorAll('time[data-suffix]').forEach(function (t) {
+      t.textContent = age(now - Date.parse(t.getAttribute('datetime'))) + (t.getAttribute('data-suffix') || '');
     });
   }
   setInterval(tick, 1000);

@@ -134,7 +134,9 @@ function Row({ p, location }: { p: ProbeSummary; location: string }) {
         {p.main.label} {p.main.ms === undefined ? '–' : formatDuration(p.main.ms)} <Sparkline values={p.main.recent} />
       </td>
       <td>{p.outage ? <Ago at={p.outage.since} suffix="" /> : ''}</td>
-      <td class={`headline verdict-${p.verdict}`}>{p.headline ?? ''}</td>
+      <td class="headline" data-verdict={p.verdict}>
+        {p.headline ?? ''}
+      </td>
     </tr>
   );
 }
@@ -440,10 +442,10 @@ function VerdictIcon({ verdict }: { verdict: LastVerdict }) {
   );
 }
 
-/** "12s ago", kept current by live.js from data-at. */
+/** "12s ago", kept current by live.js from its datetime. */
 function Ago({ at, suffix = ' ago' }: { at: number; suffix?: string }) {
   return (
-    <time datetime={iso(at)} data-at={Math.round(at)} data-suffix={suffix}>
+    <time datetime={iso(at)} data-suffix={suffix}>
       {formatDuration(Math.max(0, Date.now() - at))}
       {suffix}
     </time>
@@ -457,7 +459,7 @@ function Sparkline({ values }: { values: Array<number | null> }) {
   const w = 100;
   const h = 20;
   const step = w / Math.max(1, values.length - 1);
-  const coords = points.map(([i, v]) => `${(i * step).toFixed(1)},${(h - 1 - (v / max) * (h - 2)).toFixed(1)}`).join(' ');
+  const coords = points.map(([i, v]) => `${Math.round(i * step)},${Math.round(h - 1 - (v / max) * (h - 2))}`).join(' ');
   return (
     <svg class="spark" viewBox={`0 0 ${w} ${h}`} width={w} height={h} role="img" aria-label={`max ${formatDuration(max)}`}>
       <polyline points={coords} />
