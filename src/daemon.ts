@@ -127,6 +127,7 @@ export class Daemon {
     });
     this.metrics = createMetrics({
       location: settings.location,
+      shard: settings.shard,
       version: options.version,
       schedulerState: () => ({ inFlight: this.scheduler.inFlight, queued: this.scheduler.queued }),
       probeStates: () => this.config.probes.map(({ name }) => {
@@ -196,7 +197,8 @@ export class Daemon {
     this.health.start();
     this.state = 'running';
     const listening = `${this.address.host}:${this.address.port}`;
-    this.logger.info({ listen: listening, location: settings.location, probes: this.config.probes.length, config: this.config.configFile }, 'flowprobe started');
+    const shard = settings.shard.count > 1 ? { shard: `${settings.shard.index}/${settings.shard.count}`, probes_defined: this.config.probesDefined } : {};
+    this.logger.info({ listen: listening, location: settings.location, probes: this.config.probes.length, ...shard, config: this.config.configFile }, 'flowprobe started');
   }
 
   /** Re-reads config and probes. A bad config keeps the running one and says why. */
@@ -213,6 +215,8 @@ export class Daemon {
     for (const key of ['listen', 'location', 'stateDir'] as const) {
       if (loaded.config.settings[key] !== this.config.settings[key]) this.logger.warn({ key }, `${key} changed: takes effect after a restart`);
     }
+    const [was, now] = [this.config.settings.shard, loaded.config.settings.shard];
+    if (was.index !== now.index || was.count !== now.count) this.logger.warn({ shard: `${now.index}/${now.count}` }, 'shard changed: its probes move now; the metrics keep their shard label until a restart');
     await this.apply(loaded.config, true);
     this.lastReload = { at, ok: true, problems: [] };
     this.metrics.configLoaded(true, at);

@@ -48,8 +48,10 @@ export function check(args: ConfigArgs, io: Io): number {
     io.err(`${loaded.diagnostics.length} problem(s) found`);
     return EXIT.failed;
   }
-  const { settings, probes } = loaded.config;
-  io.out(`ok: ${probes.length} probe(s) from ${settings.probesDir}, listening on ${settings.listen}, location ${settings.location}`);
+  const { settings, probes, probesDefined } = loaded.config;
+  const { shard } = settings;
+  const share = shard.count > 1 ? `; shard ${shard.index} of ${shard.count} (numbered from 0) runs ${probes.length} of them` : '';
+  io.out(`ok: ${probesDefined} probe(s) from ${settings.probesDir}, listening on ${settings.listen}, location ${settings.location}${share}`);
   return EXIT.ok;
 }
 

@@ -12,6 +12,7 @@ import { availableFigures } from '../detect/figures.js';
 import { CronSchedule, cronShortestGapMs } from '../scheduler/cron.js';
 import { displayPath, formatKeyPath, SourceMap, zodMessage, type Diagnostic, type KeyPath } from './diagnostics.js';
 import { readBoundedFile } from './files.js';
+import { MAX_SHARDS, ownerOf, parseShard, type Shard } from './shard.js';
 import { figureLabel, type Figure } from './probe-fields.js';
 import {
   daemonConfigSchema,
@@ -35,7 +36,10 @@ export const LOAD_LIMITS = {
 export interface Config {
   readonly configFile: string;
   readonly settings: DaemonSettings & { stateDir: string; probesDir: string };
+  /** The probes this daemon runs: all of them, or its shard's share. */
   readonly probes: readonly ProbeSpec[];
+  /** How many probes the files define, across every shard. */
+  readonly probesDefined: number;
   /** Every value that came from ${ENV} or ${file:…}: scrubbed from logs, API output and alerts. */
   readonly secrets: readonly string[];
 }
@@ -55,6 +59,16 @@ export interface LoadOptions {
 }
 
 const NO_SUCH_PROBE = 'no probe named';
+
+/** FLOWPROBE_SHARD=index/count, when set: it overrides the config's shard (a StatefulSet sets it
+ * from the pod's ordinal). */
+function shardOverride(env: LoadOptions['env'], diagnostics: Diagnostic[]): Shard | undefined {
+  const text = env.FLOWPROBE_SHARD;
+  if (text === undefined || text === '') return undefined;
+  const shard = parseShard(text);
+  if (!shard) diagnostics.push({ file: 'environment', line: 0, col: 0, key: 'FLOWPROBE_SHARD', message: `expected index/count with 0 ≤ index < count ≤ ${MAX_SHARDS}, like 2/5; found "${text.slice(0, 40)}"` });
+  return shard;
+}
 
 /** The diagnostic of a `probes: { only }` load that found no such probe. */
 export function isUnknownProbe(d: Diagnostic): boolean {
@@ -82,8 +96,10 @@ function compile(configFile: string, options: LoadOptions): LoadResult {
     validate(daemonConfigSchema, settingsFile.raw ?? {}, [], settingsFile.source, diagnostics) ??
     daemonConfigSchema.parse({ probesDir: probesDirOf(settingsFile.raw) });
   const baseDir = path.dirname(absConfig);
+  const shard = shardOverride(options.env, diagnostics) ?? raw.shard;
   const settings = {
     ...raw,
+    shard,
     stateDir: options.stateDir ? path.resolve(options.stateDir) : path.resolve(baseDir, raw.stateDir),
     probesDir: options.probesDir ? path.resolve(options.probesDir) : path.resolve(baseDir, raw.probesDir),
   };
@@ -91,7 +107,9 @@ function compile(configFile: string, options: LoadOptions): LoadResult {
   const select = options.probes ?? 'all';
   const probes = select === 'none' ? [] : loadProbes(settings, options.env, secrets, diagnostics, select === 'all' ? undefined : select.only);
   if (diagnostics.length > 0) return { ok: false, diagnostics: sortByPosition(diagnostics) };
-  const config: Config = { configFile: absConfig, settings, probes, secrets: [...secrets] };
+  // Every probe was checked above, whichever shard runs it: what `check` accepts runs somewhere.
+  const owned = shard.count === 1 || select !== 'all' ? probes : probes.filter((p) => ownerOf(p.name, shard.count) === shard.index);
+  const config: Config = { configFile: absConfig, settings, probes: owned, probesDefined: probes.length, secrets: [...secrets] };
   return { ok: true, config: deepFreeze(config) };
 }
 

@@ -10,6 +10,7 @@ import { websocketProbe } from '../probers/websocket/schema.js';
 import { CronSchedule } from '../scheduler/cron.js';
 import { count, cronExpression, DAY_MS, duration, headers, LabelMatchers, labelMatchers, MAX_TIMER_MS, regex, size, text, timezone, tls as tlsOptions } from './fields.js';
 import { detectDefaults, HOUR, httpUrl, MiB } from './probe-fields.js';
+import { shardSchema } from './shard.js';
 
 export const PROBE_KINDS = ['http', 'sse', 'websocket', 'flow'] as const;
 
@@ -140,6 +141,8 @@ export const daemonConfigSchema = z.strictObject({
     .default('127.0.0.1:9464'),
   location: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, { error: 'expected a location name like eu-west-1' }).default('default'),
   stateDir: text(4_096, 'a directory').default('./state'),
+  /** Which share of the probes this daemon runs (FLOWPROBE_SHARD=index/count overrides it). */
+  shard: shardSchema,
   probesDir: text(4_096, 'a directory').default('../probes'),
   apiToken: z.string().min(16, { error: 'expected a token of at least 16 characters' }).max(4_096).optional(),
   log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info') }).default({ level: 'info' }),

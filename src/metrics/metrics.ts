@@ -18,6 +18,8 @@ const LATENESS_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.015, 0.02, 0.025,
 
 export interface MetricsOptions {
   location: string;
+  /** Set when the probes are split between daemons: every series of this one says which it is. */
+  shard?: { index: number; count: number } | undefined;
   version: string;
   /** Read at scrape: runs in flight and queued in the scheduler. */
   schedulerState: () => { inFlight: number; queued: number };
@@ -55,7 +57,8 @@ export async function exposition(registry: Registry): Promise<string> {
 
 export function createMetrics(options: MetricsOptions) {
   const registry = new Registry();
-  registry.setDefaultLabels({ location: options.location });
+  const { shard } = options;
+  registry.setDefaultLabels({ location: options.location, ...(shard && shard.count > 1 ? { shard: String(shard.index) } : {}) });
   const r = [registry];
 
   const probeSuccess = new Gauge({ name: 'flowprobe_probe_success', help: 'Whether the last run of the probe succeeded (1) or failed (0).', labelNames: ['probe', 'kind'], registers: r });
