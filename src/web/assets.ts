@@ -58,7 +58,8 @@ const LIVE = `
     if (!match) return true;
     if (query.get('state') && match.state !== query.get('state')) return false;
     if (query.get('kind') && match.kind !== query.get('kind')) return false;
-    if (query.get('label') && match.labels.indexOf(query.get('label')) < 0) return false;
+    var label = query.get('label');
+    if (label && !match.labels.some(function (l) { return label.indexOf('=') >= 0 ? l === label : l.indexOf(label + '=') === 0; })) return false;
     return true;
   }
   function sort(container) {

@@ -15,7 +15,7 @@ import { ASSETS } from './assets.js';
 export interface Filter {
   state: Health | undefined;
   kind: string | undefined;
-  /** "key=value" */
+  /** "key=value", or "key" for any value of it. */
   label: string | undefined;
 }
 
@@ -23,15 +23,12 @@ function matches(p: ProbeSummary, filter: Filter): boolean {
   if (filter.state && p.state !== filter.state) return false;
   if (filter.kind && p.kind !== filter.kind) return false;
   if (filter.label) {
-    const [key, value] = splitLabel(filter.label);
-    if (p.labels[key] !== value) return false;
+    // "team=payments" is that value; "team" alone, any value of it.
+    const at = filter.label.indexOf('=');
+    const value = p.labels[at < 0 ? filter.label : filter.label.slice(0, at)];
+    if (value === undefined || (at >= 0 && value !== filter.label.slice(at + 1))) return false;
   }
   return true;
-}
-
-function splitLabel(label: string): [string, string | undefined] {
-  const at = label.indexOf('=');
-  return at < 0 ? [label, undefined] : [label.slice(0, at), label.slice(at + 1)];
 }
 
 const page = (node: preact.VNode) => `<!doctype html>${renderToString(node)}`;

@@ -75,6 +75,9 @@ describe('status page and status API', () => {
     const payments = (await h.get('/?label=team%3Dpayments')).text;
     assert.deepEqual([...payments.matchAll(/<tr id="row-([^"]+)"/g)].map((m) => m[1]), ['payments-api']);
     assert.match((await h.get('/?kind=sse')).text, /No probe matches this filter/);
+    const anyTeam = (await h.get('/?label=team')).text;
+    assert.equal([...anyTeam.matchAll(/<tr id="row-/g)].length, 3, 'a key alone: any value of it');
+    assert.match((await h.get('/?label=owner')).text, /No probe matches this filter/, 'not the probes without it');
   });
 
   it("shows a target's observed text as text, never as markup", async () => {
