@@ -23,7 +23,7 @@ const targetUrl = `http://127.0.0.1:${(target.address() as net.AddressInfo).port
 const dir = mkdtempSync(path.join(os.tmpdir(), 'flowprobe-faults-'));
 mkdirSync(path.join(dir, 'probes'));
 const port = await freePort();
-writeFileSync(path.join(dir, 'flowprobe.yaml'), `probesDir: probes\nlisten: 127.0.0.1:${port}\nlog: { level: info }\n`);
+writeFileSync(path.join(dir, 'flowprobe.yaml'), `probesDir: probes\nlisten: 127.0.0.1:${port}\nlog: { level: debug }\n`);
 writeFileSync(path.join(dir, 'probes', 'load.yaml'), Array.from({ length: probes }, (_, i) => `- { name: p${i}, kind: http, every: 1s, timeout: 900ms, url: "${targetUrl}" }`).join('\n'));
 const base = `http://127.0.0.1:${port}`;
 

@@ -23,6 +23,8 @@ export async function startDaemon(config: string, probes: Record<string, string>
     clock: systemClock,
     version: '0.0.0-test',
     listen: '127.0.0.1:0',
+    // Tests wait on every result's log line, good runs included (those are debug).
+    logLevel: 'debug',
     logDestination: { write: (line: string) => void logs.push(line) },
   });
   const base = `http://127.0.0.1:${daemon.address?.port}`;

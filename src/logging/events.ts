@@ -7,8 +7,10 @@ import type { Transition } from '../detect/probe-state.js';
 import type { ProbeResult } from '../probers/types.js';
 import type { Logger } from './logger.js';
 
-/** Info when ok or degraded (with what was over its limit), warn with the failure when failed. */
+/** Debug when ok (a line per good run is noise nobody reads, and a tenth of a probe's CPU), info
+ * when degraded (with what was over its limit), warn with the failure when failed. */
 export function logResult(logger: Logger, result: ProbeResult): void {
+  if (result.verdict === 'ok' && !logger.isLevelEnabled('debug')) return;
   const fields = {
     probe: result.probe,
     kind: result.kind,
@@ -19,7 +21,7 @@ export function logResult(logger: Logger, result: ProbeResult): void {
     phases: Object.fromEntries(Object.entries(result.phases).map(([k, v]) => [k, round(v)])),
     failed_checks: result.checks.filter((c) => !c.ok).map((c) => `${c.name}: expected ${c.expected}, observed ${c.observed}`),
   };
-  if (result.verdict === 'ok') logger.info(fields, 'probe ok');
+  if (result.verdict === 'ok') logger.debug(fields, 'probe ok');
   else if (result.verdict === 'degraded') logger.info({ ...fields, degradation: result.degradation }, `probe degraded: ${result.degradation}`);
   else logger.warn({ ...fields, failure: result.failure }, `probe failed: ${result.failure.code}`);
 }
