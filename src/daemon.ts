@@ -144,23 +144,17 @@ export class Daemon {
       }),
       now: () => clock.now(),
     });
-    // Where each result goes, in order. Health comes last: it sees what was recorded.
-    this.site = new StatusSite({
-      summary: () => redactDeep(statusSummary(this.statusInputs()), this.redact),
-      probe: (name) => this.probeStatus(name),
-      alerts: () => redactDeep({ alerts: this.alerting.alerts(), silences: this.alerting.silences() }, this.redact),
-      now: () => clock.now(),
-    });
+    this.site = new StatusSite({ summary: () => this.statusSummary(), probe: (name) => this.probeStatus(name), alerts: () => this.alertsDocument(), now: () => clock.now() });
     // Where each result goes, in order. Health comes last but one: it sees what was recorded,
     // and the status page shows the state it left.
     this.record = fanOut([(r) => this.metrics.recordResult(r), (r) => this.history.add(r), (r) => logResult(this.logger, r), (r) => this.health.observe(r), (r) => this.site.live.changed(r.probe)], this.logger);
     this.server = createServer({
       registry: this.metrics.registry,
-      status: { summary: () => redactDeep(statusSummary(this.statusInputs()), this.redact), probe: (name) => this.probeStatus(name) },
+      status: { summary: () => this.statusSummary(), probe: (name) => this.probeStatus(name) },
       site: this.site,
       ready: () => this.state === 'running',
       logger: this.logger.child({ component: 'server' }),
-      alerts: () => redactDeep({ alerts: this.alerting.alerts(), silences: this.alerting.silences() }, this.redact),
+      alerts: () => this.alertsDocument(),
       silences: { list: () => this.alerting.silences(), add: (input) => this.alerting.addSilence(input), remove: (id) => this.alerting.removeSilence(id) },
       apiToken: () => this.config.settings.apiToken,
     });
@@ -360,6 +354,16 @@ export class Daemon {
   private statusInputs(): StatusInputs {
     const { config, history, startedAt, lastReload } = this;
     return { config, version: this.options.version, startedAt, lastReload, now: this.options.clock.now(), history, detector: this.health.detectorView, resources: this.resources.readingsNow() };
+  }
+
+  /** A line per probe, with every secret removed. */
+  private statusSummary() {
+    return redactDeep(statusSummary(this.statusInputs()), this.redact);
+  }
+
+  /** Alerts and silences, with every secret removed. */
+  private alertsDocument() {
+    return redactDeep({ alerts: this.alerting.alerts(), silences: this.alerting.silences() }, this.redact);
   }
 
   /** One probe in full, with every secret removed and no bigger than the API allows. */

@@ -70,10 +70,6 @@ export class LiveHub {
     return this.lastId;
   }
 
-  get clientCount(): number {
-    return this.clients.size;
-  }
-
   /** A probe's state or last run changed. */
   changed(probe: string): void {
     if (this.clients.size === 0) {
