@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
+import { CHROMIUM_ARGS } from '../dist/test/browser.js';
 
 const TOKEN = 'screenshots-fault-token';
 // A fresh state directory: no outage remembered from an earlier demo. The demo service on its
@@ -27,7 +28,7 @@ async function until(what, check, timeoutMs = 60_000) {
   }
 }
 
-const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
 try {
   const page = await until('the demo banner', () => /open the status page: (http:\/\/[^/\s]+)\//.exec(out)?.[1]);
   const service = /it probes a demo service on (http:\/\/[^\s]+) /.exec(out)?.[1];

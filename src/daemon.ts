@@ -144,7 +144,7 @@ export class Daemon {
       }),
       now: () => clock.now(),
     });
-    this.site = new StatusSite({ summary: () => this.statusSummary(), probe: (name) => this.probeStatus(name), alerts: () => this.alertsDocument(), now: () => clock.now() });
+    this.site = new StatusSite({ summary: () => this.statusSummary(), probe: (name) => this.probeStatus(name), alerts: () => this.alertsDocument(), location: () => this.config.settings.location, now: () => clock.now() });
     // Where each result goes, in order. Health comes last but one: it sees what was recorded,
     // and the status page shows the state it left.
     this.record = fanOut([(r) => this.metrics.recordResult(r), (r) => this.history.add(r), (r) => logResult(this.logger, r), (r) => this.health.observe(r), (r) => this.site.live.changed(r.probe)], this.logger);

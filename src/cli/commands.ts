@@ -118,11 +118,10 @@ export async function run(
   );
 }
 
-/** Where the running daemon answers, from its config's listen address (0.0.0.0 → 127.0.0.1). */
-function daemonUrl(listen: string): string {
-  const parsed = listenAddress(listen);
-  const host = !parsed || parsed.host === '0.0.0.0' || parsed.host === '::' ? '127.0.0.1' : parsed.host.includes(':') ? `[${parsed.host}]` : parsed.host;
-  return `http://${host}:${parsed?.port ?? 9464}`;
+/** Where a daemon listening on this address answers (0.0.0.0 → 127.0.0.1). */
+function daemonUrl(address: { host: string; port: number } | undefined): string {
+  const host = !address || address.host === '0.0.0.0' || address.host === '::' ? '127.0.0.1' : address.host.includes(':') ? `[${address.host}]` : address.host;
+  return `http://${host}:${address?.port ?? 9464}`;
 }
 
 /** Exit 0 when the daemon of this config answers /healthz within 3 s (a container HEALTHCHECK). */
@@ -132,7 +131,7 @@ export async function healthcheck(args: ConfigArgs & { listen?: string }, io: Io
     for (const d of loaded.diagnostics) io.err(formatDiagnostic(d));
     return EXIT.config;
   }
-  const url = `${daemonUrl(args.listen ?? loaded.config.settings.listen)}/healthz`;
+  const url = `${daemonUrl(listenAddress(args.listen ?? loaded.config.settings.listen))}/healthz`;
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(3_000) });
     if (res.ok) return (io.out(`healthy: ${url}`), EXIT.ok);
@@ -151,7 +150,7 @@ export async function alerts(args: ConfigArgs & { json: boolean }, io: Io): Prom
     for (const d of loaded.diagnostics) io.err(formatDiagnostic(d));
     return EXIT.config;
   }
-  const listen = daemonUrl(loaded.config.settings.listen);
+  const listen = daemonUrl(listenAddress(loaded.config.settings.listen));
   let body: { alerts: Alert[]; silences: Silence[] };
   try {
     const res = await fetch(`${listen}/api/v1/alerts`, { signal: AbortSignal.timeout(5000) });
@@ -238,7 +237,7 @@ export async function demo(args: ConfigArgs & { listen?: string; port: number },
   const auth = `-H 'Authorization: Bearer ${env.DEMO_FAULT_TOKEN}'`;
   const faults = `${service.url}/api/faults`;
   const banner = (daemon: Daemon) => {
-    const page = daemon.address ? daemonUrl(`${daemon.address.host}:${daemon.address.port}`) : '';
+    const page = daemonUrl(daemon.address);
     const width = Math.max(...demoFaults.map((f) => f.name.length));
     io.out(
       [

@@ -142,7 +142,8 @@ function json(res: http.ServerResponse, status: number, body: unknown): void {
   send(res, status, 'application/json', `${JSON.stringify(body, null, 2)}\n`);
 }
 
-function send(res: http.ServerResponse, status: number, type: string, body: string, headers: Record<string, string> = {}): void {
+/** A whole answer with its length (no body for HEAD). */
+export function send(res: http.ServerResponse, status: number, type: string, body: string, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), ...headers });
   res.end(res.req.method === 'HEAD' ? undefined : body);
 }

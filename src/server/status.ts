@@ -107,9 +107,8 @@ export function statusSummary(inputs: StatusInputs): StatusSummary {
   };
 }
 
-export function probeSummary(inputs: StatusInputs, spec: ProbeSpec): ProbeSummary {
-  const { history, detector, now } = inputs;
-  const recent = history.recentOf(spec.name);
+export function probeSummary(inputs: StatusInputs, spec: ProbeSpec, recent = inputs.history.recentOf(spec.name)): ProbeSummary {
+  const { detector, now } = inputs;
   const last = recent[0];
   const detected = detector.state(spec.name);
   const state = detected?.health ?? 'healthy';
@@ -135,7 +134,7 @@ export function probeDocument(inputs: StatusInputs, spec: ProbeSpec): ProbeDocum
   const summarize = runSummary(spec);
   const recent = history.recentOf(spec.name);
   return {
-    ...probeSummary(inputs, spec),
+    ...probeSummary(inputs, spec, recent),
     source: spec.source,
     timeout: formatDuration(spec.timeoutMs),
     baselineMs: inputs.detector.state(spec.name)?.baselineMs,

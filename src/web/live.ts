@@ -25,7 +25,7 @@ export interface LiveSource {
   probe(probe: string): Patch | undefined;
 }
 
-export interface LiveLimits {
+interface LiveLimits {
   clients: number;
   /** Events kept for clients that reconnect. */
   buffered: number;
@@ -36,7 +36,7 @@ export interface LiveLimits {
   coalesceMs: number;
 }
 
-export const LIVE_LIMITS: LiveLimits = { clients: 100, buffered: 2000, unreadBytes: 1024 * 1024, heartbeatMs: 15_000, coalesceMs: 250 };
+const LIMITS: LiveLimits = { clients: 100, buffered: 2000, unreadBytes: 1024 * 1024, heartbeatMs: 15_000, coalesceMs: 250 };
 
 interface Client {
   topic: Topic;
@@ -57,11 +57,10 @@ export class LiveHub {
   private flushTimer: NodeJS.Timeout | undefined;
   private readonly heartbeat: NodeJS.Timeout;
 
-  constructor(
-    private readonly source: LiveSource,
-    private readonly limits: LiveLimits = LIVE_LIMITS,
-  ) {
-    this.heartbeat = setInterval(() => this.broadcast(': keep-alive\n\n'), limits.heartbeatMs);
+  private readonly limits = LIMITS;
+
+  constructor(private readonly source: LiveSource) {
+    this.heartbeat = setInterval(() => this.broadcast(': keep-alive\n\n'), this.limits.heartbeatMs);
     this.heartbeat.unref();
   }
 

@@ -3,15 +3,17 @@
 // from the daemon already free of secrets.
 import type http from 'node:http';
 import type { Health } from '../detect/probe-state.js';
+import { send } from '../server/server.js';
 import type { AlertsDocument, ProbeDocument, StatusSummary } from '../server/status.js';
 import { ASSETS } from './assets.js';
-import { LiveHub, type LiveLimits, LIVE_LIMITS, type Patch, type Topic } from './live.js';
+import { LiveHub, type Patch, type Topic } from './live.js';
 import { alertsPage, countsHtml, notFoundPage, overviewPage, probeLiveHtml, probePage, rowHtml, type Filter } from './pages.js';
 
 export interface SiteSource {
   summary(): StatusSummary;
   probe(name: string): ProbeDocument | undefined;
   alerts(): AlertsDocument;
+  location(): string;
   now(): number;
 }
 
@@ -24,23 +26,20 @@ const MAX_FILTER_CHARS = 200;
 export class StatusSite {
   readonly live: LiveHub;
 
-  constructor(
-    private readonly source: SiteSource,
-    limits: LiveLimits = LIVE_LIMITS,
-  ) {
-    this.live = new LiveHub({ overview: (probes) => this.overviewPatches(probes), probe: (name) => this.probePatch(name) }, limits);
+  constructor(private readonly source: SiteSource) {
+    this.live = new LiveHub({ overview: (probes) => this.overviewPatches(probes), probe: (name) => this.probePatch(name) });
   }
 
   /** Serves the request if it is one of the site's; false when it is not. */
   handle(req: http.IncomingMessage, res: http.ServerResponse, url: URL): boolean {
     const { pathname } = url;
     if (pathname === '/') return (this.html(res, 200, overviewPage(this.source.summary(), filterOf(url), this.live.eventId)), true);
-    if (pathname === '/alerts') return (this.html(res, 200, alertsPage(this.source.alerts(), this.source.summary().location, this.source.now())), true);
+    if (pathname === '/alerts') return (this.html(res, 200, alertsPage(this.source.alerts(), this.source.location(), this.source.now())), true);
     if (pathname.startsWith('/probes/')) {
       const name = safeDecode(pathname.slice('/probes/'.length));
       const doc = name === undefined ? undefined : this.source.probe(name);
       if (!doc) return (this.html(res, 404, notFoundPage(name ?? pathname)), true);
-      return (this.html(res, 200, probePage(doc, this.source.summary().location, this.live.eventId)), true);
+      return (this.html(res, 200, probePage(doc, this.source.location(), this.live.eventId)), true);
     }
     if (pathname === '/events') {
       const topic = topicOf(url);
@@ -107,10 +106,4 @@ function safeDecode(text: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-
-function send(res: http.ServerResponse, status: number, type: string, body: string, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), ...headers });
-  res.end(res.req.method === 'HEAD' ? undefined : body);
 }
