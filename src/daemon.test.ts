@@ -42,9 +42,9 @@ describe('daemon end to end', () => {
     await h.logged((l) => l.probe === 'alpha' && l.msg === 'probe ok', 'alpha ok');
     const metrics = (await h.get('/metrics')).text;
     assert.match(metrics, /flowprobe_probe_success\{probe="alpha",kind="http",location="lab-1"\} 1/);
-    assert.match(metrics, /flowprobe_probe_verdict\{probe="alpha",kind="http",verdict="ok",location="lab-1"\} 1/);
-    assert.match(metrics, /flowprobe_probe_verdict\{probe="alpha",kind="http",verdict="degraded",location="lab-1"\} 0/);
-    assert.match(metrics, /flowprobe_probe_runs_total\{probe="alpha",kind="http",result="failure",reason="timeout",location="lab-1"\} 0/);
+    assert.match(metrics, /flowprobe_probe_verdict\{probe="alpha",verdict="ok",location="lab-1"\} 1/);
+    assert.match(metrics, /flowprobe_probe_verdict\{probe="alpha",verdict="degraded",location="lab-1"\} 0/);
+    assert.match(metrics, /flowprobe_probe_runs_total\{probe="alpha",result="failure",location="lab-1"\} 0/);
     assert.match(metrics, /flowprobe_config_last_reload_successful\{location="lab-1"\} 1/);
     const status = JSON.parse((await h.get('/api/v1/status')).text) as { probes: Array<{ name: string; state: string; verdict: string }> };
     const alpha = status.probes.find((p) => p.name === 'alpha');

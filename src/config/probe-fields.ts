@@ -124,6 +124,8 @@ export const scheduleFields = {
   labels: labelMap.default({}),
   description: text(1_000).optional(),
   detect: detectOverride.optional(),
+  /** Series beyond the default set: phase histograms cost 40 series a probe (docs/benchmarks.md). */
+  metrics: z.strictObject({ phases: z.boolean({ error: 'expected true or false' }).default(false) }).default({ phases: false }),
 };
 
 export const wsUrl = z

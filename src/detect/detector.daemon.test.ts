@@ -65,7 +65,7 @@ describe('detector in the daemon', () => {
       const line = await h.logged((l) => l.probe === 'starved' && typeof l.msg === 'string' && l.msg.startsWith('probe failed'), 'the result');
       assert.equal((line.failure as { code: string }).code, 'inconclusive');
       assert.match((line.failure as { message: string }).message, /the daemon was starved during this run .*: closed: /);
-      assert.match((await h.get('/metrics')).text, /flowprobe_probe_runs_total\{probe="starved",kind="http",result="inconclusive",reason="inconclusive",location="default"\} 1/);
+      assert.match((await h.get('/metrics')).text, /flowprobe_probe_runs_total\{probe="starved",result="inconclusive",location="default"\} 1/);
     } finally {
       await h.daemon.stop();
       await target.close();

@@ -5,15 +5,30 @@ import { readdirSync } from 'node:fs';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ProbeKind } from '../config/schema.js';
 import type { ResourceTransition } from '../detect/budget.js';
-import type { Health, Transition, TransitionReason } from '../detect/probe-state.js';
+import type { Health, Transition } from '../detect/probe-state.js';
 import { kindOf } from '../probers/kinds.js';
-import { FAILURE_CODES, PHASE_NAMES, type ProbeDetail, type ProbeResult } from '../probers/types.js';
+import { PHASE_NAMES, type Phases, type ProbeDetail, type ProbeResult } from '../probers/types.js';
 import { watchLoopDelay } from '../resources/loop-delay.js';
 import type { ProcessReading } from '../resources/monitor.js';
 
 const VERDICTS = ['ok', 'degraded', 'failed'] as const;
-const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
-// 15 and 20 ms so the scheduler's 20 ms bar can be read off the histogram, not only 10 or 25.
+const RESULTS = ['success', 'failure', 'inconclusive'] as const;
+// Buckets are chosen per metric, for the range its values live in: every bucket is a series per
+// probe, and at 1,000 probes the page must stay small (docs/benchmarks.md, bench:metrics).
+/** Whole runs: an HTTP check in tens of ms, a held stream or a flow in seconds. */
+const DURATION_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 10];
+/** Phases of a connection (opt-in per probe): sub-millisecond on a LAN to seconds over a WAN. */
+const PHASE_BUCKETS = [0.001, 0.005, 0.025, 0.1, 0.5, 2.5];
+/** An SSE stream's first event: the product's own goal is under 100 ms. */
+const FIRST_EVENT_BUCKETS = [0.025, 0.05, 0.1, 0.25, 1, 5];
+/** Outages: one bucket, resolved within five minutes or not; MTTR is rate(_sum)/rate(_count). */
+const OUTAGE_BUCKETS = [300];
+/** Gaps between SSE events: heartbeats and events are seconds apart. */
+const GAP_BUCKETS = [0.1, 0.5, 1, 5, 15, 60];
+const RTT_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5];
+const LEG_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+// One series (no probe label): fine-grained, with 15 and 20 ms so the scheduler's 20 ms bar can
+// be read off the histogram, not only 10 or 25.
 const LATENESS_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.015, 0.02, 0.025, 0.05, 0.1, 0.5, 1];
 
 export interface MetricsOptions {
@@ -37,8 +52,8 @@ export type Metrics = ReturnType<typeof createMetrics>;
 /** The series kinds record their details into (declared here, with every other metric). */
 export type KindMetrics = Pick<Metrics['kindMetrics'], keyof Metrics['kindMetrics']>;
 
-function recordDetail<D extends ProbeDetail>(probe: string, detail: D, metrics: KindMetrics): void {
-  (kindOf(detail.kind).record as (probe: string, d: D, m: KindMetrics) => void)(probe, detail, metrics);
+function recordDetail<D extends ProbeDetail>(probe: string, detail: D, metrics: KindMetrics, phases: Phases): void {
+  (kindOf(detail.kind).record as (probe: string, d: D, m: KindMetrics, p: Phases) => void)(probe, detail, metrics, phases);
 }
 
 /** The Prometheus text exposition, one metric at a time with the event loop free in between.
@@ -62,29 +77,30 @@ export function createMetrics(options: MetricsOptions) {
   const r = [registry];
 
   const probeSuccess = new Gauge({ name: 'flowprobe_probe_success', help: 'Whether the last run of the probe succeeded (1) or failed (0).', labelNames: ['probe', 'kind'], registers: r });
-  const probeDuration = new Histogram({ name: 'flowprobe_probe_duration_seconds', help: 'Duration of probe runs.', labelNames: ['probe', 'kind'], buckets: LATENCY_BUCKETS, registers: r });
-  const probePhase = new Histogram({ name: 'flowprobe_probe_phase_seconds', help: 'Duration of each phase of a probe run (dns, connect, tls, first_byte, download).', labelNames: ['probe', 'kind', 'phase'], buckets: LATENCY_BUCKETS, registers: r });
-  const probeVerdict = new Gauge({ name: 'flowprobe_probe_verdict', help: 'The verdict of the last run of the probe: 1 for the verdict it had (ok, degraded or failed), 0 for the others.', labelNames: ['probe', 'kind', 'verdict'], registers: r });
-  const probeRuns = new Counter({ name: 'flowprobe_probe_runs_total', help: 'Probe runs by result and failure reason.', labelNames: ['probe', 'kind', 'result', 'reason'], registers: r });
-  const probeLastRun = new Gauge({ name: 'flowprobe_probe_last_run_timestamp_seconds', help: 'When the probe last finished a run (Unix time).', labelNames: ['probe', 'kind'], registers: r });
+  const probeDuration = new Histogram({ name: 'flowprobe_probe_duration_seconds', help: 'Duration of probe runs.', labelNames: ['probe'], buckets: DURATION_BUCKETS, registers: r });
+  const probePhase = new Histogram({ name: 'flowprobe_probe_phase_seconds', help: 'Duration of each phase of a probe run (dns, connect, tls, first_byte, download, first_event), for probes with metrics.phases.', labelNames: ['probe', 'phase'], buckets: PHASE_BUCKETS, registers: r });
+  const probeVerdict = new Gauge({ name: 'flowprobe_probe_verdict', help: 'The verdict of the last run of the probe: 1 for the verdict it had (ok, degraded or failed), 0 for the others.', labelNames: ['probe', 'verdict'], registers: r });
+  const probeRuns = new Counter({ name: 'flowprobe_probe_runs_total', help: 'Probe runs by result (success, failure, inconclusive).', labelNames: ['probe', 'result'], registers: r });
+  const probeFailures = new Counter({ name: 'flowprobe_probe_failures_total', help: 'Failed probe runs by reason (a reason\'s series appears with its first failure).', labelNames: ['probe', 'reason'], registers: r });
+  const probeLastRun = new Gauge({ name: 'flowprobe_probe_last_run_timestamp_seconds', help: 'When the probe last finished a run (Unix time).', labelNames: ['probe'], registers: r });
   const httpStatus = new Gauge({ name: 'flowprobe_http_status_code', help: 'HTTP status of the last response (http and sse probes).', labelNames: ['probe'], registers: r });
-  const checksFailed = new Gauge({ name: 'flowprobe_probe_checks_failed', help: 'Number of failed checks in the last run.', labelNames: ['probe', 'kind'], registers: r });
   const sseEvents = new Counter({ name: 'flowprobe_sse_events_total', help: 'SSE events received (comments excluded), first subscriber.', labelNames: ['probe'], registers: r });
   const sseComments = new Counter({ name: 'flowprobe_sse_comments_total', help: 'SSE comment lines (heartbeats) received, first subscriber.', labelNames: ['probe'], registers: r });
-  const sseGap = new Histogram({ name: 'flowprobe_sse_gap_seconds', help: 'Gaps between SSE events (from the response headers to the first event, then between events).', labelNames: ['probe'], buckets: LATENCY_BUCKETS, registers: r });
+  const sseFirstEvent = new Histogram({ name: 'flowprobe_sse_first_event_seconds', help: 'SSE: from sending the request to the first event, first subscriber.', labelNames: ['probe'], buckets: FIRST_EVENT_BUCKETS, registers: r });
+  const sseGap = new Histogram({ name: 'flowprobe_sse_gap_seconds', help: 'Gaps between SSE events (from the response headers to the first event, then between events).', labelNames: ['probe'], buckets: GAP_BUCKETS, registers: r });
   const sseMissing = new Counter({ name: 'flowprobe_sse_missing_ids_total', help: 'Numeric SSE event ids skipped.', labelNames: ['probe'], registers: r });
   const sseDuplicate = new Counter({ name: 'flowprobe_sse_duplicate_ids_total', help: 'Numeric SSE event ids seen again or out of order.', labelNames: ['probe'], registers: r });
   const sseReconnects = new Counter({ name: 'flowprobe_sse_reconnects_total', help: 'SSE reconnections (resume test).', labelNames: ['probe'], registers: r });
   const sseReconnect = new Gauge({ name: 'flowprobe_sse_reconnect_seconds', help: 'Time from dropping the stream to the resumed stream answering, last run.', labelNames: ['probe'], registers: r });
   const sseAge = new Gauge({ name: 'flowprobe_sse_event_age_p99_seconds', help: 'SSE events with a send time: p99 of their age on arrival, last run.', labelNames: ['probe'], registers: r });
   const sseSpread = new Gauge({ name: 'flowprobe_sse_fanout_delivery_spread_seconds', help: 'Fan-out: worst spread in delivery of one event across subscribers, last run.', labelNames: ['probe'], registers: r });
-  const wsRtt = new Histogram({ name: 'flowprobe_ws_rtt_seconds', help: 'WebSocket round-trip samples (ping/pong or request/response).', labelNames: ['probe'], buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1], registers: r });
+  const wsRtt = new Histogram({ name: 'flowprobe_ws_rtt_seconds', help: 'WebSocket round-trip samples (ping/pong or request/response).', labelNames: ['probe'], buckets: RTT_BUCKETS, registers: r });
   const wsMessages = new Counter({ name: 'flowprobe_ws_messages_total', help: 'WebSocket messages by direction.', labelNames: ['probe', 'direction'], registers: r });
   const wsOrder = new Counter({ name: 'flowprobe_ws_sequence_errors_total', help: 'Burst messages out of order, missing or duplicated.', labelNames: ['probe', 'error'], registers: r });
   const wsClose = new Gauge({ name: 'flowprobe_ws_last_close_code', help: 'Close code of the last run (first connection).', labelNames: ['probe'], registers: r });
   const wsConnFailures = new Counter({ name: 'flowprobe_ws_connection_failures_total', help: 'WebSocket connections that failed, by reason.', labelNames: ['probe', 'reason'], registers: r });
-  const flowLeg = new Histogram({ name: 'flowprobe_flow_leg_seconds', help: 'Flow legs: from the injection to the marker at each output.', labelNames: ['probe', 'leg'], buckets: LATENCY_BUCKETS, registers: r });
-  const flowTotal = new Histogram({ name: 'flowprobe_flow_total_seconds', help: 'Flow: from the injection to the last leg.', labelNames: ['probe'], buckets: LATENCY_BUCKETS, registers: r });
+  const flowLeg = new Histogram({ name: 'flowprobe_flow_leg_seconds', help: 'Flow legs: from the injection to the marker at each output.', labelNames: ['probe', 'leg'], buckets: LEG_BUCKETS, registers: r });
+  const flowTotal = new Histogram({ name: 'flowprobe_flow_total_seconds', help: 'Flow: from the injection to the last leg.', labelNames: ['probe'], buckets: LEG_BUCKETS, registers: r });
   const lateness = new Histogram({ name: 'flowprobe_scheduler_lateness_seconds', help: 'How late a run started relative to its scheduled slot.', buckets: LATENESS_BUCKETS, registers: r });
   const skipped = new Counter({ name: 'flowprobe_scheduler_skipped_runs_total', help: 'Scheduled runs not started: overlap (previous run still going) or missed (slot already past).', labelNames: ['reason'], registers: r });
   const probesConfigured = new Gauge({ name: 'flowprobe_probes_configured', help: 'Probes in the running configuration.', labelNames: ['kind'], registers: r });
@@ -93,10 +109,10 @@ export function createMetrics(options: MetricsOptions) {
   new Gauge({ name: 'flowprobe_build_info', help: 'Build information; always 1.', labelNames: ['version', 'node'], registers: r }).set({ version: options.version, node: process.versions.node }, 1);
 
   // What each kind's own module records (probers/<kind>/kind.ts).
-  const kindMetrics = { httpStatus, sseEvents, sseComments, sseGap, sseMissing, sseDuplicate, sseReconnects, sseReconnect, sseAge, sseSpread, wsRtt, wsMessages, wsOrder, wsClose, wsConnFailures, flowLeg, flowTotal };
+  const kindMetrics = { httpStatus, sseFirstEvent, sseEvents, sseComments, sseGap, sseMissing, sseDuplicate, sseReconnects, sseReconnect, sseAge, sseSpread, wsRtt, wsMessages, wsOrder, wsClose, wsConnFailures, flowLeg, flowTotal };
   for (const reason of ['overlap', 'missed']) skipped.inc({ reason }, 0);
-  const transitions = new Counter({ name: 'flowprobe_probe_transitions_total', help: 'Probe state transitions by reason.', labelNames: ['probe', 'reason'], registers: r });
-  const outageDuration = new Histogram({ name: 'flowprobe_outage_duration_seconds', help: 'How long each outage lasted, from its first failure to its first success (MTTR).', labelNames: ['probe'], buckets: [1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600], registers: r });
+  const transitions = new Counter({ name: 'flowprobe_probe_transitions_total', help: 'Probe state transitions by reason (a reason\'s series appears with its first transition).', labelNames: ['probe', 'reason'], registers: r });
+  const outageDuration = new Histogram({ name: 'flowprobe_outage_duration_seconds', help: 'How long each outage lasted, from its first failure to its first success (MTTR).', labelNames: ['probe'], buckets: OUTAGE_BUCKETS, registers: r });
   const resourceTransitions = new Counter({ name: 'flowprobe_resource_transitions_total', help: 'Resource budget transitions by process and reason.', labelNames: ['process', 'reason'], registers: r });
   const notifications = new Counter({ name: 'flowprobe_notifications_total', help: 'Notification delivery attempts by receiver and result (success, retry, failed = given up).', labelNames: ['receiver', 'result'], registers: r });
   const notificationFailures = new Counter({ name: 'flowprobe_notification_failures_total', help: 'Failed delivery attempts by receiver and reason.', labelNames: ['receiver', 'reason'], registers: r });
@@ -109,29 +125,35 @@ export function createMetrics(options: MetricsOptions) {
   declareSchedulerGauges(registry, options.schedulerState);
   declareProcessMetrics(registry);
 
-  const perProbe: Array<{ get(): Promise<{ values: Array<{ labels: Record<string, string | number | undefined> }> }>; remove(labels: Record<string, string | number>): void }> = [probeSuccess, probeVerdict, probeDuration, probePhase, probeRuns, probeLastRun, httpStatus, checksFailed, transitions, outageDuration, sseEvents, sseComments, sseGap, sseMissing, sseDuplicate, sseReconnects, sseReconnect, sseSpread, sseAge, wsRtt, wsMessages, wsOrder, wsClose, wsConnFailures, flowLeg, flowTotal];
+  const perProbe: Array<{ get(): Promise<{ values: Array<{ labels: Record<string, string | number | undefined> }> }>; remove(labels: Record<string, string | number>): void }> = [probeSuccess, probeVerdict, probeDuration, probePhase, probeRuns, probeFailures, probeLastRun, httpStatus, transitions, outageDuration, sseFirstEvent, sseEvents, sseComments, sseGap, sseMissing, sseDuplicate, sseReconnects, sseReconnect, sseSpread, sseAge, wsRtt, wsMessages, wsOrder, wsClose, wsConnFailures, flowLeg, flowTotal];
+
+  const bound = new Map<string, ProbeSeries>();
 
   return {
     registry,
     kindMetrics,
 
-    /** Creates every series of a probe at zero, so failure counters exist from the first scrape. */
-    declareProbe(probe: string, kind: ProbeKind): void {
-      probeRuns.inc({ probe, kind, result: 'success', reason: 'none' }, 0);
-      for (const reason of FAILURE_CODES) {
-        if (reason !== 'inconclusive') probeRuns.inc({ probe, kind, result: 'failure', reason }, 0);
-      }
-      probeRuns.inc({ probe, kind, result: 'inconclusive', reason: 'inconclusive' }, 0);
+    /** Creates a probe's series at zero, so its run counters exist from the first scrape, and
+     * binds them once: recording a result looks no label up. */
+    declareProbe(probe: string, kind: ProbeKind, options: { phases: boolean } = { phases: false }): void {
+      bound.set(probe, {
+        success: probeSuccess.labels({ probe, kind }),
+        verdict: Object.fromEntries(VERDICTS.map((verdict) => [verdict, probeVerdict.labels({ probe, verdict })])) as ProbeSeries['verdict'],
+        duration: probeDuration.labels({ probe }),
+        phases: options.phases ? Object.fromEntries(PHASE_NAMES.map((phase) => [phase, probePhase.labels({ probe, phase })])) : undefined,
+        runs: Object.fromEntries(RESULTS.map((result) => [result, probeRuns.labels({ probe, result })])) as ProbeSeries['runs'],
+        lastRun: probeLastRun.labels({ probe }),
+      });
+      for (const result of RESULTS) probeRuns.inc({ probe, result }, 0);
       outageDuration.zero({ probe });
-      for (const reason of TRANSITION_REASONS) transitions.inc({ probe, reason }, 0);
       kindOf(kind).declare(probe, kindMetrics);
     },
 
     /** Declares every probe's series and counts the probes per kind. */
-    declareProbes(probes: ReadonlyArray<{ name: string; kind: ProbeKind }>): void {
+    declareProbes(probes: ReadonlyArray<{ name: string; kind: ProbeKind; metrics?: { phases: boolean } }>): void {
       const perKind: Record<string, number> = {};
-      for (const { name, kind } of probes) {
-        this.declareProbe(name, kind);
+      for (const { name, kind, metrics } of probes) {
+        this.declareProbe(name, kind, metrics);
         perKind[kind] = (perKind[kind] ?? 0) + 1;
       }
       probesConfigured.reset();
@@ -139,20 +161,24 @@ export function createMetrics(options: MetricsOptions) {
     },
 
     recordResult(result: ProbeResult): void {
-      const { probe, kind } = result;
-      const outcome = result.ok ? { result: 'success', reason: 'none' } : result.failure.code === 'inconclusive' ? { result: 'inconclusive', reason: 'inconclusive' } : { result: 'failure', reason: result.failure.code };
-      probeRuns.inc({ probe, kind, ...outcome });
-      probeLastRun.set({ probe, kind }, (result.startedAt + result.durationMs) / 1000);
-      if (outcome.result === 'inconclusive') return;
-      probeSuccess.set({ probe, kind }, result.ok ? 1 : 0);
-      for (const verdict of VERDICTS) probeVerdict.set({ probe, kind, verdict }, verdict === result.verdict ? 1 : 0);
-      probeDuration.observe({ probe, kind }, result.durationMs / 1000);
-      for (const phase of PHASE_NAMES) {
-        const ms = result.phases[phase];
-        if (ms !== undefined) probePhase.observe({ probe, kind, phase }, ms / 1000);
+      const series = bound.get(result.probe);
+      if (!series) return;
+      const { probe } = result;
+      const outcome = result.ok ? 'success' : result.failure.code === 'inconclusive' ? 'inconclusive' : 'failure';
+      series.runs[outcome].inc();
+      if (!result.ok && outcome === 'failure') probeFailures.inc({ probe, reason: result.failure.code });
+      series.lastRun.set(Math.round(result.startedAt + result.durationMs) / 1000);
+      if (outcome === 'inconclusive') return;
+      series.success.set(result.ok ? 1 : 0);
+      for (const verdict of VERDICTS) series.verdict[verdict].set(verdict === result.verdict ? 1 : 0);
+      series.duration.observe(result.durationMs / 1000);
+      if (series.phases) {
+        for (const phase of PHASE_NAMES) {
+          const ms = result.phases[phase];
+          if (ms !== undefined) series.phases[phase]?.observe(ms / 1000);
+        }
       }
-      checksFailed.set({ probe, kind }, result.checks.filter((c) => !c.ok).length);
-      recordDetail(probe, result.detail, kindMetrics);
+      recordDetail(probe, result.detail, kindMetrics, result.phases);
     },
 
     recordTransition(t: Transition): void {
@@ -198,6 +224,7 @@ export function createMetrics(options: MetricsOptions) {
 
     /** Drops every series of a probe that is no longer configured. */
     async forgetProbe(probe: string): Promise<void> {
+      bound.delete(probe);
       for (const metric of perProbe) {
         const { values } = await metric.get();
         const seen = new Set<string>();
@@ -214,31 +241,58 @@ export function createMetrics(options: MetricsOptions) {
   };
 }
 
+type GaugeChild = ReturnType<Gauge['labels']>;
+type CounterChild = ReturnType<Counter['labels']>;
+type HistogramChild = ReturnType<Histogram['labels']>;
+
+/** A probe's own series, bound when it is declared. */
+interface ProbeSeries {
+  success: GaugeChild;
+  verdict: Record<(typeof VERDICTS)[number], GaugeChild>;
+  duration: HistogramChild;
+  /** Only for probes that ask for them (metrics.phases): five or six histograms a probe. */
+  phases: Partial<Record<(typeof PHASE_NAMES)[number], HistogramChild>> | undefined;
+  runs: Record<(typeof RESULTS)[number], CounterChild>;
+  lastRun: GaugeChild;
+}
+
 const HEALTH: readonly Health[] = ['healthy', 'degraded', 'failing'];
-const TRANSITION_REASONS: readonly TransitionReason[] = ['consecutive-failures', 'failure-ratio', 'recovered', 'slow', 'fast-again', 'not-recovered-within'];
 
 /** Point-in-time state, read at scrape from the detector and the resource monitor. */
 function declareStateGauges(registry: Registry, options: MetricsOptions): void {
   const r = [registry];
+  // Every probe, every scrape: its three series are bound once (a lookup by labels costs more
+  // than the set), and a probe that is gone is dropped with its children.
+  const stateChildren = new Map<string, Record<Health, GaugeChild>>();
   new Gauge({
     name: 'flowprobe_probe_state',
     help: 'Current state of each probe: 1 for the state it is in, 0 for the others.',
     labelNames: ['probe', 'state'],
     registers: r,
     collect() {
-      this.reset();
-      for (const p of options.probeStates()) for (const state of HEALTH) this.set({ probe: p.probe, state }, p.health === state ? 1 : 0);
+      const seen = new Set<string>();
+      for (const p of options.probeStates()) {
+        seen.add(p.probe);
+        let children = stateChildren.get(p.probe);
+        if (!children) stateChildren.set(p.probe, (children = Object.fromEntries(HEALTH.map((state) => [state, this.labels({ probe: p.probe, state })])) as Record<Health, GaugeChild>));
+        for (const state of HEALTH) children[state].set(p.health === state ? 1 : 0);
+      }
+      for (const probe of stateChildren.keys()) {
+        if (seen.has(probe)) continue;
+        stateChildren.delete(probe);
+        for (const state of HEALTH) this.remove({ probe, state });
+      }
     },
   });
   new Gauge({
     name: 'flowprobe_outage_age_seconds',
-    help: 'Age of the current outage of each probe (0 when it is not failing).',
+    help: 'Age of the current outage of each failing probe (only failing probes have the series).',
     labelNames: ['probe'],
     registers: r,
     collect() {
       this.reset();
       const now = options.now();
-      for (const p of options.probeStates()) this.set({ probe: p.probe }, p.outageStartedAt !== undefined && p.health === 'failing' ? (now - p.outageStartedAt) / 1000 : 0);
+      for (const p of options.probeStates()) if (p.outageStartedAt !== undefined && p.health === 'failing') this.set({ probe: p.probe }, Math.round(now - p.outageStartedAt) / 1000);
     },
   });
   new Gauge({

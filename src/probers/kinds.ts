@@ -8,7 +8,7 @@ import type { KindMetrics } from '../metrics/metrics.js';
 import { flowKind, type FlowDetail } from './flow/kind.js';
 import { httpKind, type HttpDetail } from './http/kind.js';
 import { sseKind, type SseDetail } from './sse/kind.js';
-import type { ProbeContext, ProberOutcome } from './types.js';
+import type { Phases, ProbeContext, ProberOutcome } from './types.js';
 import { websocketKind, type WebSocketDetail } from './websocket/kind.js';
 
 interface Details {
@@ -38,8 +38,8 @@ export interface Kind<K extends ProbeKind> {
   describe(detail: Details[K]): string[];
   /** Creates its series at zero for a new probe, so failure counters exist from the first scrape. */
   declare(probe: string, metrics: KindMetrics): void;
-  /** Records one run's detail. */
-  record(probe: string, detail: Details[K], metrics: KindMetrics): void;
+  /** Records one run's detail (and what its phases say that the kind keeps a series of). */
+  record(probe: string, detail: Details[K], metrics: KindMetrics, phases: Phases): void;
 }
 
 export const KINDS: { [K in ProbeKind]: Kind<K> } = { http: httpKind, sse: sseKind, websocket: websocketKind, flow: flowKind };

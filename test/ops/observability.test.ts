@@ -95,8 +95,12 @@ describe('Prometheus and Grafana against a live daemon', () => {
     const secret = 'observability-test-jwt-secret';
     const demo = await startDemoService({ jwtSecret: secret, faultToken: 'x', tickMs: 200, dashboardRefreshMs: 50 });
     const ws = demo.wsUrl;
+    const closed = await closedPort();
     const probes: Record<string, string> = {
-      'http.yaml': `name: health\nkind: http\nevery: 1s\ntimeout: 800ms\nurl: ${demo.url}/healthz\n`,
+      'http.yaml': `name: health\nkind: http\nevery: 1s\ntimeout: 800ms\nurl: ${demo.url}/healthz\nmetrics: { phases: true }\n`,
+      // Series that exist only once something went wrong: a failure's reason, a transition, the
+      // current outage, a WebSocket connection refused.
+      'down.yaml': `- name: down\n  kind: http\n  every: 1s\n  timeout: 500ms\n  url: http://127.0.0.1:${closed}/\n- name: channel-down\n  kind: websocket\n  every: 1s\n  timeout: 500ms\n  url: ws://127.0.0.1:${closed}/\n`,
       'sse.yaml': `name: stream\nkind: sse\nevery: 2s\ntimeout: 1500ms\nurl: ${demo.url}/api/stream\nhold: 1s\nholdFull: true\nexpect: { minEvents: 1 }\n`,
       'ws.yaml': `name: channel\nkind: websocket\nevery: 2s\ntimeout: 1500ms\nurl: ${ws}\nauth: { jwt: { secret: "\${JWT}", in: query } }\nrtt: { samples: 3 }\nburst: { count: 10, send: { json: { type: echo, seq: "{{seq}}" } }, seqPath: $.seq, within: 1s }\n`,
       'flow.yaml': `name: pipeline\nkind: flow\nevery: 2s\ntimeout: 1500ms\nwatch: [{ name: stream, sse: { url: "${demo.url}/api/stream" } }]\nsteps:\n  - inject: { url: "${demo.url}/api/ingest", json: { marker: "{{run.id}}" } }\n  - await: { on: stream, match: { json: { $.marker: "{{run.id}}" } }, within: 1s }\n  - poll: { url: "${demo.url}/api/dashboard", until: { "$.items[*].marker": "{{run.id}}" }, every: 50ms, within: 1s }\n`,

@@ -96,7 +96,7 @@ describe('systemd unit under its own seccomp filter', () => {
       const healthy = waitFor('/healthz', async () => ((await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false)) ? true : undefined), 20_000, 100);
       const first = await Promise.race([healthy.then(() => undefined), died]);
       assert.equal(first, undefined, first);
-      await waitFor('a probe result', async () => (/flowprobe_probe_runs_total\{probe="a",kind="http",result="success"[^}]*\} [1-9]/.test(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()) ? true : undefined), 20_000, 100);
+      await waitFor('a probe result', async () => (/flowprobe_probe_runs_total\{probe="a",result="success"[^}]*\} [1-9]/.test(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()) ? true : undefined), 20_000, 100);
     } finally {
       child.kill('SIGTERM');
       await exited;
@@ -162,7 +162,7 @@ describe('Docker image', () => {
       await waitFor('/healthz', async () => (await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false)) || undefined, 15_000, 100);
       const healthy = await new Promise<number | null>((resolve) => spawn(process.execPath, [path.join(ROOT, 'dist/src/main.js'), 'healthcheck', '--config', path.join(mine, 'flowprobe.yaml')], { stdio: 'ignore' }).on('exit', resolve));
       assert.equal(healthy, 0, 'the HEALTHCHECK command passes, reading the port from the config');
-      await waitFor('the self probe recorded', async () => (/flowprobe_probe_runs_total\{probe="flowprobe-self",kind="http",result="success"[^}]*\} [1-9]/.test(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()) ? true : undefined), 40_000, 250);
+      await waitFor('the self probe recorded', async () => (/flowprobe_probe_runs_total\{probe="flowprobe-self",result="success"[^}]*\} [1-9]/.test(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()) ? true : undefined), 40_000, 250);
     } finally {
       daemon.kill('SIGTERM');
       await new Promise((resolve) => daemon.once('exit', resolve));

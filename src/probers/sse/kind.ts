@@ -62,8 +62,9 @@ export const sseKind: Kind<'sse'> = {
     declare: (probe, m) => {
       for (const counter of [m.sseEvents, m.sseComments, m.sseMissing, m.sseDuplicate, m.sseReconnects]) counter.inc({ probe }, 0);
     },
-    record: (probe, d, m) => {
+    record: (probe, d, m, phases) => {
       if (d.status !== undefined) m.httpStatus.set({ probe }, d.status);
+      if (phases.first_event !== undefined) m.sseFirstEvent.observe({ probe }, phases.first_event / 1000);
       m.sseEvents.inc({ probe }, d.events);
       m.sseComments.inc({ probe }, d.comments);
       for (const gap of d.gapsMs) m.sseGap.observe({ probe }, gap / 1000);

@@ -2,7 +2,7 @@
 // figures it has, and the series it feeds. Its schema is ./schema.ts, its prober ./prober.ts.
 import { formatDuration } from '../../config/units.js';
 import type { Kind } from '../kinds.js';
-import { CONNECTION_PHASES, FAILURE_CODES, type FailureCode } from '../types.js';
+import { CONNECTION_PHASES, type FailureCode } from '../types.js';
 import type { Spread } from '../stats.js';
 
 export interface WebSocketDetail {
@@ -50,7 +50,6 @@ export const websocketKind: Kind<'websocket'> = {
     declare: (probe, m) => {
       for (const direction of ['sent', 'received']) m.wsMessages.inc({ probe, direction }, 0);
       for (const error of ['out_of_order', 'missing', 'duplicate']) m.wsOrder.inc({ probe, error }, 0);
-      for (const reason of FAILURE_CODES) m.wsConnFailures.inc({ probe, reason }, 0);
     },
     record: (probe, d, m) => {
       for (const rtt of d.rttSamplesMs) m.wsRtt.observe({ probe }, rtt / 1000);
