@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { arg, cpuSeconds, freePort, rssBytes, sleep, startChild, stopChild, table, waitForHttp } from './lib.js';
+import { arg, cpuSeconds, DAEMON_NODE_FLAGS, freePort, rssBytes, sleep, startChild, stopChild, table, waitForHttp } from './lib.js';
 
 const rate = arg('rate', 200);
 const seconds = arg('seconds', 20);
@@ -28,7 +28,7 @@ async function measureFlowprobe(targetUrl: string, dir: string) {
   const list = Array.from({ length: probes }, (_, i) => `- name: p${i}\n  kind: http\n  every: 1s\n  timeout: 900ms\n  url: ${targetUrl}\n  expect: { status: 200, json: { "$.status": ok } }\n`);
   writeFileSync(path.join(dir, 'probes', 'bench.yaml'), list.join(''));
   const port = await freePort();
-  const daemon = startChild(process.execPath, [MAIN, 'run', '--config', path.join(dir, 'flowprobe.yaml'), '--listen', `127.0.0.1:${port}`]);
+  const daemon = startChild(process.execPath, [...DAEMON_NODE_FLAGS, MAIN, 'run', '--config', path.join(dir, 'flowprobe.yaml'), '--listen', `127.0.0.1:${port}`]);
   const metrics = `http://127.0.0.1:${port}/metrics`;
   await waitForHttp(metrics);
   await sleep(3000); // warm-up: every probe has run at least twice

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { arg, rssBytes, sleep, startChild, stopChild, table, waitForHttp } from './lib.js';
+import { arg, DAEMON_NODE_FLAGS, rssBytes, sleep, startChild, stopChild, table, waitForHttp } from './lib.js';
 
 const probes = arg('probes', 100);
 const seconds = arg('seconds', 10);
@@ -30,7 +30,7 @@ console.log(`idle footprint: ${probes} configured probes, RSS after ${seconds}s,
 const bare = startChild(process.execPath, ['-e', 'setInterval(() => {}, 1000)']);
 const imports = startChild(process.execPath, ['--input-type=module', '-e', `${PACKAGES.map((p) => `await import('${p}');`).join(' ')} setInterval(() => {}, 1000)`], {});
 const port = 19000 + Math.floor(Math.random() * 1000);
-const daemon = startChild(process.execPath, [MAIN, 'run', '--config', path.join(dir, 'flowprobe.yaml'), '--listen', `127.0.0.1:${port}`]);
+const daemon = startChild(process.execPath, [...DAEMON_NODE_FLAGS, MAIN, 'run', '--config', path.join(dir, 'flowprobe.yaml'), '--listen', `127.0.0.1:${port}`]);
 try {
   await waitForHttp(`http://127.0.0.1:${port}/readyz`);
   await fetch(`http://127.0.0.1:${port}/metrics`);

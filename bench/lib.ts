@@ -7,6 +7,9 @@ import { percentile } from '../src/probers/stats.js';
 
 export { percentile };
 
+/** How the systemd unit and the Dockerfile start node for the daemon: benches run it the same way. */
+export const DAEMON_NODE_FLAGS = ['--max-semi-space-size=4'];
+
 export function summarize(values: readonly number[]): { n: number; p50: number; p99: number; max: number; min: number } {
   const sorted = [...values].sort((a, b) => a - b);
   return { n: sorted.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted[sorted.length - 1] ?? NaN, min: sorted[0] ?? NaN };

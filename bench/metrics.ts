@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { arg, freePort, sleep, startChild, stopChild, summarize, table, waitForHttp } from './lib.js';
+import { arg, DAEMON_NODE_FLAGS, freePort, sleep, startChild, stopChild, summarize, table, waitForHttp } from './lib.js';
 
 const largest = arg('probes', 1000);
 const scrapes = arg('scrapes', 10);
@@ -42,7 +42,7 @@ async function measure(probes: number, targetUrl: string) {
   const list = Array.from({ length: probes }, (_, i) => `- name: checkout-api-${i}\n  kind: http\n  every: 5s\n  timeout: 2s\n  url: ${targetUrl}\n  expect: { status: 200 }\n`);
   if (probes > 0) writeFileSync(path.join(dir, 'probes', 'bench.yaml'), list.join(''));
   const port = await freePort();
-  const daemon = startChild(process.execPath, [MAIN, 'run', '--config', path.join(dir, 'flowprobe.yaml'), '--listen', `127.0.0.1:${port}`]);
+  const daemon = startChild(process.execPath, [...DAEMON_NODE_FLAGS, MAIN, 'run', '--config', path.join(dir, 'flowprobe.yaml'), '--listen', `127.0.0.1:${port}`]);
   const url = `http://127.0.0.1:${port}/metrics`;
   try {
     await waitForHttp(url);

@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { arg, freePort, sleep, table, waitForHttp } from './lib.js';
+import { arg, DAEMON_NODE_FLAGS, freePort, sleep, table, waitForHttp } from './lib.js';
 
 const seconds = arg('seconds', 20);
 const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
@@ -47,7 +47,7 @@ async function measure(step: Step): Promise<{ eldMs: number; latenessMs: number;
   const port = await freePort();
   writeFileSync(path.join(dir, 'flowprobe.yaml'), `probesDir: probes\nlisten: 127.0.0.1:${port}\nlog: { level: warn }\nscheduler: { maxConcurrent: 4096 }\nalerting: { probeSide: false }\n`);
   writeFileSync(path.join(dir, 'probes', 'load.yaml'), step.probes);
-  const daemon = spawn(process.execPath, [MAIN, 'run', '--config', path.join(dir, 'flowprobe.yaml')], { stdio: 'ignore' });
+  const daemon = spawn(process.execPath, [...DAEMON_NODE_FLAGS, MAIN, 'run', '--config', path.join(dir, 'flowprobe.yaml')], { stdio: 'ignore' });
   const base = `http://127.0.0.1:${port}`;
   try {
     await waitForHttp(`${base}/readyz`, 30_000);

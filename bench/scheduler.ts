@@ -1,11 +1,14 @@
 // Scheduler benchmark: N probes due every second for S seconds. Our timer engine beside
-// node-cron scheduling the same load, each in its own child process, in the same run.
+// node-cron scheduling the same load, each in its own child process, in the same run, and two
+// floors that say what the figure is made of: a bare timer that wakes as often as ours does
+// (on the spread grid) and does nothing, and the same timer doing only what every run needs
+// (its AbortController, its deadline timer, its promise).
 //   node dist/bench/scheduler.js [--probes 1000] [--seconds 20]
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import cron from 'node-cron';
 import { systemClock } from '../src/scheduler/clock.js';
-import { Scheduler } from '../src/scheduler/scheduler.js';
+import { Scheduler, SPREAD_GRANULARITY_MS } from '../src/scheduler/scheduler.js';
 import { arg, summarize, table } from './lib.js';
 
 interface Report {
@@ -20,7 +23,32 @@ interface Report {
 const probes = arg('probes', 1000);
 const seconds = arg('seconds', 20);
 
-async function measure(engine: 'flowprobe' | 'node-cron'): Promise<Report> {
+type Engine = 'flowprobe' | 'node-cron' | 'floor: wake-ups only' | 'floor: wake-ups + what a run needs';
+const ENGINES: readonly Engine[] = ['flowprobe', 'node-cron', 'floor: wake-ups only', 'floor: wake-ups + what a run needs'];
+
+/** Wakes on the spread grid, as the scheduler does, and "fires" the probes due at each wake-up:
+ * doing nothing, or creating what a run needs and letting it settle. */
+function floorLoop(withRun: boolean, record: (ms: number) => void): () => void {
+  const perWake = Math.max(1, Math.round((probes * SPREAD_GRANULARITY_MS) / 1000));
+  let next = performance.now() + SPREAD_GRANULARITY_MS;
+  let timer: NodeJS.Timeout | undefined;
+  const wake = () => {
+    const late = performance.now() - next;
+    for (let i = 0; i < perWake; i++) {
+      record(late);
+      if (!withRun) continue;
+      const controller = new AbortController();
+      const deadline = setTimeout(() => controller.abort(), 900);
+      void (async () => controller.signal)().catch(() => undefined).finally(() => clearTimeout(deadline));
+    }
+    next += SPREAD_GRANULARITY_MS;
+    timer = setTimeout(wake, Math.max(1, Math.ceil(next - performance.now())));
+  };
+  timer = setTimeout(wake, SPREAD_GRANULARITY_MS);
+  return () => clearTimeout(timer);
+}
+
+async function measure(engine: Engine): Promise<Report> {
   const lateness: number[] = [];
   let early = 0;
   const warmupMs = 2000;
@@ -45,6 +73,8 @@ async function measure(engine: 'flowprobe' | 'node-cron'): Promise<Report> {
     );
     scheduler.start();
     stop = () => scheduler.stop(0);
+  } else if (engine.startsWith('floor')) {
+    stop = floorLoop(engine.includes('run'), record);
   } else {
     const tasks = Array.from({ length: probes }, () =>
       cron.schedule('* * * * * *', (context) => record(Date.now() - context.date.getTime())),
@@ -63,13 +93,13 @@ async function measure(engine: 'flowprobe' | 'node-cron'): Promise<Report> {
 }
 
 if (process.argv[2] === '--child') {
-  const engine = process.argv[3] as 'flowprobe' | 'node-cron';
+  const engine = process.argv[3] as Engine;
   const report = await measure(engine);
   process.send?.(report, () => process.exit(0));
 } else {
   console.log(`scheduler benchmark: ${probes} probes due every 1s, ${seconds}s measured per engine (after 2s warm-up), Node ${process.version}`);
   const rows = [];
-  for (const engine of ['flowprobe', 'node-cron'] as const) {
+  for (const engine of ENGINES) {
     const child = fork(fileURLToPath(import.meta.url), ['--child', engine, '--probes', String(probes), '--seconds', String(seconds)]);
     const report = await new Promise<Report>((resolve) => child.once('message', (m) => resolve(m as Report)));
     const s = summarize(report.lateness);
