@@ -2,6 +2,7 @@
 // (probably our side), the state directory unusable, a receiver that cannot deliver. Their names
 // and the events that raise and resolve them live here, typed, so the engine, routing and
 // inhibition compare against one definition instead of strings.
+import { formatDuration } from '../config/units.js';
 import type { AlertEvent } from './alert.js';
 import type { ProbeSideVerdict } from '../detect/probe-side.js';
 
@@ -54,7 +55,7 @@ export function receiverFailingEvent(
     labels,
     status: 'firing',
     at,
-    summary: `receiver ${receiver} has failed to deliver for ${Math.round((at - failing.sinceMs) / 1000)}s: ${failing.reason}: ${failing.message}`,
+    summary: `receiver ${receiver} has failed to deliver for ${formatDuration(at - failing.sinceMs)}: ${failing.reason}: ${failing.message}`,
     checks: [],
     evidence: { reason: failing.reason, attempts: failing.attempts },
   };
