@@ -5,20 +5,18 @@ import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
 import path from 'node:path';
 import type { DestinationStream } from 'pino';
-import { eventsFromResource, eventsFromTransition, type Notification } from './alerting/alert.js';
-import type { Delivery } from './alerting/receivers/receiver.js';
+import { eventsFromResource, eventsFromTransition } from './alerting/alert.js';
 import { AlertEngine } from './alerting/engine.js';
-import { isSelfAlert, probeSideEvent, SELF_ALERT, stateUnwritableEvent } from './alerting/self-alerts.js';
+import { isSelfAlert, SELF_ALERT, SelfAlerts } from './alerting/self-alerts.js';
 import { formatDiagnostic, type Diagnostic } from './config/diagnostics.js';
 import { loadConfig, type Config } from './config/load.js';
 import type { ProbeSpec } from './config/schema.js';
 import { formatDuration } from './config/units.js';
 import { Health } from './detect/health.js';
 import type { Transition } from './detect/probe-state.js';
-import { ProbeSideWatch } from './detect/probe-side.js';
 import { logDelivery, logResourceTransition, logResult, logTransition } from './logging/events.js';
 import { createLogger, type Logger } from './logging/logger.js';
-import { createRedactor, redactDeep, type Redact } from './logging/redact.js';
+import { createRedactor, type Redact } from './logging/redact.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { runProbe } from './probers/run-probe.js';
 import { ResourceMonitor } from './resources/monitor.js';
@@ -27,7 +25,7 @@ import { History } from './results/history.js';
 import type { Clock } from './scheduler/clock.js';
 import { Scheduler, type Job } from './scheduler/scheduler.js';
 import { createServer, listen } from './server/server.js';
-import { fitWithin, probeDocument, statusSummary, type StatusInputs } from './server/status.js';
+import { statusDocuments, type StatusInputs } from './server/status.js';
 import { StatusSite } from './web/site.js';
 
 export { ListenError } from './server/server.js';
@@ -68,9 +66,7 @@ export class Daemon {
   private readonly server: http.Server;
   private readonly site: StatusSite;
   private readonly record: ResultSink;
-  private probeSide = new ProbeSideWatch();
-  /** Set while state cannot be written: alerted once, resolved at the next good write. */
-  private stateTrouble: string | undefined;
+  private readonly selfAlerts: SelfAlerts;
   private readonly startedAt: number;
   private lastReload: { at: number; ok: boolean; problems: string[] };
   private state: 'starting' | 'running' | 'stopping' | 'stopped' = 'starting';
@@ -95,7 +91,7 @@ export class Daemon {
       stateDir: settings.stateDir,
       onTransitions: (transitions) => this.onTransitions(transitions),
       onSave: (err, file) => (err === undefined ? this.stateWritten() : this.stateUnwritable('detector', err, file)),
-      saveEveryMs: () => (this.stateTrouble ? 5_000 : 60_000),
+      saveEveryMs: () => (this.selfAlerts.stateTrouble ? 5_000 : 60_000),
     });
     this.resources = new ResourceMonitor(
       clock,
@@ -115,7 +111,7 @@ export class Daemon {
         attempt: (receiver, notification, delivery, attempts) => {
           this.metrics.recordDelivery(receiver, delivery.ok ? 'success' : delivery.retry ? 'retry' : 'failed', delivery.ok ? undefined : delivery.reason, clock.now());
           logDelivery(this.logger, receiver, notification, delivery, attempts);
-          this.noteDelivery(receiver, notification, delivery);
+          for (const probe of this.history.noteDelivery(receiver, notification, delivery, clock.now(), (name) => this.specs.has(name))) this.site.live.changed(probe);
         },
         decision: (group, reason, alerts) => this.logger.debug({ group, reason, alerts }, 'alert group evaluated'),
         dropped: (receiver, reason, count) => {
@@ -125,36 +121,39 @@ export class Daemon {
         saveError: (err) => this.stateUnwritable('alerts', err, path.join(settings.stateDir, 'alerts.json')),
       },
     });
+    this.selfAlerts = new SelfAlerts({
+      where: () => ({ location: this.config.settings.location, severity: this.config.settings.alerting.severity }),
+      now: () => clock.now(),
+      raise: (events) => this.alerting.handle(events),
+      probeSideFiring: this.alerting.alerts().some((a) => a.status === 'firing' && isSelfAlert(a.labels, SELF_ALERT.probeSide)),
+    });
     this.metrics = createMetrics({
       location: settings.location,
       shard: settings.shard,
       version: options.version,
       schedulerState: () => ({ inFlight: this.scheduler.inFlight, queued: this.scheduler.queued }),
-      probeStates: () => this.config.probes.map(({ name }) => {
-        const state = this.health.state(name);
-        return { probe: name, health: state?.health ?? 'healthy', outageStartedAt: state?.outage?.startedAt, baselineMs: state?.baselineMs };
-      }),
+      probeStates: () => this.health.gauges(this.config.probes),
       resources: () => this.resources.readingsNow(),
-      alerting: () => ({
-        receivers: this.alerting.receiverNames().map((receiver) => {
-          const { count, oldestCreatedAt } = this.alerting.pending(receiver);
-          return { receiver, pending: count, oldestCreatedAt };
-        }),
-        firing: this.alerting.alerts().filter((a) => a.status === 'firing').length,
-      }),
+      alerting: () => this.alerting.gauges(),
       now: () => clock.now(),
     });
-    this.site = new StatusSite({ summary: () => this.statusSummary(), probe: (name) => this.probeStatus(name), alerts: () => this.alertsDocument(), location: () => this.config.settings.location, now: () => clock.now() });
+    const documents = statusDocuments({
+      inputs: () => this.statusInputs(),
+      redact: () => this.redact,
+      spec: (name) => this.specs.get(name),
+      alerts: () => ({ alerts: this.alerting.alerts(), silences: this.alerting.silences() }),
+    });
+    this.site = new StatusSite({ ...documents, location: () => this.config.settings.location, now: () => clock.now() });
     // Where each result goes, in order. Health comes last but one: it sees what was recorded,
     // and the status page shows the state it left.
     this.record = fanOut([(r) => this.metrics.recordResult(r), (r) => this.history.add(r), (r) => logResult(this.logger, r), (r) => this.health.observe(r), (r) => this.site.live.changed(r.probe)], this.logger);
     this.server = createServer({
       registry: this.metrics.registry,
-      status: { summary: () => this.statusSummary(), probe: (name) => this.probeStatus(name) },
+      status: documents,
       site: this.site,
       ready: () => this.state === 'running',
       logger: this.logger.child({ component: 'server' }),
-      alerts: () => this.alertsDocument(),
+      alerts: documents.alerts,
       silences: { list: () => this.alerting.silences(), add: (input) => this.alerting.addSilence(input), remove: (id) => this.alerting.removeSilence(id) },
       apiToken: () => this.config.settings.apiToken,
     });
@@ -184,7 +183,6 @@ export class Daemon {
     this.scheduler.start();
     this.resources.start();
     this.alerting.start();
-    this.probeSide = new ProbeSideWatch(this.alerting.alerts().some((a) => a.status === 'firing' && isSelfAlert(a.labels, SELF_ALERT.probeSide)));
     for (const problem of [this.health.problem, this.alerting.stateProblem]) {
       if (problem) (this.logger.error({ problem }, 'state directory problem'), this.stateFailing(problem));
     }
@@ -254,34 +252,15 @@ export class Daemon {
   }
 
   /** Health transitions become alert events (and, when most probes fail at once, one
-   * probe-side alert instead), metrics and log lines. */
+   * probe-side alert before them), metrics, log lines and timeline entries. */
   private onTransitions(transitions: Transition[]): void {
     const { location, alerting } = this.config.settings;
     const touchesFailing = transitions.some((t) => t.to === 'failing' || t.from === 'failing');
-    const verdict = touchesFailing ? this.probeSide.update(this.config.probes.map(({ name }) => this.failingNow(name)), alerting.probeSide) : undefined;
     this.alerting.handle([
-      ...(verdict ? [probeSideEvent(verdict, { location, severity: alerting.severity }, this.options.clock.now())] : []),
+      ...(touchesFailing ? this.selfAlerts.probeSideEvents(this.config.probes.map(({ name }) => this.failingNow(name)), alerting.probeSide) : []),
       ...transitions.flatMap((t) => eventsFromTransition(t, this.probeInfo(t.probe), location, alerting.severity)),
     ]);
-    for (const t of transitions) {
-      this.metrics.recordTransition(t);
-      logTransition(this.logger, t);
-      this.history.note(t.probe, { at: t.at, what: 'state', text: describeTransition(t) });
-      this.site.live.changed(t.probe);
-    }
-  }
-
-  /** A probe alert's notification, delivered or not, goes on that probe's incident timeline. */
-  private noteDelivery(receiver: string, notification: Notification, delivery: Delivery): void {
-    if (notification.test) return;
-    const at = this.options.clock.now();
-    for (const alert of notification.alerts) {
-      const probe = alert.labels.probe;
-      if (!probe || !this.specs.has(probe)) continue;
-      const what = `${alert.status === 'firing' ? 'firing' : 'resolved'} ${alert.labels.alertname ?? 'alert'}`;
-      this.history.note(probe, delivery.ok ? { at, what: 'notified', text: `notified ${receiver}: ${what}` } : { at, what: 'undelivered', text: `notification to ${receiver} (${what}) failed: ${delivery.reason}${delivery.retry ? ', will retry' : ', not retried'}` });
-      this.site.live.changed(probe);
-    }
+    for (const t of transitions) (this.metrics.recordTransition(t), logTransition(this.logger, t), this.history.noteTransition(t), this.site.live.changed(t.probe));
   }
 
   private failingNow(probe: string): { failing: boolean; lastCode: string | undefined } {
@@ -301,23 +280,13 @@ export class Daemon {
     this.stateFailing(`cannot write ${file}: ${(err as Error).message}`);
   }
 
-  /** The state directory is unusable: one alert through the receivers (from memory), no crash. */
+  /** The state directory is unusable: one alert (from memory), no crash, saves retried sooner. */
   private stateFailing(problem: string): void {
-    if (this.stateTrouble) return;
-    this.stateTrouble = problem;
-    this.health.scheduleSave();
-    this.alerting.handle([stateUnwritableEvent(problem, this.alertWhere(), this.options.clock.now())]);
+    if (this.selfAlerts.stateFailing(problem)) this.health.scheduleSave();
   }
 
   private stateWritten(): void {
-    if (!this.stateTrouble) return;
-    this.stateTrouble = undefined;
-    this.health.scheduleSave();
-    this.alerting.handle([stateUnwritableEvent(undefined, this.alertWhere(), this.options.clock.now())]);
-  }
-
-  private alertWhere(): { location: string; severity: Readonly<Record<string, string>> } {
-    return { location: this.config.settings.location, severity: this.config.settings.alerting.severity };
+    if (this.selfAlerts.stateWritten()) this.health.scheduleSave();
   }
 
   /** Stops scheduling, lets runs finish within the grace period, then aborts them. */
@@ -355,29 +324,4 @@ export class Daemon {
     const { config, history, startedAt, lastReload } = this;
     return { config, version: this.options.version, startedAt, lastReload, now: this.options.clock.now(), history, detector: this.health.detectorView, resources: this.resources.readingsNow() };
   }
-
-  /** A line per probe, with every secret removed. */
-  private statusSummary() {
-    return redactDeep(statusSummary(this.statusInputs()), this.redact);
-  }
-
-  /** Alerts and silences, with every secret removed. */
-  private alertsDocument() {
-    return redactDeep({ alerts: this.alerting.alerts(), silences: this.alerting.silences() }, this.redact);
-  }
-
-  /** One probe in full, with every secret removed and no bigger than the API allows. */
-  private probeStatus(name: string) {
-    const spec = this.specs.get(name);
-    return spec && fitWithin(redactDeep(probeDocument(this.statusInputs(), spec), this.redact), MAX_PROBE_DOCUMENT_BYTES);
-  }
-}
-
-const MAX_PROBE_DOCUMENT_BYTES = 512 * 1024;
-
-/** "healthy → failing (3 consecutive failures): …" — what the timeline says of a transition. */
-function describeTransition(t: Transition): string {
-  const evidence = Object.entries(t.evidence).map(([k, v]) => `${k} ${v}`).join(', ');
-  const outage = t.to === 'healthy' && t.outage ? `; the outage lasted ${formatDuration(t.outage.durationMs)}` : '';
-  return `${t.from} → ${t.to} (${t.reason.replaceAll('-', ' ')})${evidence ? `: ${evidence}` : ''}${outage}`;
 }

@@ -158,6 +158,15 @@ export class AlertEngine {
     return [...this.senders.keys()];
   }
 
+  /** What /metrics shows of alerting: each receiver's queue, and the alerts firing now. */
+  gauges(): { receivers: Array<{ receiver: string; pending: number; oldestCreatedAt: number | undefined }>; firing: number } {
+    const receivers = this.receiverNames().map((receiver) => {
+      const { count, oldestCreatedAt } = this.pending(receiver);
+      return { receiver, pending: count, oldestCreatedAt };
+    });
+    return { receivers, firing: this.alerts().filter((a) => a.status === 'firing').length };
+  }
+
   /** Sends one clearly marked test notification straight into a receiver's queue. */
   test(receiver: string): Notification {
     const now = this.options.clock.now();

@@ -4,7 +4,7 @@
 // inhibition compare against one definition instead of strings.
 import { formatDuration } from '../config/units.js';
 import type { AlertEvent } from './alert.js';
-import type { ProbeSideVerdict } from '../detect/probe-side.js';
+import { ProbeSideWatch, type ProbeSideVerdict } from '../detect/probe-side.js';
 
 export const SELF_ALERT = {
   probeSide: 'FlowprobeProbeSideProblem',
@@ -59,4 +59,53 @@ export function receiverFailingEvent(
     checks: [],
     evidence: { reason: failing.reason, attempts: failing.attempts },
   };
+}
+
+export interface SelfAlertsOptions {
+  where(): Where;
+  now(): number;
+  /** Raises or resolves a self alert through the engine, like any other alert. */
+  raise(events: AlertEvent[]): void;
+  /** Whether the probe-side alert was firing when the daemon started (from the outbox). */
+  probeSideFiring: boolean;
+}
+
+/** The daemon's own alerts as state: each is raised once when its trouble starts and resolved
+ * when it ends. Receiver-failing is the engine's own (it sees the deliveries). */
+export class SelfAlerts {
+  private readonly probeSide: ProbeSideWatch;
+  private stateProblem: string | undefined;
+
+  constructor(private readonly options: SelfAlertsOptions) {
+    this.probeSide = new ProbeSideWatch(options.probeSideFiring);
+  }
+
+  /** Whether the state directory is unusable right now. */
+  get stateTrouble(): boolean {
+    return this.stateProblem !== undefined;
+  }
+
+  /** The probe-side event when suspicion starts or ends with these probe states (none
+   * otherwise): it goes before the probes' own events, so their pages are held back. */
+  probeSideEvents(probes: ReadonlyArray<{ failing: boolean; lastCode: string | undefined }>, rule: { ratio: number; minProbes: number } | false): AlertEvent[] {
+    const verdict = this.probeSide.update(probes, rule);
+    return verdict ? [probeSideEvent(verdict, this.options.where(), this.options.now())] : [];
+  }
+
+  /** The state directory cannot be written: one alert (from memory), no crash. True when this
+   * starts the trouble. */
+  stateFailing(problem: string): boolean {
+    if (this.stateProblem !== undefined) return false;
+    this.stateProblem = problem;
+    this.options.raise([stateUnwritableEvent(problem, this.options.where(), this.options.now())]);
+    return true;
+  }
+
+  /** A write went through: the alert resolves. True when this ends the trouble. */
+  stateWritten(): boolean {
+    if (this.stateProblem === undefined) return false;
+    this.stateProblem = undefined;
+    this.options.raise([stateUnwritableEvent(undefined, this.options.where(), this.options.now())]);
+    return true;
+  }
 }

@@ -61,6 +61,14 @@ export class Health {
     return this.detector.state(probe);
   }
 
+  /** What /metrics shows of each probe's health: its state, outage start and baseline. */
+  gauges(probes: ReadonlyArray<{ name: string }>): Array<{ probe: string; health: ProbeState['health']; outageStartedAt: number | undefined; baselineMs: number | undefined }> {
+    return probes.map(({ name }) => {
+      const state = this.detector.state(name);
+      return { probe: name, health: state?.health ?? 'healthy', outageStartedAt: state?.outage?.startedAt, baselineMs: state?.baselineMs };
+    });
+  }
+
   get detectorView(): Detector {
     return this.detector;
   }

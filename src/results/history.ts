@@ -1,6 +1,10 @@
 // Recent results per probe, bounded: the last N of any kind, failures kept longer so the
 // status API still shows what went wrong after the probe has recovered, and the incident
 // timeline (state changes, notifications sent) that the status page shows.
+import type { Notification } from '../alerting/alert.js';
+import type { Delivery } from '../alerting/receivers/receiver.js';
+import { formatDuration } from '../config/units.js';
+import type { Transition } from '../detect/probe-state.js';
 import type { ProbeResult } from '../probers/types.js';
 
 export interface HistoryLimits {
@@ -36,6 +40,28 @@ export class History {
 
   note(probe: string, entry: TimelineEntry): void {
     push(this.timeline, probe, entry, TIMELINE_ENTRIES);
+  }
+
+  /** "healthy → failing (consecutive failures): failures 3" on the probe's timeline. */
+  noteTransition(t: Transition): void {
+    const evidence = Object.entries(t.evidence).map(([k, v]) => `${k} ${v}`).join(', ');
+    const outage = t.to === 'healthy' && t.outage ? `; the outage lasted ${formatDuration(t.outage.durationMs)}` : '';
+    this.note(t.probe, { at: t.at, what: 'state', text: `${t.from} → ${t.to} (${t.reason.replaceAll('-', ' ')})${evidence ? `: ${evidence}` : ''}${outage}` });
+  }
+
+  /** A notification about probe alerts, delivered or not, on each of those probes' timelines
+   * (of the probes `known` still names: a removed probe's timeline is gone). The probes noted. */
+  noteDelivery(receiver: string, notification: Notification, delivery: Delivery, at: number, known: (probe: string) => boolean): string[] {
+    if (notification.test) return [];
+    const noted: string[] = [];
+    for (const alert of notification.alerts) {
+      const probe = alert.labels.probe;
+      if (!probe || !known(probe)) continue;
+      const what = `${alert.status === 'firing' ? 'firing' : 'resolved'} ${alert.labels.alertname ?? 'alert'}`;
+      this.note(probe, delivery.ok ? { at, what: 'notified', text: `notified ${receiver}: ${what}` } : { at, what: 'undelivered', text: `notification to ${receiver} (${what}) failed: ${delivery.reason}${delivery.retry ? ', will retry' : ', not retried'}` });
+      noted.push(probe);
+    }
+    return noted;
   }
 
   /** Newest first. */

@@ -9,6 +9,7 @@ import type { ProbeSpec } from '../config/schema.js';
 import { formatDuration } from '../config/units.js';
 import type { Detector } from '../detect/detector.js';
 import type { Health } from '../detect/probe-state.js';
+import { redactDeep, type Redact } from '../logging/redact.js';
 import { figureOf } from '../detect/figures.js';
 import { kindOf } from '../probers/kinds.js';
 import { targetOf } from '../probers/run-probe.js';
@@ -144,6 +145,26 @@ export function probeDocument(inputs: StatusInputs, spec: ProbeSpec): ProbeDocum
     timeline: [...history.timelineOf(spec.name)],
   };
 }
+
+/** The three documents the API and the page show, read fresh each time, every secret removed
+ * (one probe no bigger than the API allows). */
+export function statusDocuments(read: {
+  inputs(): StatusInputs;
+  redact(): Redact;
+  spec(name: string): ProbeSpec | undefined;
+  alerts(): AlertsDocument;
+}): { summary(): StatusSummary; probe(name: string): ProbeDocument | undefined; alerts(): AlertsDocument } {
+  return {
+    summary: () => redactDeep(statusSummary(read.inputs()), read.redact()),
+    probe: (name) => {
+      const spec = read.spec(name);
+      return spec && fitWithin(redactDeep(probeDocument(read.inputs(), spec), read.redact()), MAX_PROBE_DOCUMENT_BYTES);
+    },
+    alerts: () => redactDeep(read.alerts(), read.redact()),
+  };
+}
+
+const MAX_PROBE_DOCUMENT_BYTES = 512 * 1024;
 
 /** A document no bigger than `maxBytes` as JSON: the oldest recent results and failures go
  * first, and `truncated` says how many. */
