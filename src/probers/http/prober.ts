@@ -15,7 +15,7 @@ import {
   failureFromChecks,
 } from '../checks.js';
 import { classifyError } from '../classify-error.js';
-import { stageOf, timedAgent, type Timeline } from '../connect.js';
+import { dropAgent, stageOf, timedAgent, type Timeline } from '../connect.js';
 import type { CheckResult, Failure, HttpDetail, ProbeContext, ProberOutcome } from '../types.js';
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
@@ -25,7 +25,9 @@ export async function probeHttp(spec: HttpProbeSpec, ctx: ProbeContext): Promise
   const started = performance.now();
   const timeline: Timeline = { phases: {}, connectedAt: undefined };
   const detail: HttpDetail = { kind: 'http', status: undefined, bytes: 0, redirects: 0 };
-  const agent = timedAgent(spec.tls, timeline, ctx.signal);
+  // Reused within the run: the response's end does not tear the connection down (with its
+  // "reset" error); the run drops it when it is over.
+  const agent = timedAgent(spec.tls, timeline, ctx.signal, 1, true);
   try {
     const response = await exchange(spec, ctx, agent, timeline, detail);
     if ('failure' in response) return { failure: response.failure, phases: timeline.phases, checks: [], detail };
@@ -35,9 +37,7 @@ export async function probeHttp(spec: HttpProbeSpec, ctx: ProbeContext): Promise
   } catch (error) {
     return { failure: explain(classifyError(error, ctx.signal, stageOf(timeline)), timeline, detail, performance.now() - started), phases: timeline.phases, checks: [], detail };
   } finally {
-    // close(), not destroy(): destroy builds an error with a stack trace per run (measured: ~15%
-    // of the CPU of a probe); by now no request is pending, so close() just drops the socket.
-    agent.close().catch(() => undefined);
+    dropAgent(agent);
   }
 }
 
