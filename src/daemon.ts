@@ -225,8 +225,10 @@ export class Daemon {
     // An unchanged probe keeps its spec object: a run in flight during the reload still belongs
     // to it and is recorded (a changed or removed probe's run is dropped).
     this.specs = new Map(config.probes.map((spec) => [spec.name, previous.get(spec.name)?.fingerprint === spec.fingerprint ? (previous.get(spec.name) as ProbeSpec) : spec]));
-    for (const name of previous.keys()) {
-      if (!this.specs.has(name)) (this.history.forget(name), await this.metrics.forgetProbe(name));
+    for (const [name, was] of previous) {
+      const now = this.specs.get(name);
+      // A probe that is gone, or now of another kind, leaves no series (or results) behind.
+      if (now?.kind !== was.kind) (this.history.forget(name), await this.metrics.forgetProbe(name));
     }
     this.metrics.declareProbes(config.probes);
     this.health.configure(config.settings.detect, config.probes);

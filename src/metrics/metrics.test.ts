@@ -77,4 +77,9 @@ describe('the series of a probe', () => {
     assert.ok(plain.length <= 30, `${plain.length} series:\n${plain.join('\n')}`);
     assert.equal((await lines('phased')).filter((l) => l.startsWith('flowprobe_probe_phase_seconds')).length, 3 * 9, 'three phase histograms of nine series each');
   });
+
+  it('drops a probe\'s phase histograms when a reload turns them off', async () => {
+    metrics.declareProbes([{ name: 'phased', kind: 'http', metrics: { phases: false } }]);
+    assert.equal((await lines('phased')).filter((l) => l.startsWith('flowprobe_probe_phase_seconds')).length, 0);
+  });
 });

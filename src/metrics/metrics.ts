@@ -136,6 +136,8 @@ export function createMetrics(options: MetricsOptions) {
     /** Creates a probe's series at zero, so its run counters exist from the first scrape, and
      * binds them once: recording a result looks no label up. */
     declareProbe(probe: string, kind: ProbeKind, options: { phases: boolean } = { phases: false }): void {
+      // A reload that turned phase histograms off: theirs go, rather than stay frozen.
+      if (!options.phases && bound.get(probe)?.phases) for (const phase of PHASE_NAMES) probePhase.remove({ probe, phase });
       bound.set(probe, {
         success: probeSuccess.labels({ probe, kind }),
         verdict: Object.fromEntries(VERDICTS.map((verdict) => [verdict, probeVerdict.labels({ probe, verdict })])) as ProbeSeries['verdict'],
