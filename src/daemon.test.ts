@@ -81,6 +81,18 @@ describe('daemon end to end', () => {
     assert.match(metrics, /flowprobe_probe_success\{probe="gamma"/);
   });
 
+  it('a probe that changes kind on reload keeps no series of its old kind', async () => {
+    const port = await closedPort();
+    h.dir.write('probes/b.yaml', `name: gamma\nkind: websocket\nevery: 500ms\ntimeout: 400ms\nurl: ws://127.0.0.1:${port}/\n`);
+    assert.equal((await h.daemon.reload()).ok, true);
+    await h.logged((l) => l.probe === 'gamma' && String(l.msg).startsWith('probe failed'), 'gamma failed as a websocket probe');
+    const metrics = (await h.get('/metrics')).text;
+    assert.match(metrics, /flowprobe_probe_success\{probe="gamma",kind="websocket"[^}]*\} 0/);
+    assert.doesNotMatch(metrics, /probe="gamma",kind="http"/);
+    h.dir.write('probes/b.yaml', probeFile('gamma', `${target.url}/`));
+    assert.equal((await h.daemon.reload()).ok, true);
+  });
+
   it('a bad reload keeps the running config, logs why and sets the metric to 0', async () => {
     h.dir.write('probes/b.yaml', 'name: gamma\nkind: http\nurl: 42\n');
     const reloaded = await h.daemon.reload();
