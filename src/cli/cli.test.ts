@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { closedPort as closedPortOf, httpServer, tcpServer, type Running } from '../../test/servers.js';
 import { waitFor } from '../../test/wait.js';
+import { run } from './commands.js';
 
 const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -165,6 +166,24 @@ describe('flowprobe command line', () => {
     child.kill('SIGTERM');
     assert.equal(await exited, 0);
     assert.match(out, /"msg":"stopped"/);
+  });
+
+  it('a SIGHUP or SIGTERM that comes while the daemon starts is acted on once it has started', async () => {
+    const dir = configDir('probesDir: probes\n', { 'a.yaml': `name: a\nkind: http\nevery: 1s\nurl: ${target.url}/\n` });
+    const handlers: { stop?: () => Promise<void>; reload?: () => Promise<void> } = {};
+    const logs: string[] = [];
+    const logDestination = { write: (line: string) => void logs.push(line) };
+    const io = { env: {}, out: () => undefined, err: () => undefined };
+    const exit = run({ config: dir.configFile, listen: '127.0.0.1:0' }, io, { onStop: (h) => void (handlers.stop = h), onReload: (h) => void (handlers.reload = h) }, { voice: { logLevel: 'info', logDestination } });
+    // Both signals arrive before the daemon has even bound its port.
+    assert.ok(handlers.reload && handlers.stop, 'the handlers are in place as soon as run() is called');
+    const reloaded = handlers.reload();
+    const stopping = handlers.stop();
+    await reloaded;
+    await stopping;
+    assert.equal(await exit, 0);
+    const messages = logs.map((l) => (JSON.parse(l) as { msg: string }).msg);
+    assert.deepEqual(messages.filter((m) => ['flowprobe started', 'configuration reloaded', 'stopped'].includes(m)), ['flowprobe started', 'configuration reloaded', 'stopped']);
   });
 
   it('a second SIGTERM during a graceful stop writes the state and exits 143', async () => {

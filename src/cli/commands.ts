@@ -102,20 +102,31 @@ export async function run(
   lifecycle: Lifecycle,
   also: { stop?: () => Promise<void>; started?: (daemon: Daemon) => void; voice?: Voice } = {},
 ): Promise<number> {
-  const daemon = await startDaemon(args, io, also.voice);
-  if (typeof daemon === 'number') return daemon;
-  also.started?.(daemon);
-  lifecycle.onReload(async () => void (await daemon.reload()));
-  return new Promise((resolve) =>
+  const starting = startDaemon(args, io, also.voice);
+  // The signals are ours before the daemon has started (nothing above has waited yet): a SIGHUP
+  // or SIGTERM that comes while it starts acts once it has started, instead of killing the
+  // process, which is what they do with no handler.
+  let daemon: Daemon | undefined;
+  const stopped = new Promise<number>((resolve) =>
     lifecycle.onStop(
       async () => {
-        await daemon.stop();
+        const started = await starting;
+        if (typeof started !== 'number') await started.stop();
         await also.stop?.();
         resolve(EXIT.ok);
       },
-      () => daemon.saveState(),
+      () => daemon?.saveState(),
     ),
   );
+  lifecycle.onReload(async () => {
+    const started = await starting;
+    if (typeof started !== 'number') await started.reload();
+  });
+  const started = await starting;
+  if (typeof started === 'number') return started;
+  daemon = started;
+  also.started?.(daemon);
+  return stopped;
 }
 
 /** Where a daemon listening on this address answers (0.0.0.0 → 127.0.0.1). */
