@@ -120,14 +120,25 @@ export function createMetrics(options: MetricsOptions) {
   const lastSuccess = new Gauge({ name: 'flowprobe_receiver_last_success_timestamp_seconds', help: 'When a receiver last accepted a notification (Unix time).', labelNames: ['receiver'], registers: r });
   const stateWriteErrors = new Counter({ name: 'flowprobe_state_write_errors_total', help: 'Failed writes of state under the state directory.', labelNames: ['file'], registers: r });
   for (const file of ['alerts', 'detector']) stateWriteErrors.inc({ file }, 0);
+  const bound = new Map<string, ProbeSeries>();
+  const probeState = new Gauge({
+    name: 'flowprobe_probe_state',
+    help: 'Current state of each probe: 1 for the state it is in, 0 for the others.',
+    labelNames: ['probe', 'state'],
+    registers: r,
+    collect() {
+      for (const p of options.probeStates()) {
+        const children = bound.get(p.probe)?.state;
+        if (children) for (const state of HEALTH) children[state].set(p.health === state ? 1 : 0);
+      }
+    },
+  });
   declareStateGauges(registry, options);
   declareAlertingGauges(registry, options);
   declareSchedulerGauges(registry, options.schedulerState);
   declareProcessMetrics(registry);
 
-  const perProbe: Array<{ get(): Promise<{ values: Array<{ labels: Record<string, string | number | undefined> }> }>; remove(labels: Record<string, string | number>): void }> = [probeSuccess, probeVerdict, probeDuration, probePhase, probeRuns, probeFailures, probeLastRun, httpStatus, transitions, outageDuration, sseFirstEvent, sseEvents, sseComments, sseGap, sseMissing, sseDuplicate, sseReconnects, sseReconnect, sseSpread, sseAge, wsRtt, wsMessages, wsOrder, wsClose, wsConnFailures, flowLeg, flowTotal];
-
-  const bound = new Map<string, ProbeSeries>();
+  const perProbe: Array<{ get(): Promise<{ values: Array<{ labels: Record<string, string | number | undefined> }> }>; remove(labels: Record<string, string | number>): void }> = [probeSuccess, probeVerdict, probeState, probeDuration, probePhase, probeRuns, probeFailures, probeLastRun, httpStatus, transitions, outageDuration, sseFirstEvent, sseEvents, sseComments, sseGap, sseMissing, sseDuplicate, sseReconnects, sseReconnect, sseSpread, sseAge, wsRtt, wsMessages, wsOrder, wsClose, wsConnFailures, flowLeg, flowTotal];
 
   return {
     registry,
@@ -138,15 +149,17 @@ export function createMetrics(options: MetricsOptions) {
     declareProbe(probe: string, kind: ProbeKind, options: { phases: boolean } = { phases: false }): void {
       // A reload that turned phase histograms off: theirs go, rather than stay frozen.
       if (!options.phases && bound.get(probe)?.phases) for (const phase of PHASE_NAMES) probePhase.remove({ probe, phase });
-      bound.set(probe, {
+      const series: ProbeSeries = {
         success: probeSuccess.labels({ probe, kind }),
         verdict: Object.fromEntries(VERDICTS.map((verdict) => [verdict, probeVerdict.labels({ probe, verdict })])) as ProbeSeries['verdict'],
         duration: probeDuration.labels({ probe }),
         phases: options.phases ? Object.fromEntries(PHASE_NAMES.map((phase) => [phase, probePhase.labels({ probe, phase })])) : undefined,
         runs: Object.fromEntries(RESULTS.map((result) => [result, probeRuns.labels({ probe, result })])) as ProbeSeries['runs'],
         lastRun: probeLastRun.labels({ probe }),
-      });
-      for (const result of RESULTS) probeRuns.inc({ probe, result }, 0);
+        state: Object.fromEntries(HEALTH.map((state) => [state, probeState.labels({ probe, state })])) as ProbeSeries['state'],
+      };
+      bound.set(probe, series);
+      for (const result of RESULTS) series.runs[result].inc(0);
       outageDuration.zero({ probe });
       kindOf(kind).declare(probe, kindMetrics);
     },
@@ -256,36 +269,16 @@ interface ProbeSeries {
   phases: Partial<Record<(typeof PHASE_NAMES)[number], HistogramChild>> | undefined;
   runs: Record<(typeof RESULTS)[number], CounterChild>;
   lastRun: GaugeChild;
+  /** Set at scrape from the detector (flowprobe_probe_state). */
+  state: Record<Health, GaugeChild>;
 }
 
 const HEALTH: readonly Health[] = ['healthy', 'degraded', 'failing'];
 
-/** Point-in-time state, read at scrape from the detector and the resource monitor. */
+/** Point-in-time state, read at scrape from the detector and the resource monitor (each probe's
+ * state is a bound series of its own, in createMetrics). */
 function declareStateGauges(registry: Registry, options: MetricsOptions): void {
   const r = [registry];
-  // Every probe, every scrape: its three series are bound once (a lookup by labels costs more
-  // than the set), and a probe that is gone is dropped with its children.
-  const stateChildren = new Map<string, Record<Health, GaugeChild>>();
-  new Gauge({
-    name: 'flowprobe_probe_state',
-    help: 'Current state of each probe: 1 for the state it is in, 0 for the others.',
-    labelNames: ['probe', 'state'],
-    registers: r,
-    collect() {
-      const seen = new Set<string>();
-      for (const p of options.probeStates()) {
-        seen.add(p.probe);
-        let children = stateChildren.get(p.probe);
-        if (!children) stateChildren.set(p.probe, (children = Object.fromEntries(HEALTH.map((state) => [state, this.labels({ probe: p.probe, state })])) as Record<Health, GaugeChild>));
-        for (const state of HEALTH) children[state].set(p.health === state ? 1 : 0);
-      }
-      for (const probe of stateChildren.keys()) {
-        if (seen.has(probe)) continue;
-        stateChildren.delete(probe);
-        for (const state of HEALTH) this.remove({ probe, state });
-      }
-    },
-  });
   new Gauge({
     name: 'flowprobe_outage_age_seconds',
     help: 'Age of the current outage of each failing probe (only failing probes have the series).',

@@ -26,7 +26,7 @@ export function stageOf(timeline: Timeline): Stage {
 /** An Agent whose new sockets record their phases in `timeline` and honour `signal`. With
  * `reuse`, a connection serves the run's next request to the same origin (a redirect); without,
  * each request gets its own. */
-export function timedAgent(options: TlsSettings, timeline: Timeline, signal: AbortSignal, connections = 1, reuse = false): Agent {
+export function timedAgent(options: TlsSettings, timeline: Timeline, signal: AbortSignal, { connections = 1, reuse = false }: { connections?: number; reuse?: boolean } = {}): Agent {
   return new Agent({ connect: timedConnect(options, timeline, signal), connections, pipelining: reuse ? 1 : 0 });
 }
 

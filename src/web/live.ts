@@ -57,10 +57,8 @@ export class LiveHub {
   private flushTimer: NodeJS.Timeout | undefined;
   private readonly heartbeat: NodeJS.Timeout;
 
-  private readonly limits = LIMITS;
-
   constructor(private readonly source: LiveSource) {
-    this.heartbeat = setInterval(() => this.broadcast(': keep-alive\n\n'), this.limits.heartbeatMs);
+    this.heartbeat = setInterval(() => this.broadcast(': keep-alive\n\n'), LIMITS.heartbeatMs);
     this.heartbeat.unref();
   }
 
@@ -78,15 +76,15 @@ export class LiveHub {
       return;
     }
     this.pending.add(probe);
-    this.flushTimer ??= setTimeout(() => this.flush(), this.limits.coalesceMs);
+    this.flushTimer ??= setTimeout(() => this.flush(), LIMITS.coalesceMs);
   }
 
   /** Serves one subscriber until it goes away. `lastEventId` is the Last-Event-ID header, or the
    * page's `since`. */
   attach(req: http.IncomingMessage, res: http.ServerResponse, topic: Topic, lastEventId: number | undefined): void {
-    if (this.clients.size >= this.limits.clients) {
+    if (this.clients.size >= LIMITS.clients) {
       res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '30' });
-      res.end(`too many live pages open (${this.limits.clients}); reload later\n`);
+      res.end(`too many live pages open (${LIMITS.clients}); reload later\n`);
       return;
     }
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
@@ -140,7 +138,7 @@ export class LiveHub {
     // JSON keeps the data on one line: a newline in observed text cannot end the field.
     const sent = { id, key, frame: `id: ${id}\nevent: patch\ndata: ${JSON.stringify(patch)}\n\n` };
     this.buffer.push(sent);
-    if (this.buffer.length > this.limits.buffered) this.buffer.splice(0, this.buffer.length - this.limits.buffered);
+    if (this.buffer.length > LIMITS.buffered) this.buffer.splice(0, this.buffer.length - LIMITS.buffered);
     return sent;
   }
 
@@ -149,7 +147,7 @@ export class LiveHub {
   }
 
   private write(client: Client, frame: string): void {
-    if (client.res.writableLength > this.limits.unreadBytes) {
+    if (client.res.writableLength > LIMITS.unreadBytes) {
       this.clients.delete(client);
       client.res.destroy();
       return;

@@ -27,7 +27,7 @@ export async function probeHttp(spec: HttpProbeSpec, ctx: ProbeContext): Promise
   const detail: HttpDetail = { kind: 'http', status: undefined, bytes: 0, redirects: 0 };
   // Reused within the run: the response's end does not tear the connection down (with its
   // "reset" error); the run drops it when it is over.
-  const agent = timedAgent(spec.tls, timeline, ctx.signal, 1, true);
+  const agent = timedAgent(spec.tls, timeline, ctx.signal, { reuse: true });
   try {
     const response = await exchange(spec, ctx, agent, timeline, detail);
     if ('failure' in response) return { failure: response.failure, phases: timeline.phases, checks: [], detail };

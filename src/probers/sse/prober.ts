@@ -84,7 +84,7 @@ export async function probeSse(spec: SseProbeSpec, ctx: ProbeContext): Promise<P
   // fan-out share one pool, as a real client library would (measured: an Agent each costs
   // ~13 KB of RSS per stream at 10,000 streams).
   const othersTimeline: Timeline = { phases: {}, connectedAt: undefined };
-  const shared = spec.clients > 1 ? timedAgent(spec.tls, othersTimeline, ctx.signal, spec.clients - 1) : undefined;
+  const shared = spec.clients > 1 ? timedAgent(spec.tls, othersTimeline, ctx.signal, { connections: spec.clients - 1 }) : undefined;
   const reports = await eachConnection(spec.clients, ctx.signal, (i, signal) => {
     const own = i === 0 || !shared;
     return subscribe(spec, { ...ctx, signal }, own ? timeline : othersTimeline, spec.clients > 1, own ? undefined : shared);
