@@ -28,8 +28,13 @@ export interface Alert {
   status: 'firing' | 'resolved';
   startsAt: number;
   endsAt: number | undefined;
-  /** Resolved: how long it lasted (ms). */
+  /** Resolved: how long it lasted (ms): for a probe, the time it was actually failing. */
   durationMs: number | undefined;
+  /** Firing, and its story changed since it began (a flap): the group tells it again. */
+  changedAt?: number | undefined;
+  /** Resolved along with the alert of these labels: a receiver that gets that one's all-clear
+   * gets no second one for this (ProbeNotRecovered ends with its ProbeFailing). */
+  coveredBy?: Record<string, string> | undefined;
 }
 
 /** A change to one alert: the engine merges it into its state. */
@@ -40,10 +45,14 @@ export interface AlertEvent {
   summary: string;
   checks: CheckResult[];
   evidence: Record<string, string | number>;
-  /** For resolved: when it started (the outage start) and ended (the first good run), to report
-   * how long it lasted. */
+  /** For resolved: when it started (the outage start) and ended (the first good run), and how
+   * long it was failing in that span. */
   startedAt?: number;
   endedAt?: number;
+  durationMs?: number;
+  /** Firing again while already firing, with something new to tell (a flap). */
+  changed?: boolean;
+  coveredBy?: Record<string, string>;
 }
 
 export interface ProbeInfo {
@@ -84,20 +93,27 @@ export function eventsFromTransition(t: Transition, probe: ProbeInfo, location: 
     case 'consecutive-failures':
     case 'failure-ratio': {
       const why = t.reason === 'consecutive-failures' ? `${t.evidence.consecutive_failures} consecutive failures` : `${t.evidence.failed_in_window} of the last ${t.evidence.window} runs failed`;
-      const again = t.evidence.reopened_after_ms !== undefined
-        ? ` again ${formatDuration(Number(t.evidence.reopened_after_ms))} after recovering (${ordinal(Number(t.evidence.reopened_times))} time in ${formatDuration(Number(t.evidence.flap_window_ms))}; the same incident)`
-        : '';
+      const o = t.outage;
+      const flapping = t.evidence.flapping === 1 && o !== undefined;
+      const summary = flapping
+        ? `${t.probe} (${probe.kind}) is flapping: failing again ${formatDuration(Number(t.evidence.up_for_ms))} after it recovered (failing period ${o.periods}; failing ${formatDuration(o.durationMs)} of ${formatDuration(o.spanMs)} so far): ${lastError || 'no detail'} — ${why}`
+        : `${t.probe} (${probe.kind}) is failing: ${lastError || 'no detail'} — ${why}`;
       return [
-        { ...base, labels: labelsFor('ProbeFailing'), status: 'firing', summary: `${t.probe} (${probe.kind}) is failing${again}: ${lastError || 'no detail'} — ${why}`, ...(t.outage ? { startedAt: t.outage.startedAt } : {}) },
+        { ...base, labels: labelsFor('ProbeFailing'), status: 'firing', summary, ...(o ? { startedAt: o.startedAt } : {}), ...(flapping ? { changed: true } : {}) },
         ...(t.from === 'degraded' ? [{ ...base, labels: labelsFor('ProbeDegraded'), status: 'resolved' as const, summary: `${t.probe} is no longer degraded (it is failing)` }] : []),
       ];
     }
-    case 'recovered': {
-      const lasted = t.outage ? ` after ${formatDuration(t.outage.durationMs)}` : '';
-      const span = t.outage ? { startedAt: t.outage.startedAt, ...(t.outage.endedAt !== undefined ? { endedAt: t.outage.endedAt } : {}) } : {};
+    case 'recovered':
+      // Up again; the incident settles through its flap window before anyone is told it is over.
+      return [];
+    case 'incident-closed': {
+      const o = t.outage;
+      const lasted = !o ? '' : o.periods > 1 ? ` after flapping: failing ${formatDuration(o.durationMs)} in ${o.periods} periods over ${formatDuration(o.spanMs)}` : ` after ${formatDuration(o.durationMs)}`;
+      const span = o ? { startedAt: o.startedAt, durationMs: o.durationMs, ...(o.endedAt !== undefined ? { endedAt: o.endedAt } : {}) } : {};
+      const summary = `${t.probe} (${probe.kind}) recovered${lasted}`;
       return [
-        { ...base, labels: labelsFor('ProbeFailing'), status: 'resolved', summary: `${t.probe} (${probe.kind}) recovered${lasted}`, ...span },
-        { ...base, labels: labelsFor('ProbeNotRecovered'), status: 'resolved', summary: `${t.probe} (${probe.kind}) recovered${lasted}`, ...span },
+        { ...base, labels: labelsFor('ProbeFailing'), status: 'resolved', summary, ...span },
+        { ...base, labels: labelsFor('ProbeNotRecovered'), status: 'resolved', summary, ...span, coveredBy: labelsFor('ProbeFailing') },
       ];
     }
     case 'not-recovered-within':
@@ -112,11 +128,6 @@ export function eventsFromTransition(t: Transition, probe: ProbeInfo, location: 
     default:
       return t.reason satisfies never;
   }
-}
-
-function ordinal(n: number): string {
-  const suffix = n % 100 >= 11 && n % 100 <= 13 ? 'th' : ({ 1: 'st', 2: 'nd', 3: 'rd' } as Record<number, string>)[n % 10] ?? 'th';
-  return `${n}${suffix}`;
 }
 
 export function eventsFromResource(t: ResourceTransition, location: string, severity: Readonly<Record<string, string>>): AlertEvent[] {

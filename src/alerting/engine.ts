@@ -183,8 +183,14 @@ export class AlertEngine {
     const fp = fingerprint(event.labels);
     const existing = this.outbox.state.alerts[fp];
     if (event.status === 'firing') {
-      // Already firing (say, the same transition again after a restart): nothing new to say.
-      if (existing?.status === 'firing') return undefined;
+      if (existing?.status === 'firing') {
+        // Already firing (say, the same transition again after a restart): nothing new to say —
+        // unless its story changed (it flapped), which its group tells.
+        if (!event.changed) return undefined;
+        const changed: Alert = { ...existing, summary: event.summary, checks: event.checks, evidence: event.evidence, changedAt: this.options.clock.now() };
+        this.outbox.state.alerts[fp] = changed;
+        return changed;
+      }
       // An incident starts at its first failed run, not when enough failures made it one.
       const alert: Alert = { fingerprint: fp, labels: event.labels, summary: event.summary, checks: event.checks, evidence: event.evidence, status: 'firing', startsAt: event.startedAt ?? event.at, endsAt: undefined, durationMs: undefined };
       this.outbox.state.alerts[fp] = alert;
@@ -195,7 +201,7 @@ export class AlertEngine {
     // notification, the status API and the metric tell the same duration.
     const startsAt = event.startedAt ?? existing.startsAt;
     const endsAt = event.endedAt ?? event.at;
-    const resolved: Alert = { ...existing, summary: event.summary, evidence: event.evidence, status: 'resolved', endsAt, durationMs: endsAt - startsAt };
+    const resolved: Alert = { ...existing, summary: event.summary, evidence: event.evidence, status: 'resolved', endsAt, durationMs: event.durationMs ?? endsAt - startsAt, changedAt: undefined, ...(event.coveredBy ? { coveredBy: event.coveredBy } : {}) };
     this.outbox.state.alerts[fp] = resolved;
     return resolved;
   }
@@ -233,7 +239,11 @@ export class AlertEngine {
     const members = this.alerts().filter((a) => this.groupsOf(a).includes(groupKey));
     const log = this.outbox.state.nflog[groupKey];
     const all = this.alerts();
-    const decision = decide(members, log, now, this.config.group.repeat, (a) => mutedBy(a.labels, now, this.config.maintenance, this.silences()) ?? inhibitedBy(a, all));
+    const decision = decide(members, log, now, this.config.group.repeat, {
+      muted: (a) => mutedBy(a.labels, now, this.config.maintenance, this.silences()) ?? inhibitedBy(a, all),
+      // One all-clear per incident per receiver: this one's goes with the alert that covers it.
+      covered: (a) => a.coveredBy !== undefined && route(a.coveredBy, this.config).includes(receiver),
+    });
     if (decision.log) this.outbox.state.nflog[groupKey] = decision.log;
     else delete this.outbox.state.nflog[groupKey];
     this.options.events.decision(groupKey, decision.reason, members.length);

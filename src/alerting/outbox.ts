@@ -21,6 +21,8 @@ const alertSchema = z.object({
   startsAt: time,
   endsAt: time.optional(),
   durationMs: z.number().finite().optional(),
+  changedAt: time.optional(),
+  coveredBy: labels.optional(),
 });
 const notificationSchema = z.object({
   id: z.string(),

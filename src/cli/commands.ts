@@ -187,7 +187,9 @@ function isoDate(ms: number): string {
 /** Sends a clearly marked test notification through the real path (outbox, sender, receiver)
  * and reports how it went. It uses its own scratch state, never the daemon's outbox. */
 export async function testReceiver(args: ConfigArgs & { name: string }, io: Io): Promise<number> {
-  const loaded = loadConfig(args.config, { env: io.env, probesDir: args.probes });
+  // The receivers are in the daemon config: no probe file is read (an unset ${ENV} of a probe
+  // does not block a test of the pager).
+  const loaded = loadConfig(args.config, { env: io.env, probesDir: args.probes, probes: 'none' });
   if (!loaded.ok) {
     for (const d of loaded.diagnostics) io.err(formatDiagnostic(d));
     return EXIT.config;

@@ -101,8 +101,10 @@ export const detectDefaults = z.strictObject({
   recoverAfter: count(1, 1000).default(2),
   failureRatio: failureRatio.default({ window: 10, above: 0.5 }),
   recoverWithin: duration(1_000, MAX_TIMER_MS).optional(),
-  /** A probe failing again this soon after recovering re-opens the same incident. */
-  flapWindow: duration(0, MAX_TIMER_MS).default(600_000),
+  /** After a recovery held, its incident stays open this long: failing again within it is the
+   * same incident (flapping), and the all-clear goes when it has passed. Unset: two runs of the
+   * probe, at most 5 minutes. */
+  flapWindow: duration(0, HOUR).optional(),
   degraded: degradedRule.optional(),
 });
 
@@ -112,7 +114,7 @@ export const detectOverride = z.strictObject({
   recoverAfter: count(1, 1000).optional(),
   failureRatio: failureRatio.optional(),
   recoverWithin: duration(1_000, MAX_TIMER_MS).optional(),
-  flapWindow: duration(0, MAX_TIMER_MS).optional(),
+  flapWindow: duration(0, HOUR).optional(),
   degraded: degradedRule.optional(),
 });
 

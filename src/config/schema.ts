@@ -12,11 +12,16 @@ import { count, cronExpression, DAY_MS, duration, headers, LabelMatchers, labelM
 import { detectDefaults, HOUR, httpUrl, MiB } from './probe-fields.js';
 import { shardSchema } from './shard.js';
 
+
 export const PROBE_KINDS = ['http', 'sse', 'websocket', 'flow'] as const;
 
 export const probeSchema = z.discriminatedUnion('kind', [httpProbe, sseProbe, websocketProbe, flowProbe], {
   error: `expected kind to be one of: ${PROBE_KINDS.join(', ')}`,
 });
+
+/** Where the paging services take events (a test, or Opsgenie's EU instance, sets its own). */
+const PAGERDUTY_EVENTS_URL = 'https://events.pagerduty.com/v2/enqueue';
+const OPSGENIE_URL = 'https://api.opsgenie.com';
 
 const receiverName = z.string().regex(/^[A-Za-z0-9_.-]+$/, { error: 'expected a receiver name of letters, digits, "_", "." or "-"' });
 
@@ -39,6 +44,10 @@ const receiver = z
       })
       .optional(),
     alertmanager: z.strictObject({ url: httpUrl }).optional(),
+    /** PagerDuty Events API v2: an integration's routing key (from a secret). */
+    pagerduty: z.strictObject({ routingKey: z.string().min(8, { error: 'expected a routing key (32 characters, from ${ENV} or ${file:…})' }).max(200), url: httpUrl.default(PAGERDUTY_EVENTS_URL) }).optional(),
+    /** Opsgenie Alert API: an API integration's key (from a secret); url for the EU instance. */
+    opsgenie: z.strictObject({ apiKey: z.string().min(8, { error: 'expected an API key (from ${ENV} or ${file:…})' }).max(200), url: httpUrl.default(OPSGENIE_URL) }).optional(),
     webhook: z
       .strictObject({
         url: httpUrl,
@@ -48,14 +57,16 @@ const receiver = z
       })
       .optional(),
   })
-  .refine((r) => [r.slack, r.email, r.alertmanager, r.webhook].filter((x) => x !== undefined).length === 1, {
-    error: 'expected exactly one of slack, email, alertmanager or webhook',
+  .refine((r) => [r.slack, r.email, r.alertmanager, r.webhook, r.pagerduty, r.opsgenie].filter((x) => x !== undefined).length === 1, {
+    error: 'expected exactly one of slack, email, alertmanager, webhook, pagerduty or opsgenie',
   })
   // Compiled into a tagged union: the code switches on `kind`, and the compiler lists the cases.
-  .transform(({ name, slack, email, alertmanager, webhook }) => {
+  .transform(({ name, slack, email, alertmanager, webhook, pagerduty, opsgenie }) => {
     if (slack) return { kind: 'slack' as const, name, slack };
     if (email) return { kind: 'email' as const, name, email };
     if (alertmanager) return { kind: 'alertmanager' as const, name, alertmanager };
+    if (pagerduty) return { kind: 'pagerduty' as const, name, pagerduty };
+    if (opsgenie) return { kind: 'opsgenie' as const, name, opsgenie };
     return { kind: 'webhook' as const, name, webhook: webhook as NonNullable<typeof webhook> };
   });
 

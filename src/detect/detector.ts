@@ -1,7 +1,8 @@
 // Every probe's state machine, fed each result; settings are the daemon's defaults overridden
 // per probe. Transitions go to whoever listens (log, metrics, alerting); a snapshot of every
 // state is what the daemon persists, so a restart keeps outages and baselines.
-import type { DetectConfig, ProbeSpec } from '../config/schema.js';
+import type { DetectConfig, ProbeSpec, Schedule } from '../config/schema.js';
+import { cronShortestGapMs } from '../scheduler/cron.js';
 import type { ProbeResult } from '../probers/types.js';
 import { figureOf } from './figures.js';
 import { z } from 'zod';
@@ -80,7 +81,7 @@ export function settingsFor(defaults: DetectConfig, spec: ProbeSpec): DetectSett
     recoverAfter: merged.recoverAfter,
     failureRatio: merged.failureRatio === false ? undefined : merged.failureRatio,
     recoverWithinMs: merged.recoverWithin,
-    flapWindowMs: merged.flapWindow,
+    flapWindowMs: merged.flapWindow ?? defaultFlapWindowMs(spec.schedule),
     degradedRunsSustainMs: degraded?.sustain ?? DEFAULT_SUSTAIN_MS,
     degraded: degraded && {
       figure: degraded.figure,
@@ -92,6 +93,13 @@ export function settingsFor(defaults: DetectConfig, spec: ProbeSpec): DetectSett
       percentile: degraded.percentile,
     },
   };
+}
+
+/** Two runs of the probe, at most five minutes: long enough to see a flap as one incident,
+ * short enough that the all-clear is not held back for long (README: The alert lifecycle). */
+export function defaultFlapWindowMs(schedule: Schedule): number {
+  const everyMs = schedule.type === 'every' ? schedule.everyMs : cronShortestGapMs(schedule.cron, Date.now());
+  return Math.min(2 * everyMs, 5 * 60_000);
 }
 
 function definedOnly<T extends object>(value: T): Partial<T> {

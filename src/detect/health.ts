@@ -65,7 +65,7 @@ export class Health {
   gauges(probes: ReadonlyArray<{ name: string }>): Array<{ probe: string; health: ProbeState['health']; outageStartedAt: number | undefined; baselineMs: number | undefined }> {
     return probes.map(({ name }) => {
       const state = this.detector.state(name);
-      return { probe: name, health: state?.health ?? 'healthy', outageStartedAt: state?.outage?.startedAt, baselineMs: state?.baselineMs };
+      return { probe: name, health: state?.health ?? 'pending', outageStartedAt: state?.incident?.failing ? state.incident.startedAt : undefined, baselineMs: state?.baselineMs };
     });
   }
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ProbeState, type DetectSettings, type Observation, type Transition } from './probe-state.js';
+import { initialSnapshot, ProbeState, probeStateSnapshotSchema, type DetectSettings, type Observation, type ProbeStateSnapshot, type Transition } from './probe-state.js';
 
-const BASE: DetectSettings = { failAfter: 3, recoverAfter: 2, failureRatio: { window: 9, above: 0.3 }, recoverWithinMs: undefined, degraded: undefined, degradedRunsSustainMs: 30_000, flapWindowMs: 600_000 };
+const BASE: DetectSettings = { failAfter: 3, recoverAfter: 2, failureRatio: { window: 9, above: 0.3 }, recoverWithinMs: undefined, degraded: undefined, degradedRunsSustainMs: 30_000, flapWindowMs: 20_000 };
 const DEGRADE: DetectSettings = {
   ...BASE,
   degraded: { figure: { name: 'duration' }, thresholdMs: undefined, factor: 2, sustainMs: 30_000, minSamples: 10, baselineSamples: 100, percentile: 50 },
@@ -71,35 +71,167 @@ describe('probe state machine (fake time)', () => {
     });
   }
 
-  it('records the outage from its first failure to its first success', () => {
-    const state = new ProbeState('p', BASE);
+  it('records the incident from its first failure to its first success, closed after the flap window', () => {
+    const state = new ProbeState('p', { ...BASE, flapWindowMs: 20_000 });
     const transitions = [ok(), fail, fail, fail, ok(), ok()].flatMap((o, i) => state.observe(o, i * 10_000));
-    const recovered = transitions.find((t) => t.to === 'healthy');
-    assert.deepEqual(recovered?.outage, { startedAt: 10_000, endedAt: 40_000, durationMs: 30_000 });
+    const recovered = transitions.find((t) => t.reason === 'recovered');
+    assert.deepEqual(recovered?.outage, { startedAt: 10_000, endedAt: 40_000, durationMs: 30_000, spanMs: 30_000, periods: 1, overdue: false });
+    assert.equal(state.nextDeadline(), 70_000, 'closes a flap window after the recovery held');
+    assert.deepEqual(state.tick(69_999), []);
+    const closed = state.tick(70_000);
+    assert.deepEqual(closed.map(show), ['healthy→healthy:incident-closed@70s']);
+    assert.deepEqual(closed[0]?.outage, { startedAt: 10_000, endedAt: 40_000, durationMs: 30_000, spanMs: 30_000, periods: 1, overdue: false });
+    assert.equal(state.incident, undefined);
   });
 
   it('raises not-recovered-within at the deadline, once, and still reports recovery', () => {
-    const state = new ProbeState('p', { ...BASE, recoverWithinMs: 10_000 });
+    const state = new ProbeState('p', { ...BASE, recoverWithinMs: 10_000, flapWindowMs: 0 });
     assert.deepEqual(feed(state, [fail, fail, fail], 2_000, 100_000), ['healthy→failing:consecutive-failures@104s']);
     assert.equal(state.nextDeadline(), 110_000);
     assert.deepEqual(state.tick(109_999), []);
     const overdue = state.tick(110_000);
     assert.deepEqual(overdue.map(show), ['failing→failing:not-recovered-within@110s']);
-    assert.deepEqual(overdue[0]?.outage, { startedAt: 100_000, endedAt: undefined, durationMs: 10_000 });
-    assert.deepEqual(state.tick(200_000), [], 'only once per outage');
+    assert.deepEqual(overdue[0]?.outage, { startedAt: 100_000, endedAt: undefined, durationMs: 10_000, spanMs: 10_000, periods: 1, overdue: true });
+    assert.deepEqual(state.tick(200_000), [], 'only once per incident');
     assert.equal(state.nextDeadline(), undefined);
-    assert.deepEqual(feed(state, [ok(), ok()], 1_000, 300_000), ['failing→healthy:recovered@301s']);
+    assert.deepEqual(feed(state, [ok(), ok()], 1_000, 300_000), ['failing→healthy:recovered@301s', 'healthy→healthy:incident-closed@301s']);
   });
 
-  it('keeps the outage start across a restart', () => {
+  it('keeps the incident across a restart, failing or settling', () => {
+    const T0 = Date.UTC(2026, 0, 1);
     const before = new ProbeState('p', BASE);
-    feed(before, [fail, fail, fail], 10_000, 0);
-    const restored = new ProbeState('p', BASE, JSON.parse(JSON.stringify(before.snapshot())));
+    feed(before, [fail, fail, fail], 10_000, T0);
+    const restored = new ProbeState('p', BASE, parseSnapshot(before.snapshot()));
     assert.equal(restored.health, 'failing');
-    const transitions = [ok(), ok()].flatMap((o, i) => restored.observe(o, 500_000 + i * 10_000));
-    assert.deepEqual(transitions[0]?.outage, { startedAt: 0, endedAt: 500_000, durationMs: 500_000 });
+    const transitions = [ok(), ok()].flatMap((o, i) => restored.observe(o, T0 + 500_000 + i * 10_000));
+    assert.deepEqual(transitions[0]?.outage, { startedAt: T0, endedAt: T0 + 500_000, durationMs: 500_000, spanMs: 500_000, periods: 1, overdue: false });
+    // Restarted again while settling: the close is still due, at the same moment.
+    const settling = new ProbeState('p', BASE, parseSnapshot(restored.snapshot()));
+    const due = T0 + 510_000 + BASE.flapWindowMs;
+    assert.equal(settling.nextDeadline(), due);
+    assert.deepEqual(settling.tick(due).map((t) => t.reason), ['incident-closed']);
   });
 
+  it('reads a snapshot written before incidents had periods', () => {
+    const old = { health: 'failing', outage: { startedAt: Date.UTC(2026, 0, 1), lastFailure: { code: 'timeout', message: 'no answer' } }, consecutiveFailures: 3, consecutiveSuccesses: 0, window: [], baseline: [], fastStreak: 0, lastRecovery: { at: Date.UTC(2025, 11, 31), startedAt: Date.UTC(2025, 11, 30), times: 1 } };
+    const state = new ProbeState('p', BASE, parseSnapshot(old));
+    assert.equal(state.health, 'failing');
+    assert.equal(state.incident?.startedAt, Date.UTC(2026, 0, 1));
+    assert.equal(state.incident?.lastFailure?.code, 'timeout');
+  });
+
+  it('refuses times no clock could have written', () => {
+    const base = initialSnapshot();
+    for (const startedAt of [9e15, -1, Date.now() + 7 * 86_400_000]) {
+      const bad = { ...base, health: 'healthy', streak: { startedAt } };
+      assert.equal(probeStateSnapshotSchema.safeParse(bad).success, false, String(startedAt));
+    }
+  });
+
+  it('is pending until its first conclusive run', () => {
+    const state = new ProbeState('p', BASE);
+    assert.equal(state.health, 'pending');
+    assert.deepEqual(feed(state, [inconclusive]), []);
+    assert.equal(state.health, 'pending');
+    assert.deepEqual(feed(state, [fail], 1_000, 1_000), [], 'a first failure is not a transition');
+    assert.equal(state.health, 'healthy');
+  });
+});
+
+/** Runs a pattern ("S" ok, "F" failed, "-" no run) one run every `everyMs`, firing each deadline
+ * at its moment as the daemon's timer does; every transition as "reason@s". */
+function sequence(state: ProbeState, pattern: string, everyMs: number, start = 0): { shown: string[]; transitions: Transition[] } {
+  const transitions: Transition[] = [];
+  const until = (t: number) => {
+    for (let due = state.nextDeadline(); due !== undefined && due <= t; due = state.nextDeadline()) transitions.push(...state.tick(due));
+  };
+  [...pattern].forEach((c, i) => {
+    const at = start + i * everyMs;
+    until(at);
+    if (c !== '-') transitions.push(...state.observe(c === 'S' ? ok() : fail, at));
+  });
+  until(start + pattern.length * everyMs + 3_600_000);
+  return { shown: transitions.map((t) => `${t.reason}@${t.at / 1000}s`), transitions };
+}
+
+const repeat = (c: string, n: number) => c.repeat(n);
+
+describe('incidents in sequences of faults (fake time)', () => {
+  // One run a second, failAfter 3, recoverAfter 2, the default flap window (two runs).
+  const EVERY: DetectSettings = { ...BASE, failureRatio: { window: 10, above: 0.5 }, flapWindowMs: 2_000 };
+
+  it('two 12 s outages 45 s apart are two incidents of 12 s, and neither is "not recovered within 30s"', () => {
+    const { shown, transitions } = sequence(new ProbeState('p', { ...EVERY, recoverWithinMs: 30_000 }), repeat('S', 5) + repeat('F', 12) + repeat('S', 45) + repeat('F', 12) + repeat('S', 20), 1_000);
+    assert.deepEqual(shown, ['consecutive-failures@7s', 'recovered@18s', 'incident-closed@20s', 'consecutive-failures@64s', 'recovered@75s', 'incident-closed@77s']);
+    const closed = transitions.filter((t) => t.reason === 'incident-closed').map((t) => t.outage);
+    assert.deepEqual(closed.map((o) => [o?.startedAt, o?.durationMs, o?.periods]), [[5_000, 12_000, 1], [62_000, 12_000, 1]]);
+  });
+
+  it('fault A 30 s, mend 2 min, fault B 40 s: two incidents with their own durations', () => {
+    const { transitions } = sequence(new ProbeState('p', { ...EVERY, recoverWithinMs: 5 * 60_000 }), repeat('S', 10) + repeat('F', 30) + repeat('S', 120) + repeat('F', 40) + repeat('S', 10), 1_000);
+    const closed = transitions.filter((t) => t.reason === 'incident-closed').map((t) => t.outage?.durationMs);
+    assert.deepEqual(closed, [30_000, 40_000]);
+  });
+
+  it('failing again within the flap window is the same incident: flapping, failing time summed, span reported, one close', () => {
+    const state = new ProbeState('p', { ...EVERY, flapWindowMs: 10_000 });
+    // 20 s down, up 2 runs (held at 21 s), down again at 24 s for 10 s, then up for good.
+    const { shown, transitions } = sequence(state, repeat('S', 2) + repeat('F', 20) + 'SS' + 'S' + repeat('F', 10) + repeat('S', 30), 1_000);
+    assert.deepEqual(shown, ['consecutive-failures@4s', 'recovered@23s', 'consecutive-failures@27s', 'recovered@36s', 'incident-closed@46s']);
+    const reopened = transitions[2];
+    assert.equal(reopened?.evidence.flapping, 1);
+    assert.equal(reopened?.evidence.up_for_ms, 3_000);
+    const closed = transitions.at(-1)?.outage;
+    assert.deepEqual(closed, { startedAt: 2_000, endedAt: 35_000, durationMs: 30_000, spanMs: 33_000, periods: 2, overdue: false });
+  });
+
+  it('an incident whose probe was up is not "not recovered": recoverWithin counts the time actually failing', () => {
+    const state = new ProbeState('p', { ...EVERY, recoverWithinMs: 20_000, flapWindowMs: 10_000 });
+    // Three failing periods of 8 s with 4 s up between: 24 s failing over a span of 32 s.
+    const { shown, transitions } = sequence(state, repeat('F', 8) + 'SSSS' + repeat('F', 8) + 'SSSS' + repeat('F', 8) + repeat('S', 20), 1_000);
+    const overdue = transitions.filter((t) => t.reason === 'not-recovered-within');
+    assert.equal(overdue.length, 1, shown.join(' '));
+    // 8 + 8 failing before the third period starts at 24 s: 4 more seconds of failing.
+    assert.equal(overdue[0]?.at, 28_000);
+    assert.equal(transitions.filter((t) => t.reason === 'incident-closed').length, 1);
+  });
+
+  it('a failure streak at the end of the flap window holds the close until it is over', () => {
+    const state = new ProbeState('p', { ...EVERY, flapWindowMs: 3_000 });
+    // Recovery held at 6 s; window to 9 s; two failures at 8 s and 9 s (not failAfter), good at 10 s.
+    const { shown } = sequence(state, 'FFFSS' + 'S' + 'S' + 'FF' + repeat('S', 5), 1_000, 1_000);
+    assert.deepEqual(shown, ['consecutive-failures@3s', 'recovered@5s', 'incident-closed@8s']);
+    const late = new ProbeState('p', { ...EVERY, flapWindowMs: 3_000 });
+    const held = sequence(late, 'FFFSS' + 'S' + 'FF' + 'S' + repeat('S', 5), 1_000, 1_000).shown;
+    assert.deepEqual(held, ['consecutive-failures@3s', 'recovered@5s', 'incident-closed@9s'], 'closed by the good run after the streak (8 s), not during it');
+  });
+
+  it('after a long outage (the ratio window full of failures) a hard fault recovers after recoverAfter good runs', () => {
+    const { shown } = sequence(new ProbeState('p', EVERY), repeat('S', 3) + repeat('F', 300) + repeat('S', 10), 1_000);
+    assert.deepEqual(shown.slice(0, 2), ['consecutive-failures@5s', 'recovered@304s']);
+  });
+
+  it('an intermittent fault (opened by the ratio) recovers when the ratio is back under its limit', () => {
+    const ratio: DetectSettings = { ...EVERY, failAfter: 5, failureRatio: { window: 10, above: 0.5 }, flapWindowMs: 0 };
+    const { shown } = sequence(new ProbeState('p', ratio), repeat('FFS', 10) + repeat('S', 10), 1_000);
+    assert.equal(shown[0], 'failure-ratio@9s');
+    // At 30 s two good runs in a row (29 s, 30 s) would do, but 6 of the last 10 failed; at 31 s
+    // it is 5 of 10, no longer above half.
+    assert.equal(shown[1], 'recovered@31s');
+  });
+
+  it('three overlapping faults on three probes are three incidents, each its own duration', () => {
+    const patterns = { a: repeat('S', 2) + repeat('F', 30) + repeat('S', 30), b: repeat('S', 10) + repeat('F', 40) + repeat('S', 12), c: repeat('S', 20) + repeat('F', 15) + repeat('S', 27) };
+    const durations = Object.entries(patterns).map(([name, pattern]) => sequence(new ProbeState(name, EVERY), pattern, 1_000).transitions.filter((t) => t.reason === 'incident-closed').map((t) => t.outage?.durationMs));
+    assert.deepEqual(durations, [[30_000], [40_000], [15_000]]);
+  });
+});
+
+function parseSnapshot(value: unknown): ProbeStateSnapshot {
+  return probeStateSnapshotSchema.parse(JSON.parse(JSON.stringify(value))) as ProbeStateSnapshot;
+}
+
+describe('probe state machine: learning', () => {
   it('does not learn a slowdown as the new normal', () => {
     const state = new ProbeState('p', DEGRADE);
     feed(state, [...times(20, ok(100)), ...times(100, ok(300))], 2_000);

@@ -5,6 +5,7 @@ import type { Notification } from '../alerting/alert.js';
 import type { ResourceTransition } from '../detect/budget.js';
 import type { Transition } from '../detect/probe-state.js';
 import type { ProbeResult } from '../probers/types.js';
+import { formatDuration } from '../config/units.js';
 import type { Logger } from './logger.js';
 
 /** Debug when ok (a line per good run is noise nobody reads, and a tenth of a probe's CPU), info
@@ -27,9 +28,25 @@ export function logResult(logger: Logger, result: ProbeResult): void {
 }
 
 export function logTransition(logger: Logger, t: Transition): void {
-  const fields = { probe: t.probe, from: t.from, to: t.to, reason: t.reason, evidence: t.evidence, ...(t.outage ? { outage_ms: Math.round(t.outage.durationMs) } : {}) };
-  if (t.to === 'healthy') logger.info(fields, `probe ${t.probe} is healthy again (${t.reason})`);
-  else logger.warn(fields, `probe ${t.probe} is ${t.reason === 'not-recovered-within' ? 'not recovered within its budget' : t.to} (${t.reason})`);
+  const o = t.outage;
+  const fields = { probe: t.probe, from: t.from, to: t.to, reason: t.reason, evidence: t.evidence, ...(o ? { outage_ms: Math.round(o.durationMs), outage_span_ms: Math.round(o.spanMs), failing_periods: o.periods } : {}) };
+  switch (t.reason) {
+    case 'incident-closed':
+      return logger.info(fields, `incident of ${t.probe} closed: failing ${formatDuration(o?.durationMs ?? 0)}${o && o.periods > 1 ? ` in ${o.periods} periods over ${formatDuration(o.spanMs)}` : ''}`);
+    case 'recovered':
+      return logger.info(fields, `probe ${t.probe} is up again (recovered); its incident closes after the flap window`);
+    case 'fast-again':
+      return logger.info(fields, `probe ${t.probe} is healthy again (fast-again)`);
+    case 'not-recovered-within':
+      return logger.warn(fields, `probe ${t.probe} is not recovered within its budget (not-recovered-within)`);
+    case 'consecutive-failures':
+    case 'failure-ratio':
+      return logger.warn(fields, `probe ${t.probe} is ${t.evidence.flapping === 1 ? 'flapping: failing again' : 'failing'} (${t.reason})`);
+    case 'slow':
+      return logger.warn(fields, `probe ${t.probe} is degraded (slow)`);
+    default:
+      return t.reason satisfies never;
+  }
 }
 
 export function logResourceTransition(logger: Logger, t: ResourceTransition): void {

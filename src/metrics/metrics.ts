@@ -112,7 +112,7 @@ export function createMetrics(options: MetricsOptions) {
   const kindMetrics = { httpStatus, sseFirstEvent, sseEvents, sseComments, sseGap, sseMissing, sseDuplicate, sseReconnects, sseReconnect, sseAge, sseSpread, wsRtt, wsMessages, wsOrder, wsClose, wsConnFailures, flowLeg, flowTotal };
   for (const reason of ['overlap', 'missed']) skipped.inc({ reason }, 0);
   const transitions = new Counter({ name: 'flowprobe_probe_transitions_total', help: 'Probe state transitions by reason (a reason\'s series appears with its first transition).', labelNames: ['probe', 'reason'], registers: r });
-  const outageDuration = new Histogram({ name: 'flowprobe_outage_duration_seconds', help: 'How long each outage lasted, from its first failure to its first success (MTTR).', labelNames: ['probe'], buckets: OUTAGE_BUCKETS, registers: r });
+  const outageDuration = new Histogram({ name: 'flowprobe_outage_duration_seconds', help: 'How long each incident was failing (the sum of its failing periods, from a failed run to the next good one), observed when it closed: MTTR.', labelNames: ['probe'], buckets: OUTAGE_BUCKETS, registers: r });
   const resourceTransitions = new Counter({ name: 'flowprobe_resource_transitions_total', help: 'Resource budget transitions by process and reason.', labelNames: ['process', 'reason'], registers: r });
   const notifications = new Counter({ name: 'flowprobe_notifications_total', help: 'Notification delivery attempts by receiver and result (success, retry, failed = given up).', labelNames: ['receiver', 'result'], registers: r });
   const notificationFailures = new Counter({ name: 'flowprobe_notification_failures_total', help: 'Failed delivery attempts by receiver and reason.', labelNames: ['receiver', 'reason'], registers: r });
@@ -198,7 +198,8 @@ export function createMetrics(options: MetricsOptions) {
 
     recordTransition(t: Transition): void {
       transitions.inc({ probe: t.probe, reason: t.reason });
-      if (t.reason === 'recovered' && t.outage) outageDuration.observe({ probe: t.probe }, t.outage.durationMs / 1000);
+      // One sample per incident, when it is over: the time it was actually failing.
+      if (t.reason === 'incident-closed' && t.outage) outageDuration.observe({ probe: t.probe }, t.outage.durationMs / 1000);
     },
 
     recordResourceTransition(t: ResourceTransition): void {
@@ -273,7 +274,7 @@ interface ProbeSeries {
   state: Record<Health, GaugeChild>;
 }
 
-const HEALTH: readonly Health[] = ['healthy', 'degraded', 'failing'];
+const HEALTH: readonly Health[] = ['pending', 'healthy', 'degraded', 'failing'];
 
 /** Point-in-time state, read at scrape from the detector and the resource monitor (each probe's
  * state is a bound series of its own, in createMetrics). */

@@ -22,7 +22,12 @@ export interface StreamBytes {
   bytes: number;
   /** Characters after the last line end: a line (an event) that never terminated. */
   unterminated: number;
+  /** Lines that start an event's fields (data:, event:, id:) before the first event completed:
+   * none means the stream only sent comments or a retry: hint — silence, not broken framing. */
+  fieldLines: number;
 }
+
+const FIELD_LINE = /(?:^|[\r\n])(?:data|event|id)(?::|[\r\n]|$)/g;
 
 export interface StreamHandlers {
   onEvent(message: EventSourceMessage): void;
@@ -33,12 +38,13 @@ export interface StreamHandlers {
 }
 
 /** Feeds `body` to the parser until it ends; stops at invalid UTF-8 or an oversized event. */
-export async function readEventStream(body: Dispatcher.ResponseData['body'], maxEventSize: number, handlers: StreamHandlers, seen: StreamBytes = { bytes: 0, unterminated: 0 }): Promise<void> {
+export async function readEventStream(body: Dispatcher.ResponseData['body'], maxEventSize: number, handlers: StreamHandlers, seen: StreamBytes = { bytes: 0, unterminated: 0, fieldLines: 0 }): Promise<void> {
   const decoder = new TextDecoder('utf-8', { fatal: true });
   let broken = false;
+  let evented = false;
   const parser = createParser({
     maxBufferSize: maxEventSize,
-    onEvent: (message) => handlers.onEvent(message),
+    onEvent: (message) => ((evented = true), handlers.onEvent(message)),
     onComment: () => handlers.onComment?.(),
     onRetry: (ms) => handlers.onRetry?.(ms),
     onError: (error: ParseError) => {
@@ -58,6 +64,8 @@ export async function readEventStream(body: Dispatcher.ResponseData['body'], max
     }
     const lineEnd = Math.max(text.lastIndexOf('\n'), text.lastIndexOf('\r'));
     seen.unterminated = lineEnd < 0 ? seen.unterminated + text.length : text.length - lineEnd - 1;
+    // Only until the first event: after that the headline never needs it, and a firehose pays nothing.
+    if (!evented) seen.fieldLines += text.match(FIELD_LINE)?.length ?? 0;
     parser.feed(text);
   }
 }

@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import type { ProbeKind, ProbeSpec } from '../config/schema.js';
 import { kindOf } from './kinds.js';
 import { checkLimit, degradationOf, failureFromChecks, limitChecks, shorten } from './checks.js';
-import { PHASE_NAMES, type Phases, type ProbeContext, type ProberOutcome, type ProbeResult } from './types.js';
+import { PHASE_NAMES, type CheckResult, type Phases, type ProbeContext, type ProberOutcome, type ProbeResult } from './types.js';
 
 async function dispatch<K extends ProbeKind>(spec: ProbeSpec<K>, ctx: ProbeContext): Promise<ProberOutcome> {
   const prober = await kindOf(spec.kind as K).prober();
@@ -42,12 +42,19 @@ export async function runProbe(spec: ProbeSpec, ctx: ProbeContext, meta: RunMeta
     phases: outcome.phases,
     // What a target answered can echo what we sent it: checks are scrubbed like messages.
     // Redacted first, shortened after: a cut can never leave part of a secret behind.
-    checks: outcome.checks.map((c) => ({ ...c, expected: shorten(ctx.redact(c.expected)), observed: shorten(ctx.redact(c.observed)) })),
+    checks: failedFirst(outcome.checks).map((c) => ({ ...c, expected: shorten(ctx.redact(c.expected)), observed: shorten(ctx.redact(c.observed)) })),
     detail: outcome.detail,
   };
   if (outcome.failure !== undefined) return { ...base, ok: false, verdict: 'failed', failure: { code: outcome.failure.code, message: shorten(ctx.redact(outcome.failure.message), 1_000) } };
   const degradation = degradationOf(base.checks);
   return degradation === undefined ? { ...base, ok: true, verdict: 'ok' } : { ...base, ok: true, verdict: 'degraded', degradation };
+}
+
+/** Every kind's checks read the same way: what failed first, then what was degraded, then the
+ * rest, each group in the order the prober made them. */
+function failedFirst(checks: readonly CheckResult[]): CheckResult[] {
+  const rank = (c: CheckResult) => (!c.ok ? 0 : c.degraded ? 1 : 2);
+  return checks.map((c, i) => ({ c, i })).sort((a, b) => rank(a.c) - rank(b.c) || a.i - b.i).map(({ c }) => c);
 }
 
 function checkPhases(spec: ProbeSpec, phases: Phases) {

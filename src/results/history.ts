@@ -45,8 +45,14 @@ export class History {
   /** "healthy → failing (consecutive failures): failures 3" on the probe's timeline. */
   noteTransition(t: Transition): void {
     const evidence = Object.entries(t.evidence).map(([k, v]) => `${k} ${v}`).join(', ');
-    const outage = t.to === 'healthy' && t.outage ? `; the outage lasted ${formatDuration(t.outage.durationMs)}` : '';
-    this.note(t.probe, { at: t.at, what: 'state', text: `${t.from} → ${t.to} (${t.reason.replaceAll('-', ' ')})${evidence ? `: ${evidence}` : ''}${outage}` });
+    const o = t.outage;
+    if (t.reason === 'incident-closed' && o) {
+      const flapped = o.periods > 1 ? ` in ${o.periods} failing periods over ${formatDuration(o.spanMs)}` : '';
+      this.note(t.probe, { at: t.at, what: 'state', text: `incident closed: failing ${formatDuration(o.durationMs)}${flapped}` });
+      return;
+    }
+    const so = t.reason === 'recovered' && o ? `; failing ${formatDuration(o.durationMs)} so far, the incident closes if it stays up` : '';
+    this.note(t.probe, { at: t.at, what: 'state', text: `${t.from} → ${t.to} (${t.reason.replaceAll('-', ' ')})${evidence ? `: ${evidence}` : ''}${so}` });
   }
 
   /** A notification about probe alerts, delivered or not, on each of those probes' timelines

@@ -8,7 +8,7 @@ import type { Config } from '../config/load.js';
 import type { ProbeSpec } from '../config/schema.js';
 import { formatDuration } from '../config/units.js';
 import type { Detector } from '../detect/detector.js';
-import type { Health } from '../detect/probe-state.js';
+import { figuresOf, type Health } from '../detect/probe-state.js';
 import { redactDeep, type Redact } from '../logging/redact.js';
 import { figureOf } from '../detect/figures.js';
 import { kindOf } from '../probers/kinds.js';
@@ -42,9 +42,16 @@ export interface ProbeSummary {
   /** The last run's headline: its failure or degradation in words. */
   headline: string | undefined;
   lastAt: number | undefined;
-  /** The kind's main figure: the last run's value, and the recent runs' (oldest first, null where a run had none). */
-  main: { label: string; ms: number | undefined; recent: Array<number | null> };
-  outage: { since: number; ageMs: number } | undefined;
+  /** The kind's main figure: the last run's value, and the recent runs' (oldest first). A failed
+   * run has none (nothing was measured to its end): null, and marked failed. */
+  main: { label: string; ms: number | undefined; recent: Array<{ ms: number | null; failed: boolean }> };
+  /** The open incident: since its first failure; how long it has been failing in all, and in
+   * how many periods (more than one: it flapped). */
+  outage: { since: number; ageMs: number; failingMs: number; periods: number } | undefined;
+  /** Failing, with good runs coming in: how many of the needed. */
+  recovering: { good: number; needed: number } | undefined;
+  /** Up again, the incident still open: when it closes (and is all-cleared) unless it fails again. */
+  settlingUntil: number | undefined;
 }
 
 export interface RunSummary {
@@ -88,14 +95,14 @@ export interface AlertsDocument {
 }
 
 /** Failing first, then degraded, then the rest; by name within each. */
-const RANK: Record<Health, number> = { failing: 0, degraded: 1, healthy: 2 };
+const RANK: Record<Health, number> = { failing: 0, degraded: 1, healthy: 2, pending: 3 };
 export function rankOf(summary: Pick<ProbeSummary, 'state'>): number {
   return RANK[summary.state];
 }
 
 export function statusSummary(inputs: StatusInputs): StatusSummary {
   const probes = inputs.config.probes.map((spec) => probeSummary(inputs, spec)).sort((a, b) => rankOf(a) - rankOf(b) || a.name.localeCompare(b.name));
-  const counts = { probes: probes.length, failing: 0, degraded: 0, healthy: 0 };
+  const counts = { probes: probes.length, failing: 0, degraded: 0, healthy: 0, pending: 0 };
   for (const p of probes) counts[p.state]++;
   return {
     location: inputs.config.settings.location,
@@ -112,8 +119,9 @@ export function probeSummary(inputs: StatusInputs, spec: ProbeSpec, recent = inp
   const { detector, now } = inputs;
   const last = recent[0];
   const detected = detector.state(spec.name);
-  const state = detected?.health ?? 'healthy';
-  const outage = detected?.outage;
+  const state = detected?.health ?? 'pending';
+  const incident = detected?.incident;
+  const figures = incident && figuresOf(incident, now);
   const main = kindOf(spec.kind).main;
   return {
     name: spec.name,
@@ -125,8 +133,10 @@ export function probeSummary(inputs: StatusInputs, spec: ProbeSpec, recent = inp
     verdict: verdictOf(last),
     headline: last && headlineOf(last),
     lastAt: last?.startedAt,
-    main: { label: main.label, ms: last && round(figureOf(last, main.figure)), recent: [...recent].reverse().map((r) => round(figureOf(r, main.figure)) ?? null) },
-    outage: outage && state === 'failing' ? { since: outage.startedAt, ageMs: Math.round(now - outage.startedAt) } : undefined,
+    main: { label: main.label, ms: last && mainFigure(last, main.figure), recent: [...recent].reverse().map((r) => ({ ms: mainFigure(r, main.figure) ?? null, failed: !r.ok && r.failure.code !== 'inconclusive' })) },
+    outage: figures && { since: figures.startedAt, ageMs: Math.round(now - figures.startedAt), failingMs: Math.round(figures.durationMs), periods: figures.periods },
+    recovering: detected?.recovering,
+    settlingUntil: detected?.settlingUntil,
   };
 }
 
@@ -190,6 +200,12 @@ function headlineOf(result: ProbeResult): string | undefined {
   return result.verdict === 'degraded' ? result.degradation : undefined;
 }
 
+/** A run's main figure, only when it ran to its end: a failed flow has no end-to-end time, a
+ * failed request no response time. */
+function mainFigure(result: ProbeResult, figure: Parameters<typeof figureOf>[1]): number | undefined {
+  return result.ok ? round(figureOf(result, figure)) : undefined;
+}
+
 function runSummary(spec: ProbeSpec): (result: ProbeResult) => RunSummary {
   const kind = kindOf(spec.kind);
   return (result) => ({
@@ -198,7 +214,7 @@ function runSummary(spec: ProbeSpec): (result: ProbeResult) => RunSummary {
     verdict: verdictOf(result),
     headline: headlineOf(result),
     durationMs: round(result.durationMs) ?? 0,
-    mainMs: round(figureOf(result, kind.main.figure)),
+    mainMs: mainFigure(result, kind.main.figure),
     failure: result.ok ? undefined : result.failure,
     phases: Object.fromEntries(Object.entries(result.phases).map(([phase, ms]) => [phase, Math.round(ms * 1000) / 1000])),
     checks: result.checks,

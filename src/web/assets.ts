@@ -18,6 +18,8 @@ td.headline { max-width: 48em; overflow-wrap: anywhere; }
 .badge.state-failing { background: var(--failing); color: #fff; }
 .badge.state-degraded { background: var(--degraded); color: #fff; }
 .badge.state-healthy { background: var(--healthy); color: #fff; }
+.badge.state-pending { background: var(--muted); color: #fff; }
+.incident .recovering { color: var(--healthy); font-weight: normal; }
 td.state, td.figure, td.nowrap { white-space: nowrap; }
 td.headline[data-verdict=failed] { color: var(--failing); }
 td.headline[data-verdict=degraded] { color: var(--degraded); }
@@ -26,11 +28,14 @@ tr.state-degraded td.headline, .run.verdict-degraded .headline, .counts .state-d
 .counts .state-failing, .counts .state-degraded { font-weight: bold; }
 .spark { vertical-align: middle; }
 .spark polyline { fill: none; stroke: currentColor; stroke-width: 1.5; }
+.spark .spark-failed { fill: var(--failing); }
 .waterfall rect { fill: #4a90d9; }
 .waterfall text { font-size: 12px; fill: currentColor; }
-.verdict-ok, .check-ok td:first-child { color: var(--healthy); }
-.verdict-failed, .check-failed td { color: var(--failing); }
-.verdict-degraded { color: var(--degraded); }
+span.verdict-ok, .check-ok td:first-child { color: var(--healthy); }
+span.verdict-failed, .check-failed td, tr.verdict-failed td.headline { color: var(--failing); }
+span.verdict-degraded, tr.verdict-degraded td.headline { color: var(--degraded); }
+.waterfall rect.unfinished { fill: none; stroke: var(--failing); stroke-dasharray: 4 2; }
+.waterfall text.unfinished { fill: var(--failing); }
 .check-degraded td { color: var(--degraded); }
 .label { margin-left: .5em; padding: 0 5px; border: 1px solid #8886; border-radius: 4px; font-size: 12px; }
 .filter label { margin-right: 1em; }
@@ -46,6 +51,15 @@ const LIVE = `
 (function () {
   var body = document.body, url = body.getAttribute('data-live');
   var status = document.getElementById('live-status');
+  function local() {
+    document.querySelectorAll('time[data-local]').forEach(function (t) {
+      var at = new Date(t.getAttribute('datetime'));
+      t.textContent = at.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+      t.removeAttribute('data-local');
+    });
+  }
+  local();
+  setInterval(tick, 1000);
   if (!url || !window.EventSource) return;
   var query = new URLSearchParams(location.search);
   var since = body.getAttribute('data-since');
@@ -76,6 +90,7 @@ const LIVE = `
     if (element) { if (show) element.outerHTML = patch.html; else element.remove(); }
     else if (show && patch.into) { var into = document.getElementById(patch.into); if (into) into.insertAdjacentHTML('beforeend', patch.html); }
     if (patch.into) { var container = document.getElementById(patch.into); if (container) sort(container); }
+    local();
     tick();
   });
   function age(ms) {
@@ -90,8 +105,10 @@ const LIVE = `
     document.querySelectorAll('time[data-suffix]').forEach(function (t) {
       t.textContent = age(now - Date.parse(t.getAttribute('datetime'))) + (t.getAttribute('data-suffix') || '');
     });
+    document.querySelectorAll('time[data-until]').forEach(function (t) {
+      t.textContent = 'in ' + age(Date.parse(t.getAttribute('datetime')) - now);
+    });
   }
-  setInterval(tick, 1000);
 })();
 `;
 

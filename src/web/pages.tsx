@@ -46,7 +46,7 @@ export function overviewPage(summary: StatusSummary, filter: Filter, since: numb
         <label>
           state{' '}
           <select name="state">
-            {['', 'failing', 'degraded', 'healthy'].map((s) => (
+            {['', 'failing', 'degraded', 'healthy', 'pending'].map((s) => (
               <option value={s} selected={(filter.state ?? '') === s}>
                 {s || 'any'}
               </option>
@@ -102,7 +102,7 @@ export function Counts({ summary }: { summary: StatusSummary }) {
   const { counts } = summary;
   return (
     <p id="counts" class="counts">
-      <span class={counts.failing ? 'state-failing' : ''}>{counts.failing} failing</span> · <span class={counts.degraded ? 'state-degraded' : ''}>{counts.degraded} degraded</span> · {counts.healthy} healthy · of {counts.probes} probe(s) · daemon {summary.version}, up since <Ago at={Date.parse(summary.startedAt)} />
+      <span class={counts.failing ? 'state-failing' : ''}>{counts.failing} failing</span> · <span class={counts.degraded ? 'state-degraded' : ''}>{counts.degraded} degraded</span> · {counts.healthy} healthy{counts.pending ? ` · ${counts.pending} pending` : ''} · of {counts.probes} probe(s) · daemon {summary.version}, up since <Ago at={Date.parse(summary.startedAt)} />
     </p>
   );
 }
@@ -130,7 +130,9 @@ function Row({ p, location }: { p: ProbeSummary; location: string }) {
       <td class="figure">
         {p.main.label} {p.main.ms === undefined ? '–' : formatDuration(p.main.ms)} <Sparkline values={p.main.recent} />
       </td>
-      <td>{p.outage ? <Ago at={p.outage.since} suffix="" /> : ''}</td>
+      <td>
+        <IncidentNote p={p} short />
+      </td>
       <td class="headline" data-verdict={p.verdict}>
         {p.headline ?? ''}
       </td>
@@ -170,7 +172,7 @@ function ProbeLive({ doc }: { doc: ProbeDocument }) {
   return (
     <div id="probe-live">
       <p class={`now state-${doc.state}`}>
-        <StateBadge state={doc.state} /> {doc.outage ? <>failing for <Ago at={doc.outage.since} suffix="" /> (since {iso(doc.outage.since)})</> : doc.baselineMs !== undefined ? `baseline ${formatDuration(doc.baselineMs)}` : ''}
+        <StateBadge state={doc.state} /> {doc.outage || doc.state === 'pending' ? <IncidentNote p={doc} /> : doc.baselineMs !== undefined ? `baseline ${formatDuration(doc.baselineMs)}` : ''}
       </p>
       <h2>Last run</h2>
       {last ? <Run run={last} /> : <p>No run yet.</p>}
@@ -198,10 +200,16 @@ function Run({ run }: { run: RunSummary }) {
           <Waterfall bars={sequential(run.phases)} />
         </>
       )}
-      {run.detail.kind === 'flow' && Object.keys(run.detail.legs).length > 0 && (
+      {run.detail.kind === 'flow' && Object.keys(run.detail.legs).length + Object.keys(run.detail.waited ?? {}).length > 0 && (
         <>
           <h3>Legs (after the injection was accepted)</h3>
-          <Waterfall bars={Object.entries(run.detail.legs).map(([name, ms]) => ({ name, start: 0, ms }))} />
+          <Waterfall
+            bars={[
+              ...Object.entries(run.detail.legs).map(([name, ms]) => ({ name, start: 0, ms })),
+              // A hop whose marker never came: drawn open, up to where it stopped waiting.
+              ...Object.entries(run.detail.waited ?? {}).map(([name, ms]) => ({ name, start: 0, ms, unfinished: true })),
+            ]}
+          />
         </>
       )}
       {run.figures.length > 0 && (
@@ -247,6 +255,8 @@ interface Bar {
   name: string;
   start: number;
   ms: number;
+  /** Never finished: `ms` is how long it was waited for. */
+  unfinished?: boolean;
 }
 
 /** Phases happen one after another: each bar starts where the one before ended. */
@@ -264,15 +274,15 @@ function Waterfall({ bars }: { bars: Bar[] }) {
   const width = 420;
   const x = (ms: number) => 120 + (ms / end) * width;
   return (
-    <svg class="waterfall" viewBox={`0 0 ${120 + width + 90} ${bars.length * 20}`} width={120 + width + 90} height={bars.length * 20} role="img">
+    <svg class="waterfall" viewBox={`0 0 ${120 + width + 130} ${bars.length * 20}`} width={120 + width + 130} height={bars.length * 20} role="img">
       {bars.map((b, i) => (
         <g>
           <text x={0} y={i * 20 + 14}>
             {b.name}
           </text>
-          <rect x={x(b.start)} y={i * 20 + 3} width={Math.max(1, x(b.start + b.ms) - x(b.start))} height={14} />
-          <text x={x(b.start + b.ms) + 4} y={i * 20 + 14}>
-            {formatDuration(b.ms)}
+          <rect x={x(b.start)} y={i * 20 + 3} width={Math.max(1, x(b.start + b.ms) - x(b.start))} height={14} class={b.unfinished ? 'unfinished' : undefined} />
+          <text x={x(b.start + b.ms) + 4} y={i * 20 + 14} class={b.unfinished ? 'unfinished' : undefined}>
+            {b.unfinished ? `not seen in ${formatDuration(b.ms)}` : formatDuration(b.ms)}
           </text>
         </g>
       ))}
@@ -316,7 +326,7 @@ function Timeline({ entries }: { entries: TimelineEntry[] }) {
     <ol class="timeline">
       {entries.map((e) => (
         <li class={`timeline-${e.what}`}>
-          <time datetime={iso(e.at)}>{iso(e.at)}</time> {e.text}
+          <When at={e.at} /> {e.text}
         </li>
       ))}
     </ol>
@@ -353,7 +363,9 @@ export function alertsPage(doc: AlertsDocument, location: string, now: number): 
                 <td>
                   <code>{JSON.stringify(s.matchers)}</code>
                 </td>
-                <td>{iso(s.endsAt)}</td>
+                <td>
+                  <When at={s.endsAt} />
+                </td>
                 <td>{s.comment}</td>
                 <td>{s.createdBy}</td>
               </tr>
@@ -425,6 +437,30 @@ function Layout({ title, live, since, children }: { title: string; live?: string
   );
 }
 
+/** Where the probe's incident stands: failing (flapping) for how long, recovering with k of n
+ * good runs, or up again and settling; pending before its first run. */
+function IncidentNote({ p, short = false }: { p: ProbeSummary; short?: boolean }) {
+  const o = p.outage;
+  if (p.state === 'pending') return <span class="incident">{short ? 'no run yet' : 'pending: no run yet'}</span>;
+  if (!o) return null;
+  const flapped = o.periods > 1 ? `, flapping: failing ${formatDuration(o.failingMs)} in ${o.periods} periods` : '';
+  if (p.settlingUntil !== undefined) {
+    return (
+      <span class="incident settling">
+        up again after failing {formatDuration(o.failingMs)}
+        {o.periods > 1 ? ` in ${o.periods} periods` : ''}; {short ? 'settling' : <>the incident closes <Until at={p.settlingUntil} /> unless it fails again</>}
+      </span>
+    );
+  }
+  return (
+    <span class="incident">
+      {short ? <Ago at={o.since} suffix="" /> : <>failing for <Ago at={o.since} suffix="" /> (since <When at={o.since} />)</>}
+      {flapped}
+      {p.recovering && <strong class="recovering"> · recovering: {p.recovering.good} of {p.recovering.needed} good runs</strong>}
+    </span>
+  );
+}
+
 function StateBadge({ state }: { state: Health }) {
   return <span class={`badge state-${state}`}>{state}</span>;
 }
@@ -439,27 +475,51 @@ function VerdictIcon({ verdict }: { verdict: LastVerdict }) {
   );
 }
 
-/** "12s ago", kept current by live.js from its datetime. */
+/** "12s ago", kept current by live.js from its datetime; the moment itself on hover. */
 function Ago({ at, suffix = ' ago' }: { at: number; suffix?: string }) {
   return (
-    <time datetime={iso(at)} data-suffix={suffix}>
+    <time datetime={iso(at)} data-suffix={suffix} title={utc(at)}>
       {formatDuration(Math.max(0, Date.now() - at))}
       {suffix}
     </time>
   );
 }
 
-function Sparkline({ values }: { values: Array<number | null> }) {
-  const points = values.map((v, i) => [i, v] as const).filter((p): p is readonly [number, number] => p[1] !== null);
-  if (points.length < 2) return null;
+/** A moment in the reader's local time (live.js rewrites it; UTC without JavaScript), UTC on hover. */
+function When({ at }: { at: number }) {
+  return (
+    <time datetime={iso(at)} data-local="" title={utc(at)}>
+      {utc(at)}
+    </time>
+  );
+}
+
+/** "in 8s", counting down (live.js). */
+function Until({ at }: { at: number }) {
+  return (
+    <time datetime={iso(at)} data-until="" title={utc(at)}>
+      in {formatDuration(Math.max(0, at - Date.now()))}
+    </time>
+  );
+}
+
+/** The main figure of recent runs as a line; a failed run (no figure) as a red mark at the foot. */
+function Sparkline({ values }: { values: ProbeSummary['main']['recent'] }) {
+  const points = values.map((v, i) => [i, v.ms] as const).filter((p): p is readonly [number, number] => p[1] !== null);
+  const failed = values.map((v, i) => (v.failed ? i : -1)).filter((i) => i >= 0);
+  if (points.length + failed.length < 2) return null;
   const max = Math.max(...points.map(([, v]) => v), 0.001);
   const w = 100;
   const h = 20;
   const step = w / Math.max(1, values.length - 1);
   const coords = points.map(([i, v]) => `${Math.round(i * step)},${Math.round(h - 1 - (v / max) * (h - 2))}`).join(' ');
+  const label = `${points.length ? `max ${formatDuration(max)}` : 'no figure'}${failed.length ? `, ${failed.length} failed run(s)` : ''}`;
   return (
-    <svg class="spark" viewBox={`0 0 ${w} ${h}`} width={w} height={h} role="img" aria-label={`max ${formatDuration(max)}`}>
-      <polyline points={coords} />
+    <svg class="spark" viewBox={`0 0 ${w} ${h}`} width={w} height={h} role="img" aria-label={label}>
+      {points.length > 1 && <polyline points={coords} />}
+      {failed.map((i) => (
+        <rect class="spark-failed" x={Math.max(0, Math.round(i * step) - 1)} y={h - 6} width={3} height={6} />
+      ))}
     </svg>
   );
 }
@@ -480,4 +540,8 @@ export function probeHref(name: string): string {
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();
+}
+
+function utc(ms: number): string {
+  return `${iso(ms).slice(0, 19).replace('T', ' ')} UTC`;
 }

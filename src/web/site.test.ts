@@ -131,7 +131,7 @@ describe('status page and status API', () => {
     const summary = JSON.parse((await h.get('/api/v1/status')).text) as { counts: Record<string, number>; probes: Array<Record<string, unknown>> };
     assert.equal(summary.counts.probes, 3);
     for (const p of summary.probes) {
-      assert.deepEqual(Object.keys(p).sort(), ['headline', 'kind', 'labels', 'lastAt', 'main', 'name', 'outage', 'schedule', 'state', 'target', 'verdict'].filter((k) => k in p).sort());
+      assert.deepEqual(Object.keys(p).sort(), ['headline', 'kind', 'labels', 'lastAt', 'main', 'name', 'outage', 'recovering', 'schedule', 'settlingUntil', 'state', 'target', 'verdict'].filter((k) => k in p).sort());
       assert.ok(!('recent' in p), 'no history in the summary');
     }
     const one = JSON.parse((await h.get('/api/v1/status?probe=web-home')).text) as { name: string; recent: unknown[]; last: { checks: unknown[] }; timeline: unknown[] };
@@ -147,6 +147,11 @@ describe('status page and status API', () => {
     const doc = JSON.parse((await h.get('/api/v1/status?probe=payments-api')).text) as { timeline: Array<{ what: string; text: string }> };
     const texts = doc.timeline.map((e) => e.text);
     assert.ok(texts.some((t) => /^healthy → failing \(consecutive failures\)/.test(t)), texts.join('\n'));
-    assert.ok(texts.some((t) => /^failing → healthy \(recovered\).*the outage lasted/.test(t)), texts.join('\n'));
+    assert.ok(texts.some((t) => /^failing → healthy \(recovered\).*failing [\d.]+m?s so far, the incident closes if it stays up/.test(t)), texts.join('\n'));
+    const closed = await waitFor('the incident closed', async () => {
+      const now = JSON.parse((await h.get('/api/v1/status?probe=payments-api')).text) as { timeline: Array<{ text: string }> };
+      return now.timeline.find((e) => /^incident closed: failing [\d.]+m?s$/.test(e.text));
+    });
+    assert.ok(closed);
   });
 });

@@ -20,7 +20,7 @@ export interface SiteSource {
 /** No inline script or style runs: even text that escaped escaping could not execute. */
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-const STATES: readonly Health[] = ['failing', 'degraded', 'healthy'];
+const STATES: readonly Health[] = ['failing', 'degraded', 'healthy', 'pending'];
 const MAX_FILTER_CHARS = 200;
 
 export class StatusSite {

@@ -1,7 +1,7 @@
 // Detection as documented, on the real thing: the bundled config and probes against the demo
 // service. A hard fault pages within 20 s (failAfter × every + timeout + group.wait = 19 s at
-// worst), and the mend is all-cleared within 20 s (recoverAfter × every + timeout +
-// group.interval = 17 s at worst).
+// worst), and the mend is all-cleared within 22 s (recoverAfter × every + timeout + flapWindow =
+// 2 × 5 + 2 + 10 s at worst).
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -14,7 +14,7 @@ import { waitFor } from '../wait.js';
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const JWT = 'detection-test-jwt-secret';
 
-it('the bundled defaults page within 20 s of a hard fault and all-clear within 20 s of the mend', { timeout: 90_000 }, async () => {
+it('the bundled defaults page within 20 s of a hard fault and all-clear within 22 s of the mend', { timeout: 180_000 }, async () => {
   const pages: Array<{ at: number; text: string }> = [];
   const demo = await startDemoService({ port: 0, jwtSecret: JWT, faultToken: 'detection-test-fault-token', onPage: (text) => pages.push({ at: Date.now(), text }) });
   const port = new URL(demo.url).port;
@@ -31,13 +31,17 @@ it('the bundled defaults page within 20 s of a hard fault and all-clear within 2
     const page = await waitFor('the page', () => pages.find((p) => p.at >= faultAt && p.text.includes('PAGED')), 30_000, 100);
     const probe = /PAGED: (\S+) \(/.exec(page.text)?.[1] ?? '';
     const toPage = (page.at - faultAt) / 1000;
+    // A long outage, not a blip: the fault holds until the failure-ratio window (10 runs) is full
+    // of failures, so the all-clear below is measured where it used to wait for that window to drain.
+    const failedRuns = () => h.logs.filter((l) => l.includes('"probe":"demo-dashboard"') && l.includes('"verdict":"failed"')).length;
+    await waitFor('10 failed runs of demo-dashboard', () => failedRuns() >= 10 || undefined, 90_000, 200);
     const mendAt = Date.now();
     demo.setFaults({ errorRate: 0 });
     const clear = await waitFor('the all clear', () => pages.find((p) => p.at >= mendAt && p.text.includes('all clear') && p.text.includes(`${probe} (`)), 30_000, 100);
     const toClear = (clear.at - mendAt) / 1000;
     console.log(`detection: paged ${toPage.toFixed(1)} s after the fault, all clear ${toClear.toFixed(1)} s after the mend`);
     assert.ok(toPage <= 20, `paged ${toPage.toFixed(1)} s after the fault`);
-    assert.ok(toClear <= 20, `all clear ${toClear.toFixed(1)} s after the mend`);
+    assert.ok(toClear <= 22, `all clear ${toClear.toFixed(1)} s after the mend`);
     assert.equal(probe, 'demo-dashboard', page.text);
     assert.match(clear.text, /demo-dashboard \(http\) recovered after \d/);
   } finally {

@@ -2,6 +2,7 @@
 // (2xx ok; 429, 5xx and network errors retry, honouring Retry-After; other 4xx do not).
 import { request } from 'undici';
 import { classifyCause } from '../../probers/classify-error.js';
+import type { ReceiverConfig } from '../../config/schema.js';
 import type { Notification } from '../alert.js';
 
 export type Delivery =
@@ -18,7 +19,7 @@ export type Delivery =
 
 export interface Receiver {
   name: string;
-  kind: 'slack' | 'email' | 'alertmanager' | 'webhook';
+  kind: ReceiverConfig['kind'];
   send(notification: Notification, signal: AbortSignal): Promise<Delivery>;
   close?(): void;
 }

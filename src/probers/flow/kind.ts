@@ -14,11 +14,14 @@ export interface FlowDetail {
   legs: Record<string, number>;
   /** The same legs timed from sending the injection (what an end user waits). */
   legsFromSend: Record<string, number>;
-  /** From sending the first injection to the last leg. */
+  /** From sending the first injection to the last leg; only for a flow that reached every hop. */
   totalMs: number | undefined;
   injected: boolean;
-  /** Steps that had not finished when the run ended (deadline or failure). */
+  /** Steps that never finished (a marker not seen, a step not reached); a hop whose marker
+   * arrived has its leg even when what arrived failed a check. */
   unfinished: string[];
+  /** Hops whose marker never came: how long each waited after the injection was accepted. */
+  waited?: Record<string, number>;
   polls: number;
 }
 
@@ -33,9 +36,10 @@ export const flowKind: Kind<'flow'> = {
       return ['duration', 'total', ...inject, ...legs, ...((spec.watch ?? []).length > 0 ? CONNECTION_PHASES : [])];
     },
     describe: (d) => {
-      const legs = Object.entries(d.legs).map(([leg, v]) => `${leg} ${formatDuration(v)}`);
+      const legs = [...Object.entries(d.legs).map(([leg, v]) => `${leg} ${formatDuration(v)}`), ...Object.entries(d.waited ?? {}).map(([leg, v]) => `${leg} not seen in ${formatDuration(v)}`)];
+      const total = d.totalMs === undefined ? 'no end-to-end time (not every hop was reached)' : `total ${ms(d.totalMs)} from the send`;
       return [
-        `flow: legs ${legs.length ? legs.join(' · ') : '-'} (after the injection was accepted) · total ${ms(d.totalMs)} from the send · ${d.polls} poll(s)${d.injected ? '' : ' · nothing injected'}`,
+        `flow: legs ${legs.length ? legs.join(' · ') : '-'} (after the injection was accepted) · ${total} · ${d.polls} poll(s)${d.injected ? '' : ' · nothing injected'}`,
         ...(d.unfinished.length ? [`      unfinished: ${d.unfinished.join(', ')}`] : []),
       ];
     },

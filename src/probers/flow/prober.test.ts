@@ -67,6 +67,14 @@ describe('flow prober against the demo pipeline and its fault switch', () => {
     // The other hops were still measured: the dashboard saw the marker although the stream did not.
     assert.ok(flow(r).legs.dashboard !== undefined, JSON.stringify(flow(r).legs));
     assert.ok(flow(r).unfinished.includes('await stream') && !flow(r).unfinished.includes('poll dashboard'), flow(r).unfinished.join());
+    // What a person reads: the failing hop first, with the limit it missed; then the hops that
+    // arrived, with their figures; no end-to-end time for a flow that never reached its end.
+    assert.deepEqual([r.checks[0]?.name, r.checks[0]?.ok, r.checks[0]?.expected], ['leg stream', false, 'marker within 500ms']);
+    assert.match(r.checks[0]?.observed ?? '', /^not seen in 5\d\dms$/);
+    assert.ok(r.checks.some((c) => c.name === 'leg dashboard' && c.ok && /ms$/.test(c.observed)), JSON.stringify(r.checks));
+    assert.equal(flow(r).totalMs, undefined);
+    assert.ok((flow(r).waited?.stream ?? 0) >= 500, JSON.stringify(flow(r).waited));
+    assert.ok(flow(r).legs.stream === undefined, 'no leg figure for a hop that never arrived');
   });
 
   it('fails the poll when the dashboard is stale', async () => {
@@ -102,6 +110,11 @@ describe('flow prober against the demo pipeline and its fault switch', () => {
     const r = await probe();
     assert.equal(code(r), 'assertion');
     assert.match(message(r), /^payload differs at hop dashboard: \$\.value expected 42, observed 43 \(inject /);
+    // The marker did arrive there: the hop has its leg, is not "unfinished", and the failing
+    // check is the integrity one.
+    assert.ok(flow(r).legs.dashboard !== undefined);
+    assert.ok(!flow(r).unfinished.includes('poll dashboard'), flow(r).unfinished.join());
+    assert.deepEqual([r.checks[0]?.name, r.checks[0]?.ok], ['integrity dashboard', false]);
   });
 
   it('fails before injecting anything when a watcher cannot connect', async () => {

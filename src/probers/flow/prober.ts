@@ -48,9 +48,9 @@ export async function probeFlow(spec: FlowProbeSpec, ctx: ProbeContext): Promise
   const watches: Watch[] = [];
   try {
     const failure = (await openWatchers(spec, ctx, timeline, watches)) ?? (await runSteps(spec, ctx, watches, state));
-    const fromSend = Object.values(state.detail.legsFromSend);
-    if (fromSend.length > 0) state.detail.totalMs = Math.max(...fromSend);
-    if (failure) return { failure, phases: timeline.phases, checks: state.checks, detail: state.detail };
+    // An end-to-end time only for a flow that reached its end: a failed one has none to show.
+    if (failure) return { failure, phases: timeline.phases, checks: [...state.checks, ...latencyChecks(spec, state.detail)], detail: state.detail };
+    state.detail.totalMs = maxOf(Object.values(state.detail.legsFromSend));
     state.checks.push(...latencyChecks(spec, state.detail));
     return { failure: slowestHopFailure(spec, state), phases: timeline.phases, checks: state.checks, detail: state.detail };
   } finally {
@@ -147,7 +147,10 @@ async function runSteps(spec: FlowProbeSpec, ctx: ProbeContext, watches: Watch[]
     const outcomes = await waitForHops(spec.steps.slice(index, end), spec, ctx, watches, state);
     const failedAt = outcomes.findIndex((f) => f !== undefined);
     if (failedAt >= 0) {
-      state.detail.unfinished = [...labels.slice(index, end).filter((_, i) => outcomes[i] !== undefined), ...labels.slice(end)];
+      // Unfinished: the hops whose marker never came, and every step after them. A hop whose
+      // marker arrived has its leg, even when what arrived failed a check (integrity).
+      const missed = spec.steps.slice(index, end).map((step, i) => ({ label: labels[index + i] as string, arrived: state.detail.legs[hopOf(step)] !== undefined, failed: outcomes[i] !== undefined }));
+      state.detail.unfinished = [...missed.filter((h) => h.failed && !h.arrived).map((h) => h.label), ...labels.slice(end)];
       return withOtherHops(outcomes[failedAt] as Failure, hopOf(spec.steps[index + failedAt] as FlowStep), state);
     }
     index = end;
@@ -200,7 +203,7 @@ function slowestHopFailure(spec: FlowProbeSpec, state: FlowState): Failure | und
   const more = failed.length > 1 ? ` (+${failed.length - 1} more failed check${failed.length > 2 ? 's' : ''})` : '';
   const leg = /^leg (.+)$/.exec(first.name)?.[1];
   const limit = leg !== undefined ? spec.expect.legs?.[leg] : first.name === 'total' ? spec.expect.total : undefined;
-  if (limit === undefined || first.observed === 'not reached') return { code: 'assertion', message: `${first.name}: expected ${first.expected}, observed ${first.observed}${more}` };
+  if (limit === undefined) return { code: 'assertion', message: `${first.name}: expected ${first.expected}, observed ${first.observed}${more}` };
   const others = Object.entries(state.detail.legs).filter(([name]) => name !== leg).map(([name, v]) => `${name} ${formatDuration(v)}`);
   return { code: 'assertion', message: `${first.name} ${first.observed} > ${formatDuration(limit)}${others.length ? ` (${others.join(', ')})` : ''}${more}` };
 }
@@ -252,7 +255,11 @@ type AwaitStep = Extract<FlowStep, { await: unknown }>['await'];
 async function awaitMarker(step: AwaitStep, spec: FlowProbeSpec, ctx: ProbeContext, watches: Watch[], state: FlowState): Promise<Failure | undefined> {
   const watch = watches.find((w) => w.name === step.on) as Watch;
   const got = await watch.inbox.until((text) => matches(text, step.match, state.vars), remaining(step.within, state), ctx.signal, `leg ${step.on}`);
-  if (isFailure(got)) return got.code === 'timeout' ? { code: 'timeout', message: `leg ${step.on}: marker not seen within ${formatDuration(step.within)} of the injection` } : prefix(`watcher ${step.on}`, got);
+  if (isFailure(got)) {
+    const failure = got.code === 'timeout' ? { code: got.code, message: `leg ${step.on}: marker not seen within ${formatDuration(step.within)} of the injection` } : prefix(`watcher ${step.on}`, got);
+    missed(step.on, step.within, spec, state, got.code === 'timeout' ? `not seen in ${formatDuration(waitedSince(state))}` : `watcher failed: ${got.message}`);
+    return failure;
+  }
   arrived(step.on, got.at, state);
   return integrity(step.on, parseJson(got.text), firstPath(step.match.json), spec, state);
 }
@@ -279,9 +286,29 @@ async function poll(step: PollStep, spec: FlowProbeSpec, ctx: ProbeContext, stat
       last = classifyError(error, ctx.signal, 'exchange').message;
     }
     const left = deadline - performance.now();
-    if (left <= 0) return { code: 'timeout', message: `leg ${step.name}: marker not shown within ${formatDuration(step.within)} of the injection (${state.detail.polls} polls, last ${last})` };
+    if (left <= 0) {
+      missed(step.name, step.within, spec, state, `not shown in ${formatDuration(waitedSince(state))} (${state.detail.polls} polls, last ${last})`);
+      return { code: 'timeout', message: `leg ${step.name}: marker not shown within ${formatDuration(step.within)} of the injection (${state.detail.polls} polls, last ${last})` };
+    }
     await delay(Math.min(step.every, left), ctx.signal);
   }
+}
+
+/** A hop whose marker never came: a failed check of its own (first in the table, with the
+ * limit it missed), and how long it waited, for the waterfall. */
+function missed(leg: string, within: number, spec: FlowProbeSpec, state: FlowState, observed: string): void {
+  const limit = spec.expect.legs?.[leg];
+  const expected = limit !== undefined && limit < within ? `<= ${formatDuration(limit)}` : `marker within ${formatDuration(within)}`;
+  state.checks.push(check(`leg ${leg}`, false, expected, observed));
+  state.detail.waited = { ...state.detail.waited, [leg]: waitedSince(state) };
+}
+
+function waitedSince(state: FlowState): number {
+  return state.acceptedAt === undefined ? 0 : performance.now() - state.acceptedAt;
+}
+
+function maxOf(values: readonly number[]): number | undefined {
+  return values.length === 0 ? undefined : values.reduce((a, b) => Math.max(a, b));
 }
 
 /** A hop's wait ends `within` after the injection was accepted. */
@@ -348,15 +375,12 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
+/** A row per hop that arrived, with its figure (against its limits when it has any), and the
+ * total; a hop that never arrived already has its failed row (missed). */
 function latencyChecks(spec: FlowProbeSpec, detail: FlowDetail): CheckResult[] {
-  const checks: CheckResult[] = [];
   const fail = spec.expect.legs ?? {};
   const soft = spec.degradeWhen.legs ?? {};
-  for (const leg of new Set([...Object.keys(fail), ...Object.keys(soft)])) {
-    const observed = detail.legs[leg];
-    const result = checkLimit(`leg ${leg}`, observed, { fail: fail[leg], degrade: soft[leg] }, 'duration');
-    if (result) checks.push(observed === undefined ? { ...result, observed: 'not reached' } : result);
-  }
+  const checks = Object.entries(detail.legs).map(([leg, observed]) => checkLimit(`leg ${leg}`, observed, { fail: fail[leg], degrade: soft[leg] }, 'duration') ?? check(`leg ${leg}`, true, leg === 'inject' ? 'accepted' : 'arrived', formatDuration(observed)));
   if (detail.totalMs !== undefined) checks.push(...limitChecks([checkLimit('total', detail.totalMs, { fail: spec.expect.total, degrade: spec.degradeWhen.total }, 'duration')]));
   return checks;
 }

@@ -61,6 +61,14 @@ const routes: Record<string, http.RequestListener> = {
     res.writeHead(200, STREAM);
     res.write('data: {"never":"ends"');
   },
+  '/retry-only': (_req, res) => {
+    res.writeHead(200, STREAM);
+    res.write('retry: 1000\n\n');
+  },
+  '/lines-no-blank': (_req, res) => {
+    res.writeHead(200, STREAM);
+    res.write('id: 1\ndata: {"a":1}\n');
+  },
   '/garbage': (_req, res) => {
     res.writeHead(200, STREAM);
     res.write('this is not\nan event stream {"at": all}\n\n<html>\n');
@@ -151,7 +159,9 @@ describe('SSE prober against real local servers', () => {
     ['500', { url: '/500' }, 'http_status', /status: expected 200, observed 500/],
     ['headers that never come', { url: '/slow-headers', hold: '100ms' }, 'timeout', /./, 300],
     ['ids 1,2,3,7,8', { url: '/gappy-ids', hold: '200ms', holdFull: true }, 'assertion', /^ids 4–6 missing \(after 3 came 7\) — 3 missing in all$/],
-    ['garbage', { url: '/garbage', hold: '100ms' }, 'stale', /^\d+B of lines but no event completed in /],
+    ['garbage', { url: '/garbage', hold: '100ms' }, 'stale', /^not an event stream: 48B received in [\d.]+ms, none of it an event field/],
+    ['a stall that sent only a retry: hint (silence, not framing)', { url: '/retry-only', hold: '100ms' }, 'stale', /^silent: no event in [\d.]+ms; the stream sent only a retry: 1s hint$/],
+    ['event lines never ended by a blank line', { url: '/lines-no-blank', hold: '100ms' }, 'stale', /^20B of event lines but no event completed in [\d.]+ms \(no blank line ended one/],
     ['invalid UTF-8', { url: '/bad-utf8', hold: '200ms' }, 'protocol', /not valid UTF-8/],
     ['one huge event', { url: '/huge-event', maxEventSize: '64KiB' }, 'protocol', /exceeded maxEventSize \(65536 bytes\)/],
     ['a line that never ends', { url: '/endless-line', maxEventSize: '64KiB' }, 'protocol', /exceeded maxEventSize/],

@@ -118,7 +118,7 @@ async function subscribe(spec: SseProbeSpec, ctx: ProbeContext, timeline: Timeli
   const report: ClientReport = {
     failure: undefined, status: undefined, startedAt: performance.now(), firstEventAt: undefined, lastEventAt: undefined,
     events: 0, comments: 0, gaps: [], lastNumericId: undefined, lastId: undefined, missingIds: 0, duplicateIds: 0, idGaps: [], idRepeats: [],
-    commentsSinceEvent: 0, stream: { bytes: 0, unterminated: 0 },
+    commentsSinceEvent: 0, stream: { bytes: 0, unterminated: 0, fieldLines: 0 },
     reconnectMs: undefined, reconnects: 0, serverEnds: 0, resumed: false, retryMs: undefined, ages: [],
     arrivals: fanOut ? new Map() : undefined,
     content: { badType: undefined, missingText: undefined, json: new Map() },
@@ -374,10 +374,13 @@ function failureFrom(checks: CheckResult[], report: ClientReport): Failure | und
 /** Why no event arrived, in words: nothing at all, only heartbeats, or bytes that never made an event. */
 function silence(report: ClientReport): string {
   const window = formatDuration(performance.now() - report.startedAt);
-  if (report.comments > 0) return `only heartbeats: ${report.comments} comment line(s), no event in ${window}`;
-  const { bytes, unterminated } = report.stream;
+  const { bytes, unterminated, fieldLines } = report.stream;
+  // A stream that sent only comments or a retry: hint went silent: that is not a framing problem.
+  if (fieldLines === 0 && report.comments > 0) return `only heartbeats: ${report.comments} comment line(s), no event in ${window}`;
+  if (fieldLines === 0 && report.retryMs !== undefined) return `silent: no event in ${window}; the stream sent only a retry: ${formatDuration(report.retryMs)} hint`;
   if (unterminated > 0) return `partial event never terminated: ${formatSize(unterminated)} without a line end (${formatSize(bytes)} received, no event in ${window})`;
-  if (bytes > 0) return `${formatSize(bytes)} of lines but no event completed in ${window} (no blank line ended one, or no data: field)`;
+  if (fieldLines > 0) return `${formatSize(bytes)} of event lines but no event completed in ${window} (no blank line ended one, or no data: field)`;
+  if (bytes > 0) return `not an event stream: ${formatSize(bytes)} received in ${window}, none of it an event field (data:, event:, id:)`;
   return `no event within the ${window} window: nothing after the headers`;
 }
 
