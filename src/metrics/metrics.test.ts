@@ -75,11 +75,71 @@ describe('the series of a probe', () => {
   it('stays within 30 series for an HTTP probe without phase histograms', async () => {
     const plain = await lines('plain');
     assert.ok(plain.length <= 30, `${plain.length} series:\n${plain.join('\n')}`);
-    assert.equal((await lines('phased')).filter((l) => l.startsWith('flowprobe_probe_phase_seconds')).length, 3 * 9, 'three phase histograms of nine series each');
+    assert.equal((await lines('phased')).filter((l) => l.startsWith('flowprobe_probe_phase_seconds')).length, 3 * 5, 'three phase summaries of five series each (p50, p95, p99, sum, count)');
   });
 
   it('drops a probe\'s phase histograms when a reload turns them off', async () => {
     metrics.declareProbes([{ name: 'phased', kind: 'http', metrics: { phases: false } }]);
     assert.equal((await lines('phased')).filter((l) => l.startsWith('flowprobe_probe_phase_seconds')).length, 0);
+  });
+});
+
+describe('latency figures at each probe\'s own scale', () => {
+  // Known samples: an HTTP check that takes about 2 ms, a held SSE stream of about 5 s, and a
+  // flow leg around 180 ms. The figure a dashboard reads must be within 10 % of the true p95 of
+  // the recent runs for each of them.
+  const rng = (() => {
+    let x = 42;
+    return () => ((x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  })();
+  const cases = [
+    { probe: 'fast-http', around: 0.002, spread: 0.001 },
+    { probe: 'held-sse', around: 5, spread: 0.2 },
+    { probe: 'mid-flow', around: 0.18, spread: 0.06 },
+  ];
+  /** What histogram_quantile made of the old fixed buckets (linear inside the bucket). */
+  const OLD_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 10];
+  function fromOldBuckets(samples: number[], q: number): number {
+    const rank = q * samples.length;
+    let below = 0;
+    let lower = 0;
+    for (const upper of OLD_BUCKETS) {
+      const inBucket = samples.filter((v) => v > lower && v <= upper).length;
+      if (below + inBucket >= rank) return lower + (upper - lower) * ((rank - below) / inBucket);
+      below += inBucket;
+      lower = upper;
+    }
+    return lower;
+  }
+
+  it('reads p95 within 10 % for a 2 ms probe and a 5 s one alike (fixed buckets were off by up to 50x)', async () => {
+    const metrics = createMetrics({ location: 'test', version: 'test', schedulerState: () => ({ inFlight: 0, queued: 0 }), probeStates: () => [], resources: () => [], alerting: () => ({ receivers: [], firing: 0 }), now: () => 0 });
+    metrics.declareProbes(cases.map(({ probe }) => ({ name: probe, kind: 'http' as const })));
+    const drawn = new Map<string, number[]>();
+    for (const { probe, around, spread } of cases) {
+      const samples = Array.from({ length: 300 }, () => around - spread / 2 + rng() * spread);
+      drawn.set(probe, samples);
+      for (const seconds of samples) metrics.recordResult({ probe, kind: 'http', runId: 'r', slot: 0, startedAt: 0, durationMs: seconds * 1000, phases: {}, checks: [], detail: KINDS.http.emptyDetail({} as never), ok: true, verdict: 'ok' });
+    }
+    const text = await exposition(metrics.registry);
+    for (const { probe } of cases) {
+      const recent = (drawn.get(probe) ?? []).slice(-128).sort((a, b) => a - b);
+      const truth = recent[Math.ceil(0.95 * recent.length) - 1] as number;
+      const line = text.split('\n').find((l) => l.startsWith('flowprobe_probe_duration_seconds{') && l.includes(`probe="${probe}"`) && l.includes('quantile="0.95"'));
+      const read = Number(line?.split(' ').at(-1));
+      const error = Math.abs(read - truth) / truth;
+      const old = fromOldBuckets(recent, 0.95);
+      console.log(`p95 of ${probe}: true ${truth.toFixed(4)} s, read ${read.toFixed(4)} s (error ${(error * 100).toFixed(1)} %); the old buckets gave ${old.toFixed(4)} s (error ${((Math.abs(old - truth) / truth) * 100).toFixed(0)} %)`);
+      assert.ok(error <= 0.1, `${probe}: p95 read ${read}, true ${truth}`);
+    }
+  });
+
+  it('keeps five series a latency figure, however many samples', async () => {
+    const metrics = createMetrics({ location: 'test', version: 'test', schedulerState: () => ({ inFlight: 0, queued: 0 }), probeStates: () => [], resources: () => [], alerting: () => ({ receivers: [], firing: 0 }), now: () => 0 });
+    metrics.declareProbes([{ name: 'p', kind: 'http' }]);
+    for (let i = 0; i < 10_000; i++) metrics.recordResult({ probe: 'p', kind: 'http', runId: 'r', slot: 0, startedAt: 0, durationMs: i % 97, phases: {}, checks: [], detail: KINDS.http.emptyDetail({} as never), ok: true, verdict: 'ok' });
+    const lines = (await exposition(metrics.registry)).split('\n').filter((l) => l.startsWith('flowprobe_probe_duration_seconds'));
+    assert.deepEqual(lines.map((l) => /^(\w+)/.exec(l)?.[1] + (/quantile="([^"]+)"/.exec(l)?.[1] ?? '')), ['flowprobe_probe_duration_seconds0.5', 'flowprobe_probe_duration_seconds0.95', 'flowprobe_probe_duration_seconds0.99', 'flowprobe_probe_duration_seconds_sum', 'flowprobe_probe_duration_seconds_count']);
+    assert.match(lines.at(-1) ?? '', / 10000$/);
   });
 });

@@ -9,24 +9,19 @@ import type { Health, Transition } from '../detect/probe-state.js';
 import { kindOf } from '../probers/kinds.js';
 import { PHASE_NAMES, type Phases, type ProbeDetail, type ProbeResult } from '../probers/types.js';
 import { watchLoopDelay } from '../resources/loop-delay.js';
+import { RecentQuantiles } from './recent-quantiles.js';
 import type { ProcessReading } from '../resources/monitor.js';
 
 const VERDICTS = ['ok', 'degraded', 'failed'] as const;
 const RESULTS = ['success', 'failure', 'inconclusive'] as const;
-// Buckets are chosen per metric, for the range its values live in: every bucket is a series per
-// probe, and at 1,000 probes the page must stay small (docs/benchmarks.md, bench:metrics).
-/** Whole runs: an HTTP check in tens of ms, a held stream or a flow in seconds. */
-const DURATION_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 10];
-/** Phases of a connection (opt-in per probe): sub-millisecond on a LAN to seconds over a WAN. */
-const PHASE_BUCKETS = [0.001, 0.005, 0.025, 0.1, 0.5, 2.5];
-/** An SSE stream's first event: the product's own goal is under 100 ms. */
-const FIRST_EVENT_BUCKETS = [0.025, 0.05, 0.1, 0.25, 1, 5];
+// Latencies per probe are summaries of its recent samples (recent-quantiles.ts): p50/p95/p99
+// exact at each probe's own scale, five series a probe. Fixed buckets were wrong by up to 50x for
+// probes far from them (docs/benchmarks.md, bench:metrics; the error is tested).
+/** Per-run figures: the last 128 runs. Per-sample figures (gaps, RTTs): the last 256 samples. */
+const RUNS_KEPT = 128;
+const SAMPLES_KEPT = 256;
 /** Outages: one bucket, resolved within five minutes or not; MTTR is rate(_sum)/rate(_count). */
 const OUTAGE_BUCKETS = [300];
-/** Gaps between SSE events: heartbeats and events are seconds apart. */
-const GAP_BUCKETS = [0.1, 0.5, 1, 5, 15, 60];
-const RTT_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5];
-const LEG_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 // One series (no probe label): fine-grained, with 15 and 20 ms so the scheduler's 20 ms bar can
 // be read off the histogram, not only 10 or 25.
 const LATENESS_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.015, 0.02, 0.025, 0.05, 0.1, 0.5, 1];
@@ -77,8 +72,8 @@ export function createMetrics(options: MetricsOptions) {
   const r = [registry];
 
   const probeSuccess = new Gauge({ name: 'flowprobe_probe_success', help: 'Whether the last run of the probe succeeded (1) or failed (0).', labelNames: ['probe', 'kind'], registers: r });
-  const probeDuration = new Histogram({ name: 'flowprobe_probe_duration_seconds', help: 'Duration of probe runs.', labelNames: ['probe'], buckets: DURATION_BUCKETS, registers: r });
-  const probePhase = new Histogram({ name: 'flowprobe_probe_phase_seconds', help: 'Duration of each phase of a probe run (dns, connect, tls, first_byte, download, first_event), for probes with metrics.phases.', labelNames: ['probe', 'phase'], buckets: PHASE_BUCKETS, registers: r });
+  const probeDuration = new RecentQuantiles({ name: 'flowprobe_probe_duration_seconds', help: 'Duration of probe runs (conclusive ones): quantiles of the last 128 runs.', labelNames: ['probe'], keep: RUNS_KEPT, registers: r });
+  const probePhase = new RecentQuantiles({ name: 'flowprobe_probe_phase_seconds', help: 'Duration of each phase of a probe run (dns, connect, tls, first_byte, download, first_event), for probes with metrics.phases: quantiles of the last 128 runs.', labelNames: ['probe', 'phase'], keep: RUNS_KEPT, registers: r });
   const probeVerdict = new Gauge({ name: 'flowprobe_probe_verdict', help: 'The verdict of the last run of the probe: 1 for the verdict it had (ok, degraded or failed), 0 for the others.', labelNames: ['probe', 'verdict'], registers: r });
   const probeRuns = new Counter({ name: 'flowprobe_probe_runs_total', help: 'Probe runs by result (success, failure, inconclusive).', labelNames: ['probe', 'result'], registers: r });
   const probeFailures = new Counter({ name: 'flowprobe_probe_failures_total', help: 'Failed probe runs by reason (a reason\'s series appears with its first failure).', labelNames: ['probe', 'reason'], registers: r });
@@ -86,21 +81,21 @@ export function createMetrics(options: MetricsOptions) {
   const httpStatus = new Gauge({ name: 'flowprobe_http_status_code', help: 'HTTP status of the last response (http and sse probes).', labelNames: ['probe'], registers: r });
   const sseEvents = new Counter({ name: 'flowprobe_sse_events_total', help: 'SSE events received (comments excluded), first subscriber.', labelNames: ['probe'], registers: r });
   const sseComments = new Counter({ name: 'flowprobe_sse_comments_total', help: 'SSE comment lines (heartbeats) received, first subscriber.', labelNames: ['probe'], registers: r });
-  const sseFirstEvent = new Histogram({ name: 'flowprobe_sse_first_event_seconds', help: 'SSE: from sending the request to the first event, first subscriber.', labelNames: ['probe'], buckets: FIRST_EVENT_BUCKETS, registers: r });
-  const sseGap = new Histogram({ name: 'flowprobe_sse_gap_seconds', help: 'Gaps between SSE events (from the response headers to the first event, then between events).', labelNames: ['probe'], buckets: GAP_BUCKETS, registers: r });
+  const sseFirstEvent = new RecentQuantiles({ name: 'flowprobe_sse_first_event_seconds', help: 'SSE: from sending the request to the first event, first subscriber: quantiles of the last 128 runs.', labelNames: ['probe'], keep: RUNS_KEPT, registers: r });
+  const sseGap = new RecentQuantiles({ name: 'flowprobe_sse_gap_seconds', help: 'Gaps between SSE events (from the response headers to the first event, then between events): quantiles of the last 256 gaps.', labelNames: ['probe'], keep: SAMPLES_KEPT, registers: r });
   const sseMissing = new Counter({ name: 'flowprobe_sse_missing_ids_total', help: 'Numeric SSE event ids skipped.', labelNames: ['probe'], registers: r });
   const sseDuplicate = new Counter({ name: 'flowprobe_sse_duplicate_ids_total', help: 'Numeric SSE event ids seen again or out of order.', labelNames: ['probe'], registers: r });
   const sseReconnects = new Counter({ name: 'flowprobe_sse_reconnects_total', help: 'SSE reconnections (resume test).', labelNames: ['probe'], registers: r });
   const sseReconnect = new Gauge({ name: 'flowprobe_sse_reconnect_seconds', help: 'Time from dropping the stream to the resumed stream answering, last run.', labelNames: ['probe'], registers: r });
   const sseAge = new Gauge({ name: 'flowprobe_sse_event_age_p99_seconds', help: 'SSE events with a send time: p99 of their age on arrival, last run.', labelNames: ['probe'], registers: r });
   const sseSpread = new Gauge({ name: 'flowprobe_sse_fanout_delivery_spread_seconds', help: 'Fan-out: worst spread in delivery of one event across subscribers, last run.', labelNames: ['probe'], registers: r });
-  const wsRtt = new Histogram({ name: 'flowprobe_ws_rtt_seconds', help: 'WebSocket round-trip samples (ping/pong or request/response).', labelNames: ['probe'], buckets: RTT_BUCKETS, registers: r });
+  const wsRtt = new RecentQuantiles({ name: 'flowprobe_ws_rtt_seconds', help: 'WebSocket round trips (ping/pong or request/response): quantiles of the last 256 samples.', labelNames: ['probe'], keep: SAMPLES_KEPT, registers: r });
   const wsMessages = new Counter({ name: 'flowprobe_ws_messages_total', help: 'WebSocket messages by direction.', labelNames: ['probe', 'direction'], registers: r });
   const wsOrder = new Counter({ name: 'flowprobe_ws_sequence_errors_total', help: 'Burst messages out of order, missing or duplicated.', labelNames: ['probe', 'error'], registers: r });
   const wsClose = new Gauge({ name: 'flowprobe_ws_last_close_code', help: 'Close code of the last run (first connection).', labelNames: ['probe'], registers: r });
   const wsConnFailures = new Counter({ name: 'flowprobe_ws_connection_failures_total', help: 'WebSocket connections that failed, by reason.', labelNames: ['probe', 'reason'], registers: r });
-  const flowLeg = new Histogram({ name: 'flowprobe_flow_leg_seconds', help: 'Flow legs: from the injection to the marker at each output.', labelNames: ['probe', 'leg'], buckets: LEG_BUCKETS, registers: r });
-  const flowTotal = new Histogram({ name: 'flowprobe_flow_total_seconds', help: 'Flow: from the injection to the last leg.', labelNames: ['probe'], buckets: LEG_BUCKETS, registers: r });
+  const flowLeg = new RecentQuantiles({ name: 'flowprobe_flow_leg_seconds', help: 'Flow legs: from the injection to the marker at each output: quantiles of the last 128 runs.', labelNames: ['probe', 'leg'], keep: RUNS_KEPT, registers: r });
+  const flowTotal = new RecentQuantiles({ name: 'flowprobe_flow_total_seconds', help: 'Flow: from the injection to the last leg, for flows that reached every hop: quantiles of the last 128 runs.', labelNames: ['probe'], keep: RUNS_KEPT, registers: r });
   const lateness = new Histogram({ name: 'flowprobe_scheduler_lateness_seconds', help: 'How late a run started relative to its scheduled slot.', buckets: LATENESS_BUCKETS, registers: r });
   const skipped = new Counter({ name: 'flowprobe_scheduler_skipped_runs_total', help: 'Scheduled runs not started: overlap (previous run still going) or missed (slot already past).', labelNames: ['reason'], registers: r });
   const probesConfigured = new Gauge({ name: 'flowprobe_probes_configured', help: 'Probes in the running configuration.', labelNames: ['kind'], registers: r });
@@ -246,7 +241,7 @@ export function createMetrics(options: MetricsOptions) {
         const seen = new Set<string>();
         for (const { labels } of values) {
           if (labels.probe !== probe) continue;
-          const { le: _bucket, location: _location, ...rest } = labels as Record<string, string | number>;
+          const { le: _bucket, quantile: _quantile, location: _location, ...rest } = labels as Record<string, string | number>;
           const key = JSON.stringify(rest);
           if (seen.has(key)) continue;
           seen.add(key);
@@ -259,15 +254,15 @@ export function createMetrics(options: MetricsOptions) {
 
 type GaugeChild = ReturnType<Gauge['labels']>;
 type CounterChild = ReturnType<Counter['labels']>;
-type HistogramChild = ReturnType<Histogram['labels']>;
+type SummaryChild = ReturnType<RecentQuantiles['labels']>;
 
 /** A probe's own series, bound when it is declared. */
 interface ProbeSeries {
   success: GaugeChild;
   verdict: Record<(typeof VERDICTS)[number], GaugeChild>;
-  duration: HistogramChild;
-  /** Only for probes that ask for them (metrics.phases): five or six histograms a probe. */
-  phases: Partial<Record<(typeof PHASE_NAMES)[number], HistogramChild>> | undefined;
+  duration: SummaryChild;
+  /** Only for probes that ask for them (metrics.phases): five or six summaries a probe. */
+  phases: Partial<Record<(typeof PHASE_NAMES)[number], SummaryChild>> | undefined;
   runs: Record<(typeof RESULTS)[number], CounterChild>;
   lastRun: GaugeChild;
   /** Set at scrape from the detector (flowprobe_probe_state). */

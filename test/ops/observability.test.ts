@@ -20,13 +20,13 @@ const RULES = path.join(ROOT, 'config/prometheus/flowprobe-rules.yml');
 const DASHBOARD = path.join(ROOT, 'config/grafana/flowprobe-dashboard.json');
 
 interface Dashboard {
-  panels: Array<{ title: string; targets?: Array<{ expr: string }> }>;
+  panels: Array<{ title: string; targets?: Array<{ expr: string; legendFormat?: string }> }>;
   templating: { list: Array<{ name: string; query?: { query: string } | string }> };
 }
 
-function dashboardExpressions(): Array<{ where: string; expr: string }> {
+function dashboardExpressions(): Array<{ where: string; expr: string; legend?: string | undefined }> {
   const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as Dashboard;
-  const panels = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ where: `dashboard panel "${p.title}"`, expr: t.expr })));
+  const panels = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ where: `dashboard panel "${p.title}"`, expr: t.expr, legend: t.legendFormat })));
   const variables = dashboard.templating.list.flatMap((v) => {
     const query = typeof v.query === 'string' ? undefined : v.query?.query;
     const inner = query && /^label_values\((.*),\s*\w+\)$/.exec(query)?.[1];
@@ -46,6 +46,16 @@ function ruleExpressions(): Array<{ where: string; expr: string; alert: boolean 
     if (expr) found.push({ where: `rule ${name}`, expr: expr[1] as string, alert: name.startsWith('alert') });
   }
   return found;
+}
+
+/** A legend names only labels its series have, and tells its series apart. */
+function legendProblems(where: string, legend: string, series: Array<Record<string, string>>): string[] {
+  const names = [...legend.matchAll(/\{\{\s*(\w+)\s*\}\}/g)].map((m) => m[1] as string);
+  const missing = names.filter((name) => series.some((labels) => labels[name] === undefined));
+  if (missing.length > 0) return [`${where}: legend "${legend}" names ${missing.join(', ')}, which its series lack`];
+  const shown = series.map((labels) => names.map((name) => labels[name]).join(' '));
+  if (new Set(shown).size < series.length) return [`${where}: legend "${legend}" does not tell its ${series.length} series apart (labels: ${Object.keys(series[0] ?? {}).join(', ')})`];
+  return [];
 }
 
 /** Dashboard variables and Grafana's interval macro, as Grafana would expand them for "All". */
@@ -122,7 +132,7 @@ describe('Prometheus and Grafana against a live daemon', () => {
     );
     const port = await closedPort();
     const child = spawn(prometheus, [`--config.file=${dir}/prometheus.yml`, `--storage.tsdb.path=${dir}/data`, `--web.listen-address=127.0.0.1:${port}`], { stdio: 'ignore' });
-    type QueryResult = { status: string; error?: string; data?: { result: unknown[] } };
+    type QueryResult = { status: string; error?: string; data?: { result: Array<{ metric: Record<string, string> }> } };
     const query = async (expr: string): Promise<QueryResult> => {
       const res = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(expr)}`);
       return (await res.json()) as QueryResult;
@@ -132,10 +142,11 @@ describe('Prometheus and Grafana against a live daemon', () => {
       await waitFor('flow legs in Prometheus', async () => ((await query('flowprobe_flow_leg_seconds_count').catch(() => undefined))?.data?.result.length ? true : undefined), 30_000, 500);
       await waitFor('30s of history', async () => ((await query('count_over_time(flowprobe_build_info[30s]) >= 12').catch(() => undefined))?.data?.result.length ? true : undefined), 40_000, 1000);
       const problems: string[] = [];
-      for (const { where, expr } of dashboardExpressions()) {
+      for (const { where, expr, legend } of dashboardExpressions()) {
         const r = await query(expand(expr));
         if (r.status !== 'success') problems.push(`${where}: invalid: ${r.error}`);
         else if (!r.data?.result.length) problems.push(`${where}: no data for ${expand(expr)}`);
+        else if (legend !== undefined) problems.push(...legendProblems(where, legend, r.data.result.map((x) => x.metric)));
       }
       for (const { where, expr, alert } of ruleExpressions()) {
         // An alert's condition is empty while nothing is wrong: its operands must have data.

@@ -104,7 +104,7 @@ describe('http prober against real local servers', () => {
     const result = await probe({ url: `${server.url}/ok`, expect: { json: { '$.status': 'degraded' } } });
     assert.equal(failureCode(result), 'assertion');
     assert.ok(!result.ok && result.failure.message === 'json $.status: expected == "degraded", observed "ok"', !result.ok ? result.failure.message : '');
-    assert.deepEqual(result.checks.map((c) => c.ok), [true, false]);
+    assert.deepEqual(result.checks.map((c) => [c.name, c.ok]), [['json $.status', false], ['status', true]], 'the failed check first');
   });
 
   it('classifies 5xx as http_status', async () => {
