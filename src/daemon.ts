@@ -25,7 +25,7 @@ import { History } from './results/history.js';
 import type { Clock } from './scheduler/clock.js';
 import { Scheduler, type Job } from './scheduler/scheduler.js';
 import { createServer, listen } from './server/server.js';
-import { statusDocuments, type StatusInputs } from './server/status.js';
+import { NO_RECEIVER, statusDocuments, type StatusInputs } from './server/status.js';
 import { StatusSite } from './web/site.js';
 
 export { ListenError } from './server/server.js';
@@ -141,7 +141,10 @@ export class Daemon {
       inputs: () => this.statusInputs(),
       redact: () => this.redact,
       spec: (name) => this.specs.get(name),
-      alerts: () => ({ alerts: this.alerting.alerts(), silences: this.alerting.silences() }),
+      alerts: () => {
+        const receivers = this.alerting.receivers();
+        return { alerts: this.alerting.alerts(), silences: this.alerting.silences(), receivers, warning: receivers.length === 0 ? NO_RECEIVER : undefined };
+      },
     });
     this.site = new StatusSite({ ...documents, location: () => this.config.settings.location, now: () => clock.now() });
     // Where each result goes, in order. Health comes last but one: it sees what was recorded,
@@ -191,6 +194,7 @@ export class Daemon {
     const listening = `${this.address.host}:${this.address.port}`;
     const shard = settings.shard.count > 1 ? { shard: `${settings.shard.index}/${settings.shard.count}`, probes_defined: this.config.probesDefined } : {};
     this.logger.info({ listen: listening, location: settings.location, probes: this.config.probes.length, ...shard, config: this.config.configFile }, 'flowprobe started');
+    this.warnIfNoReceiver();
   }
 
   /** Re-reads config and probes. A bad config keeps the running one and says why. */
@@ -213,6 +217,7 @@ export class Daemon {
     this.lastReload = { at, ok: true, problems: [] };
     this.metrics.configLoaded(true, at);
     this.logger.info({ probes: loaded.config.probes.length }, 'configuration reloaded');
+    this.warnIfNoReceiver();
     return { ok: true, diagnostics: [] };
   }
 
@@ -236,6 +241,11 @@ export class Daemon {
     for (const receiver of config.settings.alerting.receivers) this.metrics.declareReceiver(receiver.name);
     this.resources.configure(config.settings.resources);
     this.scheduler.update([...this.specs.values()].map((spec) => this.jobFor(spec)));
+  }
+
+  /** A monitor that cannot alert must say so where someone reads it (the log; /alerts; check). */
+  private warnIfNoReceiver(): void {
+    if (this.config.settings.alerting.receivers.length === 0 && this.config.probes.length > 0) this.logger.warn({ probes: this.config.probes.length }, NO_RECEIVER);
   }
 
   private jobFor(spec: ProbeSpec): Job {

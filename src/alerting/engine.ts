@@ -30,6 +30,14 @@ export interface EngineEvents {
   dropped?(receiver: string, reason: 'superseded' | 'overflow', count: number): void;
 }
 
+/** A receiver as /alerts shows it: what it is, what waits for it, how its last attempt went. */
+export interface ReceiverStatus {
+  name: string;
+  kind: string;
+  pending: number;
+  last: { at: number; ok: boolean; reason: string | undefined; message: string | undefined } | undefined;
+}
+
 export interface EngineOptions {
   clock: Clock;
   stateDir: string;
@@ -46,6 +54,8 @@ export class AlertEngine {
   private senders = new Map<string, Sender>();
   private groupTimers = new Map<string, { at: number; timer: Timer }>();
   private failingSince = new Map<string, number>();
+  /** Each receiver's last delivery attempt, for /alerts (in memory: since this start). */
+  private lastAttempt = new Map<string, ReceiverStatus['last']>();
   private stopped = false;
 
   /** Why the saved alert state could not be used at start, if it could not. */
@@ -156,6 +166,10 @@ export class AlertEngine {
 
   receiverNames(): string[] {
     return [...this.senders.keys()];
+  }
+
+  receivers(): ReceiverStatus[] {
+    return [...this.senders.values()].map(({ receiver }) => ({ name: receiver.name, kind: receiver.kind, pending: this.pending(receiver.name).count, last: this.lastAttempt.get(receiver.name) }));
   }
 
   /** What /metrics shows of alerting: each receiver's queue, and the alerts firing now. */
@@ -287,6 +301,7 @@ export class AlertEngine {
   private onAttempt(receiver: string, notification: Notification, delivery: Delivery, attempts: number): void {
     this.options.events.attempt(receiver, notification, delivery, attempts);
     const now = this.options.clock.now();
+    this.lastAttempt.set(receiver, delivery.ok ? { at: now, ok: true, reason: undefined, message: undefined } : { at: now, ok: false, reason: delivery.reason, message: delivery.message });
     const where = { location: this.options.location, severity: this.config.severity };
     if (delivery.ok) {
       this.failingSince.delete(receiver);

@@ -100,6 +100,33 @@ describe('flowprobe command line', () => {
     assert.equal(all.code, 1, 'check still reads every file');
   });
 
+  it('check warns when alerts would go nowhere (no receiver), and still exits 0', async () => {
+    const dir = configDir('probesDir: probes\n', { 'a.yaml': `name: one\nkind: http\nurl: ${target.url}/\n` });
+    const r = await flowprobe(['check', '--config', dir.configFile]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.err, /^warning: no receiver: alerts are not delivered anywhere/m);
+  });
+
+  it('test-receiver needs the receiver\'s config only: an unset secret of a probe does not block it', async () => {
+    const hook: string[] = [];
+    const sink = await httpServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => (hook.push(body), res.writeHead(200).end()));
+    });
+    try {
+      const dir = configDir(`probesDir: probes\nalerting: { receivers: [{ name: hook, webhook: { url: "${sink.url}/" } }] }\n`, {
+        'a.yaml': 'name: two\nkind: http\nurl: http://127.0.0.1:1/\nheaders: { authorization: "Bearer ${UNSET_FOR_THIS_TEST}" }\n',
+      });
+      const r = await flowprobe(['test-receiver', 'hook', '--config', dir.configFile]);
+      assert.equal(r.code, 0, r.err);
+      assert.match(r.out, /delivered to hook/);
+      assert.match(hook[0] ?? '', /"test":true/);
+    } finally {
+      await sink.close();
+    }
+  });
+
   it('alerts needs only the listen address: probe files are not read', async () => {
     const dir = configDir(`probesDir: probes\nlisten: 127.0.0.1:${(await closedPortOf())}\n`, { 'a.yaml': 'name: broken\nkind: http\n' });
     const r = await flowprobe(['alerts', '--config', dir.configFile]);

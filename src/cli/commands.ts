@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { formatDiagnostic } from '../config/diagnostics.js';
 import { isUnknownProbe, loadConfig } from '../config/load.js';
 import { listenAddress } from '../config/schema.js';
+import { NO_RECEIVER } from '../server/status.js';
 import { ConfigError, Daemon, ListenError } from '../daemon.js';
 import type { DemoService } from '../demo/service.js';
 import type { DestinationStream } from 'pino';
@@ -52,6 +53,7 @@ export function check(args: ConfigArgs, io: Io): number {
   const { shard } = settings;
   const share = shard.count > 1 ? `; shard ${shard.index} of ${shard.count} (numbered from 0) runs ${probes.length} of them` : '';
   io.out(`ok: ${probesDefined} probe(s) from ${settings.probesDir}, listening on ${settings.listen}, location ${settings.location}${share}`);
+  if (settings.alerting.receivers.length === 0 && probesDefined > 0) io.err(`warning: ${NO_RECEIVER}`);
   return EXIT.ok;
 }
 

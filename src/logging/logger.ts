@@ -12,6 +12,8 @@ export interface LoggerOptions {
 }
 
 const SECRET_PATHS = [
+  '*.routingKey',
+  '*.apiKey',
   '*.password',
   '*.token',
   '*.secret',

@@ -3,6 +3,7 @@
 // results, failures and incident timeline). The API and the page read the same documents;
 // the caller removes secrets before either is shown.
 import type { Alert } from '../alerting/alert.js';
+import type { ReceiverStatus } from '../alerting/engine.js';
 import type { Silence } from '../alerting/maintenance.js';
 import type { Config } from '../config/load.js';
 import type { ProbeSpec } from '../config/schema.js';
@@ -87,12 +88,20 @@ export interface StatusSummary {
   resources: ProcessReading[];
   counts: Record<Health, number> & { probes: number };
   probes: ProbeSummary[];
+  /** What someone reading the page must know about the daemon itself (no receiver). */
+  warnings: string[];
 }
 
 export interface AlertsDocument {
   alerts: Alert[];
   silences: Silence[];
+  /** Where alerts go; none configured means they are delivered nowhere, and `warning` says so. */
+  receivers: ReceiverStatus[];
+  warning: string | undefined;
 }
+
+/** What a daemon with no receiver says wherever its alerts are shown. */
+export const NO_RECEIVER = 'no receiver: alerts are not delivered anywhere (add one under alerting.receivers)';
 
 /** Failing first, then degraded, then the rest; by name within each. */
 const RANK: Record<Health, number> = { failing: 0, degraded: 1, healthy: 2, pending: 3 };
@@ -112,6 +121,7 @@ export function statusSummary(inputs: StatusInputs): StatusSummary {
     resources: inputs.resources,
     counts,
     probes,
+    warnings: inputs.config.settings.alerting.receivers.length === 0 && probes.length > 0 ? [NO_RECEIVER] : [],
   };
 }
 

@@ -40,6 +40,7 @@ span.verdict-degraded, tr.verdict-degraded td.headline { color: var(--degraded);
 .label { margin-left: .5em; padding: 0 5px; border: 1px solid #8886; border-radius: 4px; font-size: 12px; }
 .filter label { margin-right: 1em; }
 .timeline-state { font-weight: bold; }
+p.warning { padding: .5em 1em; border: 1px solid var(--degraded); border-radius: 4px; color: var(--degraded); font-weight: bold; }
 .timeline-undelivered { color: var(--degraded); }
 tr.expired { color: var(--muted); }
 `;

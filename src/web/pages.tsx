@@ -42,6 +42,9 @@ export function overviewPage(summary: StatusSummary, filter: Filter, since: numb
         Probes <small>at {summary.location}</small>
       </h1>
       <Counts summary={summary} />
+      {summary.warnings.map((w) => (
+        <p class="warning">⚠ {w}</p>
+      ))}
       <form class="filter" method="get" action="/">
         <label>
           state{' '}
@@ -341,10 +344,34 @@ export function alertsPage(doc: AlertsDocument, location: string, now: number): 
       <h1>
         Alerts <small>at {location}</small>
       </h1>
+      {doc.warning && <p class="warning">⚠ {doc.warning}</p>}
       <h2>Firing ({firing.length})</h2>
       {firing.length === 0 ? <p>No alert is firing.</p> : <Alerts alerts={firing} />}
       <h2>Resolved, still remembered ({resolved.length})</h2>
       {resolved.length === 0 ? <p>None.</p> : <Alerts alerts={resolved} />}
+      <h2>Receivers ({doc.receivers.length})</h2>
+      {doc.receivers.length > 0 && (
+        <table class="receivers">
+          <thead>
+            <tr>
+              <th>receiver</th>
+              <th>kind</th>
+              <th>queued</th>
+              <th>last delivery</th>
+            </tr>
+          </thead>
+          <tbody>
+            {doc.receivers.map((r) => (
+              <tr class={r.last && !r.last.ok ? 'state-failing' : ''}>
+                <td>{r.name}</td>
+                <td>{r.kind}</td>
+                <td>{r.pending}</td>
+                <td>{r.last ? <>{r.last.ok ? '✔ delivered' : `✘ ${r.last.reason}: ${r.last.message ?? ''}`} <Ago at={r.last.at} /></> : 'none since the daemon started'}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
       <h2>Silences ({doc.silences.length})</h2>
       <p class="note">Read-only: silences are created and removed with the token-protected API (POST/DELETE /api/v1/silences).</p>
       {doc.silences.length > 0 && (

@@ -117,6 +117,15 @@ describe('status page and status API', () => {
     resumed.body.destroy();
   });
 
+  it('says on the overview, on /alerts and in the log that alerts go nowhere without a receiver', async () => {
+    assert.match((await h.get('/')).text, /<p class="warning">⚠ no receiver: alerts are not delivered anywhere/);
+    assert.match((await h.get('/alerts')).text, /<p class="warning">⚠ no receiver: alerts are not delivered anywhere/);
+    const api = JSON.parse((await h.get('/api/v1/alerts')).text) as { receivers: unknown[]; warning: string };
+    assert.deepEqual(api.receivers, []);
+    assert.match(api.warning, /^no receiver/);
+    assert.ok(h.logs.some((l) => l.includes('"level":"warn"') && l.includes('no receiver: alerts are not delivered anywhere')));
+  });
+
   it('streams the probe page its live part', async () => {
     const res = await request(`${h.base}/events?page=probe&probe=web-home`);
     const live = patches(res.body);

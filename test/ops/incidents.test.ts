@@ -142,6 +142,11 @@ it('a sequence of faults: one incident each with its own duration, a flap as one
     assert.equal(sample('flowprobe_outage_duration_seconds_count', 'b'), 1);
     assert.equal(sample('flowprobe_outage_duration_seconds_count', 'c'), 1);
     assert.ok(metrics.split('\n').some((line) => line.startsWith('flowprobe_probe_state{') && line.includes('probe="a"') && line.includes('state="healthy"') && line.endsWith(' 1')));
+    // /alerts lists the receivers and how each one's last delivery went.
+    const api = (await (await fetch(`${base}/api/v1/alerts`)).json()) as { receivers: Array<{ name: string; kind: string; pending: number; last?: { ok: boolean } }>; warning?: string };
+    assert.deepEqual(api.receivers.map((r) => [r.name, r.kind, r.pending, r.last?.ok]), [['hook', 'webhook', 0, true], ['mail', 'email', 0, true]]);
+    assert.equal(api.warning, undefined);
+    assert.match(await (await fetch(`${base}/alerts`)).text(), /<td>hook<\/td><td>webhook<\/td><td>0<\/td><td>✔ delivered/);
   } finally {
     await daemon.stop();
     await target.close();
