@@ -12,6 +12,7 @@ import { availableFigures } from '../detect/figures.js';
 import { CronSchedule, cronShortestGapMs } from '../scheduler/cron.js';
 import { displayPath, formatKeyPath, SourceMap, zodMessage, type Diagnostic, type KeyPath } from './diagnostics.js';
 import { readBoundedFile } from './files.js';
+import { suggestKey } from './suggest.js';
 import { MAX_SHARDS, ownerOf, parseShard, type Shard } from './shard.js';
 import { figureLabel, type Figure } from './probe-fields.js';
 import {
@@ -387,8 +388,10 @@ function validate<T>(
 ): T | undefined {
   const result = schema.safeParse(raw, { error: zodMessage });
   if (result.success) return result.data;
+  // An unknown key names the nearest one the schema allows at that place.
+  const hint = (keys: ReadonlyArray<string | number>, key: string) => suggestKey(schema as z.ZodType, raw, keys.slice(at.length), key);
   for (const issue of result.error.issues) {
-    diagnostics.push(...issueDiagnostics({ ...issue, path: [...at, ...issue.path] } as Issue, source));
+    diagnostics.push(...issueDiagnostics({ ...issue, path: [...at, ...issue.path] } as Issue, source, hint));
   }
   return undefined;
 }
@@ -457,16 +460,19 @@ function keyPathOf(ancestry: readonly unknown[], node: unknown): Array<string | 
 
 type Issue = z.core.$ZodIssue;
 
-function issueDiagnostics(issue: Issue, source: SourceMap): Diagnostic[] {
+function issueDiagnostics(issue: Issue, source: SourceMap, hint: (keys: ReadonlyArray<string | number>, key: string) => string | undefined): Diagnostic[] {
   const keys = issue.path as Array<string | number>;
   if (issue.code === 'invalid_union') {
     // The alternative the value plainly meant (its keys all fit) reports its own problems,
     // deep inside it, instead of "expected one of …".
     const meant = issue.errors.find((branch) => branch.length > 0 && branch.every((inner) => !wrongShape(inner)));
-    if (meant) return meant.flatMap((inner) => issueDiagnostics({ ...inner, path: [...keys, ...inner.path] } as Issue, source));
+    if (meant) return meant.flatMap((inner) => issueDiagnostics({ ...inner, path: [...keys, ...inner.path] } as Issue, source, hint));
   }
   if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((key) => source.atKey([...keys, key], 'unknown key'));
+    return issue.keys.map((key) => {
+      const meant = hint(keys, key);
+      return source.atKey([...keys, key], meant ? `unknown key — did you mean "${meant}"?` : 'unknown key');
+    });
   }
   if (issue.code === 'invalid_key') {
     const inner = issue.issues[0]?.message ?? 'expected a valid key';
