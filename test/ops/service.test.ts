@@ -123,6 +123,38 @@ describe('installing on a host', () => {
   });
 });
 
+describe('what the README and the unit tell a new user is true', () => {
+  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const unit = readFileSync(path.join(ROOT, 'systemd/flowprobe.service'), 'utf8');
+
+  it('the unit points at a README section that exists, and quotes the numbers the README does', () => {
+    const section = /see README\.md \("([^"]+)"\)/.exec(unit)?.[1];
+    assert.ok(section, 'the unit names a README section');
+    assert.match(readme, new RegExp(`^#+ ${section.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
+    for (const setting of ['TimeoutStopSec', 'RestartSec']) {
+      const value = new RegExp(`^${setting}=(\\S+)$`, 'm').exec(unit)?.[1];
+      if (readme.includes(setting)) assert.ok(readme.includes(`${setting}=${value}`), `README quotes ${setting} as the unit sets it (${value})`);
+    }
+  });
+
+  it('every file a README command reads is made by a step before it', () => {
+    const blocks = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1] as string);
+    for (const block of blocks) {
+      for (const [, file] of block.matchAll(/--env-file (\S+)/g)) {
+        const before = block.slice(0, block.indexOf(`--env-file ${file}`));
+        assert.match(before, new RegExp(`(install|touch|cp|>)[^\\n]*\\b${(file as string).replace('.', '\\.')}\\b`), `--env-file ${file}: no step before it creates the file`);
+      }
+    }
+  });
+
+  it('`npx flowprobe` in a checkout runs the project\'s own command, offline', () => {
+    assert.match(readme, /`npx flowprobe check`/);
+    const r = spawnSync('npm', ['exec', '--offline', '--', 'flowprobe', 'check'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, DEMO_JWT_SECRET: 'readme-test-secret' } });
+    assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+    assert.match(r.stdout, /^ok: \d+ probe\(s\)/m);
+  });
+});
+
 describe('Docker image', () => {
   const dockerfile = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
 
