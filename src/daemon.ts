@@ -124,8 +124,10 @@ export class Daemon {
     this.selfAlerts = new SelfAlerts({
       where: () => ({ location: this.config.settings.location, severity: this.config.settings.alerting.severity }),
       now: () => clock.now(),
+      setTimer: (ms, fn) => clock.setTimer(ms, fn),
       raise: (events) => this.alerting.handle(events),
       probeSideFiring: this.alerting.alerts().some((a) => a.status === 'firing' && isSelfAlert(a.labels, SELF_ALERT.probeSide)),
+      stateLostSince: this.alerting.alerts().find((a) => a.status === 'firing' && isSelfAlert(a.labels, SELF_ALERT.stateLost))?.startsAt,
     });
     this.metrics = createMetrics({
       location: settings.location,
@@ -186,9 +188,9 @@ export class Daemon {
     this.scheduler.start();
     this.resources.start();
     this.alerting.start();
-    for (const problem of [this.health.problem, this.alerting.stateProblem]) {
-      if (problem) (this.logger.error({ problem }, 'state directory problem'), this.stateFailing(problem));
-    }
+    const unread = [this.health.problem, this.alerting.stateProblem].filter((p) => p !== undefined);
+    for (const { problem, lost } of unread) this.logger.error({ problem, lost: lost.length }, 'state directory problem');
+    this.selfAlerts.stateLost(unread);
     this.health.start();
     this.state = 'running';
     const listening = `${this.address.host}:${this.address.port}`;
@@ -325,6 +327,7 @@ export class Daemon {
     this.state = 'stopping';
     await this.scheduler.stop(0);
     this.resources.stop();
+    this.selfAlerts.stop();
     this.alerting.stop();
     this.health.stop();
     this.site.close();

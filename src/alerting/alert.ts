@@ -15,6 +15,7 @@ export type AlertName =
   | 'ProcessGone'
   | 'FlowprobeReceiverFailing'
   | 'FlowprobeStateUnwritable'
+  | 'FlowprobeStateLost'
   | 'FlowprobeProbeSideProblem'
   | 'FlowprobeTest';
 
@@ -71,6 +72,7 @@ const DEFAULT_SEVERITY: Record<AlertName, string> = {
   ProcessGone: 'critical',
   FlowprobeReceiverFailing: 'critical',
   FlowprobeStateUnwritable: 'critical',
+  FlowprobeStateLost: 'critical',
   FlowprobeProbeSideProblem: 'critical',
   FlowprobeTest: 'info',
 };

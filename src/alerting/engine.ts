@@ -11,7 +11,7 @@ import { fingerprint, type Alert, type AlertEvent, type Notification } from './a
 import { decide, groupKeyOf, groupLabelsOf } from './group.js';
 import { inhibitedBy } from './inhibit.js';
 import { mutedBy, newSilence, SILENCE_LIMITS, type Silence, type SilenceInput } from './maintenance.js';
-import { alertingStateSchema, Outbox, type AlertingState } from './outbox.js';
+import { alertingStateSchema, Outbox, salvageAlertingState, type AlertingState } from './outbox.js';
 import { buildReceiver } from './receivers/index.js';
 import type { Delivery, Receiver } from './receivers/receiver.js';
 import { route } from './route.js';
@@ -58,14 +58,14 @@ export class AlertEngine {
   private lastAttempt = new Map<string, ReceiverStatus['last']>();
   private stopped = false;
 
-  /** Why the saved alert state could not be used at start, if it could not. */
-  readonly stateProblem: string | undefined;
+  /** Why the saved alert state could not be (wholly) used at start, and what was lost. */
+  readonly stateProblem: { problem: string; lost: string[] } | undefined;
 
   constructor(private readonly options: EngineOptions) {
     this.config = options.config;
-    const file = new StateFile(path.join(options.stateDir, 'alerts.json'), alertingStateSchema as unknown as z.ZodType<AlertingState, unknown>);
+    const file = new StateFile(path.join(options.stateDir, 'alerts.json'), alertingStateSchema as unknown as z.ZodType<AlertingState, unknown>, salvageAlertingState);
     this.outbox = new Outbox(file);
-    this.stateProblem = file.problem;
+    this.stateProblem = file.problem === undefined ? undefined : { problem: file.problem, lost: file.lost };
     this.configure(options.config, options.receivers);
   }
 

@@ -4,7 +4,8 @@
 // one schema, so a silence that is stored can always be evaluated.
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { count, duration, labelMatchers, text } from '../config/fields.js';
+import { duration, labelMatchers, text } from '../config/fields.js';
+import { epochMs } from '../detect/state-file.js';
 import type { MaintenanceWindow } from '../config/schema.js';
 
 export const SILENCE_LIMITS = { count: 1_000, commentChars: 1_000, maxDurationMs: 90 * 86_400_000 } as const;
@@ -22,15 +23,18 @@ export type SilenceInput = z.output<typeof silenceInput>;
 export const silenceSchema = z.strictObject({
   id: text(100),
   matchers: labelMatchers(),
-  startsAt: count(0, Number.MAX_SAFE_INTEGER),
-  endsAt: count(0, Number.MAX_SAFE_INTEGER),
+  startsAt: epochMs(),
+  endsAt: epochMs(SILENCE_LIMITS.maxDurationMs + 86_400_000),
   comment: text(SILENCE_LIMITS.commentChars),
   createdBy: text(200),
 });
 export type Silence = z.output<typeof silenceSchema>;
 
 export function newSilence(input: SilenceInput, now: number): Silence {
-  return { id: randomUUID(), matchers: input.matchers, startsAt: now, endsAt: now + input.duration, comment: input.comment, createdBy: input.createdBy };
+  // Whole milliseconds: what the state file holds (a clock with sub-millisecond precision gave
+  // fractions that the loader once refused, losing the outbox with them).
+  const startsAt = Math.round(now);
+  return { id: randomUUID(), matchers: input.matchers, startsAt, endsAt: startsAt + input.duration, comment: input.comment, createdBy: input.createdBy };
 }
 
 /** Whether a maintenance window is open at `now`: its last start was less than `duration` ago. */

@@ -3,13 +3,15 @@
 // change is written (fsynced, renamed) before it counts: a notification is queued only once
 // it is on disk.
 import { z } from 'zod';
-import type { StateFile } from '../detect/state-file.js';
+import { epochMs, keepItems, keepRecords, type Salvage, type StateFile } from '../detect/state-file.js';
 import type { Alert, Notification } from './alert.js';
 import { silenceSchema } from './maintenance.js';
 
-// The state file's shape, checked on load like any other input: a file that is valid JSON but
-// not this shape is moved aside, never half-used.
-const time = z.number().finite().nonnegative();
+// The state file's shape, checked on load like any other input: a record that does not pass is
+// dropped and named (salvageAlertingState), the others are kept; a file without the outline is
+// moved aside. Times are bounded: a notification waits at most a day for a retry, a silence
+// lasts at most 90 days.
+const time = epochMs();
 const labels = z.record(z.string(), z.string());
 const alertSchema = z.object({
   fingerprint: z.string(),
@@ -36,13 +38,35 @@ const notificationSchema = z.object({
   test: z.boolean(),
 });
 const nflogSchema = z.object({ firing: z.array(z.string()), sentAt: time });
+const queuedSchema = z.object({ notification: notificationSchema, attempts: z.number().int().nonnegative(), nextAttemptAt: time });
 
 export const alertingStateSchema = z.strictObject({
   alerts: z.record(z.string(), alertSchema),
   nflog: z.record(z.string(), nflogSchema),
-  queue: z.array(z.object({ notification: notificationSchema, attempts: z.number().int().nonnegative(), nextAttemptAt: time })),
+  queue: z.array(queuedSchema),
   silences: z.array(silenceSchema),
 });
+
+/** alerts.json record by record: a bad silence costs that silence, not the outbox. */
+export const salvageAlertingState: Salvage<AlertingState> = (raw) => {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined;
+  const r = raw as Record<string, unknown>;
+  if (!['alerts', 'nflog', 'queue', 'silences'].some((key) => key in r)) return undefined;
+  const lost: string[] = [];
+  const value: AlertingState = {
+    alerts: keepRecords(r.alerts, alertSchema, 'alert', lost) as Record<string, Alert>,
+    nflog: keepRecords(r.nflog, nflogSchema, 'notification log', lost),
+    queue: keepItems(r.queue, queuedSchema, 'queued notification', lost, (q) => nameOf(q, 'notification', 'id')) as Queued[],
+    silences: keepItems(r.silences, silenceSchema, 'silence', lost, (s) => nameOf(s, 'id')),
+  };
+  return { value, lost };
+};
+
+function nameOf(value: unknown, ...path: string[]): string {
+  let at: unknown = value;
+  for (const key of path) at = typeof at === 'object' && at !== null ? (at as Record<string, unknown>)[key] : undefined;
+  return typeof at === 'string' ? ` (${at.slice(0, 60)})` : '';
+}
 
 export interface Queued {
   notification: Notification;

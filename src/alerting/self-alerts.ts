@@ -9,6 +9,7 @@ import { ProbeSideWatch, type ProbeSideVerdict } from '../detect/probe-side.js';
 export const SELF_ALERT = {
   probeSide: 'FlowprobeProbeSideProblem',
   stateUnwritable: 'FlowprobeStateUnwritable',
+  stateLost: 'FlowprobeStateLost',
   receiverFailing: 'FlowprobeReceiverFailing',
 } as const;
 export type SelfAlertName = (typeof SELF_ALERT)[keyof typeof SELF_ALERT];
@@ -43,6 +44,24 @@ export function stateUnwritableEvent(problem: string | undefined, where: Where, 
     : { labels, status: 'firing', at, summary: `flowprobe cannot use its state directory: ${problem}. Probing and alerting go on from memory; a restart now would forget outages and queued notifications.`, checks: [], evidence: {} };
 }
 
+/** Saved state that could not be read at start: it stays firing for STATE_LOST_FIRING_MS, long
+ * enough to be delivered and read, and lists what was lost. */
+export const STATE_LOST_FIRING_MS = 3_600_000;
+
+export function stateLostEvent(lost: readonly string[] | undefined, problems: readonly string[], where: Where, at: number): AlertEvent {
+  const labels = labelsOf(SELF_ALERT.stateLost, where);
+  if (lost === undefined) return { labels, status: 'resolved', at, summary: 'the state that could not be read at start is an hour behind us', checks: [], evidence: {} };
+  const shown = lost.slice(0, 20).join('; ');
+  return {
+    labels,
+    status: 'firing',
+    at,
+    summary: `flowprobe could not read all of its saved state at start; lost: ${shown}${lost.length > 20 ? `; +${lost.length - 20} more` : ''}. Outages, queued notifications or silences in it are forgotten: check what on-call was told. ${problems.join(' ')}`,
+    checks: [],
+    evidence: { lost: lost.length },
+  };
+}
+
 export function receiverFailingEvent(
   receiver: string,
   failing: { sinceMs: number; reason: string; message: string; attempts: number } | undefined,
@@ -64,10 +83,13 @@ export function receiverFailingEvent(
 export interface SelfAlertsOptions {
   where(): Where;
   now(): number;
+  setTimer(delayMs: number, fn: () => void): { cancel(): void };
   /** Raises or resolves a self alert through the engine, like any other alert. */
   raise(events: AlertEvent[]): void;
   /** Whether the probe-side alert was firing when the daemon started (from the outbox). */
   probeSideFiring: boolean;
+  /** Since when a state-lost alert of an earlier start is firing (from the outbox), if one is. */
+  stateLostSince: number | undefined;
 }
 
 /** The daemon's own alerts as state: each is raised once when its trouble starts and resolved
@@ -75,9 +97,33 @@ export interface SelfAlertsOptions {
 export class SelfAlerts {
   private readonly probeSide: ProbeSideWatch;
   private stateProblem: string | undefined;
+  private stateLostTimer: { cancel(): void } | undefined;
 
   constructor(private readonly options: SelfAlertsOptions) {
     this.probeSide = new ProbeSideWatch(options.probeSideFiring);
+    // Raised before a restart: it still ends an hour after it began.
+    if (options.stateLostSince !== undefined) this.endStateLostAt(options.stateLostSince + STATE_LOST_FIRING_MS);
+  }
+
+  /** Saved state that could not be read at start: one alert listing what was lost, firing for
+   * an hour (a problem that fixes itself in a second must still reach someone). */
+  stateLost(problems: ReadonlyArray<{ problem: string; lost: string[] }>): void {
+    if (problems.length === 0) return;
+    const now = this.options.now();
+    this.options.raise([stateLostEvent(problems.flatMap((p) => p.lost), problems.map((p) => p.problem), this.options.where(), now)]);
+    this.endStateLostAt(now + STATE_LOST_FIRING_MS);
+  }
+
+  private endStateLostAt(at: number): void {
+    this.stateLostTimer?.cancel();
+    this.stateLostTimer = this.options.setTimer(Math.max(0, at - this.options.now()), () => {
+      this.stateLostTimer = undefined;
+      this.options.raise([stateLostEvent(undefined, [], this.options.where(), this.options.now())]);
+    });
+  }
+
+  stop(): void {
+    this.stateLostTimer?.cancel();
   }
 
   /** Whether the state directory is unusable right now. */

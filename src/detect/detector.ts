@@ -5,11 +5,20 @@ import type { DetectConfig, ProbeSpec, Schedule } from '../config/schema.js';
 import { cronShortestGapMs } from '../scheduler/cron.js';
 import type { ProbeResult } from '../probers/types.js';
 import { figureOf } from './figures.js';
+import { keepRecords, type Salvage } from './state-file.js';
 import { z } from 'zod';
 import { ProbeState, probeStateSnapshotSchema, type DetectSettings, type ProbeStateSnapshot, type Transition } from './probe-state.js';
 
 export type DetectorSnapshot = Record<string, ProbeStateSnapshot>;
 export const detectorSnapshotSchema = z.record(z.string(), probeStateSnapshotSchema) as unknown as z.ZodType<DetectorSnapshot, unknown>;
+
+/** detector.json probe by probe: one bad entry costs that probe's state, not every probe's. */
+export const salvageDetectorSnapshot: Salvage<DetectorSnapshot> = (raw) => {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined;
+  const lost: string[] = [];
+  const value = keepRecords(raw, probeStateSnapshotSchema, 'probe', lost) as DetectorSnapshot;
+  return { value, lost };
+};
 
 export class Detector {
   private readonly states = new Map<string, ProbeState>();

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { DetectConfig, ProbeSpec } from '../config/schema.js';
 import type { ProbeResult } from '../probers/types.js';
 import type { Clock, Timer } from '../scheduler/clock.js';
-import { Detector, detectorSnapshotSchema } from './detector.js';
+import { Detector, detectorSnapshotSchema, salvageDetectorSnapshot } from './detector.js';
 import type { ProbeState, Transition } from './probe-state.js';
 import { StateFile } from './state-file.js';
 
@@ -28,13 +28,13 @@ export class Health {
   private saveTimer: Timer | undefined;
   private stopped = false;
 
-  /** Why the saved state could not be used at start, if it could not. */
-  readonly problem: string | undefined;
+  /** Why the saved state could not be (wholly) used at start, and what was lost. */
+  readonly problem: { problem: string; lost: string[] } | undefined;
 
   constructor(private readonly options: HealthOptions) {
-    this.file = new StateFile(path.join(options.stateDir, 'detector.json'), detectorSnapshotSchema);
+    this.file = new StateFile(path.join(options.stateDir, 'detector.json'), detectorSnapshotSchema, salvageDetectorSnapshot);
     this.detector = new Detector(this.file.load() ?? {});
-    this.problem = this.file.problem;
+    this.problem = this.file.problem === undefined ? undefined : { problem: this.file.problem, lost: this.file.lost };
   }
 
   configure(defaults: DetectConfig, probes: readonly ProbeSpec[]): void {

@@ -73,12 +73,13 @@ describe('the silences API', () => {
 });
 
 describe('state files of the wrong shape', () => {
-  const shapes: Array<{ name: string; file: string; text: string }> = [
-    { name: 'alerts.json is {}', file: 'alerts.json', text: '{}' },
-    { name: 'alerts.json is []', file: 'alerts.json', text: '[]' },
-    { name: 'alerts.json has a number for its queue', file: 'alerts.json', text: '{"alerts":{},"nflog":{},"queue":5,"silences":[]}' },
-    { name: 'alerts.json holds a silence with a broken regex', file: 'alerts.json', text: '{"alerts":{},"nflog":{},"queue":[],"silences":[{"id":"s","matchers":{"probe":"/payments-[/"},"startsAt":0,"endsAt":99999999999999,"comment":"x","createdBy":"x"}]}' },
-    { name: 'a detector entry is 5', file: 'detector.json', text: '{"a":5}' },
+  const shapes: Array<{ name: string; file: string; text: string; lost: RegExp }> = [
+    { name: 'alerts.json is {}', file: 'alerts.json', text: '{}', lost: /lost: all of alerts\.json/ },
+    { name: 'alerts.json is []', file: 'alerts.json', text: '[]', lost: /lost: all of alerts\.json/ },
+    { name: 'alerts.json has a number for its queue', file: 'alerts.json', text: '{"alerts":{},"nflog":{},"queue":5,"silences":[]}', lost: /lost: queued notification: not a list/ },
+    { name: 'alerts.json holds a silence with a broken regex', file: 'alerts.json', text: '{"alerts":{},"nflog":{},"queue":[],"silences":[{"id":"s","matchers":{"probe":"/payments-[/"},"startsAt":0,"endsAt":99999999999999,"comment":"x","createdBy":"x"}]}', lost: /lost: silence\[0\] \(s\): / },
+    { name: 'a detector entry is 5', file: 'detector.json', text: '{"a":5}', lost: /lost: probe \\"a\\": / },
+    { name: 'a detector entry starts in the year 287,000', file: 'detector.json', text: '{"a":{"health":"healthy","streak":{"startedAt":9e15},"consecutiveFailures":1,"consecutiveSuccesses":0,"window":[],"baseline":[],"fastStreak":0}}', lost: /lost: probe \\"a\\": streak\.startedAt: expected a time between 2000/ },
   ];
   for (const shape of shapes) {
     it(`${shape.name}: moved aside, said, alerted; the daemon probes and is ready`, async () => {
@@ -93,8 +94,9 @@ describe('state files of the wrong shape', () => {
         assert.equal((await h.get('/readyz')).status, 200);
         assert.equal((await h.get('/metrics')).status, 200);
         await waitFor('a probe run', async () => ((await probeRuns(h, 'a')) > 0 ? true : undefined));
-        const page = await waitFor('the state alert', () => pages.find((p) => p.includes('FlowprobeStateUnwritable')));
-        assert.match(page, /did not have the expected shape|was not valid JSON/);
+        const page = await waitFor('the state alert', () => pages.find((p) => p.includes('FlowprobeStateLost')));
+        assert.match(page, /could not read all of its saved state at start; lost: /);
+        assert.match(page, shape.lost);
         assert.ok(readdirSync(stateDir).some((f) => f.startsWith(`${shape.file}.corrupt-`)), 'the file is kept aside');
       } finally {
         await h.daemon.stop();
