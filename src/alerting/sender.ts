@@ -56,12 +56,22 @@ export class Sender {
 
   private async deliver(entry: Queued): Promise<void> {
     const { outbox, clock } = this.options;
-    const signal = AbortSignal.any([AbortSignal.timeout(this.options.timeoutMs), this.stopping.signal]);
+    // The delivery's deadline is a timer this sender holds and clears. An AbortSignal.timeout()
+    // inside AbortSignal.any() can be garbage-collected before it fires (a known Node behaviour):
+    // a receiver that accepted the request and never answered then held its queue for ever.
+    const controller = new AbortController();
+    const deadline = clock.setTimer(this.options.timeoutMs, () => controller.abort(new DOMException('delivery timeout', 'TimeoutError')));
+    const onStop = () => controller.abort(this.stopping.signal.reason);
+    this.stopping.signal.addEventListener('abort', onStop, { once: true });
     outbox.inFlight.add(entry.notification.id);
     const delivery = await this.receiver
-      .send(entry.notification, signal)
+      .send(entry.notification, controller.signal)
       .catch((error: unknown): Delivery => ({ ok: false, retry: true, retryAfterMs: undefined, reason: 'internal', message: `receiver error: ${String(error)}` }))
-      .finally(() => outbox.inFlight.delete(entry.notification.id));
+      .finally(() => {
+        deadline.cancel();
+        this.stopping.signal.removeEventListener('abort', onStop);
+        outbox.inFlight.delete(entry.notification.id);
+      });
     entry.attempts++;
     if (delivery.ok || !delivery.retry) outbox.remove(entry.notification.id);
     else entry.nextAttemptAt = clock.now() + (delivery.retryAfterMs ?? backoff(entry.attempts, this.options.retry));

@@ -34,7 +34,10 @@ export function emailReceiver(config: EmailConfig, timeoutMs: number): Receiver 
     async send(n, signal) {
       try {
         const message = emailMessage(n);
-        await (await connect()).sendMail({ from: e.from, to: e.to, subject: message.subject, text: message.text, html: message.html, headers: { 'X-Flowprobe-Group': n.groupKey } });
+        const sent = (await connect()).sendMail({ from: e.from, to: e.to, subject: message.subject, text: message.text, html: message.html, headers: { 'X-Flowprobe-Group': n.groupKey } });
+        // The delivery's deadline ends the wait even if the SMTP server holds the connection
+        // (nodemailer's own socket timeout closes it behind us).
+        await Promise.race([sent, aborted(signal)]);
         return { ok: true };
       } catch (error) {
         return smtpFailure(error, signal);
@@ -42,6 +45,13 @@ export function emailReceiver(config: EmailConfig, timeoutMs: number): Receiver 
     },
     close: () => transport?.close(),
   };
+}
+
+function aborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
 }
 
 function smtpFailure(error: unknown, signal: AbortSignal): Delivery {
