@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
 import path from 'node:path';
 import type { DestinationStream } from 'pino';
-import { eventsFromResource, eventsFromTransition } from './alerting/alert.js';
+import { eventsFromResource, eventsFromTransition, probeAlertLabels } from './alerting/alert.js';
 import { AlertEngine } from './alerting/engine.js';
 import { isSelfAlert, SELF_ALERT, SelfAlerts } from './alerting/self-alerts.js';
 import { formatDiagnostic, type Diagnostic } from './config/diagnostics.js';
@@ -159,7 +159,15 @@ export class Daemon {
       ready: () => this.state === 'running',
       logger: this.logger.child({ component: 'server' }),
       alerts: documents.alerts,
-      silences: { list: () => this.alerting.silences(), add: (input) => this.alerting.addSilence(input), remove: (id) => this.alerting.removeSilence(id) },
+      silences: {
+        list: () => this.alerting.silences(),
+        add: (input) => this.alerting.addSilence(input),
+        remove: (id) => this.alerting.removeSilence(id),
+        matching: (input) => {
+          const { location, alerting } = this.config.settings;
+          return this.config.probes.filter((spec) => input.matchers.matches(probeAlertLabels('ProbeFailing', spec.name, spec, location, alerting.severity))).map((spec) => spec.name);
+        },
+      },
       apiToken: () => this.config.settings.apiToken,
     });
   }

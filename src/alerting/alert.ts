@@ -86,9 +86,14 @@ export function severityOf(name: AlertName, overrides: Readonly<Record<string, s
   return probeLabels.severity ?? overrides[name] ?? DEFAULT_SEVERITY[name];
 }
 
+/** The labels of a probe's alert: its own labels, then who and what it is. */
+export function probeAlertLabels(name: AlertName, probe: string, info: Pick<ProbeInfo, 'kind' | 'labels'>, location: string, severity: Readonly<Record<string, string>>): Record<string, string> {
+  return { ...info.labels, alertname: name, probe, kind: info.kind, severity: severityOf(name, severity, info.labels), location };
+}
+
 /** The alert events a probe transition causes (none for some, two for recovery). */
 export function eventsFromTransition(t: Transition, probe: ProbeInfo, location: string, severity: Readonly<Record<string, string>>): AlertEvent[] {
-  const labelsFor = (name: AlertName) => ({ ...probe.labels, alertname: name, probe: t.probe, kind: probe.kind, severity: severityOf(name, severity, probe.labels), location });
+  const labelsFor = (name: AlertName) => probeAlertLabels(name, t.probe, probe, location, severity);
   const base = { at: t.at, checks: probe.checks, evidence: t.evidence };
   const lastError = probe.lastError ?? String(t.evidence.last_error ?? '');
   switch (t.reason) {

@@ -5,6 +5,7 @@
 // message and in the JSON Schema description.
 import { X509Certificate } from 'node:crypto';
 import { JSONPath } from 'jsonpath-plus';
+import { RE2JS } from 're2js';
 import { z } from 'zod';
 import { CronSchedule } from '../scheduler/cron.js';
 import { readBoundedFile } from './files.js';
@@ -53,17 +54,52 @@ export function text(max: number, what = 'a string') {
 }
 
 /** A regular expression, compiled once. */
+/** A regular expression from a user (a config, an API body), run by RE2 (re2js): linear time in
+ * the input whatever the pattern, as Prometheus and Alertmanager run theirs. A backtracking engine
+ * meeting `^(a+)+$` and forty a's and a "!" froze the whole daemon; RE2 cannot. What RE2 cannot
+ * run (backreferences, lookaround) is refused where it enters. */
+export class Pattern {
+  private constructor(
+    readonly source: string,
+    private readonly re: RE2JS,
+    /** Matches the whole text (label matchers) rather than somewhere in it. */
+    private readonly whole: boolean,
+  ) {}
+
+  /** The compiled pattern, or why RE2 cannot run it. */
+  static compile(source: string, options: { whole?: boolean } = {}): Pattern | string {
+    try {
+      return new Pattern(source, RE2JS.compile(source), options.whole ?? false);
+    } catch (error) {
+      const why = error instanceof Error ? error.message.replace(/^error parsing regexp: /, '') : String(error);
+      return `expected a regular expression RE2 can run (no backreferences or lookaround): ${why}`;
+    }
+  }
+
+  test(text: string): boolean {
+    return this.whole ? this.re.matches(text) : this.re.test(text);
+  }
+
+  toJSON(): string {
+    return this.source;
+  }
+}
+
 export const regex = z
   .string({ error: 'expected a regular expression' })
   .max(1_000, { error: 'expected a regular expression of at most 1000 characters' })
   .transform((source, ctx) => {
-    try {
-      return new RegExp(source);
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'expected a valid regular expression', input: source });
+    const compiled = Pattern.compile(source);
+    if (typeof compiled === 'string') {
+      ctx.addIssue({ code: 'custom', message: compiled, input: source });
       return z.NEVER;
     }
+    return compiled;
   });
+
+/** Texts no matcher meant for some values matches all of: a pattern that matches each of them
+ * matches every value, which a route or a silence must say on purpose (/.*\/). */
+const ANY_VALUES = ['', 'x', 'zz-top_9', 'payments-api', 'ÄÖ ü', 'a'.repeat(300)];
 
 /** A JSON path, compiled and tried once: the evaluator runs with scripts disabled, so filter
  * and script expressions (`?(…)`, `(…)`) would fail every run; they are refused here. */
@@ -163,11 +199,14 @@ export class LabelMatchers {
     const tests: Array<readonly [string, (value: string) => boolean]> = [];
     for (const [name, want] of Object.entries(raw)) {
       if (want.length > 2 && want.startsWith('/') && want.endsWith('/')) {
-        let pattern: RegExp;
-        try {
-          pattern = new RegExp(`^(?:${want.slice(1, -1)})$`);
-        } catch {
-          return [name, `expected a valid /regex/, found ${JSON.stringify(want)}`];
+        const source = want.slice(1, -1);
+        const pattern = Pattern.compile(source, { whole: true });
+        // The pattern is compiled on its own and matched against the whole value: wrapping its
+        // text in ^(?:…)$ let "/zz)|(.*/" escape the wrapper and match everything.
+        if (typeof pattern === 'string') return [name, pattern];
+        // Matching everything by accident muted a new failing probe: it must be said on purpose.
+        if (!EVERYTHING.has(source) && ANY_VALUES.every((value) => pattern.test(value))) {
+          return [name, 'expected a /regex/ that does not match every value (write "/.*/" if every value is meant)'];
         }
         tests.push([name, (value) => pattern.test(value)]);
       } else {
@@ -191,6 +230,9 @@ export class LabelMatchers {
     return this.raw;
   }
 }
+
+/** The ways to say "every value" on purpose. */
+const EVERYTHING = new Set(['.*', '(.*)', '(?s).*', '[\\s\\S]*']);
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 

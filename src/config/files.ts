@@ -35,3 +35,29 @@ export function readBoundedFile(file: string, limit: number): Buffer | string {
     closeSync(fd);
   }
 }
+
+/** A /proc file (regular, but reporting size 0): up to `limit` bytes, never blocking; the rest
+ * is not read. Undefined when it cannot be read (the process ended, or it is not a file). */
+export function readProcFile(file: string, limit: number): Buffer | undefined {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  } catch {
+    return undefined;
+  }
+  try {
+    if (!fstatSync(fd).isFile()) return undefined;
+    const buffer = Buffer.alloc(limit);
+    let filled = 0;
+    while (filled < limit) {
+      const n = readSync(fd, buffer, filled, limit - filled, null);
+      if (n === 0) break;
+      filled += n;
+    }
+    return buffer.subarray(0, filled);
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -11,6 +11,7 @@ import type { z } from 'zod';
 import { availableFigures } from '../detect/figures.js';
 import { CronSchedule, cronShortestGapMs } from '../scheduler/cron.js';
 import { displayPath, formatKeyPath, SourceMap, zodMessage, type Diagnostic, type KeyPath } from './diagnostics.js';
+import { Pattern } from './fields.js';
 import { readBoundedFile } from './files.js';
 import { suggestKey } from './suggest.js';
 import { MAX_SHARDS, ownerOf, parseShard, type Shard } from './shard.js';
@@ -514,7 +515,7 @@ function firstLine(text: string): string {
 /** A digest of everything a probe was compiled from, CA bytes and keys included. */
 function fingerprintOf(spec: object): string {
   const canonical = JSON.stringify(spec, (_key, value: unknown) => {
-    if (value instanceof RegExp) return `/${value.source}/${value.flags}`;
+    if (value instanceof Pattern) return `/${value.source}/`;
     if (value instanceof KeyObject) return value.type === 'secret' ? value.export().toString('hex') : value.export({ type: 'pkcs8', format: 'pem' });
     return value;
   });

@@ -1,5 +1,5 @@
 // Expectations → one CheckResult each, pass or fail, so a human sees every check that ran.
-import type { JsonExpectation } from '../config/fields.js';
+import type { JsonExpectation, Pattern } from '../config/fields.js';
 import { formatDuration } from '../config/units.js';
 import type { CheckResult, Failure, FailureCode } from './types.js';
 
@@ -51,8 +51,9 @@ export function checkContains(name: string, text: string, wanted: string): Check
   return check(name, text.includes(wanted), `contains ${JSON.stringify(wanted)}`, text.includes(wanted) ? 'found' : excerpt(text));
 }
 
-export function checkMatches(name: string, text: string, pattern: RegExp): CheckResult {
-  return check(name, pattern.test(text), `matches /${pattern.source}/`, pattern.test(text) ? 'matched' : excerpt(text));
+export function checkMatches(name: string, text: string, pattern: Pattern): CheckResult {
+  const matched = pattern.test(text);
+  return check(name, matched, `matches /${pattern.source}/`, matched ? 'matched' : excerpt(text));
 }
 
 /** Passes when any value the path selects equals the expected one (so `$.items[*].id` finds one item). */

@@ -1,3 +1,4 @@
+import { Pattern } from '../config/fields.js';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -15,12 +16,12 @@ it('sees a real process cross its memory and CPU budget, and sees it exit', asyn
   const seen: ResourceTransition[] = [];
   const monitor = new ResourceMonitor(
     clock,
-    { interval: 10_000, self: { for: 60_000 }, processes: [{ name: 'hog', match: /flowprobe-monitor-test-child/, budget: { rss: 100 * 1024 * 1024, cpu: 50, for: 0 } }] },
+    { interval: 10_000, self: { for: 60_000 }, processes: [{ name: 'hog', match: Pattern.compile('flowprobe-monitor-test-child') as Pattern, budget: { rss: 100 * 1024 * 1024, cpu: 50, for: 0 } }] },
     (transitions) => seen.push(...transitions),
     (_process, error) => assert.fail(String(error)),
   );
   try {
-    assert.equal(findPid({ match: /flowprobe-monitor-test-child/ }), child.pid);
+    assert.equal(findPid({ match: Pattern.compile('flowprobe-monitor-test-child') as Pattern }), child.pid);
     await waitFor('the child over its budget', async () => {
       await monitor.sample();
       return seen.find((t) => t.process === 'hog' && t.to === 'over-budget');

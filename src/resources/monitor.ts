@@ -1,9 +1,10 @@
 // Samples the daemon itself and the configured processes (by pid, pidfile or command-line
 // match) with pidusage on an interval, feeds budgets, and keeps a record of when the daemon was
 // starved (its event loop late beyond its budget) so a run taken then is inconclusive.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import pidusage from 'pidusage';
+import { readBoundedFile, readProcFile } from '../config/files.js';
 import type { DaemonSettings } from '../config/schema.js';
 import { BudgetState, type ResourceSample, type ResourceTransition } from '../detect/budget.js';
 import type { ProbeResult } from '../probers/types.js';
@@ -167,26 +168,27 @@ export class ResourceMonitor {
   }
 }
 
+const PIDFILE_BYTES = 64;
+const CMDLINE_BYTES = 4_096;
+
 /** The pid of a watched process right now, or undefined when it is not running. */
 export function findPid(watched: Pick<WatchedProcess, 'pid' | 'pidfile' | 'match'>): number | undefined {
   if (watched.pid !== undefined) return alive(watched.pid) ? watched.pid : undefined;
   if (watched.pidfile !== undefined) {
-    try {
-      const pid = Number(readFileSync(watched.pidfile, 'utf8').trim());
-      return Number.isInteger(pid) && pid > 0 && alive(pid) ? pid : undefined;
-    } catch {
-      return undefined;
-    }
+    // A pid file is a few bytes: /dev/zero or a FIFO named as one is refused, never read.
+    const read = readBoundedFile(watched.pidfile, PIDFILE_BYTES);
+    if (typeof read === 'string') return undefined;
+    const pid = Number(read.toString('utf8').trim());
+    return Number.isInteger(pid) && pid > 0 && pid < 2 ** 31 && alive(pid) ? pid : undefined;
   }
-  const pattern = watched.match ?? /^$/;
+  const pattern = watched.match;
+  if (!pattern) return undefined;
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ').trim();
-      if (cmdline && pattern.test(cmdline)) return Number(entry);
-    } catch {
-      // The process ended while we looked.
-    }
+    // Process ended while we looked: undefined. Command lines are cut at 4 KiB (the pattern runs
+    // in linear time on what is there).
+    const cmdline = readProcFile(`/proc/${entry}/cmdline`, CMDLINE_BYTES)?.toString('utf8').split('\0').join(' ').trim();
+    if (cmdline && pattern.test(cmdline)) return Number(entry);
   }
   return undefined;
 }

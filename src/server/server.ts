@@ -26,6 +26,8 @@ export interface ServerDeps {
     list(): unknown;
     add(input: SilenceInput): unknown | { refused: string };
     remove(id: string): boolean;
+    /** The probes whose ProbeFailing alert these matchers would mute now. */
+    matching(input: SilenceInput): string[];
   };
   /** The token write endpoints require; undefined disables them. */
   apiToken: () => string | undefined;
@@ -73,8 +75,12 @@ async function handle(deps: ServerDeps, req: http.IncomingMessage, res: http.Ser
 /** GET lists; POST creates (JSON: matchers, duration, comment, createdBy); DELETE /ID removes.
  * Writes need "Authorization: Bearer <apiToken>". */
 async function silences(deps: ServerDeps, req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
-  if (req.method === 'GET' && url.pathname === '/api/v1/silences') return json(res, 200, deps.silences.list());
-  if (req.method !== 'POST' && req.method !== 'DELETE') return send(res, 405, 'text/plain', 'method not allowed\n', { allow: 'GET, POST, DELETE' });
+  const collection = url.pathname === '/api/v1/silences';
+  const one = /^\/api\/v1\/silences\/[^/]+$/.test(url.pathname);
+  if (!collection && !one) return json(res, 404, { error: `no such endpoint: ${url.pathname.slice(0, 100)}` });
+  if (collection && req.method === 'GET') return json(res, 200, deps.silences.list());
+  const allowed = collection ? ['GET', 'POST'] : ['DELETE'];
+  if (!allowed.includes(req.method ?? '')) return send(res, 405, 'text/plain', 'method not allowed\n', { allow: allowed.join(', ') });
   const refused = authorize(deps.apiToken(), req.headers.authorization);
   if (refused) return json(res, refused.status, { error: refused.message });
   if (req.method === 'DELETE') {
@@ -88,10 +94,13 @@ async function silences(deps: ServerDeps, req: http.IncomingMessage, res: http.S
   }
   const input = parseSilence(body);
   if (typeof input === 'string') return json(res, 400, { error: input });
+  // What it would mute right now: with ?dryRun=true that is all that happens.
+  const silencing = deps.silences.matching(input);
+  if (url.searchParams.get('dryRun') === 'true') return json(res, 200, { dryRun: true, silencing });
   const added = deps.silences.add(input);
   if (isRefusal(added)) return json(res, 409, { error: added.refused });
-  deps.logger.info({ matchers: input.matchers, duration_ms: input.duration, created_by: input.createdBy }, 'silence created');
-  return json(res, 201, added);
+  deps.logger.info({ matchers: input.matchers, duration_ms: input.duration, created_by: input.createdBy, silencing: silencing.length }, 'silence created');
+  return json(res, 201, { ...(added as object), silencing });
 }
 
 const MAX_BODY_BYTES = 16 * 1024;

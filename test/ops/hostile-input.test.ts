@@ -34,7 +34,16 @@ describe('the silences API', () => {
     try {
       const badRegex = await post(h, JSON.stringify({ matchers: { probe: '/payments-[/' }, duration: '1h', comment: 'x' }));
       assert.equal(badRegex.status, 400);
-      assert.match(badRegex.json.error ?? '', /^matchers\.probe: expected a valid \/regex\/, found "\/payments-\[\/"/);
+      assert.match(badRegex.json.error ?? '', /^matchers\.probe: expected a regular expression RE2 can run \(no backreferences or lookaround\): missing closing \]/);
+      const everything = await post(h, JSON.stringify({ matchers: { probe: '/zz|.*/' }, duration: '1h', comment: 'x' }));
+      assert.equal(everything.status, 400);
+      assert.match(everything.json.error ?? '', /^matchers\.probe: expected a \/regex\/ that does not match every value \(write "\/\.\*\/" if every value is meant\)/);
+      const typo = await fetch(`${h.base}/api/v1/silencesXYZ`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: '{}' });
+      assert.equal(typo.status, 404, 'a path that is not the endpoint');
+      // A dry run says which probes a silence would mute now, and mutes nothing.
+      const dry = await fetch(`${h.base}/api/v1/silences?dryRun=true`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ matchers: { probe: '/.*/' }, duration: '1h', comment: 'all of them' }) });
+      assert.equal(dry.status, 200);
+      assert.deepEqual(await dry.json(), { dryRun: true, silencing: ['a'] });
       const nullBody = await post(h, 'null');
       assert.equal(nullBody.status, 400);
       assert.match(nullBody.json.error ?? '', /expected a mapping/);
@@ -48,6 +57,7 @@ describe('the silences API', () => {
       assert.equal(huge.status, 413);
       const good = await post(h, JSON.stringify({ matchers: { probe: '/a|b/' }, duration: '1h', comment: 'deploying' }));
       assert.equal(good.status, 201);
+      assert.deepEqual((good.json as { silencing?: string[] }).silencing, ['a'], 'the answer says what it mutes now');
       // Still alive, still probing, and the good silence is listed as it was written.
       const before = await probeRuns(h, 'a');
       await waitFor('more runs after the bad requests', async () => ((await probeRuns(h, 'a')) > before ? true : undefined));
