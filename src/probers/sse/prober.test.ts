@@ -61,6 +61,11 @@ const routes: Record<string, http.RequestListener> = {
     res.writeHead(200, STREAM);
     res.write('data: {"never":"ends"');
   },
+  // 300,000 events at once, then an open stream: more figures than a spread argument list holds.
+  '/firehose': (_req, res) => {
+    res.writeHead(200, STREAM);
+    res.write(Buffer.from('id: 1\ndata: x\n\n'.repeat(300_000)));
+  },
   '/retry-only': (_req, res) => {
     res.writeHead(200, STREAM);
     res.write('retry: 1000\n\n');
@@ -145,6 +150,14 @@ describe('SSE prober against real local servers', () => {
     const r = await probe({ url: `${server.url}/ok`, hold: '1500ms', expect: { minEvents: 2 } });
     assert.equal(code(r), 'ok');
     assert.ok(r.durationMs < 500, `took ${r.durationMs}ms`);
+  });
+
+  it('a firehose of 300,000 events is counted, its figures bounded, and nothing overflows', async () => {
+    const r = await probe({ url: `${server.url}/firehose`, hold: '1500ms', holdFull: true, expect: { minEvents: 1 } }, 5_000);
+    assert.ok(r.ok || r.failure.code !== 'internal', r.ok ? '' : r.failure.message);
+    assert.equal(sse(r).events, 300_000);
+    assert.ok(sse(r).gapsMs.length <= 256, `${sse(r).gapsMs.length} gaps kept`);
+    assert.ok(sse(r).longestGapMs !== undefined);
   });
 
   const failures: Array<[string, Record<string, unknown>, string, RegExp, number?]> = [

@@ -16,7 +16,7 @@ import { classifyError } from '../classify-error.js';
 import { stageOf, timedAgent, type Timeline } from '../connect.js';
 import { delay } from '../messages.js';
 import { eachConnection } from '../connections.js';
-import { spread } from '../stats.js';
+import { maxOf, minOf, spread, Tally } from '../stats.js';
 import type { CheckResult, Failure, ProbeContext, ProberOutcome, SseDetail } from '../types.js';
 
 interface Received {
@@ -35,7 +35,9 @@ interface ClientReport {
   lastEventAt: number | undefined;
   events: number;
   comments: number;
-  gaps: number[];
+  /** Gaps between events (the first from the response headers): count, longest and the last
+   * 1,024, bounded whatever the event rate. */
+  gaps: Tally;
   lastNumericId: number | undefined;
   lastId: string | undefined;
   missingIds: number;
@@ -55,8 +57,8 @@ interface ClientReport {
   /** The planned resume drop reconnected (resume.after). */
   resumed: boolean;
   retryMs: number | undefined;
-  /** With eventTime: each event's age on arrival (ms). */
-  ages: number[];
+  /** With eventTime: events' ages on arrival (ms): the last 4,096 make the percentiles. */
+  ages: Tally;
   /** Fan-out only: arrival time per event id. */
   arrivals: Map<string, number> | undefined;
   content: ContentChecks;
@@ -117,9 +119,9 @@ function mostSpecific(failure: Failure | undefined, checks: CheckResult[], repor
 async function subscribe(spec: SseProbeSpec, ctx: ProbeContext, timeline: Timeline, fanOut: boolean, sharedAgent: Dispatcher | undefined): Promise<ClientReport> {
   const report: ClientReport = {
     failure: undefined, status: undefined, startedAt: performance.now(), firstEventAt: undefined, lastEventAt: undefined,
-    events: 0, comments: 0, gaps: [], lastNumericId: undefined, lastId: undefined, missingIds: 0, duplicateIds: 0, idGaps: [], idRepeats: [],
+    events: 0, comments: 0, gaps: new Tally(GAPS_KEPT), lastNumericId: undefined, lastId: undefined, missingIds: 0, duplicateIds: 0, idGaps: [], idRepeats: [],
     commentsSinceEvent: 0, stream: { bytes: 0, unterminated: 0, fieldLines: 0 },
-    reconnectMs: undefined, reconnects: 0, serverEnds: 0, resumed: false, retryMs: undefined, ages: [],
+    reconnectMs: undefined, reconnects: 0, serverEnds: 0, resumed: false, retryMs: undefined, ages: new Tally(AGES_KEPT),
     arrivals: fanOut ? new Map() : undefined,
     content: { badType: undefined, missingText: undefined, json: new Map() },
   };
@@ -257,7 +259,7 @@ function onEvent(message: EventSourceMessage, spec: SseProbeSpec, report: Client
   const now = performance.now();
   const event: Received = { id: message.id, type: message.event ?? 'message', data: message.data, at: now };
   report.firstEventAt ??= now;
-  if (report.lastEventAt !== undefined) report.gaps.push(now - report.lastEventAt);
+  if (report.lastEventAt !== undefined) report.gaps.add(now - report.lastEventAt);
   report.lastEventAt = now;
   report.events++;
   report.commentsSinceEvent = 0;
@@ -267,9 +269,9 @@ function onEvent(message: EventSourceMessage, spec: SseProbeSpec, report: Client
     if (report.arrivals && report.arrivals.size < 100_000) report.arrivals.set(event.id, now);
   }
   checkContent(event, spec, report.content);
-  if (spec.eventTime !== undefined && report.ages.length < 100_000) {
+  if (spec.eventTime !== undefined) {
     const sent = eventTime(event.data, spec.eventTime);
-    if (sent !== undefined) report.ages.push(performance.timeOrigin + performance.now() - sent);
+    if (sent !== undefined) report.ages.add(performance.timeOrigin + performance.now() - sent);
   }
 }
 
@@ -405,16 +407,17 @@ function describe(reports: ClientReport[], spec: SseProbeSpec): SseDetail {
   const now = performance.now();
   const windowMs = now - first.startedAt;
   // Gaps start at the response headers, so a stream that never sends has one long gap.
-  const longest = first.gaps.length ? Math.max(...first.gaps) : first.lastEventAt !== undefined ? now - first.lastEventAt : undefined;
+  const longest = first.gaps.max ?? (first.lastEventAt !== undefined ? now - first.lastEventAt : undefined);
   const detail: SseDetail = {
     kind: 'sse',
     status: first.status,
     events: first.events,
     comments: first.comments,
     eventsPerMinute: windowMs > 0 ? (first.events * 60_000) / windowMs : 0,
-    eventAgeMs: spread(reports.flatMap((r) => r.ages)),
+    eventAgeMs: spread(reports.flatMap((r) => r.ages.recent())),
     longestGapMs: longest,
-    gapsMs: first.gaps,
+    // What the metrics keep of them: the last 256 (the whole stream stays in count and max).
+    gapsMs: first.gaps.recent().slice(-256),
     sinceLastEventMs: first.lastEventAt === undefined ? undefined : now - first.lastEventAt,
     missingIds: first.missingIds,
     duplicateIds: first.duplicateIds,
@@ -426,18 +429,22 @@ function describe(reports: ClientReport[], spec: SseProbeSpec): SseDetail {
     firstEventSpreadMs: undefined,
     deliverySpreadMs: undefined,
     sameEvents: undefined,
-    bursts: burstsOf(first.gaps),
+    bursts: burstsOf(first.gaps.recent(), first.gaps.count <= GAPS_KEPT),
   };
   if (spec.clients > 1) Object.assign(detail, compareClients(reports));
   return detail;
 }
 
+const GAPS_KEPT = 1_024;
+const AGES_KEPT = 4_096;
+
 /** Events closer than this arrived together (one read, one flush of a buffer). */
 const SAME_BURST_MS = 5;
 
-/** Bursts from the gaps between events (the first gap, from the headers, does not count). */
-function burstsOf(gaps: readonly number[]): SseDetail['bursts'] {
-  const between = gaps.slice(1);
+/** Bursts from the recent gaps between events (the first gap, from the headers, does not count
+ * when it is still among them). */
+function burstsOf(gaps: readonly number[], withFirst: boolean): SseDetail['bursts'] {
+  const between = withFirst ? gaps.slice(1) : gaps;
   if (between.length < 3) return undefined;
   const sizes: number[] = [1];
   const apart: number[] = [];
@@ -459,19 +466,18 @@ function compareClients(reports: ClientReport[]): Pick<SseDetail, 'firstEventSpr
   let sameEvents = true;
   let spread = 0;
   // Only events that every client could have seen: after the last first arrival, before the first last one.
-  const starts = maps.map((m) => Math.min(...m.values()));
-  const ends = maps.map((m) => Math.max(...m.values()));
-  const from = Math.max(...starts);
-  const to = Math.min(...ends);
+  // Loops, not spreads: a client may hold 100,000 arrivals.
+  const from = maxOf(maps.map((m) => minOf(m.values()) ?? Number.POSITIVE_INFINITY)) ?? 0;
+  const to = minOf(maps.map((m) => maxOf(m.values()) ?? Number.NEGATIVE_INFINITY)) ?? 0;
   for (const id of ids) {
     const t0 = maps[0]?.get(id) as number;
     if (t0 < from || t0 > to) continue;
     const times = maps.map((m) => m.get(id));
     if (times.some((t) => t === undefined)) sameEvents = false;
-    else spread = Math.max(spread, Math.max(...(times as number[])) - Math.min(...(times as number[])));
+    else spread = Math.max(spread, (maxOf(times as number[]) ?? 0) - (minOf(times as number[]) ?? 0));
   }
   return {
-    firstEventSpreadMs: firsts.length === reports.length ? Math.max(...firsts) - Math.min(...firsts) : undefined,
+    firstEventSpreadMs: firsts.length === reports.length ? (maxOf(firsts) ?? 0) - (minOf(firsts) ?? 0) : undefined,
     deliverySpreadMs: ids.length ? spread : undefined,
     sameEvents: ids.length ? sameEvents : undefined,
   };

@@ -9,7 +9,7 @@ import { delay, describeMatcher, isFailure, matches, parseJson, render } from '.
 import { authFor, connectWebSocket, type Auth, type Connection } from '../ws-client.js';
 import type { WsStep } from './schema.js';
 import { eachConnection } from '../connections.js';
-import { spread } from '../stats.js';
+import { spread, Tally } from '../stats.js';
 import type { CheckResult, Failure, FailureCode, Phases, ProbeContext, ProberOutcome, WebSocketDetail } from '../types.js';
 
 
@@ -17,7 +17,8 @@ interface ConnReport {
   failure: Failure | undefined;
   phases: Phases;
   handshakeMs: number | undefined;
-  rttMs: number[];
+  /** Round trips of this connection: count, largest and the last 256 (bounded at any rate). */
+  rttMs: Tally;
   sent: number;
   received: number;
   outOfOrder: number;
@@ -45,7 +46,7 @@ export async function probeWebSocket(spec: WebSocketProbeSpec, ctx: ProbeContext
 /** One connection, start to finish: never throws, always closes its socket. */
 async function runConnection(spec: WebSocketProbeSpec, ctx: ProbeContext, auth: Auth): Promise<ConnReport> {
   const report: ConnReport = {
-    failure: undefined, phases: {}, handshakeMs: undefined, rttMs: [], sent: 0, received: 0,
+    failure: undefined, phases: {}, handshakeMs: undefined, rttMs: new Tally(256), sent: 0, received: 0,
     outOfOrder: 0, missing: 0, duplicate: 0, sentInBurst: 0, missingSeqs: [], orderExample: undefined, subprotocol: undefined, closeCode: undefined, checks: [],
   };
   const opened = await open(spec, ctx, auth, report);
@@ -122,7 +123,7 @@ async function measureRtt(spec: WebSocketProbeSpec, ctx: ProbeContext, conn: Con
     if (rtt.send === undefined) {
       const sample = await conn.ping(rtt.within, ctx.signal);
       if (typeof sample !== 'number') return sample;
-      report.rttMs.push(sample);
+      report.rttMs.add(sample);
       continue;
     }
     const vars = { runId: ctx.runId, seq };
@@ -130,7 +131,7 @@ async function measureRtt(spec: WebSocketProbeSpec, ctx: ProbeContext, conn: Con
     conn.send(render(rtt.send, vars));
     const got = await conn.inbox.until((m) => rtt.match === undefined || matches(m, rtt.match, vars), rtt.within, ctx.signal, `rtt sample ${seq}`);
     if (isFailure(got)) return got;
-    report.rttMs.push(got.at - sentAt);
+    report.rttMs.add(got.at - sentAt);
   }
   return undefined;
 }
@@ -183,7 +184,7 @@ async function hold(spec: WebSocketProbeSpec, ctx: ProbeContext, conn: Connectio
 function describe(reports: ConnReport[]): WebSocketDetail {
   const failures: Partial<Record<FailureCode, number>> = {};
   for (const r of reports) if (r.failure) failures[r.failure.code] = (failures[r.failure.code] ?? 0) + 1;
-  const rtt = reports.flatMap((r) => r.rttMs);
+  const rtt = reports.flatMap((r) => r.rttMs.recent());
   const sum = (f: (r: ConnReport) => number) => reports.reduce((acc, r) => acc + f(r), 0);
   return {
     kind: 'websocket',
@@ -192,7 +193,8 @@ function describe(reports: ConnReport[]): WebSocketDetail {
     failures,
     handshakeMs: spread(reports.flatMap((r) => (r.handshakeMs === undefined ? [] : [r.handshakeMs]))),
     rttMs: spread(rtt),
-    rttSamplesMs: rtt,
+    // What the metrics keep: the last 256.
+    rttSamplesMs: rtt.slice(-256),
     sent: sum((r) => r.sent),
     received: sum((r) => r.received),
     outOfOrder: sum((r) => r.outOfOrder),
