@@ -43,7 +43,7 @@ export interface ConfigArgs {
 }
 
 export function check(args: ConfigArgs, io: Io): number {
-  const loaded = loadConfig(args.config, { env: io.env, probesDir: args.probes });
+  const loaded = loadConfig(args.config, { env: io.env, probesDir: args.probes, verifyStateDir: true });
   if (!loaded.ok) {
     for (const d of loaded.diagnostics) io.err(formatDiagnostic(d));
     io.err(`${loaded.diagnostics.length} problem(s) found`);

@@ -17,7 +17,7 @@ const HTTP = 'name: api\nkind: http\nurl: http://127.0.0.1:1/\n';
 
 function problems(config: string, probes: Record<string, string>, env: Record<string, string> = {}): string[] {
   const dir = configDir(config, probes);
-  const result = loadConfig(dir.configFile, { env });
+  const result = loadConfig(dir.configFile, { env, verifyStateDir: true });
   if (result.ok) return [];
   return result.diagnostics.map((d) => formatDiagnostic({ ...d, file: path.relative(dir.dir, path.resolve(d.file)) }));
 }
@@ -27,6 +27,7 @@ const POSITIONED = /^[^\s:]+:\d+:\d+ /;
 const refused: Array<{ name: string; config?: string; probes?: Record<string, string>; expected: RegExp }> = [
   { name: 'a bad regex in a maintenance window', config: 'probesDir: probes\nalerting:\n  maintenance:\n    - { name: m, cron: "0 3 * * *", duration: 1h, match: { probe: "/([a-z/" } }\n', expected: /^flowprobe\.yaml:4:\d+ alerting\.maintenance\[0\]\.match\.probe: expected a regular expression RE2 can run \(no backreferences or lookaround\): missing closing \]: .*, found "\/\(\[a-z\/"/ },
   { name: 'a bad regex in a route', config: 'probesDir: probes\nalerting:\n  receivers: [{ name: a, webhook: { url: "http://127.0.0.1:9/" } }]\n  routes: [{ match: { probe: "/([a-z/" }, receivers: [a] }]\n', expected: /^flowprobe\.yaml:4:\d+ alerting\.routes\[0\]\.match\.probe: expected a regular expression RE2 can run/ },
+  { name: 'a state directory under /proc (mkdir there never returned)', config: 'probesDir: probes\nstateDir: /proc/1/nope/state\n', expected: /^flowprobe\.yaml:2:11 stateDir: expected a directory flowprobe can create and write, found \/proc\/1\/nope\/state: cannot create or write it \(ENOENT\)/ },
   { name: 'a route regex that escaped its anchors to match everything', config: 'probesDir: probes\nalerting:\n  receivers: [{ name: a, webhook: { url: "http://127.0.0.1:9/" } }]\n  routes: [{ match: { probe: "/zz)|(.*/" }, receivers: [a] }]\n', expected: /^flowprobe\.yaml:4:\d+ alerting\.routes\[0\]\.match\.probe: expected a regular expression RE2 can run \(no backreferences or lookaround\): unexpected \): `zz\)\|\(\.\*`, found "\/zz\)\|\(\.\*\/"$/ },
   { name: 'a route regex that matches every value by accident', config: 'probesDir: probes\nalerting:\n  receivers: [{ name: a, webhook: { url: "http://127.0.0.1:9/" } }]\n  routes: [{ match: { probe: "/zz|.*/" }, receivers: [a] }]\n', expected: /^flowprobe\.yaml:4:\d+ alerting\.routes\[0\]\.match\.probe: expected a \/regex\/ that does not match every value \(write "\/\.\*\/" if every value is meant\), found "\/zz\|\.\*\/"$/ },
   { name: 'a body pattern with a backreference', probes: { 'a.yaml': `${HTTP}expect: { bodyMatches: "(a)\\\\1" }\n` }, expected: /^probes\/a\.yaml:4:\d+ expect\.bodyMatches: expected a regular expression RE2 can run \(no backreferences or lookaround\): invalid escape sequence/ },

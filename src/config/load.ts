@@ -14,6 +14,7 @@ import { displayPath, formatKeyPath, SourceMap, zodMessage, type Diagnostic, typ
 import { Pattern } from './fields.js';
 import { readBoundedFile } from './files.js';
 import { suggestKey } from './suggest.js';
+import { stateDirProblem } from '../detect/state-file.js';
 import { MAX_SHARDS, ownerOf, parseShard, type Shard } from './shard.js';
 import { figureLabel, type Figure } from './probe-fields.js';
 import {
@@ -58,6 +59,8 @@ export interface LoadOptions {
    * daemon); or one by name, whose file alone is checked — a problem in another probe's file
    * (an unset ${ENV}, say) does not block it. */
   probes?: 'all' | 'none' | { only: string };
+  /** `check`: the state directory must be one the daemon can create and write. */
+  verifyStateDir?: boolean;
 }
 
 const NO_SUCH_PROBE = 'no probe named';
@@ -106,6 +109,8 @@ function compile(configFile: string, options: LoadOptions): LoadResult {
     probesDir: options.probesDir ? path.resolve(options.probesDir) : path.resolve(baseDir, raw.probesDir),
   };
   checkAlerting(settingsFile.raw, settingsFile.source, diagnostics);
+  const stateProblem = options.verifyStateDir ? stateDirProblem(settings.stateDir) : undefined;
+  if (stateProblem) diagnostics.push(settingsFile.source.at(['stateDir'], `expected a directory flowprobe can create and write, found ${settings.stateDir}: ${stateProblem}`));
   const select = options.probes ?? 'all';
   const probes = select === 'none' ? [] : loadProbes(settings, options.env, secrets, diagnostics, select === 'all' ? undefined : select.only);
   if (diagnostics.length > 0) return { ok: false, diagnostics: sortByPosition(diagnostics) };

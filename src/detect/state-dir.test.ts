@@ -30,6 +30,19 @@ it('starts, probes and alerts through its receivers when the state directory is 
   }
 });
 
+it('a state directory under /proc (where recursive mkdir never returned) neither freezes a save nor the stop', { timeout: 20_000 }, async () => {
+  const target = await httpServer((_req, res) => res.end('ok'));
+  const h = await startDaemon('probesDir: probes\nstateDir: /proc/1/nope/state\n', { 'a.yaml': `name: a\nkind: http\nevery: 200ms\ntimeout: 150ms\nurl: ${target.url}/\n` });
+  try {
+    await waitFor('a run recorded', () => h.logs.some((l) => l.includes('"probe":"a"') && l.includes('probe ok')) || undefined);
+    h.daemon.saveState();
+    assert.ok(h.logs.some((l) => l.includes('cannot save detector state') && l.includes('ENOENT')), 'the save failed, said why, and returned');
+  } finally {
+    await h.daemon.stop();
+    await target.close();
+  }
+});
+
 it('moves a corrupt state file aside and starts empty, saying so', () => {
   const dir = path.join(process.env.TMPDIR ?? '/tmp', `flowprobe-corrupt-${process.pid}-${Date.now()}`);
   const shape = z.strictObject({ x: z.number() });

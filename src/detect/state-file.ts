@@ -3,7 +3,7 @@
 // load the content goes through the same kind of validating schema as any other input; a file
 // whose whole does not pass is read record by record where its shape allows (one bad silence
 // must not cost the outbox), and what could not be read is named.
-import { closeSync, copyFileSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { readBoundedFile } from '../config/files.js';
@@ -66,6 +66,40 @@ export function keepItems<R>(raw: unknown, schema: z.ZodType<R, unknown>, what: 
 function issueOf(error: z.ZodError): string {
   const issue = error.issues[0];
   return issue ? `${formatKeyPath(issue.path as Array<string | number>) || '(top level)'}: ${issue.message}` : 'unexpected shape';
+}
+
+/** mkdir -p, one level at a time. Node's own recursive mkdirSync never returns for a path under
+ * /proc (mkdir there answers ENOENT for ever): a stateDir of /proc/1/nope/state froze the daemon
+ * at 100 % CPU on its first save, SIGTERM included. Throws the first error, like mkdir -p. */
+export function makeDirectory(dir: string): void {
+  const absolute = path.resolve(dir);
+  const missing: string[] = [];
+  for (let at = absolute; ; at = path.dirname(at)) {
+    if (existsSync(at)) break;
+    missing.unshift(at);
+    if (path.dirname(at) === at) break;
+  }
+  for (const at of missing) {
+    try {
+      mkdirSync(at);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
+}
+
+/** Why `dir` cannot hold the state (created if missing, a file written and removed), or undefined. */
+export function stateDirProblem(dir: string): string | undefined {
+  const probe = path.join(dir, `.flowprobe-check-${process.pid}`);
+  try {
+    makeDirectory(dir);
+    writeFileSync(probe, 'ok', { mode: 0o600 });
+    unlinkSync(probe);
+    return undefined;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return `cannot create or write it (${code ?? String(error)})`;
+  }
 }
 
 export class StateFile<T> {
@@ -136,7 +170,7 @@ export class StateFile<T> {
   }
 
   save(value: T): void {
-    mkdirSync(path.dirname(this.file), { recursive: true });
+    makeDirectory(path.dirname(this.file));
     const temporary = `${this.file}.tmp`;
     const fd = openSync(temporary, 'w', 0o600);
     try {
