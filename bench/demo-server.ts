@@ -2,5 +2,5 @@
 //   node dist/bench/demo-server.js JWT_SECRET
 import { startDemoService } from '../src/demo/service.js';
 
-const demo = await startDemoService({ jwtSecret: process.argv[2] ?? 'bench', faultToken: 'bench', tickMs: 0, dashboardRefreshMs: 50 });
+const demo = await startDemoService({ jwtSecret: process.argv[2] ?? 'bench-demo-server-secret-0123456789', faultToken: 'bench', tickMs: 0, dashboardRefreshMs: 50 });
 process.send?.({ url: demo.url, wsUrl: demo.wsUrl });

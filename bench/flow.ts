@@ -14,7 +14,7 @@ import type { FlowDetail } from '../src/probers/types.js';
 import { arg, summarize, table } from './lib.js';
 
 const seconds = arg('seconds', 20);
-const secret = 'bench-flow-secret-0123456789';
+const secret = 'bench-flow-secret-0123456789abcdefg';
 const server = fork(fileURLToPath(new URL('./demo-server.js', import.meta.url)), [secret], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
 const { url, wsUrl } = (await new Promise((resolve) => server.once('message', resolve))) as { url: string; wsUrl: string };
 

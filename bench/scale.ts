@@ -12,7 +12,7 @@ import { arg, DAEMON_NODE_FLAGS, freePort, sleep, table, waitForHttp } from './l
 
 const seconds = arg('seconds', 20);
 const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
-const SECRET = 'scale-jwt-secret-0123456789';
+const SECRET = 'scale-jwt-secret-0123456789abcdefgh';
 const BARS = { eldMs: 50, latenessMs: 20, rssMb: 1000 };
 
 const demo = fork(fileURLToPath(new URL('./demo-server.js', import.meta.url)), [SECRET], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });

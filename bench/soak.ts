@@ -21,7 +21,7 @@ const minutes = arg('minutes', 3);
 const counts = { http: arg('http', 100), sse: arg('sse', 50), sseClients: arg('sse-clients', 10), ws: arg('ws', 50), wsConnections: arg('ws-connections', 20), flows: arg('flows', 10) };
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = path.join(ROOT, 'dist/src/main.js');
-const SECRET = 'soak-jwt-secret-0123456789';
+const SECRET = 'soak-jwt-secret-0123456789abcdefghi';
 const SAMPLE_MS = 10_000;
 const heapSnapshots = arg('heap-snapshots', 0) > 0;
 

@@ -107,6 +107,7 @@ export class Daemon {
       stateDir: settings.stateDir,
       location: settings.location,
       config: settings.alerting,
+      redact: () => this.redact,
       events: {
         attempt: (receiver, notification, delivery, attempts) => {
           this.metrics.recordDelivery(receiver, delivery.ok ? 'success' : delivery.retry ? 'retry' : 'failed', delivery.ok ? undefined : delivery.reason, clock.now());

@@ -17,6 +17,7 @@ import type { Delivery, Receiver } from './receivers/receiver.js';
 import { route } from './route.js';
 import { isSelfAlert, receiverFailingEvent, SELF_ALERT } from './self-alerts.js';
 import { Sender } from './sender.js';
+import { redactUrlCredentials } from '../logging/redact.js';
 
 export interface EngineEvents {
   /** A delivery attempt ended (success, retry or give-up). */
@@ -44,6 +45,8 @@ export interface EngineOptions {
   location: string;
   config: AlertingConfig;
   events: EngineEvents;
+  /** Removes secrets from receivers' answers (the daemon's current secrets). */
+  redact?: () => (text: string) => string;
   /** For tests: receivers by name instead of building them from config. */
   receivers?: Map<string, Receiver>;
 }
@@ -93,6 +96,7 @@ export class AlertEngine {
           outbox: this.outbox,
           retry: config.retry,
           timeoutMs: config.timeout,
+          redact: (text) => (this.options.redact?.() ?? redactUrlCredentials)(text),
           onAttempt: (r, n, d, attempts) => this.onAttempt(r, n, d, attempts),
           onSaveError: (error) => this.options.events.saveError(error),
         }),

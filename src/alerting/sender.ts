@@ -5,12 +5,15 @@ import type { Clock, Timer } from '../scheduler/clock.js';
 import type { Notification } from './alert.js';
 import type { Outbox, Queued } from './outbox.js';
 import type { Delivery, Receiver } from './receivers/receiver.js';
+import { shorten } from '../probers/checks.js';
 
 export interface SenderOptions {
   clock: Clock;
   outbox: Outbox;
   retry: { initial: number; max: number };
   timeoutMs: number;
+  /** Removes secrets from what a receiver answered, before it is cut, logged or alerted on. */
+  redact: (text: string) => string;
   /** Told of every attempt, after the outbox reflects it. */
   onAttempt: (receiver: string, notification: Notification, delivery: Delivery, attempts: number) => void;
   /** Persisting failed: the entry stays in memory and is retried with the next change. */
@@ -66,7 +69,8 @@ export class Sender {
     outbox.inFlight.add(entry.notification.id);
     const delivery = await this.receiver
       .send(entry.notification, controller.signal)
-      .catch((error: unknown): Delivery => ({ ok: false, retry: true, retryAfterMs: undefined, reason: 'internal', message: `receiver error: ${String(error)}` }))
+      .then((d): Delivery => (d.ok ? d : { ...d, message: shorten(this.options.redact(d.message), MESSAGE_CHARS) }))
+      .catch((error: unknown): Delivery => ({ ok: false, retry: true, retryAfterMs: undefined, reason: 'internal', message: shorten(this.options.redact(`receiver error: ${String(error)}`), MESSAGE_CHARS) }))
       .finally(() => {
         deadline.cancel();
         this.stopping.signal.removeEventListener('abort', onStop);
@@ -81,6 +85,9 @@ export class Sender {
     this.options.onAttempt(this.receiver.name, entry.notification, delivery, entry.attempts);
   }
 }
+
+/** What is kept of a receiver's answer, once its secrets are gone. */
+const MESSAGE_CHARS = 200;
 
 /** initial, 2×initial, 4×initial, … capped at max. */
 export function backoff(attempts: number, retry: { initial: number; max: number }): number {

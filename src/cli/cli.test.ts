@@ -15,7 +15,7 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 /** Runs the CLI as a child (asynchronously: the test's own target server must keep answering). */
 async function flowprobe(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
   // The bundled WebSocket probes mint a JWT from DEMO_JWT_SECRET (flowprobe demo sets it).
-  const env = { ...process.env, DEMO_JWT_SECRET: 'cli-test-jwt-secret' };
+  const env = { ...process.env, DEMO_JWT_SECRET: 'cli-test-jwt-secret-0123456789abcdef' };
   const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000 });
   let out = '';
   let err = '';

@@ -234,7 +234,7 @@ export const BUNDLED_CONFIG = fileURLToPath(new URL('config/flowprobe.yaml', PAC
 export async function demo(args: ConfigArgs & { listen?: string; port: number }, io: Io, lifecycle: Lifecycle): Promise<number> {
   const env = {
     ...io.env,
-    DEMO_JWT_SECRET: io.env.DEMO_JWT_SECRET ?? 'demo-only-jwt-secret-change-me',
+    DEMO_JWT_SECRET: io.env.DEMO_JWT_SECRET ?? 'demo-only-hs256-secret-change-me-please',
     DEMO_FAULT_TOKEN: io.env.DEMO_FAULT_TOKEN ?? randomBytes(12).toString('hex'),
   };
   let service: DemoService;

@@ -24,7 +24,7 @@ function problems(config: string, probes: Record<string, string>, env: Record<st
 
 const POSITIONED = /^[^\s:]+:\d+:\d+ /;
 
-const refused: Array<{ name: string; config?: string; probes?: Record<string, string>; expected: RegExp }> = [
+const refused: Array<{ name: string; config?: string; probes?: Record<string, string>; env?: Record<string, string>; expected: RegExp }> = [
   { name: 'a bad regex in a maintenance window', config: 'probesDir: probes\nalerting:\n  maintenance:\n    - { name: m, cron: "0 3 * * *", duration: 1h, match: { probe: "/([a-z/" } }\n', expected: /^flowprobe\.yaml:4:\d+ alerting\.maintenance\[0\]\.match\.probe: expected a regular expression RE2 can run \(no backreferences or lookaround\): missing closing \]: .*, found "\/\(\[a-z\/"/ },
   { name: 'a bad regex in a route', config: 'probesDir: probes\nalerting:\n  receivers: [{ name: a, webhook: { url: "http://127.0.0.1:9/" } }]\n  routes: [{ match: { probe: "/([a-z/" }, receivers: [a] }]\n', expected: /^flowprobe\.yaml:4:\d+ alerting\.routes\[0\]\.match\.probe: expected a regular expression RE2 can run/ },
   { name: 'a state directory under /proc (mkdir there never returned)', config: 'probesDir: probes\nstateDir: /proc/1/nope/state\n', expected: /^flowprobe\.yaml:2:11 stateDir: expected a directory flowprobe can create and write, found \/proc\/1\/nope\/state: cannot create or write it \(ENOENT\)/ },
@@ -51,6 +51,8 @@ const refused: Array<{ name: string; config?: string; probes?: Record<string, st
   { name: 'a JSONPath with an open bracket', probes: { 'a.yaml': `${HTTP}expect: { json: { "$.items[": 1 } }\n` }, expected: /expected a JSON path with balanced brackets/ },
   { name: 'a cron expression that never fires', probes: { 'a.yaml': `${HTTP}cron: "0 0 30 2 *"\n` }, expected: /cron: expected a cron expression .*it never fires/ },
   { name: 'a YAML alias bomb', probes: { 'a.yaml': `${HTTP}${aliasBomb()}` }, expected: /^probes\/a\.yaml:\d+:\d+ invalid YAML: expected at most 100 alias expansions/ },
+  { name: 'a one-character secret (it would be removed from every word that has it)', probes: { 'a.yaml': `${HTTP}headers: { x-key: "\${K}" }\n` }, env: { K: 'e' }, expected: /^probes\/a\.yaml:4:\d+ headers\.x-key: expected a secret of at least 8 characters from \$\{K\}, found one of 1: shorter ones cannot be kept out of logs and alerts/ },
+  { name: 'an HS256 secret shorter than the hash', probes: { 'a.yaml': 'name: w\nkind: websocket\nurl: ws://127.0.0.1:1/\nauth: { jwt: { secret: "\${JWT}" } }\n' }, env: { JWT: 'sixteen-bytes-ok' }, expected: /^probes\/a\.yaml:4:\d+ auth\.jwt\.secret: expected an HS256 secret of at least 32 bytes \(RFC 7518 §3\.2\), found one of 16/ },
   { name: 'a secret file that is a device', probes: { 'a.yaml': `${HTTP}headers: { authorization: "\${file:/dev/zero}" }\n` }, expected: /cannot read secret file \/dev\/zero \(not a regular file; expected a regular file of at most 64KiB\)/ },
 ];
 
@@ -64,7 +66,7 @@ function aliasBomb(): string {
 describe('compile once: what cannot run is refused by check, with file:line:col key and what was expected', () => {
   for (const c of refused) {
     it(c.name, () => {
-      const found = problems(c.config ?? 'probesDir: probes\n', c.probes ?? { 'a.yaml': HTTP });
+      const found = problems(c.config ?? 'probesDir: probes\n', c.probes ?? { 'a.yaml': HTTP }, c.env);
       assert.ok(found.length > 0, 'refused');
       assert.match(found.join('\n'), c.expected);
       for (const line of found) assert.match(line, POSITIONED, `every problem is positioned: ${line}`);
@@ -121,7 +123,7 @@ describe('compiled objects', () => {
 
   it('imports a JWT signing key once, at load', () => {
     const dir = configDir('probesDir: probes\n', { 'a.yaml': 'name: w\nkind: websocket\nurl: ws://127.0.0.1:1/\nauth: { jwt: { secret: "${JWT}" } }\n' });
-    const result = loadConfig(dir.configFile, { env: { JWT: 'a-signing-secret' } });
+    const result = loadConfig(dir.configFile, { env: { JWT: 'a-signing-secret-of-32-bytes-or-more' } });
     assert.ok(result.ok);
     const spec = result.config.probes[0];
     assert.ok(spec?.kind === 'websocket' && spec.auth && 'jwt' in spec.auth);
@@ -129,16 +131,16 @@ describe('compiled objects', () => {
     assert.ok(!('secret' in spec.auth.jwt), 'the compiled spec holds the key, not the text');
   });
 
-  it('redacts secrets of any length, before anything is shortened', async () => {
+  it('redacts long secrets before anything is shortened (too short ones are refused above)', async () => {
     const secret = 'S'.repeat(150);
     const target = await httpServer((_req, res) => res.end(`prefix ${'x'.repeat(40)} ${secret} and the rest`));
     try {
       const dir = configDir('probesDir: probes\n', {
         'a.yaml': `name: a\nkind: http\nurl: ${target.url}/\nheaders: { x-k: "\${K}", x-t: "\${T}" }\nexpect: { bodyContains: "nothing like this" }\n`,
       });
-      const result = loadConfig(dir.configFile, { env: { K: secret, T: 'q' } });
+      const result = loadConfig(dir.configFile, { env: { K: secret, T: 'qqqqqqqq' } });
       assert.ok(result.ok);
-      assert.ok(result.config.secrets.includes('q'), 'a one-character secret is a secret');
+      assert.ok(result.config.secrets.includes('qqqqqqqq'), 'an eight-character secret is a secret');
       const redact = createRedactor(result.config.secrets);
       const spec = result.config.probes[0];
       assert.ok(spec);
@@ -146,7 +148,7 @@ describe('compiled objects', () => {
       const observed = run.checks.find((c) => c.name === 'body contains')?.observed ?? '';
       assert.match(observed, /\[REDACTED\]/);
       assert.doesNotMatch(observed, /SSSS/, 'no part of the secret survives the cut');
-      assert.equal(redact('a q in the text'), 'a [REDACTED] in the text');
+      assert.equal(redact('a qqqqqqqq in the text'), 'a [REDACTED] in the text');
     } finally {
       await target.close();
     }

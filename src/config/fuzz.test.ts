@@ -73,14 +73,14 @@ const MUTATIONS: Mutation[] = [
 ];
 
 it(`${CASES} mutations of the shipped files: refused with positions, or accepted and runnable`, { timeout: 240_000 }, async () => {
-  const demo = await startDemoService({ port: 0, jwtSecret: 'fuzz-jwt-secret', faultToken: 'fuzz-fault-token-0123456789' });
+  const demo = await startDemoService({ port: 0, jwtSecret: 'fuzz-jwt-secret-0123456789abcdefghij', faultToken: 'fuzz-fault-token-0123456789' });
   const port = new URL(demo.url).port;
   const local = (text: string) => text.replaceAll('127.0.0.1:8787', `127.0.0.1:${port}`);
   const config = local(readFileSync(path.join(ROOT, 'config/flowprobe.yaml'), 'utf8')).replace(/^probesDir: .*$/m, 'probesDir: probes').replace(/^stateDir: .*$/m, 'stateDir: state');
   const probeFiles = readdirSync(path.join(ROOT, 'probes')).filter((f) => f.endsWith('.yaml'));
   const corpus = probeFiles.map((file) => ({ file, text: local(readFileSync(path.join(ROOT, 'probes', file), 'utf8')) }));
   const next = random(SEED);
-  const env = { DEMO_JWT_SECRET: 'fuzz-jwt-secret' };
+  const env = { DEMO_JWT_SECRET: 'fuzz-jwt-secret-0123456789abcdefghij' };
   let refusedCount = 0;
   let acceptedRuns = 0;
   const runs: Array<Promise<void>> = [];

@@ -402,6 +402,9 @@ function validate<T>(
   return undefined;
 }
 
+/** Shorter secrets cannot be redacted without redacting ordinary words. */
+const MIN_SECRET_CHARS = 8;
+
 // `$${` is a literal `${`; `${NAME}` or `${file:/path}` a reference; a `${` without its `}` is an error.
 const REFERENCE = /\$\$\{|\$\{([^}]*)(\})?/g;
 
@@ -421,7 +424,12 @@ function interpolate(
         if (reference === undefined) return '${';
         const resolved = closed === undefined ? { problem: `expected \${ENV_VAR} or \${file:/path} closed with "}", found an unterminated \${${reference.slice(0, 40)}` } : resolveReference(reference.trim(), env);
         if (typeof resolved === 'string') {
-          // Whatever its length: a one-character secret is still a secret.
+          // A secret is removed from every text the daemon shows; one this short cannot be (a
+          // one-character secret turned "expected" into "e[REDACTED]pected" everywhere).
+          if (resolved.length > 0 && resolved.length < MIN_SECRET_CHARS) {
+            diagnostics.push(source.diagnostic(node, keys, `expected a secret of at least ${MIN_SECRET_CHARS} characters from \${${reference.trim().slice(0, 60)}}, found one of ${resolved.length}: shorter ones cannot be kept out of logs and alerts`));
+            return '';
+          }
           if (resolved.length > 0) secrets.add(resolved);
           return resolved;
         }

@@ -181,7 +181,9 @@ export const wsAuth = z.union(
 /** A JWT signing key, imported once: HMAC bytes (HS256) or a PEM private key (RS256). */
 function signingKey(secret: string, algorithm: 'HS256' | 'RS256'): KeyObject | string {
   if (algorithm === 'HS256') {
-    return secret.length === 0 ? 'expected a non-empty HS256 secret' : createSecretKey(Buffer.from(secret, 'utf8'));
+    // RFC 7518 §3.2: an HS256 key must be at least as long as the hash output (32 bytes).
+    const bytes = Buffer.byteLength(secret, 'utf8');
+    return bytes < 32 ? `expected an HS256 secret of at least 32 bytes (RFC 7518 §3.2), found one of ${bytes}` : createSecretKey(Buffer.from(secret, 'utf8'));
   }
   try {
     const key = createPrivateKey(secret);

@@ -10,11 +10,24 @@ export function redactUrlCredentials(text: string): string {
 
 export type Redact = (text: string) => string;
 
-/** A scrubber for the given secret values plus URL credentials, whatever their length. Each
- * secret also in the forms it takes inside JSON text and URLs; longest first, so a secret that
- * contains another is removed whole. Callers redact before they shorten text, never after. */
+/** Every form a secret takes in text the daemon itself builds or reads back: as is; escaped in
+ * JSON; percent-encoded as encodeURIComponent does, as a URL query does (WHATWG encodes ' as
+ * %27, which encodeURIComponent leaves), as a form does (space as +), in either hex case; and
+ * with its whitespace collapsed (body excerpts), raw and in JSON. */
+export function formsOf(secret: string): string[] {
+  const collapsed = secret.replace(/\s+/g, ' ').trim();
+  const percent = encodeURIComponent(secret);
+  const query = percent.replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  const form = new URLSearchParams({ x: secret }).toString().slice(2);
+  const json = (s: string) => JSON.stringify(s).slice(1, -1);
+  return [secret, json(secret), percent, query, form, query.replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase()), collapsed, json(collapsed)];
+}
+
+/** A scrubber for the given secret values plus URL credentials. Each secret in every form it
+ * takes (formsOf); longest first, so a secret that contains another is removed whole. This is
+ * the one place secrets leave text: callers redact first and shorten after, never the reverse. */
 export function createRedactor(secrets: readonly string[]): Redact {
-  const forms = secrets.flatMap((s) => [s, JSON.stringify(s).slice(1, -1), encodeURIComponent(s)]);
+  const forms = secrets.flatMap(formsOf);
   const ordered = [...new Set(forms)].filter((s) => s.length > 0).sort((a, b) => b.length - a.length);
   return (text) => {
     let out = text;

@@ -12,7 +12,7 @@ import { startDaemon } from '../daemon-harness.js';
 import { waitFor } from '../wait.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const JWT = 'detection-test-jwt-secret';
+const JWT = 'detection-test-jwt-secret-0123456789';
 
 it('the bundled defaults page within 20 s of a hard fault and all-clear within 22 s of the mend', { timeout: 180_000 }, async () => {
   const pages: Array<{ at: number; text: string }> = [];

@@ -102,7 +102,7 @@ describe('Prometheus and Grafana against a live daemon', () => {
   it('every dashboard and rule expression is valid and returns data', async (t) => {
     const prometheus = requireBinary(t, 'prometheus', 'prometheus');
     if (!prometheus) return;
-    const secret = 'observability-test-jwt-secret';
+    const secret = 'observability-test-jwt-secret-0123';
     const demo = await startDemoService({ jwtSecret: secret, faultToken: 'x', tickMs: 200, dashboardRefreshMs: 50 });
     const ws = demo.wsUrl;
     const closed = await closedPort();

@@ -149,7 +149,7 @@ describe('what the README and the unit tell a new user is true', () => {
 
   it('`npx flowprobe` in a checkout runs the project\'s own command, offline', () => {
     assert.match(readme, /`npx flowprobe check`/);
-    const r = spawnSync('npm', ['exec', '--offline', '--', 'flowprobe', 'check'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, DEMO_JWT_SECRET: 'readme-test-secret' } });
+    const r = spawnSync('npm', ['exec', '--offline', '--', 'flowprobe', 'check'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, DEMO_JWT_SECRET: 'readme-test-secret-0123456789abcdef' } });
     assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
     assert.match(r.stdout, /^ok: \d+ probe\(s\)/m);
   });
@@ -212,7 +212,7 @@ describe('Docker image', () => {
     // The image's CMD, with the listen address a container would get from its config.
     const daemon = spawn(process.execPath, [path.join(dir, 'dist/src/main.js'), 'run', '--config', path.join(dir, 'config/flowprobe.yaml'), '--listen', `127.0.0.1:${port}`], {
       cwd: dir,
-      env: { ...process.env, NODE_ENV: 'production', DEMO_JWT_SECRET: 'image-test-secret' },
+      env: { ...process.env, NODE_ENV: 'production', DEMO_JWT_SECRET: 'image-test-secret-0123456789abcdefg' },
       stdio: 'ignore',
     });
     try {

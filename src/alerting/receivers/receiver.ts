@@ -40,7 +40,9 @@ export async function postJson(url: string, body: string, headers: Record<string
   }
 }
 
-const KEPT_BYTES = 200;
+/** What is read of an error answer. The sender removes secrets from it, then keeps 200
+ * characters: a cut before the redaction could leave part of a secret behind. */
+const KEPT_BYTES = 2_048;
 
 /** The first `limit` bytes of a body as text; the rest is not read (the stream is destroyed). */
 async function firstBytes(body: AsyncIterable<Buffer> & { destroy(): unknown }, limit: number): Promise<string> {

@@ -138,7 +138,7 @@ describe('WebSocket prober against real local servers', () => {
   it('mints a JWT per run that the server accepts; a wrong secret is refused as auth', async () => {
     const ok = await probe({ url: `${wssUrl}/jwt`, auth: { jwt: { secret: JWT_SECRET, in: 'query', expiresIn: '30s' } }, steps: [{ send: { text: 'x' } }, { expect: { text: 'x' } }] });
     assert.equal(code(ok), 'ok', message(ok));
-    const bad = await probe({ url: `${wssUrl}/jwt`, auth: { jwt: { secret: 'the-wrong-secret-entirely', in: 'query' } } });
+    const bad = await probe({ url: `${wssUrl}/jwt`, auth: { jwt: { secret: 'the-wrong-secret-entirely-0123456789', in: 'query' } } });
     assert.equal(code(bad), 'auth');
     assert.match(message(bad), /^upgrade refused with 401: invalid_token: signature verification failed$/);
   });
