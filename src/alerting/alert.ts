@@ -4,20 +4,11 @@
 import { createHash } from 'node:crypto';
 import type { ResourceTransition } from '../detect/budget.js';
 import type { Transition } from '../detect/probe-state.js';
+import type { ALERT_NAMES } from '../config/schema.js';
 import { formatDuration } from '../config/units.js';
 import type { CheckResult } from '../probers/types.js';
 
-export type AlertName =
-  | 'ProbeFailing'
-  | 'ProbeDegraded'
-  | 'ProbeNotRecovered'
-  | 'ResourceOverBudget'
-  | 'ProcessGone'
-  | 'FlowprobeReceiverFailing'
-  | 'FlowprobeStateUnwritable'
-  | 'FlowprobeStateLost'
-  | 'FlowprobeProbeSideProblem'
-  | 'FlowprobeTest';
+export type AlertName = (typeof ALERT_NAMES)[number];
 
 export interface Alert {
   fingerprint: string;

@@ -256,9 +256,16 @@ export function labelMatchers(maxEntries = 32) {
 // Header names are HTTP tokens; values may not hold CR, LF or NUL (a header injection, and
 // undici refuses them at run time).
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** Headers the HTTP client sets itself from the request: given by hand, every run failed
+ * `internal` (or the body was framed wrong). */
+const CLIENT_HEADERS = new Set(['transfer-encoding', 'content-length', 'expect', 'upgrade', 'connection', 'keep-alive', 'te', 'trailer']);
+
 export const headers = z
   .record(
-    z.string().regex(HEADER_NAME, { error: 'expected a header name (letters, digits, "-")' }),
+    z
+      .string()
+      .regex(HEADER_NAME, { error: 'expected a header name (letters, digits, "-")' })
+      .refine((name) => !CLIENT_HEADERS.has(name.toLowerCase()), { error: 'expected a header the client does not set itself (it sets transfer-encoding, content-length, expect, upgrade, connection, keep-alive, te and trailer from the request)', params: { atKey: true } }),
     z
       .string({ error: 'expected a header value (string)' })
       .max(8_192, { error: 'expected a header value of at most 8192 characters' })

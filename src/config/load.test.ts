@@ -44,7 +44,7 @@ const cases: Array<{ name: string; config?: string; probes: Record<string, strin
   { name: 'malformed reference', probes: { 'a.yaml': `${HTTP}body: "\${not valid}"\n` }, expected: ['probes/a.yaml:4:7 body: expected ${ENV_VAR} or ${file:/path}, found ${not valid}'] },
   { name: 'bad status expectation', probes: { 'a.yaml': `${HTTP}expect:\n  status: ok\n` }, expected: ['probes/a.yaml:5:11 expect.status: expected a status code (200), a class ("2xx") or a list of them, found "ok"'] },
   { name: 'bad json path', probes: { 'a.yaml': `${HTTP}expect:\n  json: { status: ok }\n` }, expected: ['probes/a.yaml:5:11 expect.json.status: expected a JSON path starting with $, found key "status"'] },
-  { name: 'bad regex', probes: { 'a.yaml': `${HTTP}expect:\n  bodyMatches: "(unclosed"\n` }, expected: ['probes/a.yaml:5:16 expect.bodyMatches: expected a valid regular expression, found "(unclosed"'] },
+  { name: 'bad regex', probes: { 'a.yaml': `${HTTP}expect:\n  bodyMatches: "(unclosed"\n` }, expected: ['probes/a.yaml:5:16 expect.bodyMatches: expected a regular expression RE2 can run (no backreferences or lookaround): missing closing ): `(unclosed`, found "(unclosed"'] },
   { name: 'bad enum', probes: { 'a.yaml': `${HTTP}method: FETCH\n` }, expected: ['probes/a.yaml:4:9 method: expected one of: "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", found "FETCH"'] },
   { name: 'bad probe name', probes: { 'a.yaml': 'name: "my probe!"\nkind: http\nurl: http://x/\n' }, expected: ['probes/a.yaml:1:7 name: expected a name of letters, digits, "_", "." or "-" (at most 100), found "my probe!"'] },
   { name: 'bad listen', config: 'probesDir: probes\nlisten: 9464\n', probes: { 'a.yaml': HTTP }, expected: ['flowprobe.yaml:2:9 listen: expected host:port like 127.0.0.1:9464 (port 0-65535), found 9464'] },
@@ -53,7 +53,27 @@ const cases: Array<{ name: string; config?: string; probes: Record<string, strin
   { name: 'sse hold not shorter than timeout', probes: { 'a.yaml': 'name: s\nkind: sse\nurl: http://x/\ntimeout: 5s\nhold: 5s\n' }, expected: ['probes/a.yaml:5:7 hold: expected a hold window shorter than the timeout (5s), found 5s'] },
   { name: 'sse resume outside the window', probes: { 'a.yaml': 'name: s\nkind: sse\nurl: http://x/\ntimeout: 9s\nhold: 5s\nresume: { after: 6s }\n' }, expected: ['probes/a.yaml:6:18 resume.after: expected resume.after inside the hold window (5s), found 6s'] },
   { name: 'flow await names no watcher', probes: { 'a.yaml': 'name: f\nkind: flow\nwatch:\n  - { name: stream, sse: { url: "http://x/" } }\nsteps:\n  - inject: { url: "http://x/" }\n  - await: { on: strem, match: { text: x } }\n' }, expected: ['probes/a.yaml:7:18 steps[1].await.on: expected one of the watchers (stream), found "strem"'] },
-  { name: 'flow leg limit for an unknown leg', probes: { 'a.yaml': 'name: f\nkind: flow\nsteps:\n  - poll: { url: "http://x/", until: { $.a: 1 } }\nexpect:\n  legs: { dashbord: 1s }\n' }, expected: ['probes/a.yaml:6:11 expect.legs.dashbord: expected a leg of this flow (dashboard), found "dashbord"'] },
+  { name: 'flow leg limit for an unknown leg', probes: { 'a.yaml': 'name: f\nkind: flow\nsteps:\n  - inject: { url: "http://x/", json: { m: "{{run.id}}" } }\n  - poll: { url: "http://x/", until: { $.a: "{{run.id}}" } }\nexpect:\n  legs: { dashbord: 1s }\n' }, expected: ['probes/a.yaml:7:11 expect.legs.dashbord: expected a leg of this flow (inject, dashboard), found "dashbord"'] },
+  { name: 'flow: a poll with nothing injected before it, a template typo, a capture not captured, a leg named twice', probes: { 'a.yaml': 'name: f\nkind: flow\nsteps:\n  - poll: { url: "http://x/", until: { $.a: 1 } }\n  - inject: { url: "http://x/{{capture.id}}", json: { m: "{{run.idd}}" }, capture: { id: $.id } }\n  - poll: { url: "http://x/{{capture.id}}", until: { $.a: "{{run.id}}" } }\n' }, expected: [
+    'probes/a.yaml:4:11 steps[0].poll: expected an inject step before this poll (nothing would carry the marker it waits for)',
+    'probes/a.yaml:5:20 steps[1].inject.url: expected {{run.id}} (no inject before it captures anything), found "{{capture.id}}"',
+    'probes/a.yaml:5:58 steps[1].inject.json.m: expected {{run.id}} (no inject before it captures anything), found "{{run.idd}}"',
+    'probes/a.yaml:6:11 steps[2].poll.name: expected a leg name of its own, found "dashboard" (another leg has it)',
+  ] },
+  { name: 'http: body and json both, body checks on HEAD, a header the client sets, credentials in the URL, an infinite number', probes: { 'a.yaml': 'name: h\nkind: http\nurl: "http://u:p@x/"\nmethod: HEAD\nheaders: { transfer-encoding: chunked }\nbody: a\njson: { n: 1e400 }\nexpect: { bodyContains: ok }\n' }, expected: [
+    'probes/a.yaml:3:6 url: expected a URL without user:password@ (the client does not send it): put credentials in headers, like authorization: "Basic ${CREDENTIALS}", found "http://u:p@x/"',
+    'probes/a.yaml:5:12 headers.transfer-encoding: expected a header the client does not set itself (it sets transfer-encoding, content-length, expect, upgrade, connection, keep-alive, te and trailer from the request), found key "transfer-encoding"',
+    'probes/a.yaml:7:7 json: expected JSON: every number finite (1e400, .inf and .nan have no JSON form), at most 64 levels deep, found a mapping',
+  ] },
+  { name: 'http: body and json both; body checks on HEAD', probes: { 'a.yaml': 'name: h\nkind: http\nurl: "http://x/"\nbody: a\njson: { n: 1 }\n', 'b.yaml': 'name: g\nkind: http\nurl: "http://x/"\nmethod: HEAD\nexpect: { bodyContains: ok }\n' }, expected: [
+    'probes/a.yaml:5:7 json: expected body or json, not both (json would be sent and body ignored), found a mapping',
+    'probes/b.yaml:5:9 expect: expected no body checks with method HEAD (a HEAD response has no body): use GET, found a mapping',
+  ] },
+  { name: 'an alert name with a typo in severity', config: 'probesDir: probes\nalerting: { severity: { ProbeFailling: warning } }\n', probes: { 'a.yaml': HTTP }, expected: ['flowprobe.yaml:2:25 alerting.severity.ProbeFailling: expected an alert name (ProbeFailing, ProbeDegraded, ProbeNotRecovered, ResourceOverBudget, ProcessGone, FlowprobeReceiverFailing, FlowprobeStateUnwritable, FlowprobeStateLost, FlowprobeProbeSideProblem, FlowprobeTest), found key "ProbeFailling"'] },
+  { name: 'websocket: a subprotocol that is not a token, a token that cannot be one, exp in claims', probes: { 'a.yaml': 'name: w\nkind: websocket\nurl: ws://x/\nsubprotocols: ["a b"]\nauth: { token: "has space", in: subprotocol }\n' }, expected: [
+    'probes/a.yaml:4:16 subprotocols[0]: expected a subprotocol that is an HTTP token (letters, digits and !#$%&\'*+-.^_`|~, no spaces or commas), found "a b"',
+    'probes/a.yaml:5:16 auth.token: expected a token that can be sent as a subprotocol (an HTTP token: no spaces, commas or quotes); send it in: header or query, found "has space"',
+  ] },
   { name: 'missing probes directory', config: 'probesDir: nowhere\n', probes: {}, expected: [] },
 ];
 

@@ -130,7 +130,7 @@ function loadProbes(
   let files: string[];
   try {
     files = readdirSync(settings.probesDir)
-      .filter((name) => /\.ya?ml$/.test(name))
+      .filter((name) => /\.ya?ml$/i.test(name))
       .sort()
       .map((name) => path.join(settings.probesDir, name));
   } catch (error) {
@@ -317,14 +317,52 @@ function checkFlowNames(raw: Partial<Extract<RawProbe, { kind: 'flow' }>>, at: K
         diagnostics.push(source.at([...at, 'steps', i, 'await', 'on'], `expected one of the watchers (${watchers.join(', ') || 'none defined'}), found "${step.await.on}"`));
       }
     }
-    if ('poll' in step) legs.add(step.poll.name);
+    if ('poll' in step) {
+      if (step.poll.name === 'inject' || legs.has(step.poll.name)) diagnostics.push(source.at([...at, 'steps', i, 'poll', 'name'], `expected a leg name of its own, found "${step.poll.name}" (${step.poll.name === 'inject' ? 'the injection\'s leg' : 'another leg'} has it)`));
+      legs.add(step.poll.name);
+    }
     if ('inject' in step) legs.add('inject');
   });
+  checkFlowTemplates(raw.steps, at, source, diagnostics);
   for (const where of ['expect', 'degradeWhen'] as const) {
     for (const leg of Object.keys(raw[where]?.legs ?? {})) {
       if (!legs.has(leg)) diagnostics.push(source.atKey([...at, where, 'legs', leg], `expected a leg of this flow (${[...legs].join(', ')}), found "${leg}"`));
     }
   }
+}
+
+const PLACEHOLDER = /\{\{\s*([^}]*?)\s*\}\}/g;
+
+/** Every {{…}} in a flow names something that exists when its step runs: {{run.id}}, or
+ * {{capture.NAME}} of an earlier inject. A typo ({{run.idd}}) was sent as written; an await or a
+ * poll with no inject before it waited for a marker nothing carried. */
+function checkFlowTemplates(steps: ReadonlyArray<Record<string, unknown>>, at: KeyPath, source: SourceMap, diagnostics: Diagnostic[]): void {
+  const captured = new Set<string>();
+  let injected = false;
+  steps.forEach((step, i) => {
+    const [kind, body] = Object.entries(step)[0] ?? [];
+    if ((kind === 'await' || kind === 'poll') && !injected) diagnostics.push(source.at([...at, 'steps', i, kind], `expected an inject step before this ${kind} (nothing would carry the marker it waits for)`));
+    for (const { keys, text } of stringsIn(body, [...at, 'steps', i, kind ?? ''])) {
+      for (const [whole, name] of text.matchAll(PLACEHOLDER)) {
+        const capture = /^capture\.([A-Za-z0-9_]+)$/.exec(name as string)?.[1];
+        if (name === 'run.id' || (capture !== undefined && captured.has(capture))) continue;
+        const known = captured.size ? `{{run.id}} or {{capture.${[...captured].join('}}, {{capture.')}}}` : '{{run.id}} (no inject before it captures anything)';
+        diagnostics.push(source.at(keys, `expected ${known}, found "${whole}"`));
+      }
+    }
+    if (kind === 'inject') {
+      injected = true;
+      for (const name of Object.keys((body as { capture?: Record<string, unknown> }).capture ?? {})) captured.add(name);
+    }
+  });
+}
+
+function stringsIn(value: unknown, keys: KeyPath, depth = 0): Array<{ keys: KeyPath; text: string }> {
+  if (typeof value === 'string') return value.includes('{{') ? [{ keys, text: value }] : [];
+  // Plain data only: compiled objects (patterns, JSON paths) hold no templates.
+  if (depth > 32 || value === null || typeof value !== 'object' || (!Array.isArray(value) && Object.getPrototypeOf(value) !== Object.prototype)) return [];
+  if (Array.isArray(value)) return value.flatMap((v, i) => stringsIn(v, [...keys, i], depth + 1));
+  return Object.entries(value).flatMap(([k, v]) => [...stringsIn(k, [...keys, k], depth + 1), ...stringsIn(v, [...keys, k], depth + 1)]);
 }
 
 interface YamlFile {

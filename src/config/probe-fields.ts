@@ -35,10 +35,27 @@ export const labelMap = z
   )
   .refine((labels) => Object.keys(labels).length <= 32, { error: 'expected at most 32 labels' });
 
+/** user:password@ in a URL is never sent by the clients: it must be a header instead. */
+const NO_CREDENTIALS = 'expected a URL without user:password@ (the client does not send it): put credentials in headers, like authorization: "Basic ${CREDENTIALS}"';
+const hasCredentials = (text: string) => URL.canParse(text) && (new URL(text).username !== '' || new URL(text).password !== '');
+
 export const httpUrl = z
   .string({ error: 'expected an http(s) URL' })
   .max(4_096, { error: 'expected a URL of at most 4096 characters' })
-  .refine((text) => URL.canParse(text) && /^https?:$/.test(new URL(text).protocol), { error: 'expected an http(s) URL' });
+  .refine((text) => URL.canParse(text) && /^https?:$/.test(new URL(text).protocol), { error: 'expected an http(s) URL' })
+  .refine((text) => !hasCredentials(text), { error: NO_CREDENTIALS });
+
+/** A JSON body as written in YAML: numbers must be finite (1e400 and .nan have no JSON form;
+ * they were sent as null). */
+export const jsonBody = z.unknown().refine((value) => allFinite(value, 0), { error: 'expected JSON: every number finite (1e400, .inf and .nan have no JSON form), at most 64 levels deep' });
+
+function allFinite(value: unknown, depth: number): boolean {
+  if (depth > 64) return false;
+  if (typeof value === 'number') return Number.isFinite(value);
+  if (Array.isArray(value)) return value.every((v) => allFinite(v, depth + 1));
+  if (value !== null && typeof value === 'object') return Object.values(value).every((v) => allFinite(v, depth + 1));
+  return true;
+}
 
 /** `status: 200`, `status: [200, 204]` or `status: "2xx"`. */
 const STATUS_MESSAGE = 'expected a status code (200), a class ("2xx") or a list of them';
@@ -133,7 +150,8 @@ export const scheduleFields = {
 export const wsUrl = z
   .string({ error: 'expected a ws(s) URL' })
   .max(4_096, { error: 'expected a URL of at most 4096 characters' })
-  .refine((text) => URL.canParse(text) && /^wss?:$/.test(new URL(text).protocol), { error: 'expected a ws(s) URL' });
+  .refine((text) => URL.canParse(text) && /^wss?:$/.test(new URL(text).protocol), { error: 'expected a ws(s) URL' })
+  .refine((text) => !hasCredentials(text), { error: NO_CREDENTIALS });
 
 /** What to send: text, or JSON; strings may use {{run.id}} and {{seq}}. */
 export const messageTemplate = z.union([z.strictObject({ text: text(MiB) }), z.strictObject({ json: z.unknown() })], {
@@ -147,19 +165,29 @@ export const messageMatcher = z.strictObject({
   json: jsonExpectations.optional(),
 });
 
+/** RFC 7230 token: what a header name or a subprotocol (Sec-WebSocket-Protocol) may be. */
+export const HTTP_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
 export const wsAuth = z.union(
   [
-    z.strictObject({
-      token: text(8_192, 'a token').refine((value) => !/[\r\n\0]/.test(value), { error: 'expected a token without line breaks' }),
-      in: z.enum(['header', 'query', 'subprotocol']).default('header'),
-      name: text(200).optional(),
-    }),
+    z
+      .strictObject({
+        token: text(8_192, 'a token').refine((value) => !/[\r\n\0]/.test(value), { error: 'expected a token without line breaks' }),
+        in: z.enum(['header', 'query', 'subprotocol']).default('header'),
+        name: text(200).optional(),
+      })
+      // Every run failed `internal` on these: refused where they are written instead.
+      .refine((a) => a.in !== 'subprotocol' || HTTP_TOKEN.test(a.token), { error: 'expected a token that can be sent as a subprotocol (an HTTP token: no spaces, commas or quotes); send it in: header or query', path: ['token'] })
+      .refine((a) => a.in !== 'header' || a.name === undefined || HTTP_TOKEN.test(a.name), { error: 'expected a header name (letters, digits and -)', path: ['name'] }),
     z.strictObject({
       jwt: z
         .strictObject({
           secret: text(64 * KiB, 'the signing secret (HS256) or a PEM private key (RS256)'),
           algorithm: z.enum(['HS256', 'RS256']).default('HS256'),
-          claims: z.record(z.string(), z.unknown()).default({}),
+          claims: z
+            .record(z.string(), z.unknown())
+            .refine((claims) => !('exp' in claims || 'iat' in claims), { error: 'expected claims without exp or iat: they are set at every run (exp from expiresIn)' })
+            .default({}),
           expiresIn: duration(1_000, DAY_MS).default(60_000),
           in: z.enum(['header', 'query']).default('header'),
           name: text(200).optional(),

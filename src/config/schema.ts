@@ -15,6 +15,20 @@ import { shardSchema } from './shard.js';
 
 export const PROBE_KINDS = ['http', 'sse', 'websocket', 'flow'] as const;
 
+/** Every alert flowprobe raises (alerting.severity and routes name them). */
+export const ALERT_NAMES = [
+  'ProbeFailing',
+  'ProbeDegraded',
+  'ProbeNotRecovered',
+  'ResourceOverBudget',
+  'ProcessGone',
+  'FlowprobeReceiverFailing',
+  'FlowprobeStateUnwritable',
+  'FlowprobeStateLost',
+  'FlowprobeProbeSideProblem',
+  'FlowprobeTest',
+] as const;
+
 export const probeSchema = z.discriminatedUnion('kind', [httpProbe, sseProbe, websocketProbe, flowProbe], {
   error: `expected kind to be one of: ${PROBE_KINDS.join(', ')}`,
 });
@@ -123,7 +137,12 @@ const alertingSchema = z.strictObject({
     })
     .default({ ratio: 0.8, minProbes: 3 }),
   /** Severity per alert name (a probe label `severity` wins). */
-  severity: z.record(text(100), text(100)).default({}),
+  severity: z
+    .record(
+      z.string().refine((name) => (ALERT_NAMES as readonly string[]).includes(name), { error: `expected an alert name (${ALERT_NAMES.join(', ')})`, params: { atKey: true } }),
+      text(100),
+    )
+    .default({}),
 });
 
 const LISTEN_MESSAGE = 'expected host:port like 127.0.0.1:9464 (port 0-65535)';

@@ -179,7 +179,8 @@ async function waitForHops(steps: FlowStep[], spec: FlowProbeSpec, ctx: ProbeCon
   );
   // Checks in step order, whichever hop answered first.
   const order = steps.map(hopOf);
-  const added = state.checks.splice(before).sort((a, b) => order.indexOf(a.name.replace(/^integrity /, '')) - order.indexOf(b.name.replace(/^integrity /, '')));
+  const hop = (c: CheckResult) => order.indexOf(c.name.replace(/^(integrity|leg) /, ''));
+  const added = state.checks.splice(before).sort((a, b) => hop(a) - hop(b));
   state.checks.push(...added);
   return outcomes;
 }

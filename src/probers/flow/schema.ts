@@ -2,7 +2,7 @@
 // steps, with limits per leg and in total.
 import { z } from 'zod';
 import { headers, jsonExpectations, jsonPath, size, text, tls as tlsOptions } from '../../config/fields.js';
-import { httpUrl, inRun, KiB, messageMatcher, MiB, probeName, scheduleFields, phaseLimits, statusExpectation, wsAuth, wsUrl } from '../../config/probe-fields.js';
+import { httpUrl, inRun, jsonBody, KiB, messageMatcher, MiB, probeName, scheduleFields, phaseLimits, statusExpectation, wsAuth, wsUrl } from '../../config/probe-fields.js';
 
 const legName = z.string().regex(/^[a-z][a-z0-9_-]{0,39}$/, { error: 'expected a short lower-case name like stream or dashboard' });
 
@@ -33,12 +33,12 @@ const flowStep = z.union(
         method: z.enum(['POST', 'PUT', 'PATCH', 'GET', 'DELETE']).default('POST'),
         url: httpUrl,
         headers,
-        json: z.unknown().optional(),
+        json: jsonBody.optional(),
         body: text(MiB, 'a request body (string)').optional(),
         expect: z.strictObject({ status: statusExpectation.default(['2xx']) }).default({ status: ['2xx'] }),
         /** Values from the response for later steps: {{capture.NAME}}. */
         capture: z.record(z.string().regex(/^[A-Za-z0-9_]+$/, { error: 'expected a capture name of letters, digits or "_"' }), jsonPath).optional(),
-      }),
+      }).refine((i) => i.body === undefined || i.json === undefined, { error: 'expected body or json, not both (json would be sent and body ignored)', path: ['json'] }),
     }),
     z.strictObject({ await: z.strictObject({ on: legName, match: messageMatcher, within: inRun(1).default(5_000) }) }),
     z.strictObject({

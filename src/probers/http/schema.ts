@@ -2,7 +2,7 @@
 // header and JSON expectations.
 import { z } from 'zod';
 import { count, headers, jsonExpectations, regex, size, text, tls as tlsOptions } from '../../config/fields.js';
-import { httpUrl, inRun, KiB, MiB, phaseLimits, probeName, scheduleFields, statusExpectation } from '../../config/probe-fields.js';
+import { httpUrl, inRun, jsonBody, KiB, MiB, phaseLimits, probeName, scheduleFields, statusExpectation } from '../../config/probe-fields.js';
 
 export const httpProbe = z.strictObject({
   name: probeName,
@@ -12,7 +12,7 @@ export const httpProbe = z.strictObject({
   method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']).default('GET'),
   headers,
   body: text(MiB, 'a request body (string)').optional(),
-  json: z.unknown().optional(),
+  json: jsonBody.optional(),
   followRedirects: z.boolean().default(true),
   maxRedirects: count(0, 20).default(5),
   maxBody: size(0, 256 * MiB).default(MiB),
@@ -30,5 +30,9 @@ export const httpProbe = z.strictObject({
     .default({ status: ['2xx'] }),
   /** Softer limits on the same figures: over them the run is degraded, not failed. */
   degradeWhen: z.strictObject({ maxDuration: inRun().optional(), phases: phaseLimits.optional() }).default({}),
-});
+})
+  // What was accepted and then meant nothing: the body silently lost to json, body checks on a
+  // response that has no body.
+  .refine((p) => p.body === undefined || p.json === undefined, { error: 'expected body or json, not both (json would be sent and body ignored)', path: ['json'] })
+  .refine((p) => p.method !== 'HEAD' || (p.expect.bodyContains === undefined && p.expect.bodyMatches === undefined && p.expect.json === undefined), { error: 'expected no body checks with method HEAD (a HEAD response has no body): use GET', path: ['expect'] });
 
