@@ -62,8 +62,10 @@ export class Sender {
     // The delivery's deadline is a timer this sender holds and clears. An AbortSignal.timeout()
     // inside AbortSignal.any() can be garbage-collected before it fires (a known Node behaviour):
     // a receiver that accepted the request and never answered then held its queue for ever.
+    // It runs on real time, as the network does, whatever clock drives the schedule (a test's
+    // fake clock stepping faster than an SMTP exchange timed deliveries out that had succeeded).
     const controller = new AbortController();
-    const deadline = clock.setTimer(this.options.timeoutMs, () => controller.abort(new DOMException('delivery timeout', 'TimeoutError')));
+    const deadline = setTimeout(() => controller.abort(new DOMException('delivery timeout', 'TimeoutError')), this.options.timeoutMs);
     const onStop = () => controller.abort(this.stopping.signal.reason);
     this.stopping.signal.addEventListener('abort', onStop, { once: true });
     outbox.inFlight.add(entry.notification.id);
@@ -72,7 +74,7 @@ export class Sender {
       .then((d): Delivery => (d.ok ? d : { ...d, message: shorten(this.options.redact(d.message), MESSAGE_CHARS) }))
       .catch((error: unknown): Delivery => ({ ok: false, retry: true, retryAfterMs: undefined, reason: 'internal', message: shorten(this.options.redact(`receiver error: ${String(error)}`), MESSAGE_CHARS) }))
       .finally(() => {
-        deadline.cancel();
+        clearTimeout(deadline);
         this.stopping.signal.removeEventListener('abort', onStop);
         outbox.inFlight.delete(entry.notification.id);
       });
