@@ -82,7 +82,7 @@ async function measure(probes: number, targetUrl: string) {
 async function formattingAlone(probes: number) {
   const metrics = createMetrics({ location: 'default', version: 'bench', schedulerState: () => ({ inFlight: 0, queued: 0 }), probeStates: () => names.map((probe) => ({ probe, health: 'healthy' as const, outageStartedAt: undefined, baselineMs: undefined })), resources: () => [], alerting: () => ({ receivers: [], firing: 0 }), now: () => Date.now() });
   const names = Array.from({ length: probes }, (_, i) => `checkout-api-${i}`);
-  metrics.declareProbes(names.map((name) => ({ name, kind: 'http' as const })));
+  await metrics.declareProbes(names.map((name) => ({ name, kind: 'http' as const })));
   for (let run = 0; run < 3; run++) {
     for (const probe of names) metrics.recordResult({ probe, kind: 'http', runId: 'bench', slot: 0, startedAt: Date.now(), durationMs: 12.3, phases: { dns: 0.2, connect: 0.4, first_byte: 3 }, checks: [], detail: KINDS.http.emptyDetail({} as never), ok: true, verdict: 'ok' });
   }

@@ -241,12 +241,11 @@ export class Daemon {
     // An unchanged probe keeps its spec object: a run in flight during the reload still belongs
     // to it and is recorded (a changed or removed probe's run is dropped).
     this.specs = new Map(config.probes.map((spec) => [spec.name, previous.get(spec.name)?.fingerprint === spec.fingerprint ? (previous.get(spec.name) as ProbeSpec) : spec]));
-    for (const [name, was] of previous) {
-      const now = this.specs.get(name);
-      // A probe that is gone, or now of another kind, leaves no series (or results) behind.
-      if (now?.kind !== was.kind) (this.history.forget(name), await this.metrics.forgetProbe(name));
-    }
-    this.metrics.declareProbes(config.probes);
+    // A probe that is gone, or now of another kind, leaves no series (or results) behind.
+    const gone = new Set([...previous].filter(([name, was]) => this.specs.get(name)?.kind !== was.kind).map(([name]) => name));
+    for (const name of gone) this.history.forget(name);
+    await this.metrics.forgetProbes(gone);
+    await this.metrics.declareProbes(config.probes);
     this.health.configure(config.settings.detect, config.probes);
     if (reloading) this.alerting.configure(config.settings.alerting);
     for (const receiver of config.settings.alerting.receivers) this.metrics.declareReceiver(receiver.name);

@@ -79,7 +79,7 @@ describe('the series of a probe', () => {
   });
 
   it('drops a probe\'s phase histograms when a reload turns them off', async () => {
-    metrics.declareProbes([{ name: 'phased', kind: 'http', metrics: { phases: false } }]);
+    await metrics.declareProbes([{ name: 'phased', kind: 'http', metrics: { phases: false } }]);
     assert.equal((await lines('phased')).filter((l) => l.startsWith('flowprobe_probe_phase_seconds')).length, 0);
   });
 });
@@ -114,7 +114,7 @@ describe('latency figures at each probe\'s own scale', () => {
 
   it('reads p95 within 10 % for a 2 ms probe and a 5 s one alike (fixed buckets were off by up to 50x)', async () => {
     const metrics = createMetrics({ location: 'test', version: 'test', schedulerState: () => ({ inFlight: 0, queued: 0 }), probeStates: () => [], resources: () => [], alerting: () => ({ receivers: [], firing: 0 }), now: () => 0 });
-    metrics.declareProbes(cases.map(({ probe }) => ({ name: probe, kind: 'http' as const })));
+    await metrics.declareProbes(cases.map(({ probe }) => ({ name: probe, kind: 'http' as const })));
     const drawn = new Map<string, number[]>();
     for (const { probe, around, spread } of cases) {
       const samples = Array.from({ length: 300 }, () => around - spread / 2 + rng() * spread);
@@ -136,7 +136,7 @@ describe('latency figures at each probe\'s own scale', () => {
 
   it('keeps five series a latency figure, however many samples', async () => {
     const metrics = createMetrics({ location: 'test', version: 'test', schedulerState: () => ({ inFlight: 0, queued: 0 }), probeStates: () => [], resources: () => [], alerting: () => ({ receivers: [], firing: 0 }), now: () => 0 });
-    metrics.declareProbes([{ name: 'p', kind: 'http' }]);
+    await metrics.declareProbes([{ name: 'p', kind: 'http' }]);
     for (let i = 0; i < 10_000; i++) metrics.recordResult({ probe: 'p', kind: 'http', runId: 'r', slot: 0, startedAt: 0, durationMs: i % 97, phases: {}, checks: [], detail: KINDS.http.emptyDetail({} as never), ok: true, verdict: 'ok' });
     const lines = (await exposition(metrics.registry)).split('\n').filter((l) => l.startsWith('flowprobe_probe_duration_seconds'));
     assert.deepEqual(lines.map((l) => /^(\w+)/.exec(l)?.[1] + (/quantile="([^"]+)"/.exec(l)?.[1] ?? '')), ['flowprobe_probe_duration_seconds0.5', 'flowprobe_probe_duration_seconds0.95', 'flowprobe_probe_duration_seconds0.99', 'flowprobe_probe_duration_seconds_sum', 'flowprobe_probe_duration_seconds_count']);
