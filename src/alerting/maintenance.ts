@@ -8,14 +8,19 @@ import { duration, labelMatchers, text } from '../config/fields.js';
 import { epochMs } from '../detect/state-file.js';
 import type { MaintenanceWindow } from '../config/schema.js';
 
+/** Control characters other than tab and line breaks: a NUL reached /alerts as it was. */
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+
 export const SILENCE_LIMITS = { count: 1_000, commentChars: 1_000, maxDurationMs: 90 * 86_400_000 } as const;
 
 /** A silence as the API takes it: what to mute, for how long, and why. */
 export const silenceInput = z.strictObject({
   matchers: labelMatchers().refine((m) => m.size > 0, { error: 'expected at least one matcher, like {"probe": "api"}' }),
   duration: duration(1_000, SILENCE_LIMITS.maxDurationMs),
-  comment: text(SILENCE_LIMITS.commentChars, 'a comment saying why').refine((c) => c.trim() !== '', { error: 'expected a comment saying why' }),
-  createdBy: text(200, 'who created it').default('api'),
+  comment: text(SILENCE_LIMITS.commentChars, 'a comment saying why')
+    .refine((c) => c.trim() !== '', { error: 'expected a comment saying why' })
+    .refine((c) => !CONTROL.test(c), { error: 'expected a comment without control characters (NUL, escapes)' }),
+  createdBy: text(200, 'who created it').refine((c) => !CONTROL.test(c), { error: 'expected a name without control characters' }).default('api'),
 });
 export type SilenceInput = z.output<typeof silenceInput>;
 

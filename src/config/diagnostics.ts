@@ -20,7 +20,8 @@ export function formatDiagnostic(d: Diagnostic): string {
 /** File names relative to the working directory when they are below it. */
 export function displayPath(file: string): string {
   const relative = path.relative(process.cwd(), file);
-  return relative.startsWith('..') || path.isAbsolute(relative) ? file : relative;
+  // The working directory itself (-c .) has no relative name: say the path.
+  return relative === '' || relative.startsWith('..') || path.isAbsolute(relative) ? file : relative;
 }
 
 export type KeyPath = ReadonlyArray<string | number>;

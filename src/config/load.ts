@@ -4,7 +4,7 @@
 // Every file is read and every problem reported before anything fails; nothing here throws, so
 // `check`, `run` and a reload all get diagnostics, never a stack trace.
 import { createHash, KeyObject } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { isAlias, LineCounter, parseDocument, visit, isScalar, type Scalar } from 'yaml';
 import type { z } from 'zod';
@@ -33,6 +33,8 @@ export const LOAD_LIMITS = {
   probes: 10_000,
   /** YAML aliases expanded per file ("billion laughs" stops here). */
   aliases: 100,
+  /** Levels of [ and { nesting (the parser recursed into a stack overflow past a few thousand). */
+  nesting: 64,
   secretFileBytes: 64 * 1024,
 } as const;
 
@@ -384,10 +386,19 @@ function readYaml(
 ): YamlFile | undefined {
   const read = readBoundedFile(file, LOAD_LIMITS.fileBytes);
   if (typeof read === 'string') {
-    diagnostics.push(fileProblem(file, `cannot read file (${read})`));
+    const directory = read === 'not a regular file' && isDirectory(file);
+    diagnostics.push(fileProblem(file, directory ? `is a directory: expected a YAML file (like ${path.join(file, 'flowprobe.yaml')})` : `cannot read file (${read})`));
     return undefined;
   }
   const text = read.toString('utf8');
+  // The parser recurses per level of [ or {: thousands of them overflowed its stack.
+  const deepest = flowDepth(text);
+  if (deepest.depth > LOAD_LIMITS.nesting) {
+    const line = text.slice(0, deepest.at).split('\n').length;
+    const col = deepest.at - text.lastIndexOf('\n', deepest.at - 1);
+    diagnostics.push({ file: displayPath(file), line, col, key: '', message: `invalid YAML: expected at most ${LOAD_LIMITS.nesting} levels of [ and { nesting, found more` });
+    return undefined;
+  }
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const source = new SourceMap(displayPath(file), text, doc, lines);
@@ -408,6 +419,37 @@ function readYaml(
     const why = error instanceof ReferenceError ? `expected at most ${LOAD_LIMITS.aliases} alias expansions (*name), found more` : `cannot read the document: ${(error as Error).message}`;
     diagnostics.push({ file: source.file, line, col, key: '', message: `invalid YAML: ${why}` });
     return undefined;
+  }
+}
+
+/** The deepest [ / { nesting outside quotes, and where it first went past the limit. */
+function flowDepth(text: string): { depth: number; at: number } {
+  let depth = 0;
+  let deepest = 0;
+  let at = 0;
+  let quote: string | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quote) {
+      if (c === quote) quote = undefined;
+      else if (c === '\\' && quote === '"') i++;
+      continue;
+    }
+    if (c === '"' || c === "'") quote = c;
+    else if (c === '#' && (i === 0 || /\s/.test(text[i - 1] ?? ''))) i = Math.max(i, text.indexOf('\n', i) < 0 ? text.length : text.indexOf('\n', i));
+    else if (c === '[' || c === '{') {
+      depth++;
+      if (depth > deepest) ((deepest = depth), depth === LOAD_LIMITS.nesting + 1 && (at = i));
+    } else if ((c === ']' || c === '}') && depth > 0) depth--;
+  }
+  return { depth: deepest, at };
+}
+
+function isDirectory(file: string): boolean {
+  try {
+    return statSync(file).isDirectory();
+  } catch {
+    return false;
   }
 }
 

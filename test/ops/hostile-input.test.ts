@@ -38,6 +38,9 @@ describe('the silences API', () => {
       const everything = await post(h, JSON.stringify({ matchers: { probe: '/zz|.*/' }, duration: '1h', comment: 'x' }));
       assert.equal(everything.status, 400);
       assert.match(everything.json.error ?? '', /^matchers\.probe: expected a \/regex\/ that does not match every value \(write "\/\.\*\/" if every value is meant\)/);
+      const nul = await post(h, JSON.stringify({ matchers: { probe: 'a' }, duration: '1h', comment: 'deploy\u0000<b>' }));
+      assert.equal(nul.status, 400);
+      assert.match(nul.json.error ?? '', /^comment: expected a comment without control characters/);
       const typo = await fetch(`${h.base}/api/v1/silencesXYZ`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: '{}' });
       assert.equal(typo.status, 404, 'a path that is not the endpoint');
       // A dry run says which probes a silence would mute now, and mutes nothing.
