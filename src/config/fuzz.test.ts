@@ -15,7 +15,7 @@ import { formatDiagnostic } from './diagnostics.js';
 import { loadConfig } from './load.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const CASES = 160;
+const CASES = 220;
 const SEED = 0x5eed;
 
 /** mulberry32: a small seeded generator, so the corpus is the same on every run. */
@@ -36,6 +36,17 @@ const HOSTILE = [
   '"${NOPE"', '"${file:/dev/zero}"', '"${UNSET_VARIABLE}"', '"$.items[?(@.id==1)]"', '"$["', '"/([a-z/"', '"/.*/"',
   '"one\\r\\ntwo"', '99999999GiB', '1KiB', '"61 * * * *"', '"0 0 30 2 *"', 'ftp://x/', 'http://', 'ws://127.0.0.1:1/',
   '*undefined_alias', '&anchor x', '"\\u0000"', '!!binary aGk=', `"${'x'.repeat(5000)}"`, '100000', '65536', 'phase.frist_byte', 'rtt_p95',
+  // The classes of the last round: patterns that backtrack or that RE2 cannot run, templates that
+  // name nothing, credentials in URLs, numbers JSON cannot carry, deep nesting.
+  '"^(a+)+$"', '"(a)\\\\1"', '"a(?=b)"', '"/zz|.*/"', '"/zz)|(.*/"', '"{{run.idd}}"', '"{{capture.nope}}"', '"http://u:p@127.0.0.1:1/"',
+  '.nan', '.inf', '1e400', `${'['.repeat(200)}${']'.repeat(200)}`,
+];
+
+/** Headers, subprotocols and auth the client owns or cannot send. */
+const HOSTILE_ENTRIES = [
+  'headers: { transfer-encoding: chunked }', 'headers: { content-length: "5" }', 'headers: { expect: 100-continue }', 'headers: { upgrade: h2c }',
+  'subprotocols: ["a b"]', 'subprotocols: ["a,b"]', 'subprotocols: [x, x]', 'auth: { token: "two words", in: subprotocol }', 'auth: { token: tokentoken, name: "bad name" }',
+  'body: a', 'json: .nan', 'method: HEAD', 'detect: { flapWindow: 0s }', 'severity: { ProbeFailling: warning }',
 ];
 
 type Mutation = (lines: string[], next: () => number) => string[];
@@ -70,6 +81,8 @@ const MUTATIONS: Mutation[] = [
   },
   // Add an unknown key.
   (lines, next) => [...lines, `${pick(['retries', 'timeoutt', 'expect', 'every', 'kind'], next)}: ${pick(HOSTILE, next)}`],
+  // Add a hostile entry at the top level (headers the client owns, subprotocols, auth, body).
+  (lines, next) => [...lines, pick(HOSTILE_ENTRIES, next)],
 ];
 
 it(`${CASES} mutations of the shipped files: refused with positions, or accepted and runnable`, { timeout: 240_000 }, async () => {
