@@ -13,6 +13,21 @@ import { table } from './lib.js';
 
 const sizesArg = process.argv.indexOf('--sizes');
 const sizes = sizesArg >= 0 ? String(process.argv[sizesArg + 1]).split(',').map(Number) : [1_000, 5_000, 10_000];
+/** Polls /healthz every 20 ms until stopped; `slowest()` is the slowest answer. */
+function pollHealth(base: string) {
+  let slowest = 0;
+  let polling = true;
+  const done = (async () => {
+    while (polling) {
+      const t0 = performance.now();
+      await fetch(`${base}/healthz`).then((r) => r.text(), () => undefined);
+      slowest = Math.max(slowest, performance.now() - t0);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  })();
+  return { slowest: () => slowest, stop: async () => ((polling = false), await done) };
+}
+
 const probe = (i: number) => `- name: checkout-api-${i}\n  kind: http\n  every: 7d\n  url: http://127.0.0.1:9/\n`;
 const rows: Array<Record<string, string | number>> = [];
 
@@ -22,25 +37,15 @@ for (const n of sizes) {
   const daemon = await Daemon.start({ configFile: dir.configFile, env: {}, clock: systemClock, version: 'bench', listen: '127.0.0.1:0', logLevel: 'error', logDestination: { write: () => undefined } });
   const base = `http://127.0.0.1:${daemon.address?.port}`;
   writeFileSync(path.join(dir.probesDir, 'many.yaml'), probe(0));
-  let slowest = 0;
-  let polling = true;
-  const poller = (async () => {
-    while (polling) {
-      const t0 = performance.now();
-      await fetch(`${base}/healthz`).then((r) => r.text(), () => undefined);
-      slowest = Math.max(slowest, performance.now() - t0);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  })();
+  const health = pollHealth(base);
   const loop = monitorEventLoopDelay({ resolution: 10 });
   loop.enable();
   const t0 = performance.now();
   const result = await daemon.reload();
   const took = performance.now() - t0;
   loop.disable();
-  polling = false;
-  await poller;
-  rows.push({ probes: `${n} → 1`, ok: String(result.ok), 'reload ms': Math.round(took), 'loop held max ms': Math.round(loop.max / 1e6), 'µs per removed probe': Math.round((took * 1000) / (n - 1)), 'slowest /healthz ms': Math.round(slowest) });
+  await health.stop();
+  rows.push({ probes: `${n} → 1`, ok: String(result.ok), 'reload ms': Math.round(took), 'loop held max ms': Math.round(loop.max / 1e6), 'µs per removed probe': Math.round((took * 1000) / (n - 1)), 'slowest /healthz ms': Math.round(health.slowest()) });
   await daemon.stop();
 }
 // 20 reloads in a row of 5,000 unchanged probes (a SIGHUP storm).
@@ -50,25 +55,15 @@ for (const n of sizes) {
   writeFileSync(path.join(dir.probesDir, 'many.yaml'), Array.from({ length: n }, (_, i) => probe(i)).join(''));
   const daemon = await Daemon.start({ configFile: dir.configFile, env: {}, clock: systemClock, version: 'bench', listen: '127.0.0.1:0', logLevel: 'error', logDestination: { write: () => undefined } });
   const base = `http://127.0.0.1:${daemon.address?.port}`;
-  let slowest = 0;
-  let polling = true;
-  const poller = (async () => {
-    while (polling) {
-      const t0 = performance.now();
-      await fetch(`${base}/healthz`).then((r) => r.text(), () => undefined);
-      slowest = Math.max(slowest, performance.now() - t0);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  })();
+  const health = pollHealth(base);
   const loop = monitorEventLoopDelay({ resolution: 10 });
   loop.enable();
   const t0 = performance.now();
   for (let i = 0; i < 20; i++) await daemon.reload();
   const took = performance.now() - t0;
   loop.disable();
-  polling = false;
-  await poller;
-  rows.push({ probes: '20 × 5000 unchanged', ok: 'true', 'reload ms': Math.round(took / 20), 'loop held max ms': Math.round(loop.max / 1e6), 'µs per removed probe': '-', 'slowest /healthz ms': Math.round(slowest) });
+  await health.stop();
+  rows.push({ probes: '20 × 5000 unchanged', ok: 'true', 'reload ms': Math.round(took / 20), 'loop held max ms': Math.round(loop.max / 1e6), 'µs per removed probe': '-', 'slowest /healthz ms': Math.round(health.slowest()) });
   await daemon.stop();
 }
 console.log(`reload removing probes, Node ${process.version}`);

@@ -88,3 +88,24 @@ export async function webhookSink(): Promise<Running & { bodies: string[] }> {
   });
   return Object.assign(server, { bodies });
 }
+
+/** A real SMTP server on loopback that keeps every message it accepts (raw). */
+export async function smtpSink(): Promise<{ port: number; messages: string[]; close(): Promise<void> }> {
+  const { SMTPServer } = await import('smtp-server');
+  const messages: string[] = [];
+  const port = await closedPort();
+  const server = new SMTPServer({
+    disableReverseLookup: true,
+    authOptional: true,
+    secure: false,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onData(stream, _session, callback) {
+      let raw = '';
+      stream.on('data', (c: Buffer) => (raw += c.toString()));
+      stream.on('end', () => (messages.push(raw), callback()));
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return { port, messages, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}

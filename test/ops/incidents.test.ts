@@ -7,11 +7,10 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { it } from 'node:test';
-import { SMTPServer, type SMTPServerDataStream } from 'smtp-server';
 import { Daemon } from '../../src/daemon.js';
 import { configDir } from '../config-dir.js';
 import { FakeClock } from '../fake-clock.js';
-import { closedPort, httpServer } from '../servers.js';
+import { httpServer, smtpSink } from '../servers.js';
 import { waitFor } from '../wait.js';
 
 interface Hook {
@@ -29,21 +28,9 @@ it('a sequence of faults: one incident each with its own duration, a flap as one
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => (hooks.push(JSON.parse(body) as Hook), res.writeHead(200).end()));
   });
-  const mails: string[] = [];
-  const smtpPort = await closedPort();
-  const smtp = new SMTPServer({
-    disableReverseLookup: true,
-    authOptional: true,
-    secure: false,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onData(stream: SMTPServerDataStream, _session, callback) {
-      let raw = '';
-      stream.on('data', (c: Buffer) => (raw += c.toString()));
-      stream.on('end', () => (mails.push(raw), callback()));
-    },
-  });
-  await new Promise<void>((resolve) => smtp.listen(smtpPort, '127.0.0.1', resolve));
+  const smtp = await smtpSink();
+  const mails = smtp.messages;
+  const smtpPort = smtp.port;
 
   const config = [
     'probesDir: probes',
@@ -151,6 +138,6 @@ it('a sequence of faults: one incident each with its own duration, a flap as one
     await daemon.stop();
     await target.close();
     await webhook.close();
-    await new Promise<void>((resolve) => smtp.close(() => resolve()));
+    await smtp.close();
   }
 });
