@@ -15,6 +15,7 @@
 import { z } from 'zod';
 import { figureLabel, type Figure } from '../config/probe-fields.js';
 import { percentile } from '../probers/stats.js';
+import { epochMs } from './state-file.js';
 
 export type Health = 'pending' | 'healthy' | 'degraded' | 'failing';
 
@@ -115,13 +116,7 @@ export interface Transition {
   outage?: IncidentFigures;
 }
 
-/** Epoch ms a state file may hold: not before 2000, not more than a day ahead of this host's
- * clock (a time past that is a corrupt record, and would read as a negative age). */
-const EARLIEST = Date.UTC(2000, 0, 1);
-const time = z
-  .number()
-  .finite()
-  .refine((t) => t >= EARLIEST && t <= Date.now() + 86_400_000, { error: 'expected a time between 2000 and tomorrow (epoch ms)' });
+const time = epochMs();
 const span = z.number().finite().nonnegative().max(100 * 365 * 86_400_000);
 const count = z.number().int().nonnegative();
 const failure = z.object({ code: z.string().max(100), message: z.string().max(10_000) });
