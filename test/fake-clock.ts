@@ -49,3 +49,14 @@ export class FakeClock implements Clock {
 export async function settle(): Promise<void> {
   for (let i = 0; i < 5; i++) await new Promise<void>((resolve) => setImmediate(resolve));
 }
+
+/** For probes on `cron: "* * * * * *"`: moves the clock to just past the next whole second, where
+ * they all start, then waits (in real time) for `ran` — their runs finishing — before anything
+ * later in fake time (a run's deadline) can fire. Advancing a whole second at once let a deadline
+ * fire before a loaded machine had answered the request. */
+export async function nextSecond(clock: FakeClock, ran: () => Promise<unknown>): Promise<void> {
+  const next = (Math.floor(clock.now() / 1000) + 1) * 1000;
+  await clock.advance(next - 1 - clock.now());
+  await clock.advance(1.5);
+  await ran();
+}

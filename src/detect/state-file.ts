@@ -15,15 +15,14 @@ const MAX_STATE_BYTES = 256 * 1024 * 1024;
 const EARLIEST = Date.UTC(2000, 0, 1);
 const DAY_MS = 86_400_000;
 
-/** A moment a state file may hold (epoch ms): not before 2000, not further ahead of this host's
- * clock than `aheadMs` (a time past that is a corrupt record, and would read as a negative age
- * or an invalid date). Fractions are rounded: what we write is whole milliseconds. */
+/** A moment a state file may hold (epoch ms, fractions allowed: the clock has them): not before
+ * 2000, not further ahead of this host's clock than `aheadMs` (a time past that is a corrupt
+ * record, and would read as a negative age or an invalid date). Read back exactly as written. */
 export function epochMs(aheadMs = DAY_MS) {
   return z
     .number()
     .finite()
-    .refine((t) => t >= EARLIEST && t <= Date.now() + aheadMs, { error: `expected a time between 2000 and ${formatAhead(aheadMs)} from now (epoch ms)` })
-    .transform((t) => Math.round(t));
+    .refine((t) => t >= EARLIEST && t <= Date.now() + aheadMs, { error: `expected a time between 2000 and ${formatAhead(aheadMs)} from now (epoch ms)` });
 }
 
 function formatAhead(ms: number): string {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { it } from 'node:test';
 import { Daemon } from '../../src/daemon.js';
 import { configDir } from '../config-dir.js';
-import { FakeClock } from '../fake-clock.js';
+import { FakeClock, nextSecond } from '../fake-clock.js';
 import { httpServer, smtpSink } from '../servers.js';
 import { waitFor } from '../wait.js';
 
@@ -48,7 +48,7 @@ it('a sequence of faults: one incident each with its own duration, a flap as one
     '  retry: { initial: 1s, max: 5s }',
     '',
   ].join('\n');
-  const probe = (name: string) => `name: ${name}\nkind: http\nevery: 1s\ntimeout: 500ms\nurl: ${target.url}/${name}\n`;
+  const probe = (name: string) => `name: ${name}\nkind: http\ncron: \"* * * * * *\"\ntimeout: 500ms\nurl: ${target.url}/${name}\n`;
   const dir = configDir(config, { 'a.yaml': probe('a'), 'b.yaml': probe('b'), 'c.yaml': probe('c') });
   const logs: Array<Record<string, unknown>> = [];
   const clock = new FakeClock(Date.now() - 3_600_000);
@@ -69,8 +69,7 @@ it('a sequence of faults: one incident each with its own duration, a flap as one
     down.clear();
     for (const name of broken) down.add(name);
     const before = results();
-    await clock.advance(1_000);
-    await waitFor('this second\'s three runs', () => results() >= before + 3 || undefined, 10_000, 2);
+    await nextSecond(clock, () => waitFor('this second\'s three runs', () => results() >= before + 3 || undefined, 10_000, 2));
   };
   const seconds = async (n: number, broken: string[] = []) => {
     for (let i = 0; i < n; i++) await second(broken);
