@@ -35,6 +35,8 @@ it('no piece of a secret survives a cut, a percent-encoding or collapsed whitesp
   // A WebSocket endpoint that refuses the token, quoting it deep in its challenge.
   const upgrade = http.createServer();
   upgrade.on('upgrade', (_req, socket) => {
+    // The client may reset the connection as it reads the refusal: that is no error of the test.
+    socket.on('error', () => undefined);
     socket.end(`HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer error="invalid_token", error_description="${FILLER} token ${WS_TOKEN} expired"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
   });
   await new Promise<void>((resolve) => upgrade.listen(0, '127.0.0.1', resolve));
