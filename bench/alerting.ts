@@ -63,7 +63,7 @@ engine.stop();
 sink.close();
 
 // The outbox alone: queue a notification and fsync, N times, with a backlog of 100 queued.
-const outbox = new Outbox(new StateFile(path.join(mkdtempSync(path.join(os.tmpdir(), 'flowprobe-bench-outbox-')), 'alerts.json'), alertingStateSchema as unknown as z.ZodType<AlertingState, unknown>));
+const outbox = new Outbox(new StateFile(path.join(mkdtempSync(path.join(os.tmpdir(), 'flowprobe-bench-outbox-')), 'alerts.json'), alertingStateSchema as unknown as z.ZodType<AlertingState, unknown>), systemClock);
 const sample = { id: '', receiver: 'sink', groupKey: 'g', groupLabels: {}, status: 'firing' as const, alerts: [], externalUrl: undefined, createdAt: 0, test: false };
 for (let i = 0; i < 100; i++) outbox.enqueue({ ...sample, id: `backlog-${i}` }, 0);
 const writes = arg('writes', 500);

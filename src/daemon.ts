@@ -92,6 +92,7 @@ export class Daemon {
       onTransitions: (transitions) => this.onTransitions(transitions),
       onSave: (err, file) => (err === undefined ? this.stateWritten() : this.stateUnwritable('detector', err, file)),
       saveEveryMs: () => (this.selfAlerts.stateTrouble ? 5_000 : 60_000),
+      afterAlertsSaved: (fn) => this.alerting.afterNextSave(fn),
     });
     this.resources = new ResourceMonitor(
       clock,
@@ -325,8 +326,9 @@ export class Daemon {
 
   /** Writes the detector state and the outbox now, synchronously (a second stop signal). */
   saveState(): void {
-    this.health.saveNow();
+    // The alert state first: the detector's must never be newer on disk.
     this.alerting.saveNow();
+    this.health.saveNow();
     this.logger.flush();
   }
 

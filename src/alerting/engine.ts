@@ -57,6 +57,7 @@ export class AlertEngine {
   private senders = new Map<string, Sender>();
   private groupTimers = new Map<string, { at: number; timer: Timer }>();
   private failingSince = new Map<string, number>();
+  private groupCache = new Map<string, string[]>();
   /** Each receiver's last delivery attempt, for /alerts (in memory: since this start). */
   private lastAttempt = new Map<string, ReceiverStatus['last']>();
   private stopped = false;
@@ -67,7 +68,7 @@ export class AlertEngine {
   constructor(private readonly options: EngineOptions) {
     this.config = options.config;
     const file = new StateFile(path.join(options.stateDir, 'alerts.json'), alertingStateSchema as unknown as z.ZodType<AlertingState, unknown>, salvageAlertingState);
-    this.outbox = new Outbox(file);
+    this.outbox = new Outbox(file, options.clock);
     this.stateProblem = file.problem === undefined ? undefined : { problem: file.problem, lost: file.lost };
     this.configure(options.config, options.receivers);
   }
@@ -78,6 +79,7 @@ export class AlertEngine {
     const delivery = (c: AlertingConfig) => JSON.stringify([c.receivers, c.retry, c.timeout]);
     const unchanged = !receivers && this.senders.size > 0 && delivery(config) === delivery(this.config);
     this.config = config;
+    this.groupCache.clear();
     // Same receivers: keep the senders, so a delivery in flight is not started a second time.
     if (unchanged) {
       for (const sender of this.senders.values()) sender.kick();
@@ -117,6 +119,12 @@ export class AlertEngine {
       sender.stop();
       sender.receiver.close?.();
     }
+    // What waits to be written is written now (and the detector's state right after it).
+    try {
+      this.outbox.saveIfPending();
+    } catch (error) {
+      this.options.events.saveError(error);
+    }
   }
 
   /** Merges alert events into the state, persists, and schedules the groups they touch. */
@@ -130,7 +138,7 @@ export class AlertEngine {
       for (const key of this.groupsOf(alert)) touched.add(key);
     }
     if (!changed) return;
-    this.save();
+    this.saveSoon();
     // An inhibiting alert changed: every group may now owe (or no longer owe) a notification.
     const inhibitor = events.some((e) => isSelfAlert(e.labels, SELF_ALERT.probeSide));
     for (const key of inhibitor ? this.groupKeys() : touched) this.scheduleFlush(key);
@@ -224,9 +232,18 @@ export class AlertEngine {
     return resolved;
   }
 
+  /** The groups an alert belongs to, by its fingerprint (its labels), worked out once per
+   * configuration: every flush looks at every alert, and routing each again per flush was most
+   * of the delivery CPU with 300 probes flapping. */
   private groupsOf(alert: Alert): string[] {
-    const groupLabels = groupLabelsOf(alert.labels, this.config.group.by);
-    return route(alert.labels, this.config).filter((r) => this.senders.has(r)).map((receiver) => groupKeyOf(receiver, groupLabels));
+    let groups = this.groupCache.get(alert.fingerprint);
+    if (!groups) {
+      const groupLabels = groupLabelsOf(alert.labels, this.config.group.by);
+      groups = route(alert.labels, this.config).filter((r) => this.senders.has(r)).map((receiver) => groupKeyOf(receiver, groupLabels));
+      if (this.groupCache.size >= 100_000) this.groupCache.clear();
+      this.groupCache.set(alert.fingerprint, groups);
+    }
+    return groups;
   }
 
   private groupKeys(): Set<string> {
@@ -272,8 +289,9 @@ export class AlertEngine {
       if (overflow > 0) this.options.events.dropped?.(receiver, 'overflow', overflow);
     }
     this.collectGarbage();
-    this.save();
-    if (decision.send) this.senders.get(receiver)?.kick();
+    this.saveSoon();
+    // A notification counts as queued once it is on disk: its sender starts after the write.
+    if (decision.send) this.outbox.whenSaved(() => this.senders.get(receiver)?.kick(), (error) => this.options.events.saveError(error));
     const stillFiring = this.outbox.state.nflog[groupKey]?.firing.length ?? 0;
     if (stillFiring > 0) this.scheduleFlush(groupKey, (this.outbox.state.nflog[groupKey]?.sentAt ?? now) + this.config.group.repeat);
     // A muted alert may become due when its mute ends: look again at the next minute boundary.
@@ -322,6 +340,16 @@ export class AlertEngine {
   /** Writes the outbox now (shutdown). */
   saveNow(): void {
     this.save();
+  }
+
+  /** Runs `fn` right after the next write of the alert state: the detector's state is written
+   * there, so it is never newer on disk than the alerts its transitions made. */
+  afterNextSave(fn: () => void): void {
+    this.outbox.whenSaved(fn, (error) => this.options.events.saveError(error));
+  }
+
+  private saveSoon(): void {
+    this.outbox.saveSoon((error) => this.options.events.saveError(error));
   }
 
   private save(): void {

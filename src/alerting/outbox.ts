@@ -4,6 +4,7 @@
 // it is on disk.
 import { z } from 'zod';
 import { epochMs, keepItems, keepRecords, type Salvage, type StateFile } from '../detect/state-file.js';
+import type { Clock, Timer } from '../scheduler/clock.js';
 import type { Alert, Notification } from './alert.js';
 import { silenceSchema } from './maintenance.js';
 
@@ -83,6 +84,12 @@ export interface AlertingState {
   silences: z.output<typeof silenceSchema>[];
 }
 
+/** Under a stream of changes, the state is written at most once this often (with the detector's
+ * right after it): four writes a second, each of the whole state and fsynced, instead of one per
+ * change. What a crash can lose is the last quarter second of changes, never a page without its
+ * state (bench:backlog, docs/benchmarks.md). */
+export const SAVE_BATCH_MS = 250;
+
 /** Queued notifications per receiver, at most: past it the oldest firing-only ones go first. */
 export const MAX_QUEUED_PER_RECEIVER = 200;
 
@@ -97,32 +104,69 @@ export class Outbox {
   readonly state: AlertingState;
   /** Notifications being delivered right now: never replaced or dropped under the sender. */
   readonly inFlight = new Set<string>();
-  private saveScheduled = false;
+  /** A write to come (write-behind), and what waits for it: senders with a notification that
+   * counts as queued only once it is on disk, and the detector's state, which must never be
+   * newer on disk than the alert state its transitions made. */
+  private write: { timer: Timer; after: Array<() => void>; onError: (error: unknown) => void } | undefined;
+  private dirty = false;
+  private lastWriteAt = Number.NEGATIVE_INFINITY;
 
-  constructor(private readonly file: StateFile<AlertingState>) {
+  constructor(
+    private readonly file: StateFile<AlertingState>,
+    private readonly clock: Clock,
+  ) {
     this.state = file.load() ?? { alerts: {}, nflog: {}, queue: [], silences: [] };
   }
 
-  /** Writes everything now; throws if it cannot (the caller decides how loudly to fail). A
-   * notification counts as queued only once this returned. */
+  /** Writes everything now (and runs what waited for the write); throws if it cannot (the
+   * caller decides how loudly to fail). */
   save(): void {
-    this.saveScheduled = false;
-    this.file.save(this.state);
+    const waiting = this.write;
+    waiting?.timer.cancel();
+    this.write = undefined;
+    this.dirty = false;
+    this.lastWriteAt = this.clock.now();
+    try {
+      this.file.save(this.state);
+    } finally {
+      for (const fn of waiting?.after ?? []) fn();
+    }
   }
 
-  /** Writes soon, once for every change made in this turn of the event loop (delivery attempts:
-   * a crash before the write repeats an attempt, never loses a notification). */
+  /** Writes soon: at once (next turn) after a quiet spell, and at most once every SAVE_BATCH_MS
+   * under a stream of changes, once for all of them: 300 probes flapping every second made 300
+   * writes (and fsyncs) of the whole state a second, and starved probing. A crash before the
+   * write loses the changes and what waited for them alike — never one without the other. */
   saveSoon(onError: (error: unknown) => void): void {
-    if (this.saveScheduled) return;
-    this.saveScheduled = true;
-    setImmediate(() => {
-      if (!this.saveScheduled) return;
+    this.dirty = true;
+    this.schedule(onError);
+  }
+
+  /** Writes now if a write is waiting (shutdown). */
+  saveIfPending(): void {
+    if (this.write) this.save();
+  }
+
+  /** Runs `fn` right after the next write (at once after it, in the same turn). */
+  whenSaved(fn: () => void, onError: (error: unknown) => void): void {
+    this.schedule(onError).after.push(fn);
+  }
+
+  private schedule(onError: (error: unknown) => void): NonNullable<Outbox['write']> {
+    if (this.write) return this.write;
+    const delay = Math.max(0, this.lastWriteAt + SAVE_BATCH_MS - this.clock.now());
+    const timer = this.clock.setTimer(delay, () => {
+      const waiting = this.write;
+      if (!waiting) return;
       try {
-        this.save();
+        if (this.dirty) this.save();
+        else ((this.write = undefined), waiting.after.forEach((fn) => fn()));
       } catch (error) {
-        onError(error);
+        waiting.onError(error);
       }
     });
+    this.write = { timer, after: [], onError };
+    return this.write;
   }
 
   /** Queues a group's current state for a receiver. What still waits for the same group is

@@ -77,6 +77,11 @@ export class Detector {
   snapshot(): DetectorSnapshot {
     return Object.fromEntries([...this.states].map(([name, state]) => [name, state.snapshot()]));
   }
+
+  /** Every state as it is, to be serialised at once (see ProbeState.persisted). */
+  persisted(): Readonly<DetectorSnapshot> {
+    return Object.fromEntries([...this.states].map(([name, state]) => [name, state.persisted])) as DetectorSnapshot;
+  }
 }
 
 /** How long degraded runs must last before the probe is degraded, when no rule says. */

@@ -222,6 +222,12 @@ export class ProbeState {
     return percentile(this.sorted, d.percentile);
   }
 
+  /** The live state, for a writer that serialises it at once (no copy: a copy of every probe's
+   * state on every save was a tenth of the daemon's CPU under 300 transitions a second). */
+  get persisted(): Readonly<ProbeStateSnapshot> {
+    return this.s;
+  }
+
   snapshot(): ProbeStateSnapshot {
     return structuredClone(this.s);
   }
