@@ -9,6 +9,7 @@ import type { AlertEvent, Notification } from './alert.js';
 import { silenceInput } from './maintenance.js';
 import { AlertEngine } from './engine.js';
 import type { Delivery, Receiver } from './receivers/receiver.js';
+import { MAX_QUEUED_PER_RECEIVER } from './outbox.js';
 
 /** A receiver that records what it got and answers as told. */
 function recorder(name: string, answers: Delivery[] = []): Receiver & { got: Notification[] } {
@@ -173,37 +174,71 @@ describe('alert engine (fake clock)', () => {
     assert.equal(rejecting.got.length, 1, 'a 4xx is not retried');
   });
 
-  it('a receiver down for 10 minutes while 20 probes flap gets the current picture once per group, and its queue stays bounded', async () => {
+  it('a receiver down for 10 minutes while 20 probes fail and recover gets each incident\'s all-clear, never a replayed page, and its queue stays bounded', async () => {
     const clock = new FakeClock();
     const down = { ok: false as const, retry: true, retryAfterMs: undefined, reason: 'network', message: 'connection refused' };
     let up = false;
     const got: Notification[] = [];
     const pager: Receiver = { name: 'pager', kind: 'webhook', send: async (n) => (up ? (got.push(n), { ok: true }) : down) };
-    const dropped: string[] = [];
+    const dropped = new Map<string, number>();
     const e = new AlertEngine({
       clock,
       stateDir: mkdtempSync(path.join(os.tmpdir(), 'flowprobe-alerting-')),
       location: 'lab',
       config: alertingConfig({ receivers: [{ name: 'pager', webhook: { url: 'http://127.0.0.1:9/' } }], group: { by: ['alertname', 'probe'], wait: '1s', interval: '5s', repeat: '4h' }, retry: { initial: '1s', max: '1m' } }),
-      events: { attempt: () => undefined, decision: () => undefined, saveError: (err) => assert.fail(String(err)), dropped: (_r, reason, n) => void dropped.push(`${reason}:${n}`) },
+      events: { attempt: () => undefined, decision: () => undefined, saveError: (err) => assert.fail(String(err)), dropped: (_r, reason, n) => void dropped.set(reason, (dropped.get(reason) ?? 0) + n) },
       receivers: new Map([['pager', pager]]),
     });
     e.start();
+    // Each flip is a state change the detector settled: firing opens an incident, resolved
+    // closes it. 30 incidents per probe in 10 minutes: 600 all-clears, three times the cap.
     let most = 0;
+    const incidentEnds = new Map<string, number[]>();
     for (let flip = 0; flip < 60; flip++) {
       const status = flip % 2 === 0 ? 'firing' : 'resolved';
       e.handle(Array.from({ length: 20 }, (_, i) => event(`p${i}`, status, clock.now())));
+      if (status === 'resolved') for (let i = 0; i < 20; i++) incidentEnds.set(`p${i}`, [...(incidentEnds.get(`p${i}`) ?? []), clock.now()]);
       await clock.advance(10_000);
       most = Math.max(most, e.pending('pager').count);
     }
-    assert.ok(most <= 20, `at most one queued notification per group, saw ${most}`);
-    assert.ok(dropped.some((d) => d.startsWith('superseded')), 'older states were replaced');
+    assert.ok(most <= MAX_QUEUED_PER_RECEIVER, `bounded: at most ${MAX_QUEUED_PER_RECEIVER} queued, saw ${most}`);
+    assert.ok((dropped.get('superseded') ?? 0) > 0, 'pages that waited were replaced by their group\'s newer state');
+    assert.ok((dropped.get('overflow') ?? 0) > 0, 'past the cap, the oldest went');
     up = true;
-    await clock.advance(120_000);
+    await clock.advance(30 * 60_000);
     assert.equal(e.pending('pager').count, 0);
-    assert.ok(got.length <= 20, `one notification per group once it is back, got ${got.length}`);
-    // The last flip resolved everything: that is the picture on-call gets.
-    assert.ok(got.every((n) => n.status === 'resolved'), got.map((n) => n.status).join());
+    assert.ok(got.length <= MAX_QUEUED_PER_RECEIVER, `${got.length} delivered`);
+    // Per probe: only all-clears, in order, each its own incident's (never one page replayed
+    // per flip, never two incidents merged into one), and the newest ones kept.
+    const byProbe = new Map<string, Notification[]>();
+    for (const n of got) byProbe.set(n.alerts[0]?.labels.probe as string, [...(byProbe.get(n.alerts[0]?.labels.probe as string) ?? []), n]);
+    assert.equal(byProbe.size, 20);
+    for (const [probe, list] of byProbe) {
+      assert.ok(list.every((n) => n.status === 'resolved'), `${probe}: ${list.map((n) => n.status).join()}`);
+      const ends = list.map((n) => n.alerts[0]?.endsAt);
+      assert.deepEqual(ends, incidentEnds.get(probe)?.slice(-ends.length), `${probe}: the newest incidents' all-clears, in order`);
+    }
+  });
+
+  it('a slow receiver behind by one incident gets its all-clear before the next page, not replaced by it', async () => {
+    const clock = new FakeClock();
+    const got: Notification[] = [];
+    let release: (() => void) | undefined;
+    // The first delivery hangs until released: everything after it waits in the queue.
+    const slow: Receiver = { name: 'mail', kind: 'email', send: (n) => new Promise((resolve) => (got.length === 0 && !release ? (release = () => (got.push(n), resolve({ ok: true }))) : (got.push(n), resolve({ ok: true })))) };
+    const { engine: e } = engine(clock, [slow], { group: { by: ['alertname', 'probe'], wait: '1s', interval: '2s', repeat: '4h' } });
+    e.handle([event('api', 'firing', clock.now())]);
+    await clock.advance(5_000); // incident 1 paged: that delivery hangs
+    e.handle([event('api', 'resolved', clock.now())]);
+    await clock.advance(5_000); // its all-clear waits
+    e.handle([event('api', 'firing', clock.now())]);
+    await clock.advance(5_000); // incident 2's page waits behind it
+    e.handle([{ ...event('api', 'firing', clock.now()), summary: 'api flapping', changed: true }]);
+    await clock.advance(5_000); // and is replaced by its update
+    assert.equal(e.pending('mail').count, 3);
+    release?.();
+    await clock.advance(60_000);
+    assert.deepEqual(got.map((n) => `${n.status}:${n.alerts[0]?.summary}`), ['firing:api firing', 'resolved:api resolved', 'firing:api flapping']);
   });
 
   it('stopping aborts a delivery in flight, which stays in the outbox for the next start', async () => {

@@ -169,12 +169,15 @@ export class Outbox {
     return this.write;
   }
 
-  /** Queues a group's current state for a receiver. What still waits for the same group is
-   * replaced — a receiver that was down gets the current picture once, not every flip — and
-   * the replacement keeps its place in the retry schedule. */
+  /** Queues a group's current state for a receiver. A page or update that still waits for the
+   * same group is replaced — a receiver that was down gets the current state once, not every
+   * update — and the replacement keeps its place in the retry schedule. An all-clear is never
+   * replaced: it ends an incident, and replacing it with the next incident's page would merge
+   * the two in the receiver's view (a slow mail server saw "failing" twice and one "recovered"). */
   enqueue(notification: Notification, now: number): EnqueueOutcome {
     const waiting = (q: Queued) => q.notification.receiver === notification.receiver && !this.inFlight.has(q.notification.id);
-    const older = this.state.queue.filter((q) => waiting(q) && !q.notification.test && q.notification.groupKey === notification.groupKey);
+    const pageOnly = (q: Queued) => q.notification.alerts.every((a) => a.status === 'firing');
+    const older = this.state.queue.filter((q) => waiting(q) && pageOnly(q) && !q.notification.test && q.notification.groupKey === notification.groupKey);
     const schedule = older.reduce((s, q) => ({ attempts: Math.max(s.attempts, q.attempts), nextAttemptAt: Math.max(s.nextAttemptAt, q.nextAttemptAt) }), { attempts: 0, nextAttemptAt: now });
     if (older.length > 0) this.state.queue = this.state.queue.filter((q) => !older.includes(q));
     this.state.queue.push({ notification, ...schedule });

@@ -107,6 +107,7 @@ describe('PagerDuty (Events API v2)', () => {
       await waitFor('the flap sent', () => pd.seen.filter((s) => s.body.event_action === 'trigger').length >= 4 || undefined);
       engine.handle([resolved]);
       await waitFor('the resolve accepted', () => [...pd.open.values()].includes('resolved') || undefined);
+      await waitFor('every answer read', () => attempts.length >= 5 || undefined);
       assert.deepEqual(pd.problems, []);
       assert.deepEqual(attempts.map((a) => (a.ok ? 'ok' : a.reason)), ['http_429', 'http_5xx', 'ok', 'ok', 'ok']);
       const keys = new Set(pd.seen.map((s) => s.body.dedup_key));
@@ -151,6 +152,7 @@ describe('Opsgenie (Alert API v2)', () => {
       await waitFor('the alert created', () => og.open.size === 1 || undefined);
       engine.handle([resolved]);
       await waitFor('the alert closed', () => [...og.open.values()].includes('resolved') || undefined);
+      await waitFor('every answer read', () => attempts.length >= 3 || undefined);
       assert.deepEqual(og.problems, []);
       assert.deepEqual(attempts.map((a) => (a.ok ? 'ok' : a.reason)), ['http_5xx', 'ok', 'ok']);
       const create = og.seen.find((s) => s.path === '/v2/alerts' && s.body.alias)?.body as Record<string, unknown>;
