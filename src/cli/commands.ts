@@ -16,6 +16,7 @@ import type { DemoService } from '../demo/service.js';
 import type { DestinationStream } from 'pino';
 import { humanLines } from '../logging/logger.js';
 import { createRedactor, redactDeep } from '../logging/redact.js';
+import { deadlineReason } from '../probers/classify-error.js';
 import { runProbe, targetOf } from '../probers/run-probe.js';
 import { systemClock } from '../scheduler/clock.js';
 import { PACKAGE_ROOT, VERSION } from '../version.js';
@@ -68,8 +69,9 @@ export async function probe(args: ConfigArgs & { name: string; json: boolean }, 
   if (!spec) return EXIT.usage;
   const redact = createRedactor(loaded.config.secrets);
   const startedAt = Date.now();
-  const signal = AbortSignal.timeout(spec.timeoutMs);
-  const result = await runProbe(spec, { signal, runId: randomUUID(), redact }, { slot: startedAt, startedAt });
+  const controller = new AbortController();
+  const deadline = setTimeout(() => controller.abort(deadlineReason(spec.timeoutMs)), spec.timeoutMs);
+  const result = await runProbe(spec, { signal: controller.signal, runId: randomUUID(), redact }, { slot: startedAt, startedAt }).finally(() => clearTimeout(deadline));
   io.out(args.json ? JSON.stringify(redactDeep(result, redact), null, 2) : redact(formatResult(result, targetOf(spec))));
   return result.ok ? EXIT.ok : EXIT.failed;
 }

@@ -24,6 +24,7 @@ const cases: Array<{ name: string; config?: string; probes: Record<string, strin
   { name: 'a key named as other monitors name it', probes: { 'a.yaml': `${HTTP}interval: 30s\n` }, expected: ['probes/a.yaml:4:1 interval: unknown key — did you mean "every"?'] },
   { name: 'a key in snake case', config: 'probesDir: probes\ndetect: { recover_after: 2 }\n', probes: { 'a.yaml': HTTP }, expected: ['flowprobe.yaml:2:11 detect.recover_after: unknown key — did you mean "recoverAfter"?'] },
   { name: 'a key of another kind is not suggested for this one', probes: { 'a.yaml': `${HTTP}hold: 5s\n` }, expected: ['probes/a.yaml:4:1 hold: unknown key'] },
+  { name: 'the sse reconnect policy of old, replaced by limits', probes: { 'a.yaml': 'name: s\nkind: sse\nurl: http://x/\nreconnect: { max: 3 }\n' }, expected: ['probes/a.yaml:4:12 reconnect: reconnect was replaced: reconnects are normal, as for an EventSource; limit them with expect.maxReconnects and expect.reconnectWithin (or under degradeWhen), found a mapping'] },
   { name: 'unknown daemon key', config: 'probesDir: probes\nlisten_addr: x\n', probes: { 'a.yaml': HTTP }, expected: ['flowprobe.yaml:2:1 listen_addr: unknown key'] },
   { name: 'unknown kind', probes: { 'a.yaml': 'name: a\nkind: htp\nurl: http://x/\n' }, expected: ['probes/a.yaml:2:7 kind: expected kind to be one of: http, sse, websocket, flow, found "htp"'] },
   { name: 'missing kind', probes: { 'a.yaml': 'name: a\nurl: http://x/\n' }, expected: ['probes/a.yaml:1:1 kind: missing, expected kind to be one of: http, sse, websocket, flow'] },

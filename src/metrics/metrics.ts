@@ -85,8 +85,8 @@ export function createMetrics(options: MetricsOptions) {
   const sseGap = new RecentQuantiles({ name: 'flowprobe_sse_gap_seconds', help: 'Gaps between SSE events (from the response headers to the first event, then between events): quantiles of the last 256 gaps.', labelNames: ['probe'], keep: SAMPLES_KEPT, registers: r });
   const sseMissing = new Counter({ name: 'flowprobe_sse_missing_ids_total', help: 'Numeric SSE event ids skipped.', labelNames: ['probe'], registers: r });
   const sseDuplicate = new Counter({ name: 'flowprobe_sse_duplicate_ids_total', help: 'Numeric SSE event ids seen again or out of order.', labelNames: ['probe'], registers: r });
-  const sseReconnects = new Counter({ name: 'flowprobe_sse_reconnects_total', help: 'SSE reconnections (resume test).', labelNames: ['probe'], registers: r });
-  const sseReconnect = new Gauge({ name: 'flowprobe_sse_reconnect_seconds', help: 'Time from dropping the stream to the resumed stream answering, last run.', labelNames: ['probe'], registers: r });
+  const sseReconnects = new Counter({ name: 'flowprobe_sse_reconnects_total', help: 'SSE reconnections: the planned resume, and the server ending the stream.', labelNames: ['probe'], registers: r });
+  const sseReconnect = new Gauge({ name: 'flowprobe_sse_reconnect_seconds', help: 'Longest SSE reconnect of the last run: from the drop to the first event after it.', labelNames: ['probe'], registers: r });
   const sseAge = new Gauge({ name: 'flowprobe_sse_event_age_p99_seconds', help: 'SSE events with a send time: p99 of their age on arrival, last run.', labelNames: ['probe'], registers: r });
   const sseSpread = new Gauge({ name: 'flowprobe_sse_fanout_delivery_spread_seconds', help: 'Fan-out: worst spread in delivery of one event across subscribers, last run.', labelNames: ['probe'], registers: r });
   const wsRtt = new RecentQuantiles({ name: 'flowprobe_ws_rtt_seconds', help: 'WebSocket round trips (ping/pong or request/response): quantiles of the last 256 samples.', labelNames: ['probe'], keep: SAMPLES_KEPT, registers: r });

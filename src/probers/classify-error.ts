@@ -1,5 +1,6 @@
 // Turns what a network call threw into a stable failure code by its `code` property (undici,
 // node:net, node:tls and llhttp all set one), never by matching message text.
+import { formatDuration } from '../config/units.js';
 import { redactUrlCredentials } from '../logging/redact.js';
 import type { Failure, FailureCode } from './types.js';
 
@@ -59,6 +60,12 @@ export function classifyCause(error: unknown, stage: Stage): Failure {
   // llhttp parse errors do not always carry a code; their class name is stable.
   const failureCode = (error as { name?: unknown })?.name === 'HTTPParserError' ? 'protocol' : codeFor(code, stage);
   return { code: failureCode, message: describe(error, code) };
+}
+
+/** What a run's deadline aborts it with: the daemon's scheduler and `flowprobe probe` alike, so
+ * a headline never carries a library's "The operation was aborted due to timeout". */
+export function deadlineReason(timeoutMs: number): DOMException {
+  return new DOMException(`the run's deadline of ${formatDuration(timeoutMs)} passed`, 'TimeoutError');
 }
 
 /** Why the run's signal fired: its deadline (`timeout`) or the daemon stopping (`inconclusive`). */

@@ -14,9 +14,11 @@ export interface Timeline {
   /** performance.now() when the latest socket was ready (after TLS): first byte is timed from
    * there, and an error after it happened mid-exchange rather than while connecting. */
   connectedAt: number | undefined;
-  /** The socket's own error code after it connected (ECONNRESET…), even when the HTTP client
-   * reads the end of a close-delimited body as a normal end. */
+  /** The latest socket's own error code after it connected (ECONNRESET…), even when the HTTP
+   * client reads the end of a close-delimited body as a normal end. */
   socketError?: string | undefined;
+  /** Which socket socketError is about: an older one's late errors do not count. */
+  latestSocket?: object | undefined;
 }
 
 export function stageOf(timeline: Timeline): Stage {
@@ -79,7 +81,13 @@ function timedConnect(options: TlsSettings, timeline: Timeline, signal: AbortSig
           return callback(error, null);
         }
         timeline.connectedAt = performance.now();
-        socket.on('error', (err: NodeJS.ErrnoException) => void (timeline.socketError ??= err.code));
+        timeline.latestSocket = socket;
+        timeline.socketError = undefined;
+        // The network's code wins over the client's own (undici tears a socket down with
+        // UND_ERR_INFO "reset" once a response is complete, which can come first).
+        socket.on('error', (err: NodeJS.ErrnoException) => {
+          if (timeline.latestSocket === socket && (timeline.socketError === undefined || timeline.socketError.startsWith('UND_'))) timeline.socketError = err.code;
+        });
         callback(null, socket);
       };
       socket.once('error', done);

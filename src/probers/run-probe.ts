@@ -46,7 +46,7 @@ export async function runProbe(spec: ProbeSpec, ctx: ProbeContext, meta: RunMeta
     detail: outcome.detail,
   };
   if (outcome.failure !== undefined) return { ...base, ok: false, verdict: 'failed', failure: { code: outcome.failure.code, message: shorten(ctx.redact(outcome.failure.message), 1_000) } };
-  const degradation = degradationOf(base.checks);
+  const degradation = degradationOf(base.checks) === undefined ? undefined : outcome.degradation === undefined ? degradationOf(base.checks) : shorten(ctx.redact(outcome.degradation), 1_000);
   return degradation === undefined ? { ...base, ok: true, verdict: 'ok' } : { ...base, ok: true, verdict: 'degraded', degradation };
 }
 

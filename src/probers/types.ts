@@ -87,4 +87,7 @@ export interface ProberOutcome {
   phases: Phases;
   checks: CheckResult[];
   detail: ProbeDetail;
+  /** The headline of a degraded run when the prober knows its cause better than the first
+   * degraded check does (events in bursts make every time figure late). */
+  degradation?: string | undefined;
 }

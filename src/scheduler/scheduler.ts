@@ -5,6 +5,7 @@ import type { Schedule } from '../config/schema.js';
 import type { Clock, Timer } from './clock.js';
 import type { NextDue } from './cron.js';
 import { MinHeap } from './min-heap.js';
+import { deadlineReason } from '../probers/classify-error.js';
 
 export interface Run {
   /** The slot this run was scheduled for (epoch ms). */
@@ -187,9 +188,7 @@ export class Scheduler {
     this.options.onLateness?.(startedAt - slot);
     const { job } = entry;
     const controller = new AbortController();
-    const deadline = clock.setTimer(job.timeoutMs, () =>
-      controller.abort(new DOMException(`deadline of ${job.timeoutMs}ms exceeded`, 'TimeoutError')),
-    );
+    const deadline = clock.setTimer(job.timeoutMs, () => controller.abort(deadlineReason(job.timeoutMs)));
     // One controller per run, in a set that stop() aborts: cheaper than a listener per run on a
     // shared shutdown signal (EventTarget removal is linear), and no AbortSignal.any, which on
     // Node 20 keeps every composite alive as long as its long-lived source.

@@ -48,13 +48,15 @@ function explain(failure: Failure, timeline: Timeline, detail: HttpDetail, elaps
   const after = formatDuration(elapsedMs);
   if (detail.status === undefined) {
     if (failure.code === 'closed') return { code: 'closed', message: `connection closed before the response headers: ${failure.message}` };
+    // The run's deadline says nothing the words do not ("The operation was aborted due to
+    // timeout"): a timeout's headline is where it stopped, and when.
     return timeline.connectedAt === undefined
-      ? { code: 'timeout', message: `no connection after ${after} (DNS, connect or TLS did not finish): ${failure.message}` }
-      : { code: 'timeout', message: `no response headers after ${after}: ${failure.message}` };
+      ? { code: 'timeout', message: `no connection after ${after} (DNS, connect or TLS did not finish)` }
+      : { code: 'timeout', message: `no response headers after ${after}` };
   }
   const of = detail.expectedBytes === undefined ? '' : ` of ${detail.expectedBytes}`;
   const what = failure.code === 'timeout' ? `body stalled after ${detail.bytes}${of} bytes` : `body cut off after ${detail.bytes}${of} bytes`;
-  return { code: failure.code, message: `headers received (status ${detail.status}), ${what}, ${after} in: ${failure.message}` };
+  return { code: failure.code, message: `headers received (status ${detail.status}), ${what}, ${after} in${failure.code === 'timeout' ? '' : `: ${failure.message}`}` };
 }
 
 interface Response {

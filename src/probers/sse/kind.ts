@@ -24,7 +24,8 @@ export interface SseDetail {
   sinceLastEventMs: number | undefined;
   missingIds: number;
   duplicateIds: number;
-  /** With resume: from dropping the connection to the resumed stream's headers. */
+  /** The longest reconnect of the run (the planned resume, or the server ending the stream):
+   * from the drop to the first event after it. */
   reconnectMs: number | undefined;
   reconnects: number;
   /** Times the server ended the stream and the probe reconnected (reconnect policy). */
@@ -54,7 +55,7 @@ export const sseKind: Kind<'sse'> = {
     figures: () => ['duration', 'first_event', ...CONNECTION_PHASES, 'phase.first_event'],
     describe: (d) => [
       `sse: ${d.events} event(s) · ${d.comments} comment(s) · ${d.eventsPerMinute.toFixed(1)}/min · longest gap ${ms(d.longestGapMs)} · since last ${ms(d.sinceLastEventMs)}`,
-      `     ids: ${d.missingIds} missing · ${d.duplicateIds} duplicate${d.reconnects ? ` · ${d.reconnects} reconnect(s), last in ${ms(d.reconnectMs)}${d.serverEnds ? ` (the server ended the stream ${d.serverEnds} time(s))` : ''}` : ''}`,
+      `     ids: ${d.missingIds} missing · ${d.duplicateIds} duplicate${d.reconnects ? ` · ${d.reconnects} reconnect(s), the longest ${ms(d.reconnectMs)}${d.serverEnds ? ` (the server ended the stream ${d.serverEnds} time(s))` : ''}` : ''}`,
       ...(d.clients > 1
         ? [`     fan-out: ${d.clientsOk}/${d.clients} ok · first-event spread ${ms(d.firstEventSpreadMs)} · delivery spread ${ms(d.deliverySpreadMs)} · ${d.sameEvents === false ? 'clients saw different events' : 'same events'}`]
         : []),

@@ -24,9 +24,9 @@ export const sseProbe = z.strictObject({
   eventTime: jsonPath.optional(),
   /** Drop the connection this long into the window and resume with Last-Event-ID. */
   resume: z.strictObject({ after: inRun() }).optional(),
-  /** A server that ends the stream is reconnected to (retry:, Last-Event-ID), as an EventSource
-   * would, up to `max` times per window, each within `within`; beyond that the run fails closed. */
-  reconnect: z.strictObject({ max: count(0, 100).default(3), within: inRun(1).default(5_000) }).default({ max: 3, within: 5_000 }),
+  /** Replaced: a server that ends the stream is reconnected to as an EventSource would, and
+   * reconnects are figures with limits (expect/degradeWhen maxReconnects, reconnectWithin). */
+  reconnect: z.unknown().optional().refine((v) => v === undefined, { message: 'reconnect was replaced: reconnects are normal, as for an EventSource; limit them with expect.maxReconnects and expect.reconnectWithin (or under degradeWhen)' }),
   expect: z
     .strictObject({
       status: statusExpectation.default(['200']),
@@ -38,6 +38,11 @@ export const sseProbe = z.strictObject({
       json: jsonExpectations.optional(),
       maxMissingIds: count(0, 1_000_000).default(0),
       maxDuplicateIds: count(0, 1_000_000).default(0),
+      /** Reconnects in the window (the server ending the stream, the planned resume): no limit
+       * unless set; a storm (5 within a second) always fails. */
+      maxReconnects: count(0, 10_000).optional(),
+      /** The longest reconnect: from the drop to the first event after it. */
+      reconnectWithin: inRun(1).optional(),
       /** With eventTime: the p99 age of events on arrival. */
       maxEventAge: duration(0, DAY_MS).optional(),
       phases: phaseLimits.optional(),
@@ -51,6 +56,8 @@ export const sseProbe = z.strictObject({
       maxEventAge: duration(0, DAY_MS).optional(),
       maxMissingIds: count(0, 1_000_000).optional(),
       maxDuplicateIds: count(0, 1_000_000).optional(),
+      maxReconnects: count(0, 10_000).optional(),
+      reconnectWithin: inRun(1).optional(),
       phases: phaseLimits.optional(),
     })
     .default({}),
