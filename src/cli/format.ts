@@ -1,4 +1,5 @@
 // How `flowprobe probe` shows one result to a human.
+import { describeTls } from '../probers/tls-report.js';
 import { formatDuration } from '../config/units.js';
 import { kindOf } from '../probers/kinds.js';
 import { PHASE_NAMES, type ProbeDetail, type ProbeResult, type Verdict } from '../probers/types.js';
@@ -13,6 +14,7 @@ export function formatResult(result: ProbeResult, target: string): string {
     return ms === undefined ? [] : [`${phase} ${formatDuration(ms)}`];
   });
   if (phases.length > 0) lines.push(`   phases: ${phases.join(' · ')}`);
+  if (result.tls) lines.push(`   ${describeTls(result.tls, result.startedAt)}`);
   // The kind's own lines, from the kinds table.
   for (const line of describeDetail(result.detail)) lines.push(`   ${line}`);
   if (result.checks.length > 0) {

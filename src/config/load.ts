@@ -245,6 +245,7 @@ function resolveProbe(
   if (raw.kind === 'sse') checkSseWindow(raw as Extract<Fields, { kind?: 'sse' }>, timeoutMs, at, source, diagnostics);
   if (raw.kind === 'flow') checkFlowNames(raw as Extract<Fields, { kind?: 'flow' }>, at, source, diagnostics);
   checkFigure(raw, settings, at, source, diagnostics);
+  checkCertificateLimit(raw, at, source, diagnostics);
   return { schedule, timeoutMs };
 }
 
@@ -291,6 +292,17 @@ function checkAlerting(rawConfig: unknown, source: SourceMap, diagnostics: Diagn
   };
   if (Array.isArray(alerting.routes)) alerting.routes.forEach((r, i) => checkNames((r as { receivers?: unknown } | null)?.receivers, ['alerting', 'routes', i, 'receivers']));
   checkNames(alerting.defaultReceivers, ['alerting', 'defaultReceivers']);
+}
+
+/** A certificate limit needs a probe that speaks TLS: on http:// or ws:// it could never be
+ * checked, and check would have accepted a limit that never runs. */
+function checkCertificateLimit(raw: Fields, at: KeyPath, source: SourceMap, diagnostics: Diagnostic[]): void {
+  const url = (raw as { url?: unknown }).url;
+  if (typeof url !== 'string' || /^(https|wss):/i.test(url)) return;
+  for (const part of ['expect', 'degradeWhen'] as const) {
+    if ((raw as Record<string, { certExpiresIn?: unknown } | undefined>)[part]?.certExpiresIn === undefined) continue;
+    diagnostics.push(source.at([...at, part, 'certExpiresIn'], `expected an https:// or wss:// url for a certificate limit, found ${url.split(':')[0]}://`));
+  }
 }
 
 /** An SSE run holds the stream for `hold`: its deadline must leave room for it. */

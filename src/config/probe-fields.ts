@@ -226,6 +226,10 @@ export type MessageTemplate = z.output<typeof messageTemplate>;
 export type MessageMatcher = z.output<typeof messageMatcher>;
 export type WsAuth = z.output<typeof wsAuth>;
 
+/** How long the earliest expiring certificate in the chain the server showed must still be
+ * valid (`expect` fails a run under it, `degradeWhen` degrades it). TLS probes only. */
+export const certExpiresIn = duration(HOUR, 3_650 * DAY_MS).optional();
+
 /** Limits per phase (`expect.phases` fails a run, `degradeWhen.phases` degrades it). */
 export const phaseLimits = z.strictObject({
   dns: inRun().optional(),

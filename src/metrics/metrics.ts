@@ -78,6 +78,8 @@ export function createMetrics(options: MetricsOptions) {
   const probeRuns = new Counter({ name: 'flowprobe_probe_runs_total', help: 'Probe runs by result (success, failure, inconclusive).', labelNames: ['probe', 'result'], registers: r });
   const probeFailures = new Counter({ name: 'flowprobe_probe_failures_total', help: 'Failed probe runs by reason (a reason\'s series appears with its first failure).', labelNames: ['probe', 'reason'], registers: r });
   const probeLastRun = new Gauge({ name: 'flowprobe_probe_last_run_timestamp_seconds', help: 'When the probe last finished a run (Unix time).', labelNames: ['probe'], registers: r });
+  const tlsNotAfter = new Gauge({ name: 'flowprobe_tls_cert_not_after_timestamp_seconds', help: 'When the earliest expiring certificate in the chain the server showed expires (Unix time), last TLS run (as blackbox\'s probe_ssl_earliest_cert_expiry).', labelNames: ['probe'], registers: r });
+  const tlsVerified = new Gauge({ name: 'flowprobe_tls_cert_verified', help: '1 when the server\'s certificate chain verified on the last TLS run, 0 when it did not (only with insecureSkipVerify).', labelNames: ['probe'], registers: r });
   const httpStatus = new Gauge({ name: 'flowprobe_http_status_code', help: 'HTTP status of the last response (http and sse probes).', labelNames: ['probe'], registers: r });
   const sseEvents = new Counter({ name: 'flowprobe_sse_events_total', help: 'SSE events received (comments excluded), first subscriber.', labelNames: ['probe'], registers: r });
   const sseComments = new Counter({ name: 'flowprobe_sse_comments_total', help: 'SSE comment lines (heartbeats) received, first subscriber.', labelNames: ['probe'], registers: r });
@@ -133,7 +135,7 @@ export function createMetrics(options: MetricsOptions) {
   declareSchedulerGauges(registry, options.schedulerState);
   declareProcessMetrics(registry);
 
-  const perProbe: Array<{ get(): Promise<{ values: Array<{ labels: Record<string, string | number | undefined> }> }>; remove(labels: Record<string, string | number>): void }> = [probeSuccess, probeVerdict, probeState, probeDuration, probePhase, probeRuns, probeFailures, probeLastRun, httpStatus, transitions, outageDuration, sseFirstEvent, sseEvents, sseComments, sseGap, sseMissing, sseDuplicate, sseReconnects, sseReconnect, sseSpread, sseAge, wsRtt, wsMessages, wsOrder, wsClose, wsConnFailures, flowLeg, flowTotal];
+  const perProbe: Array<{ get(): Promise<{ values: Array<{ labels: Record<string, string | number | undefined> }> }>; remove(labels: Record<string, string | number>): void }> = [probeSuccess, probeVerdict, probeState, probeDuration, probePhase, probeRuns, probeFailures, probeLastRun, tlsNotAfter, tlsVerified, httpStatus, transitions, outageDuration, sseFirstEvent, sseEvents, sseComments, sseGap, sseMissing, sseDuplicate, sseReconnects, sseReconnect, sseSpread, sseAge, wsRtt, wsMessages, wsOrder, wsClose, wsConnFailures, flowLeg, flowTotal];
 
   return {
     registry,
@@ -191,6 +193,10 @@ export function createMetrics(options: MetricsOptions) {
         }
       }
       recordDetail(probe, result.detail, kindMetrics, result.phases);
+      if (result.tls) {
+        tlsNotAfter.set({ probe }, Math.floor(result.tls.earliestNotAfter / 1000));
+        tlsVerified.set({ probe }, result.tls.verified ? 1 : 0);
+      }
     },
 
     recordTransition(t: Transition): void {

@@ -7,6 +7,7 @@ import tls from 'node:tls';
 import { Agent } from 'undici';
 import type { TlsSettings } from '../config/fields.js';
 import type { Stage } from './classify-error.js';
+import { tlsReportOf, type TlsReport } from './tls-report.js';
 import type { Phases } from './types.js';
 
 export interface Timeline {
@@ -19,6 +20,8 @@ export interface Timeline {
   socketError?: string | undefined;
   /** Which socket socketError is about: an older one's late errors do not count. */
   latestSocket?: object | undefined;
+  /** What the run's first TLS connection showed of the server's certificates. */
+  tls?: TlsReport | undefined;
 }
 
 export function stageOf(timeline: Timeline): Stage {
@@ -45,6 +48,15 @@ export function dropAgent(agent: Agent): void {
 
 type Connector = NonNullable<Agent.Options['connect']>;
 
+/** The error of a chain that did not verify: OpenSSL's code (classified as `tls`, in words),
+ * and which certificate it was. */
+function verifyFailure(socket: tls.TLSSocket, report: TlsReport | undefined): Error {
+  const reason = socket.authorizationError as unknown as Error | string | null;
+  const code = typeof reason === 'string' ? reason : ((reason as { code?: string } | null)?.code ?? 'UNABLE_TO_VERIFY_LEAF_SIGNATURE');
+  const what = report ? `${report.subject} (leaf${report.sans.length ? `: ${report.sans.slice(0, 4).join(', ')}` : ''}), issuer ${report.issuer}, valid until ${new Date(report.notAfter).toISOString().slice(0, 10)}` : 'no certificate shown';
+  return Object.assign(new Error(what), { code });
+}
+
 /** An undici connector that times DNS, TCP connect and the TLS handshake of each new socket. */
 function timedConnect(options: TlsSettings, timeline: Timeline, signal: AbortSignal): Connector {
   const { ca } = options;
@@ -64,7 +76,9 @@ function timedConnect(options: TlsSettings, timeline: Timeline, signal: AbortSig
             port,
             servername: options.serverName ?? (net.isIP(hostname) ? undefined : hostname),
             ca,
-            rejectUnauthorized: !options.insecureSkipVerify,
+            // Verified below, before undici gets the socket (nothing is written until then), so
+            // that a chain that fails still shows what it was: whose, which issuer, until when.
+            rejectUnauthorized: false,
             ALPNProtocols: ['http/1.1'],
           })
         : net.connect({ host: address, port });
@@ -99,6 +113,10 @@ function timedConnect(options: TlsSettings, timeline: Timeline, signal: AbortSig
       if (https) {
         socket.once('secureConnect', () => {
           timeline.phases.tls = (timeline.phases.tls ?? 0) + (performance.now() - tlsStart);
+          const report = tlsReportOf(socket as tls.TLSSocket);
+          timeline.tls ??= report;
+          const secure = socket as tls.TLSSocket;
+          if (!options.insecureSkipVerify && !secure.authorized) return done(verifyFailure(secure, report));
           done(null);
         });
       }

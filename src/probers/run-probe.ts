@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks';
 import type { ProbeKind, ProbeSpec } from '../config/schema.js';
 import { kindOf } from './kinds.js';
 import { checkLimit, degradationOf, failureFromChecks, limitChecks, shorten } from './checks.js';
+import { certificateCheck, certificateHeadline } from './tls-report.js';
 import { PHASE_NAMES, type CheckResult, type Phases, type ProbeContext, type ProberOutcome, type ProbeResult } from './types.js';
 
 async function dispatch<K extends ProbeKind>(spec: ProbeSpec<K>, ctx: ProbeContext): Promise<ProberOutcome> {
@@ -32,6 +33,13 @@ export async function runProbe(spec: ProbeSpec, ctx: ProbeContext, meta: RunMeta
   if (phaseChecks.length > 0) {
     outcome = { ...outcome, checks: [...outcome.checks, ...phaseChecks], failure: outcome.failure ?? failureFromChecks(phaseChecks, () => 'assertion') };
   }
+  // So does the certificate limit, for every kind that speaks TLS: checked on every run that
+  // connected, its headline the certificate's (whose, when, against which limit).
+  const cert = certificateLimit(spec, outcome, meta.startedAt);
+  if (cert) {
+    const failure = outcome.failure ?? (cert.ok ? undefined : { code: 'tls' as const, message: certificateHeadline(cert) });
+    outcome = { ...outcome, checks: [...outcome.checks, cert], failure, degradation: outcome.degradation ?? (cert.degraded ? `${certificateHeadline(cert)}, over its degrade limit` : undefined) };
+  }
   const base = {
     probe: spec.name,
     kind: spec.kind,
@@ -44,6 +52,7 @@ export async function runProbe(spec: ProbeSpec, ctx: ProbeContext, meta: RunMeta
     // Redacted first, shortened after: a cut can never leave part of a secret behind.
     checks: failedFirst(outcome.checks).map((c) => ({ ...c, expected: shorten(ctx.redact(c.expected)), observed: shorten(ctx.redact(c.observed)) })),
     detail: outcome.detail,
+    ...(outcome.tls ? { tls: outcome.tls } : {}),
   };
   if (outcome.failure !== undefined) return { ...base, ok: false, verdict: 'failed', failure: { code: outcome.failure.code, message: shorten(ctx.redact(outcome.failure.message), 1_000) } };
   const degradation = degradationOf(base.checks) === undefined ? undefined : outcome.degradation === undefined ? degradationOf(base.checks) : shorten(ctx.redact(outcome.degradation), 1_000);
@@ -55,6 +64,16 @@ export async function runProbe(spec: ProbeSpec, ctx: ProbeContext, meta: RunMeta
 function failedFirst(checks: readonly CheckResult[]): CheckResult[] {
   const rank = (c: CheckResult) => (!c.ok ? 0 : c.degraded ? 1 : 2);
   return checks.map((c, i) => ({ c, i })).sort((a, b) => rank(a.c) - rank(b.c) || a.i - b.i).map(({ c }) => c);
+}
+
+/** The certificate check when the probe sets a limit and the run got as far as TLS (a run that
+ * failed before it says why already). */
+function certificateLimit(spec: ProbeSpec, outcome: ProberOutcome, now: number): CheckResult | undefined {
+  const fail = (spec.expect as { certExpiresIn?: number }).certExpiresIn;
+  const degrade = (spec.degradeWhen as { certExpiresIn?: number }).certExpiresIn;
+  if (fail === undefined && degrade === undefined) return undefined;
+  if (!outcome.tls) return undefined;
+  return certificateCheck(outcome.tls, { fail, degrade }, now);
 }
 
 function checkPhases(spec: ProbeSpec, phases: Phases) {

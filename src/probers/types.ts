@@ -4,6 +4,7 @@ import type { ProbeKind } from '../config/schema.js';
 import type { FlowDetail } from './flow/kind.js';
 import type { HttpDetail } from './http/kind.js';
 import type { SseDetail } from './sse/kind.js';
+import type { TlsReport } from './tls-report.js';
 import type { WebSocketDetail } from './websocket/kind.js';
 
 export const FAILURE_CODES = [
@@ -64,6 +65,8 @@ interface ResultBase {
   phases: Phases;
   checks: CheckResult[];
   detail: ProbeDetail;
+  /** The server's certificates, when the run spoke TLS. */
+  tls?: TlsReport | undefined;
 }
 
 export type ProbeResult =
@@ -87,6 +90,8 @@ export interface ProberOutcome {
   phases: Phases;
   checks: CheckResult[];
   detail: ProbeDetail;
+  /** What the run's TLS connection showed of the server's certificates (TLS probes only). */
+  tls?: TlsReport | undefined;
   /** The headline of a degraded run when the prober knows its cause better than the first
    * degraded check does (events in bursts make every time figure late). */
   degradation?: string | undefined;

@@ -12,6 +12,7 @@ import type { WsAuth } from '../config/probe-fields.js';
 import { formatDuration } from '../config/units.js';
 import { classifyCause, classifyError } from './classify-error.js';
 import { Inbox } from './messages.js';
+import { tlsReportOf, type TlsReport } from './tls-report.js';
 import type { Failure, Phases } from './types.js';
 
 const INBOX_LIMIT = 10_000;
@@ -65,8 +66,9 @@ export interface SocketTarget extends Auth {
   maxPayload: number;
 }
 
-/** Opens a socket, timing dns/connect/tls/upgrade into `phases`; a refusal is classified, not thrown. */
-export async function connectWebSocket(target: SocketTarget, signal: AbortSignal, phases: Phases): Promise<{ conn: Connection; handshakeMs: number } | { failure: Failure }> {
+/** Opens a socket, timing dns/connect/tls/upgrade into `phases` (and what TLS showed of the
+ * server's certificates into `seen`); a refusal is classified, not thrown. */
+export async function connectWebSocket(target: SocketTarget, signal: AbortSignal, phases: Phases, seen: { tls?: TlsReport | undefined } = {}): Promise<{ conn: Connection; handshakeMs: number } | { failure: Failure }> {
   const started = performance.now();
   const { ca } = target.tls;
   let connectedAt: number | undefined;
@@ -85,7 +87,12 @@ export async function connectWebSocket(target: SocketTarget, signal: AbortSignal
         connectedAt = performance.now();
         phases.connect = connectedAt - started - (phases.dns ?? 0);
       });
-      if (secure) socket.once('secureConnect', () => (phases.tls = performance.now() - (connectedAt ?? started)));
+      if (secure) {
+        socket.once('secureConnect', () => {
+          phases.tls = performance.now() - (connectedAt ?? started);
+          seen.tls = tlsReportOf(socket as tls.TLSSocket);
+        });
+      }
       return socket;
     }) as unknown as WebSocket.ClientOptions['createConnection'],
   });

@@ -30,12 +30,12 @@ export async function probeHttp(spec: HttpProbeSpec, ctx: ProbeContext): Promise
   const agent = timedAgent(spec.tls, timeline, ctx.signal, { reuse: true });
   try {
     const response = await exchange(spec, ctx, agent, timeline, detail);
-    if ('failure' in response) return { failure: response.failure, phases: timeline.phases, checks: [], detail };
+    if ('failure' in response) return { failure: response.failure, phases: timeline.phases, tls: timeline.tls, checks: [], detail };
     const checks = evaluate(spec, response, performance.now() - started);
     const failure = failureFromChecks(checks, (c) => (c.name === 'status' ? 'http_status' : 'assertion'));
-    return { failure, phases: timeline.phases, checks, detail };
+    return { failure, phases: timeline.phases, tls: timeline.tls, checks, detail };
   } catch (error) {
-    return { failure: explain(classifyError(error, ctx.signal, stageOf(timeline)), timeline, detail, performance.now() - started), phases: timeline.phases, checks: [], detail };
+    return { failure: explain(classifyError(error, ctx.signal, stageOf(timeline)), timeline, detail, performance.now() - started), phases: timeline.phases, tls: timeline.tls, checks: [], detail };
   } finally {
     dropAgent(agent);
   }

@@ -2,7 +2,7 @@
 // header and JSON expectations.
 import { z } from 'zod';
 import { count, headers, jsonExpectations, regex, size, text, tls as tlsOptions } from '../../config/fields.js';
-import { httpUrl, inRun, jsonBody, KiB, MiB, phaseLimits, probeName, scheduleFields, statusExpectation } from '../../config/probe-fields.js';
+import { certExpiresIn, httpUrl, inRun, jsonBody, KiB, MiB, phaseLimits, probeName, scheduleFields, statusExpectation } from '../../config/probe-fields.js';
 
 export const httpProbe = z.strictObject({
   name: probeName,
@@ -25,11 +25,12 @@ export const httpProbe = z.strictObject({
       bodyMatches: regex.optional(),
       json: jsonExpectations.optional(),
       headers: z.record(z.string().max(200), text(8_192)).optional(),
+      certExpiresIn,
       phases: phaseLimits.optional(),
     })
     .default({ status: ['2xx'] }),
   /** Softer limits on the same figures: over them the run is degraded, not failed. */
-  degradeWhen: z.strictObject({ maxDuration: inRun().optional(), phases: phaseLimits.optional() }).default({}),
+  degradeWhen: z.strictObject({ maxDuration: inRun().optional(), certExpiresIn, phases: phaseLimits.optional() }).default({}),
 })
   // What was accepted and then meant nothing: the body silently lost to json, body checks on a
   // response that has no body.

@@ -112,7 +112,7 @@ export async function probeSse(spec: SseProbeSpec, ctx: ProbeContext): Promise<P
   const detail = describe(reports, spec);
   const failure = first.failure ?? fanOutFailure(reports);
   const checks = failure && first.status === undefined ? [] : evaluate(spec, first, detail);
-  return { failure: withBursts(mostSpecific(failure, checks, first) ?? failureFrom(checks, first), checks, detail), phases: timeline.phases, checks, detail, degradation: burstsDegradation(checks, detail) };
+  return { failure: withBursts(mostSpecific(failure, checks, first) ?? failureFrom(checks, first), checks, detail), phases: timeline.phases, tls: timeline.tls, checks, detail, degradation: burstsDegradation(checks, detail) };
 }
 
 /** Late or stale events from a stream that delivers in bursts: the bursts are the cause to
@@ -259,6 +259,10 @@ async function segment(
     if (report.lastEventAt === undefined) report.lastEventAt = headersAt;
     armStale();
     await read(res.body, spec, report, stop, armStale);
+    if (end) return end;
+    // A reset can end a close-delimited body before the socket's own error is out: one turn
+    // of the event loop lets it arrive, so a reset is never read as a clean end.
+    await new Promise((resolve) => setImmediate(resolve));
     if (end) return end;
     const into = formatDuration(performance.now() - report.startedAt);
     if (timeline.socketError === 'ECONNRESET') return { kind: 'failure', failure: { code: 'closed', message: `connection reset by the peer after ${report.events} event(s), ${into} into the window (ECONNRESET)` } };

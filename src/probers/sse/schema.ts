@@ -2,7 +2,7 @@
 // and what every event must be.
 import { z } from 'zod';
 import { count, DAY_MS, duration, headers, jsonExpectations, jsonPath, size, text, tls as tlsOptions } from '../../config/fields.js';
-import { httpUrl, inRun, KiB, MiB, phaseLimits, probeName, scheduleFields, statusExpectation } from '../../config/probe-fields.js';
+import { certExpiresIn, httpUrl, inRun, KiB, MiB, phaseLimits, probeName, scheduleFields, statusExpectation } from '../../config/probe-fields.js';
 
 export const sseProbe = z.strictObject({
   name: probeName,
@@ -45,6 +45,7 @@ export const sseProbe = z.strictObject({
       reconnectWithin: inRun(1).optional(),
       /** With eventTime: the p99 age of events on arrival. */
       maxEventAge: duration(0, DAY_MS).optional(),
+      certExpiresIn,
       phases: phaseLimits.optional(),
     })
     .default({ status: ['200'], minEvents: 1, maxMissingIds: 0, maxDuplicateIds: 0 }),
@@ -58,6 +59,7 @@ export const sseProbe = z.strictObject({
       maxDuplicateIds: count(0, 1_000_000).optional(),
       maxReconnects: count(0, 10_000).optional(),
       reconnectWithin: inRun(1).optional(),
+      certExpiresIn,
       phases: phaseLimits.optional(),
     })
     .default({}),

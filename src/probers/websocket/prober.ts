@@ -1,6 +1,7 @@
 // WebSocket prober (ws): handshake with auth and subprotocols, a scripted exchange that waits
 // for *matching* messages, RTT samples, a sequence-numbered burst for ordering and loss, a held
 // connection with keepalive pings (a half-open socket is caught), and N connections at once.
+import type { TlsReport } from '../tls-report.js';
 import { performance } from 'node:perf_hooks';
 import type { WebSocketProbeSpec } from '../../config/schema.js';
 import { formatDuration } from '../../config/units.js';
@@ -32,6 +33,7 @@ interface ConnReport {
   subprotocol: string | undefined;
   closeCode: number | undefined;
   checks: CheckResult[];
+  tls?: TlsReport | undefined;
 }
 
 export async function probeWebSocket(spec: WebSocketProbeSpec, ctx: ProbeContext): Promise<ProberOutcome> {
@@ -40,7 +42,7 @@ export async function probeWebSocket(spec: WebSocketProbeSpec, ctx: ProbeContext
   const first = reports[0] as ConnReport;
   const detail = describe(reports);
   const checks = [...first.checks, ...aggregateChecks(spec, detail)];
-  return { failure: failureOf(spec, reports, checks), phases: first.phases, checks, detail };
+  return { failure: failureOf(spec, reports, checks), phases: first.phases, tls: first.tls, checks, detail };
 }
 
 /** One connection, start to finish: never throws, always closes its socket. */
@@ -65,7 +67,7 @@ async function runConnection(spec: WebSocketProbeSpec, ctx: ProbeContext, auth: 
 
 /** Opens the probe's socket and checks the subprotocol it got. */
 async function open(spec: WebSocketProbeSpec, ctx: ProbeContext, auth: Auth, report: ConnReport): Promise<{ conn: Connection } | { failure: Failure }> {
-  const opened = await connectWebSocket({ ...auth, tls: spec.tls, maxPayload: spec.maxPayload }, ctx.signal, report.phases);
+  const opened = await connectWebSocket({ ...auth, tls: spec.tls, maxPayload: spec.maxPayload }, ctx.signal, report.phases, report);
   if ('failure' in opened) return opened;
   report.handshakeMs = opened.handshakeMs;
   report.subprotocol = opened.conn.ws.protocol || undefined;

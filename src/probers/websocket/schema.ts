@@ -2,7 +2,7 @@
 // a sequence-numbered burst, a held connection, N connections at once.
 import { z } from 'zod';
 import { count, headers, jsonPath, size, text, tls as tlsOptions } from '../../config/fields.js';
-import { HTTP_TOKEN as TOKEN, inRun, KiB, messageMatcher, messageTemplate, MiB, phaseLimits, probeName, scheduleFields, wsAuth, wsUrl } from '../../config/probe-fields.js';
+import { certExpiresIn, HTTP_TOKEN as TOKEN, inRun, KiB, messageMatcher, messageTemplate, MiB, phaseLimits, probeName, scheduleFields, wsAuth, wsUrl } from '../../config/probe-fields.js';
 
 const closeCodes = z.union([z.number().int().min(1000).max(4999), z.array(z.number().int().min(1000).max(4999)).min(1)], {
   error: 'expected a close code (1000-4999) or a list of them',
@@ -72,6 +72,7 @@ export const websocketProbe = z.strictObject({
       maxMissing: count(0, 100_000).default(0),
       maxDuplicate: count(0, 100_000).default(0),
       maxFailedConnections: count(0, 20_000).default(0),
+      certExpiresIn,
       phases: phaseLimits.optional(),
     })
     .default({ maxOutOfOrder: 0, maxMissing: 0, maxDuplicate: 0, maxFailedConnections: 0 }),
@@ -87,6 +88,7 @@ export const websocketProbe = z.strictObject({
       maxMissing: count(0, 100_000).optional(),
       maxDuplicate: count(0, 100_000).optional(),
       maxFailedConnections: count(0, 20_000).optional(),
+      certExpiresIn,
       phases: phaseLimits.optional(),
     })
     .default({}),
