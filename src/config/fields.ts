@@ -4,6 +4,7 @@
 // the CA's bytes); nothing that runs parses these strings again. Every bound is stated in the
 // message and in the JSON Schema description.
 import { X509Certificate } from 'node:crypto';
+import { createSecureContext } from 'node:tls';
 import { JSONPath } from 'jsonpath-plus';
 import { RE2JS } from 're2js';
 import { z } from 'zod';
@@ -281,17 +282,27 @@ export interface TlsSettings {
   ca: Buffer | undefined;
   insecureSkipVerify: boolean;
   serverName: string | undefined;
+  /** A client certificate and its key (mTLS), read and checked as a pair at load. */
+  cert: Buffer | undefined;
+  key: Buffer | undefined;
+  passphrase: string | undefined;
 }
 
-export const DEFAULT_TLS: TlsSettings = { caFile: undefined, ca: undefined, insecureSkipVerify: false, serverName: undefined };
+export const DEFAULT_TLS: TlsSettings = { caFile: undefined, ca: undefined, insecureSkipVerify: false, serverName: undefined, cert: undefined, key: undefined, passphrase: undefined };
 
 export const tls = z
   .strictObject({
     ca: z.string({ error: 'expected a path to a PEM CA file' }).optional(),
     insecureSkipVerify: z.boolean().default(false),
     serverName: z.string().max(253).optional(),
+    /** mTLS: a PEM client certificate (with its chain) and its key; the passphrase of an
+     * encrypted key comes from the environment (`passphrase: ${KEY_PASSPHRASE}`). */
+    cert: z.string({ error: 'expected a path to a PEM client certificate' }).optional(),
+    key: z.string({ error: 'expected a path to a PEM private key' }).optional(),
+    passphrase: z.string().max(1_024).optional(),
   })
   .transform((value, ctx): TlsSettings => {
+    const client = clientCertificate(value, ctx);
     let ca: Buffer | undefined;
     if (value.ca !== undefined) {
       const read = readBoundedFile(value.ca, 1024 * 1024);
@@ -299,9 +310,38 @@ export const tls = z
       else if (!hasCertificate(read)) ctx.addIssue({ code: 'custom', message: `expected a PEM CA file (-----BEGIN CERTIFICATE-----), ${value.ca} holds none that parse`, path: ['ca'], input: value.ca });
       else ca = read;
     }
-    return { caFile: value.ca, ca, insecureSkipVerify: value.insecureSkipVerify, serverName: value.serverName };
+    return { caFile: value.ca, ca, insecureSkipVerify: value.insecureSkipVerify, serverName: value.serverName, ...client };
   })
   .default(DEFAULT_TLS);
+
+/** The client certificate and key, read once and tried as a pair (a key that does not match,
+ * or a wrong passphrase, is a configuration error, not a failure on every run). */
+function clientCertificate(value: { cert?: string | undefined; key?: string | undefined; passphrase?: string | undefined }, ctx: z.RefinementCtx): Pick<TlsSettings, 'cert' | 'key' | 'passphrase'> {
+  const none = { cert: undefined, key: undefined, passphrase: undefined };
+  if (value.cert === undefined && value.key === undefined) {
+    if (value.passphrase !== undefined) ctx.addIssue({ code: 'custom', message: 'expected passphrase only with cert and key', path: ['passphrase'], input: value.passphrase });
+    return none;
+  }
+  if (value.cert === undefined || value.key === undefined) {
+    const missing = value.cert === undefined ? 'cert' : 'key';
+    ctx.addIssue({ code: 'custom', message: `expected cert and key together (a client certificate needs both), ${missing} is missing`, path: [missing], input: undefined });
+    return none;
+  }
+  const cert = readBoundedFile(value.cert, 1024 * 1024);
+  const key = readBoundedFile(value.key, 1024 * 1024);
+  if (typeof cert === 'string') ctx.addIssue({ code: 'custom', message: `cannot use client certificate ${value.cert}: ${cert}`, path: ['cert'], input: value.cert });
+  if (typeof key === 'string') ctx.addIssue({ code: 'custom', message: `cannot use key ${value.key}: ${key}`, path: ['key'], input: value.key });
+  if (typeof cert === 'string' || typeof key === 'string') return none;
+  try {
+    createSecureContext({ cert, key, passphrase: value.passphrase });
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    const why = code === 'ERR_OSSL_BAD_DECRYPT' || /bad decrypt/i.test(String(error)) ? 'the passphrase does not decrypt the key' : code === 'ERR_OSSL_X509_KEY_VALUES_MISMATCH' ? 'the key does not match the certificate' : (error as Error).message;
+    ctx.addIssue({ code: 'custom', message: `expected a client certificate and its key: ${why}`, path: ['key'], input: value.key });
+    return none;
+  }
+  return { cert, key, passphrase: value.passphrase };
+}
 
 function hasCertificate(pem: Buffer): boolean {
   const blocks = pem.toString('latin1').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];

@@ -45,6 +45,9 @@ const IN_WORDS: Record<string, string> = {
   ERR_TLS_CERT_ALTNAME_INVALID: 'TLS: the certificate does not match the host name',
   UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'TLS: the certificate chain cannot be verified',
   UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'TLS: the certificate issuer is unknown (no CA for it)',
+  ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED: 'TLS: the server requires a client certificate',
+  ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE: 'TLS: the server refused the client certificate',
+  ERR_SSL_TLSV1_ALERT_UNKNOWN_CA: 'TLS: the server does not trust the client certificate\'s issuer',
 };
 
 export function classifyError(error: unknown, signal: AbortSignal, stage: Stage): Failure {

@@ -24,6 +24,14 @@ export interface Timeline {
   tls?: TlsReport | undefined;
 }
 
+/** What a run's request threw, or the socket's own TLS alert when there was one: a server that
+ * refuses the client's certificate (TLS 1.3 says so after the handshake) reads to the HTTP
+ * client as "other side closed", and the alert is the cause. */
+export function causeOf(error: unknown, timeline: Timeline): unknown {
+  const own = timeline.socketError;
+  return own?.startsWith('ERR_SSL_') ? Object.assign(new Error(own), { code: own }) : error;
+}
+
 export function stageOf(timeline: Timeline): Stage {
   return timeline.connectedAt === undefined ? 'connect' : 'exchange';
 }
@@ -59,7 +67,7 @@ function verifyFailure(socket: tls.TLSSocket, report: TlsReport | undefined): Er
 
 /** An undici connector that times DNS, TCP connect and the TLS handshake of each new socket. */
 function timedConnect(options: TlsSettings, timeline: Timeline, signal: AbortSignal): Connector {
-  const { ca } = options;
+  const { ca, cert, key, passphrase } = options;
   return ((target: { hostname: string; port: string; protocol: string }, callback) => {
     const hostname = target.hostname.replace(/^\[|\]$/g, '');
     const https = target.protocol === 'https:';
@@ -76,6 +84,9 @@ function timedConnect(options: TlsSettings, timeline: Timeline, signal: AbortSig
             port,
             servername: options.serverName ?? (net.isIP(hostname) ? undefined : hostname),
             ca,
+            cert,
+            key,
+            passphrase,
             // Verified below, before undici gets the socket (nothing is written until then), so
             // that a chain that fails still shows what it was: whose, which issuer, until when.
             rejectUnauthorized: false,

@@ -139,6 +139,27 @@ describe('TLS certificates on every TLS connection', () => {
     });
   }
 
+  it('mTLS: a server that requires a client certificate refuses a probe without one, in words, and accepts one with tls.cert and tls.key (http and websocket)', async (t) => {
+    if (!ready(t)) return;
+    const p = pki as TestPki;
+    const server = await started((k) => k.expiring, () => [], { requestCert: true, rejectUnauthorized: true, ca: p.root.cert });
+    const without = await run(httpSpec({ url: server.url, tls: { ca: p.root.certFile } }));
+    assert.equal(without.ok ? 'ok' : without.failure.code, 'tls', without.ok ? '' : without.failure.message);
+    assert.match(without.ok ? '' : without.failure.message, /^TLS: the server requires a client certificate \(/);
+    const mutual = { ca: p.root.certFile, cert: p.client.certFile, key: p.client.keyFile };
+    const [http, ws] = await Promise.all([run(httpSpec({ url: server.url, tls: mutual })), run(wsSpec({ url: server.url.replace('https:', 'wss:'), tls: mutual }))]);
+    assert.equal(http.verdict, 'ok', http.ok ? '' : http.failure.message);
+    assert.equal(ws.verdict, 'ok', ws.ok ? '' : ws.failure.message);
+  });
+
+  it('refuses a client certificate without its key, a key that does not match, and an unreadable file, at load', (t) => {
+    if (!ready(t)) return;
+    const p = pki as TestPki;
+    assert.throws(() => httpSpec({ url: 'https://localhost/', tls: { cert: p.client.certFile } }), /expected cert and key together \(a client certificate needs both\), key is missing/);
+    assert.throws(() => httpSpec({ url: 'https://localhost/', tls: { cert: p.client.certFile, key: p.expiring.keyFile } }), /expected a client certificate and its key: the key does not match the certificate/);
+    assert.throws(() => httpSpec({ url: 'https://localhost/', tls: { cert: `${p.dir}/nope.pem`, key: p.client.keyFile } }), /cannot use client certificate .*nope\.pem/);
+  });
+
   it('refuses a certificate limit on a probe that does not speak TLS, where it is written', () => {
     // Through the loader: see config/load.test.ts for the file:line form.
     assert.throws(() => httpSpec({ url: 'http://127.0.0.1:1/', expect: { certExpiresIn: 'soon' } }), /expected a duration/);

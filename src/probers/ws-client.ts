@@ -78,6 +78,9 @@ export async function connectWebSocket(target: SocketTarget, signal: AbortSignal
     maxPayload: target.maxPayload,
     perMessageDeflate: false,
     ca,
+    cert: target.tls.cert,
+    key: target.tls.key,
+    passphrase: target.tls.passphrase,
     rejectUnauthorized: !target.tls.insecureSkipVerify,
     ...(target.tls.serverName ? { servername: target.tls.serverName } : {}),
     createConnection: ((options: tls.ConnectionOptions & net.NetConnectOpts & { host: string }) => {
@@ -90,7 +93,7 @@ export async function connectWebSocket(target: SocketTarget, signal: AbortSignal
       if (secure) {
         socket.once('secureConnect', () => {
           phases.tls = performance.now() - (connectedAt ?? started);
-          seen.tls = tlsReportOf(socket as tls.TLSSocket);
+          seen.tls ??= tlsReportOf(socket as tls.TLSSocket);
         });
       }
       return socket;

@@ -14,6 +14,9 @@ import { startDaemon } from '../daemon-harness.js';
 import { closedPort } from '../servers.js';
 import { waitFor } from '../wait.js';
 import { startDemoService } from '../../src/demo/service.js';
+import { testPki } from '../tls.js';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const RULES = path.join(ROOT, 'config/prometheus/flowprobe-rules.yml');
@@ -123,6 +126,11 @@ describe('Prometheus and Grafana against a live daemon', () => {
       `  receivers: [{ name: pager, webhook: { url: "${demo.url}/oncall" } }]`,
       '',
     ].join('\n');
+    // A TLS endpoint: the certificate panel and rule read what it served.
+    const pki = testPki();
+    const secure = https.createServer({ key: pki.expiring.key, cert: pki.expiring.cert }, (_req, res) => res.end('ok'));
+    await new Promise<void>((resolve) => secure.listen(0, '127.0.0.1', resolve));
+    probes['tls.yaml'] = `name: secure\nkind: http\nevery: 1s\ntimeout: 800ms\nurl: https://localhost:${(secure.address() as AddressInfo).port}/\ntls: { ca: ${pki.root.certFile} }\n`;
     const h = await startDaemon(config, probes, { JWT: secret });
     const dir = mkdtempSync(path.join(os.tmpdir(), 'flowprobe-prom-'));
     copyFileSync(RULES, path.join(dir, 'flowprobe-rules.yml'));
@@ -160,6 +168,8 @@ describe('Prometheus and Grafana against a live daemon', () => {
       child.kill('SIGTERM');
       await h.daemon.stop();
       await demo.close();
+      secure.closeAllConnections();
+      secure.close();
     }
   });
 });

@@ -23,6 +23,7 @@ export function emailReceiver(config: EmailConfig, timeoutMs: number): Receiver 
       rejectUnauthorized: !e.tls.insecureSkipVerify,
       ...(e.tls.ca ? { ca: e.tls.ca } : {}),
       ...(e.tls.serverName ? { servername: e.tls.serverName } : {}),
+      ...(e.tls.cert && e.tls.key ? { cert: e.tls.cert, key: e.tls.key, passphrase: e.tls.passphrase } : {}),
     },
     connectionTimeout: timeoutMs,
     greetingTimeout: timeoutMs,

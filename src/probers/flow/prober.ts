@@ -49,10 +49,10 @@ export async function probeFlow(spec: FlowProbeSpec, ctx: ProbeContext): Promise
   try {
     const failure = (await openWatchers(spec, ctx, timeline, watches)) ?? (await runSteps(spec, ctx, watches, state));
     // An end-to-end time only for a flow that reached its end: a failed one has none to show.
-    if (failure) return { failure, phases: timeline.phases, checks: [...state.checks, ...latencyChecks(spec, state.detail)], detail: state.detail };
+    if (failure) return { failure, phases: timeline.phases, tls: timeline.tls, checks: [...state.checks, ...latencyChecks(spec, state.detail)], detail: state.detail };
     state.detail.totalMs = maxOf(Object.values(state.detail.legsFromSend));
     state.checks.push(...latencyChecks(spec, state.detail));
-    return { failure: slowestHopFailure(spec, state), phases: timeline.phases, checks: state.checks, detail: state.detail };
+    return { failure: slowestHopFailure(spec, state), phases: timeline.phases, tls: timeline.tls, checks: state.checks, detail: state.detail };
   } finally {
     for (const watch of watches) watch.close();
   }
@@ -73,7 +73,7 @@ async function openWatchers(spec: FlowProbeSpec, ctx: ProbeContext, timeline: Ti
 async function openWatcher(watcher: FlowWatcher, spec: FlowProbeSpec, ctx: ProbeContext, timeline: Timeline): Promise<Watch | { failure: Failure }> {
   if ('sse' in watcher) return openSseWatch(watcher.name, watcher.sse, spec.maxPayload, ctx, timeline);
   const auth = await authFor(watcher.websocket);
-  const opened = await connectWebSocket({ ...auth, tls: watcher.websocket.tls, maxPayload: spec.maxPayload }, ctx.signal, timeline.phases);
+  const opened = await connectWebSocket({ ...auth, tls: watcher.websocket.tls, maxPayload: spec.maxPayload }, ctx.signal, timeline.phases, timeline);
   if ('failure' in opened) return opened;
   const { conn } = opened;
   return { name: watcher.name, inbox: conn.inbox, close: () => void conn.shutdown() };

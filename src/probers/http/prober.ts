@@ -15,7 +15,7 @@ import {
   failureFromChecks,
 } from '../checks.js';
 import { classifyError } from '../classify-error.js';
-import { dropAgent, stageOf, timedAgent, type Timeline } from '../connect.js';
+import { causeOf, dropAgent, stageOf, timedAgent, type Timeline } from '../connect.js';
 import type { CheckResult, Failure, HttpDetail, ProbeContext, ProberOutcome } from '../types.js';
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
@@ -35,7 +35,7 @@ export async function probeHttp(spec: HttpProbeSpec, ctx: ProbeContext): Promise
     const failure = failureFromChecks(checks, (c) => (c.name === 'status' ? 'http_status' : 'assertion'));
     return { failure, phases: timeline.phases, tls: timeline.tls, checks, detail };
   } catch (error) {
-    return { failure: explain(classifyError(error, ctx.signal, stageOf(timeline)), timeline, detail, performance.now() - started), phases: timeline.phases, tls: timeline.tls, checks: [], detail };
+    return { failure: explain(classifyError(causeOf(error, timeline), ctx.signal, stageOf(timeline)), timeline, detail, performance.now() - started), phases: timeline.phases, tls: timeline.tls, checks: [], detail };
   } finally {
     dropAgent(agent);
   }

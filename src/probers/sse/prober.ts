@@ -16,7 +16,7 @@ import type { JsonPath } from '../../config/fields.js';
 import { check, checkLimit, checkStatus, limitChecks } from '../checks.js';
 import { readEventStream, streamRefusal, type StreamBytes } from '../event-stream.js';
 import { classifyError } from '../classify-error.js';
-import { stageOf, timedAgent, type Timeline } from '../connect.js';
+import { causeOf, stageOf, timedAgent, type Timeline } from '../connect.js';
 import { delay } from '../messages.js';
 import { eachConnection } from '../connections.js';
 import { maxOf, minOf, spread, Tally } from '../stats.js';
@@ -277,7 +277,7 @@ async function segment(
       return { kind: 'failure', failure: { code: 'timeout', message: timeline.connectedAt === undefined ? `no connection after ${elapsed} (DNS, connect or TLS did not finish)` : `no response headers after ${elapsed}` } };
     }
     if (end) return end;
-    const failure = classifyError(error, ctx.signal, stageOf(timeline));
+    const failure = classifyError(causeOf(error, timeline), ctx.signal, stageOf(timeline));
     // "connection reset by the peer after 1 event (ECONNRESET…)": how far the stream got.
     return { kind: 'failure', failure: failure.code === 'closed' ? { code: 'closed', message: failure.message.replace(/^([^(]*?)( \(|$)/, `$1 after ${report.events} event(s)$2`) } : failure };
   } finally {
