@@ -102,8 +102,11 @@ export const regex = z
  * matches every value, which a route or a silence must say on purpose (/.*\/). */
 const ANY_VALUES = ['', 'x', 'zz-top_9', 'payments-api', 'ÄÖ ü', 'a'.repeat(300)];
 
-/** A JSON path, compiled and tried once: the evaluator runs with scripts disabled, so filter
- * and script expressions (`?(…)`, `(…)`) would fail every run; they are refused here. */
+/** A JSON path, compiled and tried once. Filters (`$.data.result[?(@.metric.job=="api")]`, as
+ * in a Prometheus API answer) run in jsonpath-plus's safe evaluator: its own expression
+ * interpreter, never JavaScript's eval, so nothing a config wrote or a target sent is executed.
+ * A regex in a filter is refused (it would not run under RE2); a filter that throws on a
+ * document selects nothing. */
 export class JsonPath {
   private constructor(readonly source: string) {}
 
@@ -113,12 +116,13 @@ export class JsonPath {
     let parts: string[];
     try {
       parts = JSONPath.toPathArray(source);
-      JSONPath({ path: source, json: { a: [{ b: 1 }] }, wrap: true, eval: false });
-    } catch {
-      return 'expected a JSON path the evaluator accepts (like $.items[*].id)';
+      JSONPath({ path: source, json: { a: [{ b: 1 }] }, wrap: true, eval: 'safe' });
+    } catch (error) {
+      return `expected a JSON path the evaluator accepts (like $.items[*].id or $.items[?(@.id==3)]): ${error instanceof Error ? error.message.replace(/^jsonPath: /, '') : String(error)}`;
     }
-    if (parts.some((part) => part.startsWith('?(') || part.startsWith('('))) {
-      return 'expected a JSON path without filter or script expressions (scripts are disabled)';
+    const expressions = parts.filter((part) => part.startsWith('?(') || part.startsWith('('));
+    if (expressions.some((part) => /=~|\.match\(|\.test\(|\.search\(|\.replace\(|RegExp|\/[^/]+\/[gimsuy]*/.test(part))) {
+      return 'expected a JSON path filter without regular expressions (they would not run in linear time): compare with == or use the matches operator on the value';
     }
     return new JsonPath(source);
   }
@@ -126,15 +130,23 @@ export class JsonPath {
   /** Every value the path selects in `document` (none for a non-object). */
   select(document: unknown): unknown[] {
     if (document === null || typeof document !== 'object') return [];
-    const found: unknown = JSONPath({ path: this.source, json: document as object, wrap: true, eval: false });
-    return Array.isArray(found) ? found : [];
+    try {
+      const found: unknown = JSONPath({ path: this.source, json: document as object, wrap: true, eval: 'safe' });
+      return Array.isArray(found) ? found : [];
+    } catch {
+      return [];
+    }
   }
 
   /** The objects holding each selected value (for the flow's integrity check). */
   parents(document: unknown): unknown[] {
     if (document === null || typeof document !== 'object') return [];
-    const found: unknown = JSONPath({ path: this.source, json: document as object, wrap: true, eval: false, resultType: 'parent' });
-    return Array.isArray(found) ? found : [];
+    try {
+      const found: unknown = JSONPath({ path: this.source, json: document as object, wrap: true, eval: 'safe', resultType: 'parent' });
+      return Array.isArray(found) ? found : [];
+    } catch {
+      return [];
+    }
   }
 
   toJSON(): string {
@@ -166,26 +178,6 @@ export const jsonPath = z
     }
     return compiled;
   });
-
-/** Expectations on a JSON document: path → the value one selected value must equal. */
-export type JsonScalar = string | number | boolean | null;
-export interface JsonExpectation {
-  path: JsonPath;
-  value: JsonScalar;
-}
-
-export const jsonExpectations = z
-  .record(
-    z.string().max(500),
-    z.union([z.string(), z.number(), z.boolean(), z.null()], { error: 'expected a string, number, boolean or null to compare with' }),
-  )
-  .superRefine((record, ctx) => {
-    for (const key of Object.keys(record)) {
-      const compiled = JsonPath.compile(key);
-      if (typeof compiled === 'string') ctx.addIssue({ code: 'custom', message: compiled, path: [key], params: { atKey: true } });
-    }
-  })
-  .transform((record): JsonExpectation[] => Object.entries(record).map(([path, value]) => ({ path: JsonPath.compile(path) as JsonPath, value })));
 
 /** Label matchers: each value an exact string or a /regex/ matching the whole label value;
  * compiled once, written back as given (state files, API output). */

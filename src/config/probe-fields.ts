@@ -4,13 +4,13 @@
 // schema lives beside its prober (src/probers/<kind>/schema.ts).
 import { createPrivateKey, createSecretKey, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
+import { jsonExpectations } from './assertions.js';
 import type { PhaseName } from '../probers/types.js';
 import {
   count,
   cronExpression,
   DAY_MS,
   duration,
-  jsonExpectations,
   MAX_TIMER_MS,
   regex,
   text,

@@ -1,5 +1,6 @@
 // Expectations → one CheckResult each, pass or fail, so a human sees every check that ran.
-import type { JsonExpectation, Pattern } from '../config/fields.js';
+import type { JsonExpectation } from '../config/assertions.js';
+import type { Pattern } from '../config/fields.js';
 import { formatDuration } from '../config/units.js';
 import type { CheckResult, Failure, FailureCode } from './types.js';
 
@@ -56,12 +57,15 @@ export function checkMatches(name: string, text: string, pattern: Pattern): Chec
   return check(name, matched, `matches /${pattern.source}/`, matched ? 'matched' : excerpt(text));
 }
 
-/** Passes when any value the path selects equals the expected one (so `$.items[*].id` finds one item). */
+/** Passes when a value the path selects satisfies the assertion (so `$.items[*].id` finds one
+ * item); its headline puts the observed value beside the expected: `$.queue.depth 183, expected < 100`. */
 export function checkJsonPath(document: unknown, expectation: JsonExpectation): CheckResult {
-  const values = expectation.path.select(document);
-  const ok = values.some((value) => value === expectation.value);
-  const observed = values.length === 0 ? 'no match' : values.slice(0, 3).map((v) => JSON.stringify(v)).join(', ');
-  return check(`json ${expectation.path.source}`, ok, `== ${JSON.stringify(expectation.value)}`, observed);
+  const { path, assertion } = expectation;
+  const values = path.select(document);
+  const ok = assertion.holds(values);
+  const expected = assertion.describe();
+  const observed = assertion.observed(values);
+  return { ...check(`json ${path.source}`, ok, expected, observed), ...(ok ? {} : { headline: `${path.source} ${observed}, expected ${expected}` }) };
 }
 
 /** The failure a run gets from its checks, if any failed: the first failing check names it. */
@@ -70,7 +74,7 @@ export function failureFromChecks(checks: readonly CheckResult[], codeFor: (chec
   if (!failed) return undefined;
   const others = checks.filter((c) => !c.ok).length - 1;
   const more = others > 0 ? ` (+${others} more failed check${others > 1 ? 's' : ''})` : '';
-  return { code: codeFor(failed), message: `${failed.name}: expected ${failed.expected}, observed ${failed.observed}${more}` };
+  return { code: codeFor(failed), message: `${failed.headline ?? `${failed.name}: expected ${failed.expected}, observed ${failed.observed}`}${more}` };
 }
 
 /** The text as observed, whitespace collapsed. Never cut here: run-probe removes secrets first

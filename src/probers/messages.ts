@@ -1,6 +1,7 @@
 // Messages as probes write and read them: templates with {{run.id}}, {{seq}} and
 // {{capture.NAME}}, and matchers (text, regex, JSON paths) that pick the message a step waits for.
 import { performance } from 'node:perf_hooks';
+import type { JsonScalar } from '../config/assertions.js';
 import type { MessageMatcher, MessageTemplate } from '../config/probe-fields.js';
 import { formatDuration } from '../config/units.js';
 import { classifyError } from './classify-error.js';
@@ -50,9 +51,8 @@ export function matches(message: string, matcher: MessageMatcher, vars: Vars): b
   if (matcher.regex !== undefined && !matcher.regex.test(message)) return false;
   if (matcher.json !== undefined) {
     const document = parseJson(message);
-    for (const { path, value } of matcher.json) {
-      const expected = renderValue(value, vars);
-      if (!path.select(document).some((v) => v === expected)) return false;
+    for (const { path, assertion } of matcher.json) {
+      if (!assertion.holds(path.select(document), (v) => renderValue(v, vars) as JsonScalar)) return false;
     }
   }
   return true;
@@ -62,7 +62,7 @@ export function describeMatcher(matcher: MessageMatcher): string {
   const parts = [
     matcher.text !== undefined ? `text contains ${JSON.stringify(matcher.text)}` : '',
     matcher.regex ? `matches /${matcher.regex.source}/` : '',
-    ...(matcher.json ?? []).map(({ path, value }) => `${path.source} == ${JSON.stringify(value)}`),
+    ...(matcher.json ?? []).map(({ path, assertion }) => `${path.source} ${assertion.describe()}`),
   ].filter(Boolean);
   return parts.length ? `a message where ${parts.join(' and ')}` : 'any message';
 }

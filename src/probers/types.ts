@@ -31,6 +31,9 @@ export interface Failure {
 
 /** One expectation, evaluated: kept pass, degraded or fail so a human sees ✅/⚠️/❌ for each. */
 export interface CheckResult {
+  /** The failure's headline when this check fails first, if it says it better than
+   * "name: expected …, observed …" (a JSON value beside its limit). */
+  headline?: string;
   name: string;
   /** Within its fail limit. */
   ok: boolean;

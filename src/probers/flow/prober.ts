@@ -4,7 +4,8 @@
 // Every leg is timed from the injection; what arrives is compared with what was sent. One
 // AbortSignal (the run's) bounds everything: when it fires, every watcher and step stops.
 import { performance } from 'node:perf_hooks';
-import type { JsonExpectation, JsonPath } from '../../config/fields.js';
+import type { JsonExpectation, JsonScalar } from '../../config/assertions.js';
+import type { JsonPath } from '../../config/fields.js';
 import { request, type Dispatcher } from 'undici';
 import type { FlowProbeSpec } from '../../config/schema.js';
 import type { FlowStep, FlowWatcher } from './schema.js';
@@ -277,10 +278,10 @@ async function poll(step: PollStep, spec: FlowProbeSpec, ctx: ProbeContext, stat
       const text = await readText(res.body, spec.maxPayload);
       last = text === undefined ? `status ${res.statusCode}, body over maxPayload` : `status ${res.statusCode}`;
       const document = text === undefined ? undefined : parseJson(text);
-      const shown = res.statusCode === 200 && step.until.every(({ path, value }) => path.select(document).some((v) => v === renderValue(value, state.vars)));
+      const shown = res.statusCode === 200 && step.until.every(({ path, assertion }) => assertion.holds(path.select(document), (v) => renderValue(v, state.vars) as JsonScalar));
       if (shown) {
         arrived(step.name, performance.now(), state);
-        return integrity(step.name, document, step.until[0]?.path, spec, state, renderValue(step.until[0]?.value, state.vars));
+        return integrity(step.name, document, step.until[0]?.path, spec, state, renderValue(step.until[0]?.assertion.equals, state.vars));
       }
     } catch (error) {
       if (ctx.signal.aborted) return classifyError(error, ctx.signal, 'exchange');

@@ -1,7 +1,8 @@
 // A flow probe as written in a probe file: watchers opened first, then inject, await and poll
 // steps, with limits per leg and in total.
 import { z } from 'zod';
-import { headers, jsonExpectations, jsonPath, size, text, tls as tlsOptions } from '../../config/fields.js';
+import { jsonExpectations } from '../../config/assertions.js';
+import { headers, jsonPath, size, text, tls as tlsOptions } from '../../config/fields.js';
 import { httpUrl, inRun, jsonBody, KiB, messageMatcher, MiB, probeName, scheduleFields, phaseLimits, statusExpectation, wsAuth, wsUrl } from '../../config/probe-fields.js';
 
 const legName = z.string().regex(/^[a-z][a-z0-9_-]{0,39}$/, { error: 'expected a short lower-case name like stream or dashboard' });

@@ -27,6 +27,9 @@ describe('http prober against real local servers', () => {
         case '/ok':
           res.writeHead(200, { 'content-type': 'application/json' });
           return res.end(JSON.stringify({ status: 'ok', items: [{ id: 1 }, { id: 2 }] }));
+        case '/prometheus':
+          res.writeHead(200, { 'content-type': 'application/json' });
+          return res.end(JSON.stringify({ status: 'success', state: 'ok', tags: ['eu', 'prod'], queue: { depth: 3 }, backlog: 183, data: { result: [{ metric: { job: 'api' }, value: [1, '0.25'] }, { metric: { job: 'db' }, value: [1, '0.9'] }] } }));
         case '/500':
           res.writeHead(500);
           return res.end('boom');
@@ -103,8 +106,21 @@ describe('http prober against real local servers', () => {
   it('reports a failed JSON check as assertion, naming expected and observed', async () => {
     const result = await probe({ url: `${server.url}/ok`, expect: { json: { '$.status': 'degraded' } } });
     assert.equal(failureCode(result), 'assertion');
-    assert.ok(!result.ok && result.failure.message === 'json $.status: expected == "degraded", observed "ok"', !result.ok ? result.failure.message : '');
+    assert.ok(!result.ok && result.failure.message === '$.status "ok", expected == "degraded"', !result.ok ? result.failure.message : '');
     assert.deepEqual(result.checks.map((c) => [c.name, c.ok]), [['json $.status', false], ['status', true]], 'the failed check first');
+  });
+
+  it('checks JSON with operators and filters, the observed value beside the limit in the headline', async () => {
+    const ok = await probe({
+      url: `${server.url}/prometheus`,
+      expect: { json: { '$.data.result[?(@.metric.job=="api")].value[1]': { matches: '^0\\.[0-4]' }, '$.queue.depth': { lt: 100, gte: 0 }, '$.data.result': { length: { min: 2 } }, '$.missing': { exists: false }, '$.tags': { contains: 'eu' }, '$.state': { in: ['ok', 'degraded'] } } },
+    });
+    assert.equal(failureCode(ok), 'ok', ok.ok ? '' : ok.failure.message);
+    const deep = await probe({ url: `${server.url}/prometheus`, expect: { json: { '$.backlog': { lt: 100 } } } });
+    assert.equal(failureCode(deep), 'assertion');
+    assert.equal(deep.ok ? '' : deep.failure.message, '$.backlog 183, expected < 100');
+    const typed = await probe({ url: `${server.url}/prometheus`, expect: { json: { '$.data.result[?(@.metric.job=="db")].value[1]': { gt: 0.5 } } } });
+    assert.equal(typed.ok ? '' : typed.failure.message, '$.data.result[?(@.metric.job=="db")].value[1] "0.9" (a string, not a number), expected > 0.5');
   });
 
   it('classifies 5xx as http_status', async () => {

@@ -1,7 +1,8 @@
 // An http probe as written in a probe file: method, headers, body; status, duration, body,
 // header and JSON expectations.
 import { z } from 'zod';
-import { count, headers, jsonExpectations, regex, size, text, tls as tlsOptions } from '../../config/fields.js';
+import { jsonExpectations } from '../../config/assertions.js';
+import { count, headers, regex, size, text, tls as tlsOptions } from '../../config/fields.js';
 import { certExpiresIn, httpUrl, inRun, jsonBody, KiB, MiB, phaseLimits, probeName, scheduleFields, statusExpectation } from '../../config/probe-fields.js';
 
 export const httpProbe = z.strictObject({

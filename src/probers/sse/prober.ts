@@ -383,10 +383,10 @@ function checkContent(event: Received, spec: SseProbeSpec, content: ContentCheck
   } catch {
     document = undefined;
   }
-  for (const { path, value: wanted } of expect.json) {
+  for (const { path, assertion } of expect.json) {
     if (content.json.get(path.source) !== undefined) continue;
     const values = path.select(document);
-    content.json.set(path.source, values.some((v) => v === wanted) ? undefined : values.length ? JSON.stringify(values[0]) : document === undefined ? 'not JSON' : 'no match');
+    content.json.set(path.source, assertion.holds(values) ? undefined : document === undefined ? 'not JSON' : assertion.observed(values));
   }
 }
 
@@ -401,9 +401,10 @@ function evaluate(spec: SseProbeSpec, report: ClientReport, detail: SseDetail): 
   if (detail.longestGapMs !== undefined) checks.push(...limitChecks([checkLimit('longest gap', detail.longestGapMs, { fail: expect.maxGap, degrade: soft.maxGap }, 'duration')]));
   if (expect.eventType) checks.push(check('event type', report.content.badType === undefined, `one of ${expect.eventType.join(', ')}`, report.content.badType ?? 'all matched'));
   if (expect.dataContains !== undefined) checks.push(check('data contains', report.content.missingText === undefined, `contains ${JSON.stringify(expect.dataContains)}`, report.content.missingText ?? 'all matched'));
-  for (const { path, value } of expect.json ?? []) {
+  for (const { path, assertion } of expect.json ?? []) {
     const bad = report.content.json.get(path.source);
-    checks.push(check(`json ${path.source}`, bad === undefined, `== ${JSON.stringify(value)} in every event`, bad ?? (report.events ? 'all matched' : 'no events')));
+    const c = check(`json ${path.source}`, bad === undefined, `${assertion.describe()} in every event`, bad ?? (report.events ? 'all matched' : 'no events'));
+    checks.push(bad === undefined ? c : { ...c, headline: `${path.source} ${bad}, expected ${assertion.describe()} in every event` });
   }
   if (expect.maxEventAge !== undefined && !detail.eventAgeMs) checks.push(check('event age p99', false, `<= ${formatDuration(expect.maxEventAge)}`, 'no timestamped events'));
   else checks.push(...limitChecks([checkLimit('event age p99', detail.eventAgeMs?.p99, { fail: expect.maxEventAge, degrade: soft.maxEventAge }, 'duration')]));

@@ -1,7 +1,8 @@
 // An sse probe as written in a probe file: the window it holds the stream, fan-out, resume,
 // and what every event must be.
 import { z } from 'zod';
-import { count, DAY_MS, duration, headers, jsonExpectations, jsonPath, size, text, tls as tlsOptions } from '../../config/fields.js';
+import { jsonExpectations } from '../../config/assertions.js';
+import { count, DAY_MS, duration, headers, jsonPath, size, text, tls as tlsOptions } from '../../config/fields.js';
 import { certExpiresIn, httpUrl, inRun, KiB, MiB, phaseLimits, probeName, scheduleFields, statusExpectation } from '../../config/probe-fields.js';
 
 export const sseProbe = z.strictObject({
