@@ -195,6 +195,30 @@ export const assertion = z
   })
   .meta({ description: 'A value to equal (string, number, boolean, null), or operators: { eq, ne, gt, gte, lt, lte, in, matches, exists, length: { min, max }, contains }' });
 
+/** An expectation on a response header's text: a string is what it must contain (as before),
+ * or text operators (eq, ne, in, matches, contains, length, exists). Header values are text:
+ * an ordering operator is refused (a string never compares as a number). */
+export const headerAssertion = z
+  .unknown()
+  .transform((value, ctx): Assertion => {
+    if (typeof value === 'string') {
+      if (value.length > 8_192) ctx.addIssue({ code: 'custom', message: 'expected a header value of at most 8192 characters' });
+      return Assertion.of({ contains: value });
+    }
+    const compiled = assertion.safeParse(value);
+    if (!compiled.success) {
+      for (const issue of compiled.error.issues) ctx.addIssue(issue as Parameters<typeof ctx.addIssue>[0]);
+      return z.NEVER;
+    }
+    const ordering = (['gt', 'gte', 'lt', 'lte'] as const).filter((op) => (value as Record<string, unknown>)[op] !== undefined);
+    if (ordering.length > 0 || typeof value !== 'object') {
+      ctx.addIssue({ code: 'custom', message: 'expected text operators for a header (eq, ne, in, matches, contains, length, exists): its value is text, and a string never compares as a number', path: ordering.slice(0, 1) });
+      return z.NEVER;
+    }
+    return compiled.data;
+  })
+  .meta({ description: 'Text the header must contain, or text operators: { eq, ne, in, matches, contains, length: { min, max }, exists }' });
+
 /** Expectations on a JSON document: path → a value to equal, or operators. */
 export interface JsonExpectation {
   path: JsonPath;

@@ -123,6 +123,14 @@ describe('http prober against real local servers', () => {
     assert.equal(typed.ok ? '' : typed.failure.message, '$.data.result[?(@.metric.job=="db")].value[1] "0.9" (a string, not a number), expected > 0.5');
   });
 
+  it('checks headers with text operators: contains by default, matches, exists, the value beside the limit', async () => {
+    const ok = await probe({ url: `${server.url}/ok`, expect: { headers: { 'content-type': 'json', 'x-absent': { exists: false }, 'Content-Type': { matches: '^application/' } } } });
+    assert.equal(failureCode(ok), 'ok', ok.ok ? '' : ok.failure.message);
+    const wrong = await probe({ url: `${server.url}/ok`, expect: { headers: { 'content-type': { eq: 'text/html' } } } });
+    assert.equal(wrong.ok ? '' : wrong.failure.message, 'header content-type "application/json", expected == "text/html"');
+    assert.throws(() => httpSpec({ url: server.url, expect: { headers: { 'content-length': { lt: 100 } } } }), /expected text operators for a header/);
+  });
+
   it('classifies 5xx as http_status', async () => {
     const result = await probe({ url: `${server.url}/500` });
     assert.equal(failureCode(result), 'http_status');

@@ -130,8 +130,10 @@ function evaluate(spec: HttpProbeSpec, res: Response, elapsedMs: number): CheckR
   if (expect.bodyMatches !== undefined) checks.push(checkMatches('body matches', res.body, expect.bodyMatches));
   for (const [name, wanted] of Object.entries(expect.headers ?? {})) {
     const value = res.headers[name.toLowerCase()];
-    const observed = Array.isArray(value) ? value.join(', ') : (value ?? '(absent)');
-    checks.push(check(`header ${name}`, observed.includes(wanted), `contains ${JSON.stringify(wanted)}`, observed));
+    const values = value === undefined ? [] : [Array.isArray(value) ? value.join(', ') : value];
+    const ok = wanted.holds(values);
+    const observed = values.length === 0 ? '(absent)' : wanted.observed(values);
+    checks.push({ ...check(`header ${name}`, ok, wanted.describe(), observed), ...(ok ? {} : { headline: `header ${name} ${observed}, expected ${wanted.describe()}` }) });
   }
   if (expect.json !== undefined) checks.push(...jsonChecks(res.body, expect.json));
   return checks;

@@ -1,7 +1,7 @@
 // An http probe as written in a probe file: method, headers, body; status, duration, body,
 // header and JSON expectations.
 import { z } from 'zod';
-import { jsonExpectations } from '../../config/assertions.js';
+import { headerAssertion, jsonExpectations } from '../../config/assertions.js';
 import { count, headers, regex, size, text, tls as tlsOptions } from '../../config/fields.js';
 import { certExpiresIn, httpUrl, inRun, jsonBody, KiB, MiB, phaseLimits, probeName, scheduleFields, statusExpectation } from '../../config/probe-fields.js';
 
@@ -25,7 +25,7 @@ export const httpProbe = z.strictObject({
       bodyContains: text(64 * KiB).optional(),
       bodyMatches: regex.optional(),
       json: jsonExpectations.optional(),
-      headers: z.record(z.string().max(200), text(8_192)).optional(),
+      headers: z.record(z.string().max(200), headerAssertion).optional(),
       certExpiresIn,
       phases: phaseLimits.optional(),
     })
