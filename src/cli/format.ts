@@ -14,6 +14,8 @@ export function formatResult(result: ProbeResult, target: string): string {
     return ms === undefined ? [] : [`${phase} ${formatDuration(ms)}`];
   });
   if (phases.length > 0) lines.push(`   phases: ${phases.join(' · ')}`);
+  if (result.families) for (const f of result.families) lines.push(`   ${f.family}: ${f.verdict}${f.address ? ` via ${f.address}` : ''}${f.headline ? ` — ${f.headline}` : ''}`);
+  else if (result.remote) lines.push(`   address: ${result.remote.address} (IPv${result.remote.family})`);
   if (result.tls) lines.push(`   ${describeTls(result.tls, result.startedAt)}`);
   // The kind's own lines, from the kinds table.
   for (const line of describeDetail(result.detail)) lines.push(`   ${line}`);

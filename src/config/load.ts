@@ -3,6 +3,7 @@
 // signing keys), or the full list of problems, each `file:line:col key.path: expected …, found …`.
 // Every file is read and every problem reported before anything fails; nothing here throws, so
 // `check`, `run` and a reload all get diagnostics, never a stack trace.
+import { isIP } from 'node:net';
 import { createHash, KeyObject } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -246,6 +247,7 @@ function resolveProbe(
   if (raw.kind === 'flow') checkFlowNames(raw as Extract<Fields, { kind?: 'flow' }>, at, source, diagnostics);
   checkFigure(raw, settings, at, source, diagnostics);
   checkCertificateLimit(raw, at, source, diagnostics);
+  checkIpFamily(raw, at, source, diagnostics);
   return { schedule, timeoutMs };
 }
 
@@ -303,6 +305,23 @@ function checkCertificateLimit(raw: Fields, at: KeyPath, source: SourceMap, diag
     if ((raw as Record<string, { certExpiresIn?: unknown } | undefined>)[part]?.certExpiresIn === undefined) continue;
     diagnostics.push(source.at([...at, part, 'certExpiresIn'], `expected an https:// or wss:// url for a certificate limit, found ${url.split(':')[0]}://`));
   }
+}
+
+/** An IP address in the url has one family: ipFamily must be that one (or auto). */
+function checkIpFamily(raw: Fields, at: KeyPath, source: SourceMap, diagnostics: Diagnostic[]): void {
+  const { url, ipFamily } = raw as { url?: unknown; ipFamily?: unknown };
+  if (typeof url !== 'string' || typeof ipFamily !== 'string' || ipFamily === 'auto') return;
+  let host: string;
+  try {
+    host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+  } catch {
+    return;
+  }
+  const literal = isIP(host);
+  if (literal === 0) return;
+  const wanted = ipFamily === 'ipv4' ? 4 : ipFamily === 'ipv6' ? 6 : undefined;
+  if (wanted === literal) return;
+  diagnostics.push(source.at([...at, 'ipFamily'], wanted === undefined ? `expected a host name for ipFamily both (one per family), found the IPv${literal} address ${host}` : `expected ipFamily ipv${literal} or auto for the IPv${literal} address ${host}, found ${ipFamily}`));
 }
 
 /** An SSE run holds the stream for `hold`: its deadline must leave room for it. */

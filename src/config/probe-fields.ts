@@ -226,6 +226,16 @@ export type MessageTemplate = z.output<typeof messageTemplate>;
 export type MessageMatcher = z.output<typeof messageMatcher>;
 export type WsAuth = z.output<typeof wsAuth>;
 
+/** Which IP family a network probe connects over: `auto` takes what the resolver gives first;
+ * `both` probes each family in the run and fails when either fails. */
+export const ipFamily = z.enum(['auto', 'ipv4', 'ipv6', 'both'], { error: 'expected auto, ipv4, ipv6 or both' }).default('auto');
+export type IpFamily = z.output<typeof ipFamily>;
+
+/** dns.lookup's family for a probe's ipFamily (0: whatever comes first). */
+export function lookupFamily(family: IpFamily): 0 | 4 | 6 {
+  return family === 'ipv4' ? 4 : family === 'ipv6' ? 6 : 0;
+}
+
 /** How long the earliest expiring certificate in the chain the server showed must still be
  * valid (`expect` fails a run under it, `degradeWhen` degrades it). TLS probes only. */
 export const certExpiresIn = duration(HOUR, 3_650 * DAY_MS).optional();

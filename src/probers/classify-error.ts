@@ -7,7 +7,7 @@ import type { Failure, FailureCode } from './types.js';
 /** Where the error happened: a reset while connecting is a connect failure, later it is `closed`. */
 export type Stage = 'connect' | 'exchange';
 
-const DNS = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NODATA', 'EAI_NONAME']);
+const DNS = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NODATA', 'EAI_NONAME', 'ENODATA_FAMILY']);
 const CONNECT = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT']);
 const CLOSED = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ECONNABORTED']);
 const TIMEOUT = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
@@ -34,6 +34,7 @@ const IN_WORDS: Record<string, string> = {
   EAI_FAIL: 'DNS lookup failed',
   EAI_NODATA: 'host name has no address (DNS)',
   EAI_NONAME: 'host name not found (DNS)',
+  ENODATA_FAMILY: 'the host name has no address of that IP family (DNS)',
   UND_ERR_HEADERS_TIMEOUT: 'no response headers in time',
   UND_ERR_BODY_TIMEOUT: 'the response body stalled',
   UND_ERR_RES_EXCEEDED_MAX_SIZE: 'response larger than allowed',

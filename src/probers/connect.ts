@@ -20,6 +20,8 @@ export interface Timeline {
   socketError?: string | undefined;
   /** Which socket socketError is about: an older one's late errors do not count. */
   latestSocket?: object | undefined;
+  /** The address the run's first connection went to, and its family. */
+  remote?: Remote | undefined;
   /** What the run's first TLS connection showed of the server's certificates. */
   tls?: TlsReport | undefined;
 }
@@ -32,6 +34,12 @@ export function causeOf(error: unknown, timeline: Timeline): unknown {
   return own?.startsWith('ERR_SSL_') ? Object.assign(new Error(own), { code: own }) : error;
 }
 
+/** Where a run connected: the address and its IP family. */
+export interface Remote {
+  address: string;
+  family: 4 | 6;
+}
+
 export function stageOf(timeline: Timeline): Stage {
   return timeline.connectedAt === undefined ? 'connect' : 'exchange';
 }
@@ -39,8 +47,8 @@ export function stageOf(timeline: Timeline): Stage {
 /** An Agent whose new sockets record their phases in `timeline` and honour `signal`. With
  * `reuse`, a connection serves the run's next request to the same origin (a redirect); without,
  * each request gets its own. */
-export function timedAgent(options: TlsSettings, timeline: Timeline, signal: AbortSignal, { connections = 1, reuse = false }: { connections?: number; reuse?: boolean } = {}): Agent {
-  return new Agent({ connect: timedConnect(options, timeline, signal), connections, pipelining: reuse ? 1 : 0 });
+export function timedAgent(options: TlsSettings, timeline: Timeline, signal: AbortSignal, { connections = 1, reuse = false, family = 0 }: { connections?: number; reuse?: boolean; family?: 0 | 4 | 6 } = {}): Agent {
+  return new Agent({ connect: timedConnect(options, timeline, signal, family), connections, pipelining: reuse ? 1 : 0 });
 }
 
 /** What a run's own connections are torn down with once it is over: one error, made once, with
@@ -66,15 +74,16 @@ function verifyFailure(socket: tls.TLSSocket, report: TlsReport | undefined): Er
 }
 
 /** An undici connector that times DNS, TCP connect and the TLS handshake of each new socket. */
-function timedConnect(options: TlsSettings, timeline: Timeline, signal: AbortSignal): Connector {
+function timedConnect(options: TlsSettings, timeline: Timeline, signal: AbortSignal, family: 0 | 4 | 6): Connector {
   const { ca, cert, key, passphrase } = options;
   return ((target: { hostname: string; port: string; protocol: string }, callback) => {
     const hostname = target.hostname.replace(/^\[|\]$/g, '');
     const https = target.protocol === 'https:';
     const port = Number(target.port) || (https ? 443 : 80);
     const dnsStart = performance.now();
-    lookup(hostname, (lookupError, address) => {
-      if (lookupError) return callback(lookupError, null);
+    lookup(hostname, { family }, (lookupError, address, found) => {
+      if (lookupError) return callback(family === 0 ? lookupError : Object.assign(new Error(`${hostname} has no IPv${family} address (${lookupError.message})`), { code: 'ENODATA_FAMILY' }), null);
+      timeline.remote ??= { address, family: found === 6 ? 6 : 4 };
       if (signal.aborted) return callback(signal.reason instanceof Error ? signal.reason : new Error('aborted'), null);
       timeline.phases.dns = (timeline.phases.dns ?? 0) + (performance.now() - dnsStart);
       const connectStart = performance.now();

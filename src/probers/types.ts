@@ -5,6 +5,7 @@ import type { FlowDetail } from './flow/kind.js';
 import type { HttpDetail } from './http/kind.js';
 import type { SseDetail } from './sse/kind.js';
 import type { TlsReport } from './tls-report.js';
+import type { Remote } from './connect.js';
 import type { WebSocketDetail } from './websocket/kind.js';
 
 export const FAILURE_CODES = [
@@ -70,6 +71,17 @@ interface ResultBase {
   detail: ProbeDetail;
   /** The server's certificates, when the run spoke TLS. */
   tls?: TlsReport | undefined;
+  /** The address the run connected to, and its IP family. */
+  remote?: Remote | undefined;
+  /** With ipFamily: both, each family's run: its verdict and headline. */
+  families?: FamilyRun[] | undefined;
+}
+
+export interface FamilyRun {
+  family: 'IPv4' | 'IPv6';
+  verdict: 'ok' | 'degraded' | 'failed';
+  headline: string | undefined;
+  address: string | undefined;
 }
 
 export type ProbeResult =
@@ -95,6 +107,8 @@ export interface ProberOutcome {
   detail: ProbeDetail;
   /** What the run's TLS connection showed of the server's certificates (TLS probes only). */
   tls?: TlsReport | undefined;
+  /** The address the run connected to, and its IP family. */
+  remote?: Remote | undefined;
   /** The headline of a degraded run when the prober knows its cause better than the first
    * degraded check does (events in bursts make every time figure late). */
   degradation?: string | undefined;

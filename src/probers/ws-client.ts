@@ -12,6 +12,7 @@ import type { WsAuth } from '../config/probe-fields.js';
 import { formatDuration } from '../config/units.js';
 import { classifyCause, classifyError } from './classify-error.js';
 import { Inbox } from './messages.js';
+import type { Remote } from './connect.js';
 import { tlsReportOf, type TlsReport } from './tls-report.js';
 import type { Failure, Phases } from './types.js';
 
@@ -63,12 +64,14 @@ async function mintJwt(options: JwtOptions): Promise<string> {
 export interface SocketTarget extends Auth {
   /** With the CA's bytes, read once at load. */
   tls: TlsSettings;
+  /** dns.lookup's family: 0 for whatever comes first. */
+  family?: 0 | 4 | 6;
   maxPayload: number;
 }
 
 /** Opens a socket, timing dns/connect/tls/upgrade into `phases` (and what TLS showed of the
  * server's certificates into `seen`); a refusal is classified, not thrown. */
-export async function connectWebSocket(target: SocketTarget, signal: AbortSignal, phases: Phases, seen: { tls?: TlsReport | undefined } = {}): Promise<{ conn: Connection; handshakeMs: number } | { failure: Failure }> {
+export async function connectWebSocket(target: SocketTarget, signal: AbortSignal, phases: Phases, seen: { tls?: TlsReport | undefined; remote?: Remote | undefined } = {}): Promise<{ conn: Connection; handshakeMs: number } | { failure: Failure }> {
   const started = performance.now();
   const { ca } = target.tls;
   let connectedAt: number | undefined;
@@ -77,6 +80,7 @@ export async function connectWebSocket(target: SocketTarget, signal: AbortSignal
     headers: target.headers,
     maxPayload: target.maxPayload,
     perMessageDeflate: false,
+    ...(target.family ? { family: target.family } : {}),
     ca,
     cert: target.tls.cert,
     key: target.tls.key,
@@ -85,7 +89,11 @@ export async function connectWebSocket(target: SocketTarget, signal: AbortSignal
     ...(target.tls.serverName ? { servername: target.tls.serverName } : {}),
     createConnection: ((options: tls.ConnectionOptions & net.NetConnectOpts & { host: string }) => {
       const socket = secure ? tls.connect({ ...options, servername: options.servername || (net.isIP(options.host) ? undefined : options.host) }) : net.connect(options);
-      socket.once('lookup', () => (phases.dns = performance.now() - started));
+      socket.once('lookup', (error: Error | null, address: string, family: number | string) => {
+        phases.dns = performance.now() - started;
+        if (!error) seen.remote ??= { address, family: family === 6 || family === 'IPv6' ? 6 : 4 };
+      });
+      if (net.isIP(options.host)) seen.remote ??= { address: options.host, family: net.isIP(options.host) === 6 ? 6 : 4 };
       socket.once('connect', () => {
         connectedAt = performance.now();
         phases.connect = connectedAt - started - (phases.dns ?? 0);

@@ -2,6 +2,7 @@
 // redirects followed by hand, the body read under a size cap, every expectation checked.
 import { performance } from 'node:perf_hooks';
 import { request, type Dispatcher } from 'undici';
+import { lookupFamily } from '../../config/probe-fields.js';
 import { formatDuration } from '../../config/units.js';
 import type { HttpProbeSpec } from '../../config/schema.js';
 import {
@@ -27,15 +28,15 @@ export async function probeHttp(spec: HttpProbeSpec, ctx: ProbeContext): Promise
   const detail: HttpDetail = { kind: 'http', status: undefined, bytes: 0, redirects: 0 };
   // Reused within the run: the response's end does not tear the connection down (with its
   // "reset" error); the run drops it when it is over.
-  const agent = timedAgent(spec.tls, timeline, ctx.signal, { reuse: true });
+  const agent = timedAgent(spec.tls, timeline, ctx.signal, { reuse: true, family: lookupFamily(spec.ipFamily) });
   try {
     const response = await exchange(spec, ctx, agent, timeline, detail);
-    if ('failure' in response) return { failure: response.failure, phases: timeline.phases, tls: timeline.tls, checks: [], detail };
+    if ('failure' in response) return { failure: response.failure, phases: timeline.phases, tls: timeline.tls, remote: timeline.remote, checks: [], detail };
     const checks = evaluate(spec, response, performance.now() - started);
     const failure = failureFromChecks(checks, (c) => (c.name === 'status' ? 'http_status' : 'assertion'));
-    return { failure, phases: timeline.phases, tls: timeline.tls, checks, detail };
+    return { failure, phases: timeline.phases, tls: timeline.tls, remote: timeline.remote, checks, detail };
   } catch (error) {
-    return { failure: explain(classifyError(causeOf(error, timeline), ctx.signal, stageOf(timeline)), timeline, detail, performance.now() - started), phases: timeline.phases, tls: timeline.tls, checks: [], detail };
+    return { failure: explain(classifyError(causeOf(error, timeline), ctx.signal, stageOf(timeline)), timeline, detail, performance.now() - started), phases: timeline.phases, tls: timeline.tls, remote: timeline.remote, checks: [], detail };
   } finally {
     dropAgent(agent);
   }

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { headerAssertion, jsonExpectations } from '../../config/assertions.js';
 import { count, headers, regex, size, text, tls as tlsOptions } from '../../config/fields.js';
-import { certExpiresIn, httpUrl, inRun, jsonBody, KiB, MiB, phaseLimits, probeName, scheduleFields, statusExpectation } from '../../config/probe-fields.js';
+import { certExpiresIn, ipFamily, httpUrl, inRun, jsonBody, KiB, MiB, phaseLimits, probeName, scheduleFields, statusExpectation } from '../../config/probe-fields.js';
 
 export const httpProbe = z.strictObject({
   name: probeName,
@@ -18,6 +18,7 @@ export const httpProbe = z.strictObject({
   maxRedirects: count(0, 20).default(5),
   maxBody: size(0, 256 * MiB).default(MiB),
   tls: tlsOptions,
+  ipFamily,
   expect: z
     .strictObject({
       status: statusExpectation.default(['2xx']),

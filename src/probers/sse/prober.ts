@@ -10,6 +10,7 @@
 import { performance } from 'node:perf_hooks';
 import type { EventSourceMessage } from 'eventsource-parser';
 import { request, type Dispatcher } from 'undici';
+import { lookupFamily } from '../../config/probe-fields.js';
 import type { SseProbeSpec } from '../../config/schema.js';
 import { formatDuration, formatSize } from '../../config/units.js';
 import type { JsonPath } from '../../config/fields.js';
@@ -102,7 +103,7 @@ export async function probeSse(spec: SseProbeSpec, ctx: ProbeContext): Promise<P
   // fan-out share one pool, as a real client library would (measured: an Agent each costs
   // ~13 KB of RSS per stream at 10,000 streams).
   const othersTimeline: Timeline = { phases: {}, connectedAt: undefined };
-  const shared = spec.clients > 1 ? timedAgent(spec.tls, othersTimeline, ctx.signal, { connections: spec.clients - 1 }) : undefined;
+  const shared = spec.clients > 1 ? timedAgent(spec.tls, othersTimeline, ctx.signal, { connections: spec.clients - 1, family: lookupFamily(spec.ipFamily) }) : undefined;
   const reports = await eachConnection(spec.clients, ctx.signal, (i, signal) => {
     const own = i === 0 || !shared;
     return subscribe(spec, { ...ctx, signal }, own ? timeline : othersTimeline, spec.clients > 1, own ? undefined : shared);
@@ -112,7 +113,7 @@ export async function probeSse(spec: SseProbeSpec, ctx: ProbeContext): Promise<P
   const detail = describe(reports, spec);
   const failure = first.failure ?? fanOutFailure(reports);
   const checks = failure && first.status === undefined ? [] : evaluate(spec, first, detail);
-  return { failure: withBursts(mostSpecific(failure, checks, first) ?? failureFrom(checks, first), checks, detail), phases: timeline.phases, tls: timeline.tls, checks, detail, degradation: burstsDegradation(checks, detail) };
+  return { failure: withBursts(mostSpecific(failure, checks, first) ?? failureFrom(checks, first), checks, detail), phases: timeline.phases, tls: timeline.tls, remote: timeline.remote, checks, detail, degradation: burstsDegradation(checks, detail) };
 }
 
 /** Late or stale events from a stream that delivers in bursts: the bursts are the cause to
@@ -162,7 +163,7 @@ async function subscribe(spec: SseProbeSpec, ctx: ProbeContext, timeline: Timeli
     arrivals: fanOut ? new Map() : undefined,
     content: { badType: undefined, missingText: undefined, json: new Map() },
   };
-  const own = sharedAgent ? undefined : timedAgent(spec.tls, timeline, ctx.signal);
+  const own = sharedAgent ? undefined : timedAgent(spec.tls, timeline, ctx.signal, { family: lookupFamily(spec.ipFamily) });
   const agent = (sharedAgent ?? own) as Dispatcher;
   try {
     const windowEnd = report.startedAt + spec.hold;

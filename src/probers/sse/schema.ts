@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { jsonExpectations } from '../../config/assertions.js';
 import { count, DAY_MS, duration, headers, jsonPath, size, text, tls as tlsOptions } from '../../config/fields.js';
-import { certExpiresIn, httpUrl, inRun, KiB, MiB, phaseLimits, probeName, scheduleFields, statusExpectation } from '../../config/probe-fields.js';
+import { certExpiresIn, ipFamily, httpUrl, inRun, KiB, MiB, phaseLimits, probeName, scheduleFields, statusExpectation } from '../../config/probe-fields.js';
 
 export const sseProbe = z.strictObject({
   name: probeName,
@@ -12,6 +12,7 @@ export const sseProbe = z.strictObject({
   url: httpUrl,
   headers,
   tls: tlsOptions,
+  ipFamily,
   /** How long to hold the stream open; the run ends sooner once expect.minEvents have arrived
    * (unless the window is needed for maxGap, resume or fan-out figures: `holdFull: true`). */
   hold: inRun().default(5_000),

@@ -2,6 +2,8 @@
 // for *matching* messages, RTT samples, a sequence-numbered burst for ordering and loss, a held
 // connection with keepalive pings (a half-open socket is caught), and N connections at once.
 import type { TlsReport } from '../tls-report.js';
+import type { Remote } from '../connect.js';
+import { lookupFamily } from '../../config/probe-fields.js';
 import { performance } from 'node:perf_hooks';
 import type { WebSocketProbeSpec } from '../../config/schema.js';
 import { formatDuration } from '../../config/units.js';
@@ -34,6 +36,7 @@ interface ConnReport {
   closeCode: number | undefined;
   checks: CheckResult[];
   tls?: TlsReport | undefined;
+  remote?: Remote | undefined;
 }
 
 export async function probeWebSocket(spec: WebSocketProbeSpec, ctx: ProbeContext): Promise<ProberOutcome> {
@@ -42,7 +45,7 @@ export async function probeWebSocket(spec: WebSocketProbeSpec, ctx: ProbeContext
   const first = reports[0] as ConnReport;
   const detail = describe(reports);
   const checks = [...first.checks, ...aggregateChecks(spec, detail)];
-  return { failure: failureOf(spec, reports, checks), phases: first.phases, tls: first.tls, checks, detail };
+  return { failure: failureOf(spec, reports, checks), phases: first.phases, tls: first.tls, remote: first.remote, checks, detail };
 }
 
 /** One connection, start to finish: never throws, always closes its socket. */
@@ -67,7 +70,7 @@ async function runConnection(spec: WebSocketProbeSpec, ctx: ProbeContext, auth: 
 
 /** Opens the probe's socket and checks the subprotocol it got. */
 async function open(spec: WebSocketProbeSpec, ctx: ProbeContext, auth: Auth, report: ConnReport): Promise<{ conn: Connection } | { failure: Failure }> {
-  const opened = await connectWebSocket({ ...auth, tls: spec.tls, maxPayload: spec.maxPayload }, ctx.signal, report.phases, report);
+  const opened = await connectWebSocket({ ...auth, tls: spec.tls, maxPayload: spec.maxPayload, family: lookupFamily(spec.ipFamily) }, ctx.signal, report.phases, report);
   if ('failure' in opened) return opened;
   report.handshakeMs = opened.handshakeMs;
   report.subprotocol = opened.conn.ws.protocol || undefined;

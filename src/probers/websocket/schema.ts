@@ -2,7 +2,7 @@
 // a sequence-numbered burst, a held connection, N connections at once.
 import { z } from 'zod';
 import { count, headers, jsonPath, size, text, tls as tlsOptions } from '../../config/fields.js';
-import { certExpiresIn, HTTP_TOKEN as TOKEN, inRun, KiB, messageMatcher, messageTemplate, MiB, phaseLimits, probeName, scheduleFields, wsAuth, wsUrl } from '../../config/probe-fields.js';
+import { certExpiresIn, ipFamily, HTTP_TOKEN as TOKEN, inRun, KiB, messageMatcher, messageTemplate, MiB, phaseLimits, probeName, scheduleFields, wsAuth, wsUrl } from '../../config/probe-fields.js';
 
 const closeCodes = z.union([z.number().int().min(1000).max(4999), z.array(z.number().int().min(1000).max(4999)).min(1)], {
   error: 'expected a close code (1000-4999) or a list of them',
@@ -32,6 +32,7 @@ export const websocketProbe = z.strictObject({
     .refine((list) => new Set(list).size === list.length, { error: 'expected each subprotocol once' })
     .optional(),
   tls: tlsOptions,
+  ipFamily,
   auth: wsAuth.optional(),
   /** Largest message accepted; a bigger one fails the run with `protocol`. */
   maxPayload: size(KiB, 64 * MiB).default(MiB),
