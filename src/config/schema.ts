@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { flowProbe } from '../probers/flow/schema.js';
 import { httpProbe } from '../probers/http/schema.js';
 import { sseProbe } from '../probers/sse/schema.js';
+import { tlsProbe } from '../probers/tls/schema.js';
 import { websocketProbe } from '../probers/websocket/schema.js';
 import { CronSchedule } from '../scheduler/cron.js';
 import { count, cronExpression, DAY_MS, duration, headers, LabelMatchers, labelMatchers, MAX_TIMER_MS, regex, size, text, timezone, tls as tlsOptions } from './fields.js';
@@ -13,7 +14,7 @@ import { detectDefaults, HOUR, httpUrl, MiB } from './probe-fields.js';
 import { shardSchema } from './shard.js';
 
 
-export const PROBE_KINDS = ['http', 'sse', 'websocket', 'flow'] as const;
+export const PROBE_KINDS = ['http', 'sse', 'websocket', 'flow', 'tls'] as const;
 
 /** Every alert flowprobe raises (alerting.severity and routes name them). */
 export const ALERT_NAMES = [
@@ -29,7 +30,7 @@ export const ALERT_NAMES = [
   'FlowprobeTest',
 ] as const;
 
-export const probeSchema = z.discriminatedUnion('kind', [httpProbe, sseProbe, websocketProbe, flowProbe], {
+export const probeSchema = z.discriminatedUnion('kind', [httpProbe, sseProbe, websocketProbe, flowProbe, tlsProbe], {
   error: `expected kind to be one of: ${PROBE_KINDS.join(', ')}`,
 });
 
@@ -236,5 +237,6 @@ export type ProbeSpec<K extends ProbeKind = ProbeKind> = K extends ProbeKind
 export type HttpProbeSpec = ProbeSpec<'http'>;
 export type SseProbeSpec = ProbeSpec<'sse'>;
 export type WebSocketProbeSpec = ProbeSpec<'websocket'>;
+export type TlsProbeSpec = ProbeSpec<'tls'>;
 export type FlowProbeSpec = ProbeSpec<'flow'>;
 export type MaintenanceWindow = AlertingConfig['maintenance'][number];

@@ -73,21 +73,42 @@ function verifyFailure(socket: tls.TLSSocket, report: TlsReport | undefined): Er
   return Object.assign(new Error(what), { code });
 }
 
-/** An undici connector that times DNS, TCP connect and the TLS handshake of each new socket. */
+/** An undici connector: each new socket opened (and timed) by openTimedSocket. */
 function timedConnect(options: TlsSettings, timeline: Timeline, signal: AbortSignal, family: 0 | 4 | 6): Connector {
-  const { ca, cert, key, passphrase } = options;
   return ((target: { hostname: string; port: string; protocol: string }, callback) => {
-    const hostname = target.hostname.replace(/^\[|\]$/g, '');
-    const https = target.protocol === 'https:';
-    const port = Number(target.port) || (https ? 443 : 80);
+    const secure = target.protocol === 'https:';
+    openTimedSocket({ hostname: target.hostname, port: Number(target.port) || (secure ? 443 : 80), secure, alpn: ['http/1.1'] }, options, timeline, signal, family).then(
+      (socket) => callback(null, socket),
+      (error: Error) => callback(error, null),
+    );
+  }) as Connector;
+}
+
+export interface SocketTarget {
+  hostname: string;
+  port: number;
+  /** TLS over the connection (verified unless insecureSkipVerify). */
+  secure: boolean;
+  alpn?: string[] | undefined;
+}
+
+/** The one way a run opens a connection (the HTTP connector, the tls kind): DNS (in the
+ * probe's IP family), TCP connect and the TLS handshake, each timed into `timeline`, the
+ * address and the server's certificates recorded, the chain verified before anything is
+ * written, and the run's signal honoured throughout. */
+export function openTimedSocket(target: SocketTarget, options: TlsSettings, timeline: Timeline, signal: AbortSignal, family: 0 | 4 | 6): Promise<net.Socket> {
+  const { ca, cert, key, passphrase } = options;
+  const hostname = target.hostname.replace(/^\[|\]$/g, '');
+  const { port, secure } = target;
+  return new Promise((resolve, reject) => {
     const dnsStart = performance.now();
     lookup(hostname, { family }, (lookupError, address, found) => {
-      if (lookupError) return callback(family === 0 ? lookupError : Object.assign(new Error(`${hostname} has no IPv${family} address (${lookupError.message})`), { code: 'ENODATA_FAMILY' }), null);
+      if (lookupError) return reject(family === 0 ? lookupError : Object.assign(new Error(`${hostname} has no IPv${family} address (${lookupError.message})`), { code: 'ENODATA_FAMILY' }));
       timeline.remote ??= { address, family: found === 6 ? 6 : 4 };
-      if (signal.aborted) return callback(signal.reason instanceof Error ? signal.reason : new Error('aborted'), null);
+      if (signal.aborted) return reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
       timeline.phases.dns = (timeline.phases.dns ?? 0) + (performance.now() - dnsStart);
       const connectStart = performance.now();
-      const socket = https
+      const socket = secure
         ? tls.connect({
             host: address,
             port,
@@ -96,10 +117,10 @@ function timedConnect(options: TlsSettings, timeline: Timeline, signal: AbortSig
             cert,
             key,
             passphrase,
-            // Verified below, before undici gets the socket (nothing is written until then), so
-            // that a chain that fails still shows what it was: whose, which issuer, until when.
+            // Verified below, before the caller gets the socket (nothing is written until then),
+            // so that a chain that fails still shows what it was: whose, which issuer, until when.
             rejectUnauthorized: false,
-            ALPNProtocols: ['http/1.1'],
+            ...(target.alpn ? { ALPNProtocols: target.alpn } : {}),
           })
         : net.connect({ host: address, port });
       socket.setNoDelay(true);
@@ -112,7 +133,7 @@ function timedConnect(options: TlsSettings, timeline: Timeline, signal: AbortSig
         signal.removeEventListener('abort', onAbort);
         if (error) {
           socket.destroy();
-          return callback(error, null);
+          return reject(error);
         }
         timeline.connectedAt = performance.now();
         timeline.latestSocket = socket;
@@ -122,24 +143,24 @@ function timedConnect(options: TlsSettings, timeline: Timeline, signal: AbortSig
         socket.on('error', (err: NodeJS.ErrnoException) => {
           if (timeline.latestSocket === socket && (timeline.socketError === undefined || timeline.socketError.startsWith('UND_'))) timeline.socketError = err.code;
         });
-        callback(null, socket);
+        resolve(socket);
       };
       socket.once('error', done);
       socket.once('connect', () => {
         timeline.phases.connect = (timeline.phases.connect ?? 0) + (performance.now() - connectStart);
         tlsStart = performance.now();
-        if (!https) done(null);
+        if (!secure) done(null);
       });
-      if (https) {
+      if (secure) {
         socket.once('secureConnect', () => {
           timeline.phases.tls = (timeline.phases.tls ?? 0) + (performance.now() - tlsStart);
-          const report = tlsReportOf(socket as tls.TLSSocket);
+          const tlsSocket = socket as tls.TLSSocket;
+          const report = tlsReportOf(tlsSocket);
           timeline.tls ??= report;
-          const secure = socket as tls.TLSSocket;
-          if (!options.insecureSkipVerify && !secure.authorized) return done(verifyFailure(secure, report));
+          if (!options.insecureSkipVerify && !tlsSocket.authorized) return done(verifyFailure(tlsSocket, report));
           done(null);
         });
       }
     });
-  }) as Connector;
+  });
 }

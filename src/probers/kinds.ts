@@ -8,6 +8,7 @@ import type { KindMetrics } from '../metrics/metrics.js';
 import { flowKind, type FlowDetail } from './flow/kind.js';
 import { httpKind, type HttpDetail } from './http/kind.js';
 import { sseKind, type SseDetail } from './sse/kind.js';
+import { tlsKind, type TlsDetail } from './tls/kind.js';
 import type { Phases, ProbeContext, ProberOutcome } from './types.js';
 import { websocketKind, type WebSocketDetail } from './websocket/kind.js';
 
@@ -16,6 +17,7 @@ interface Details {
   sse: SseDetail;
   websocket: WebSocketDetail;
   flow: FlowDetail;
+  tls: TlsDetail;
 }
 
 /** What the figure check needs of a probe: its kind, and for flows its steps and watchers
@@ -42,7 +44,7 @@ export interface Kind<K extends ProbeKind> {
   record(probe: string, detail: Details[K], metrics: KindMetrics, phases: Phases): void;
 }
 
-export const KINDS: { [K in ProbeKind]: Kind<K> } = { http: httpKind, sse: sseKind, websocket: websocketKind, flow: flowKind };
+export const KINDS: { [K in ProbeKind]: Kind<K> } = { http: httpKind, sse: sseKind, websocket: websocketKind, flow: flowKind, tls: tlsKind };
 
 /** The table entry for a kind (TypeScript cannot correlate a spec's kind with its entry alone). */
 export function kindOf<K extends ProbeKind>(kind: K): Kind<K> {

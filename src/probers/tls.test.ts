@@ -12,13 +12,15 @@ import { after, before, describe, it } from 'node:test';
 import { WebSocketServer } from 'ws';
 import { requireBinary } from '../../test/binaries.js';
 import { configDir } from '../../test/config-dir.js';
-import { httpSpec, sseSpec, wsSpec } from '../../test/probe-spec.js';
+import { httpSpec, specOf, sseSpec, wsSpec } from '../../test/probe-spec.js';
+import tls from 'node:tls';
 import { testPki, type Pem, type TestPki } from '../../test/tls.js';
 import { createRedactor } from '../logging/redact.js';
 import { runProbe } from './run-probe.js';
 import type { ProbeResult } from './types.js';
 
 const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
+const tlsSpec = (fields: Record<string, unknown>) => specOf('tls', fields, 3000);
 
 function run(spec: Parameters<typeof runProbe>[0], timeoutMs = 3000): Promise<ProbeResult> {
   const now = Date.now();
@@ -158,6 +160,27 @@ describe('TLS certificates on every TLS connection', () => {
     assert.throws(() => httpSpec({ url: 'https://localhost/', tls: { cert: p.client.certFile } }), /expected cert and key together \(a client certificate needs both\), key is missing/);
     assert.throws(() => httpSpec({ url: 'https://localhost/', tls: { cert: p.client.certFile, key: p.expiring.keyFile } }), /expected a client certificate and its key: the key does not match the certificate/);
     assert.throws(() => httpSpec({ url: 'https://localhost/', tls: { cert: `${p.dir}/nope.pem`, key: p.client.keyFile } }), /cannot use client certificate .*nope\.pem/);
+  });
+
+  it('the tls kind: a TLS endpoint that is not HTTP — handshake timed, certificates reported and limited, ALPN, refusals named', async (t) => {
+    if (!ready(t)) return;
+    const p = pki as TestPki;
+    const endpoint = async (leaf: Pem) => {
+      const server = tls.createServer({ key: leaf.key, cert: leaf.cert, ALPNProtocols: ['imap'] }, (socket) => socket.end());
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      servers.push({ url: '', close: () => new Promise<void>((resolve) => server.close(() => resolve())) });
+      return `tls://localhost:${(server.address() as AddressInfo).port}`;
+    };
+    const good = await endpoint(p.expiring);
+    const r = await run(tlsSpec({ url: good, tls: { ca: p.root.certFile }, alpn: ['imap'], degradeWhen: { certExpiresIn: '21d' } }));
+    assert.equal(r.verdict, 'degraded', r.ok ? '' : r.failure.message);
+    assert.match(r.verdict === 'degraded' ? r.degradation : '', /^certificate for localhost \(leaf\) expires in 4 days/);
+    assert.equal(r.tls?.issuer, 'flowprobe test root');
+    assert.ok((r.phases.tls ?? 0) > 0 && (r.phases.connect ?? 0) > 0);
+    assert.deepEqual([(r.detail as { alpn?: string }).alpn, r.remote?.family], ['imap', 4]);
+    const expired = await run(tlsSpec({ url: await endpoint(p.expired), tls: { ca: p.root.certFile } }));
+    assert.match(expired.ok ? '' : expired.failure.message, /^TLS: the certificate has expired \(CERT_HAS_EXPIRED: localhost/);
+    assert.throws(() => tlsSpec({ url: 'tls://localhost' }), /expected a tls:\/\/host:port address/);
   });
 
   it('refuses a certificate limit on a probe that does not speak TLS, where it is written', () => {

@@ -4,6 +4,7 @@ import type { ProbeKind } from '../config/schema.js';
 import type { FlowDetail } from './flow/kind.js';
 import type { HttpDetail } from './http/kind.js';
 import type { SseDetail } from './sse/kind.js';
+import type { TlsDetail } from './tls/kind.js';
 import type { TlsReport } from './tls-report.js';
 import type { Remote } from './connect.js';
 import type { WebSocketDetail } from './websocket/kind.js';
@@ -55,7 +56,7 @@ export const PHASE_NAMES: readonly PhaseName[] = ['dns', 'connect', 'tls', 'firs
 export const CONNECTION_PHASES = ['phase.dns', 'phase.connect', 'phase.tls', 'phase.first_byte'];
 
 /** What each kind measured beyond phases and checks; each kind's detail lives in its folder. */
-export type ProbeDetail = HttpDetail | SseDetail | WebSocketDetail | FlowDetail;
+export type ProbeDetail = HttpDetail | SseDetail | WebSocketDetail | FlowDetail | TlsDetail;
 export type { FlowDetail, HttpDetail, SseDetail, WebSocketDetail };
 
 interface ResultBase {
