@@ -4,7 +4,6 @@
 // Inbox (a close or error ends every wait with a failure).
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import tls from 'node:tls';
 import { SignJWT } from 'jose';
 import WebSocket from 'ws';
 import type { TlsSettings } from '../config/fields.js';
@@ -12,8 +11,8 @@ import type { WsAuth } from '../config/probe-fields.js';
 import { formatDuration } from '../config/units.js';
 import { classifyCause, classifyError } from './classify-error.js';
 import { Inbox } from './messages.js';
-import type { Remote } from './connect.js';
-import { tlsReportOf, type TlsReport } from './tls-report.js';
+import { causeOf, openTimedSocket, type Remote, type Timeline } from './connect.js';
+import type { TlsReport } from './tls-report.js';
 import type { Failure, Phases } from './types.js';
 
 const INBOX_LIMIT = 10_000;
@@ -69,43 +68,30 @@ export interface SocketTarget extends Auth {
   maxPayload: number;
 }
 
-/** Opens a socket, timing dns/connect/tls/upgrade into `phases` (and what TLS showed of the
- * server's certificates into `seen`); a refusal is classified, not thrown. */
+/** Opens a socket the way every prober does (openTimedSocket: dns/connect/tls timed into
+ * `phases`, the chain verified before the upgrade request — with its token — is written, the
+ * certificates and address into `seen`), then upgrades it; a refusal is classified, not thrown. */
 export async function connectWebSocket(target: SocketTarget, signal: AbortSignal, phases: Phases, seen: { tls?: TlsReport | undefined; remote?: Remote | undefined } = {}): Promise<{ conn: Connection; handshakeMs: number } | { failure: Failure }> {
   const started = performance.now();
-  const { ca } = target.tls;
-  let connectedAt: number | undefined;
-  const secure = target.url.startsWith('wss:');
+  const url = new URL(target.url);
+  const secure = url.protocol === 'wss:';
+  const timeline: Timeline = { phases, connectedAt: undefined };
+  let socket: net.Socket;
+  try {
+    socket = await openTimedSocket({ hostname: url.hostname, port: Number(url.port) || (secure ? 443 : 80), secure, alpn: ['http/1.1'] }, target.tls, timeline, signal, target.family ?? 0);
+  } catch (error) {
+    return { failure: classifyOpenError(causeOf(error, timeline) as Error, signal, false) };
+  } finally {
+    seen.tls ??= timeline.tls;
+    seen.remote ??= timeline.remote;
+  }
+  const connectedAt = timeline.connectedAt ?? started;
   const ws = new WebSocket(target.url, target.protocols, {
     headers: target.headers,
     maxPayload: target.maxPayload,
     perMessageDeflate: false,
-    ...(target.family ? { family: target.family } : {}),
-    ca,
-    cert: target.tls.cert,
-    key: target.tls.key,
-    passphrase: target.tls.passphrase,
-    rejectUnauthorized: !target.tls.insecureSkipVerify,
-    ...(target.tls.serverName ? { servername: target.tls.serverName } : {}),
-    createConnection: ((options: tls.ConnectionOptions & net.NetConnectOpts & { host: string }) => {
-      const socket = secure ? tls.connect({ ...options, servername: options.servername || (net.isIP(options.host) ? undefined : options.host) }) : net.connect(options);
-      socket.once('lookup', (error: Error | null, address: string, family: number | string) => {
-        phases.dns = performance.now() - started;
-        if (!error) seen.remote ??= { address, family: family === 6 || family === 'IPv6' ? 6 : 4 };
-      });
-      if (net.isIP(options.host)) seen.remote ??= { address: options.host, family: net.isIP(options.host) === 6 ? 6 : 4 };
-      socket.once('connect', () => {
-        connectedAt = performance.now();
-        phases.connect = connectedAt - started - (phases.dns ?? 0);
-      });
-      if (secure) {
-        socket.once('secureConnect', () => {
-          phases.tls = performance.now() - (connectedAt ?? started);
-          seen.tls ??= tlsReportOf(socket as tls.TLSSocket);
-        });
-      }
-      return socket;
-    }) as unknown as WebSocket.ClientOptions['createConnection'],
+    // The connection is made and verified already: the upgrade goes over it.
+    createConnection: (() => socket) as unknown as WebSocket.ClientOptions['createConnection'],
   });
   // Listening from the start: a server may send (or break) before our `open` handler runs.
   const conn = new Connection(ws);
@@ -134,7 +120,7 @@ export async function connectWebSocket(target: SocketTarget, signal: AbortSignal
     ws.terminate();
     return { failure: outcome };
   }
-  phases.first_byte = performance.now() - (connectedAt ?? started) - (phases.tls ?? 0);
+  phases.first_byte = performance.now() - connectedAt;
   return { conn, handshakeMs: performance.now() - started };
 }
 
