@@ -139,3 +139,17 @@ function article(expected: string): string {
   }
 }
 
+
+/** A problem a kind's own rules found (src/probers/<kind>/rules.ts), at a key path relative to
+ * the probe: the loader says where it is written. */
+export interface Problem {
+  path: KeyPath;
+  message: string;
+  /** Point at the key itself rather than its value. */
+  atKey?: boolean;
+}
+
+export const problem = {
+  at: (path: KeyPath, message: string): Problem => ({ path, message }),
+  atKey: (path: KeyPath, message: string): Problem => ({ path, message, atKey: true }),
+};

@@ -10,8 +10,9 @@ import path from 'node:path';
 import { isAlias, LineCounter, parseDocument, visit, isScalar, type Scalar } from 'yaml';
 import type { z } from 'zod';
 import { availableFigures } from '../detect/figures.js';
+import { kindOf } from '../probers/kinds.js';
 import { CronSchedule, cronShortestGapMs } from '../scheduler/cron.js';
-import { displayPath, formatKeyPath, SourceMap, zodMessage, type Diagnostic, type KeyPath } from './diagnostics.js';
+import { displayPath, formatKeyPath, SourceMap, zodMessage, type Diagnostic, type KeyPath, type Problem } from './diagnostics.js';
 import { Pattern } from './fields.js';
 import { readBoundedFile } from './files.js';
 import { suggestKey } from './suggest.js';
@@ -22,6 +23,7 @@ import {
   daemonConfigSchema,
   probeSchema,
   type DaemonSettings,
+  type ProbeKind,
   type ProbeSpec,
   type Schedule,
 } from './schema.js';
@@ -243,8 +245,9 @@ function resolveProbe(
     );
   }
   const timeoutMs = timeout ?? Math.max(10, Math.min(settings.defaults.timeout, Math.floor(longestRunMs * 0.8)));
-  if (raw.kind === 'sse') checkSseWindow(raw as Extract<Fields, { kind?: 'sse' }>, timeoutMs, at, source, diagnostics);
-  if (raw.kind === 'flow') checkFlowNames(raw as Extract<Fields, { kind?: 'flow' }>, at, source, diagnostics);
+  // The kind's own rules across its fields (src/probers/<kind>/rules.ts).
+  const rules = raw.kind === undefined ? undefined : (kindOf(raw.kind as ProbeKind).rules as ((r: Fields, c: { timeoutMs: number }) => Problem[]) | undefined);
+  for (const p of rules?.(raw, { timeoutMs }) ?? []) diagnostics.push(p.atKey ? source.atKey([...at, ...p.path], p.message) : source.at([...at, ...p.path], p.message));
   checkFigure(raw, settings, at, source, diagnostics);
   checkCertificateLimit(raw, at, source, diagnostics);
   checkIpFamily(raw, at, source, diagnostics);
@@ -324,79 +327,7 @@ function checkIpFamily(raw: Fields, at: KeyPath, source: SourceMap, diagnostics:
   diagnostics.push(source.at([...at, 'ipFamily'], wanted === undefined ? `expected a host name for ipFamily both (one per family), found the IPv${literal} address ${host}` : `expected ipFamily ipv${literal} or auto for the IPv${literal} address ${host}, found ${ipFamily}`));
 }
 
-/** An SSE run holds the stream for `hold`: its deadline must leave room for it. */
-function checkSseWindow(raw: Partial<Extract<RawProbe, { kind: 'sse' }>>, timeoutMs: number, at: KeyPath, source: SourceMap, diagnostics: Diagnostic[]): void {
-  if (raw.hold === undefined) return;
-  if (raw.hold >= timeoutMs) {
-    diagnostics.push(source.at([...at, 'hold'], `expected a hold window shorter than the timeout (${formatDuration(timeoutMs)}), found ${formatDuration(raw.hold)}`));
-  }
-  if (raw.resume && raw.resume.after >= raw.hold) {
-    diagnostics.push(source.at([...at, 'resume', 'after'], `expected resume.after inside the hold window (${formatDuration(raw.hold)}), found ${formatDuration(raw.resume.after)}`));
-  }
-}
 
-/** A flow's awaits must name a watcher, and legs in expect.legs must exist. */
-function checkFlowNames(raw: Partial<Extract<RawProbe, { kind: 'flow' }>>, at: KeyPath, source: SourceMap, diagnostics: Diagnostic[]): void {
-  if (!raw.watch || !raw.steps) return;
-  const watchers = raw.watch.map((w) => w.name);
-  const legs = new Set<string>();
-  raw.watch.forEach((w, i) => {
-    if (watchers.indexOf(w.name) !== i) diagnostics.push(source.at([...at, 'watch', i, 'name'], `duplicate watcher name "${w.name}"`));
-  });
-  raw.steps.forEach((step, i) => {
-    if ('await' in step) {
-      legs.add(step.await.on);
-      if (!watchers.includes(step.await.on)) {
-        diagnostics.push(source.at([...at, 'steps', i, 'await', 'on'], `expected one of the watchers (${watchers.join(', ') || 'none defined'}), found "${step.await.on}"`));
-      }
-    }
-    if ('poll' in step) {
-      if (step.poll.name === 'inject' || legs.has(step.poll.name)) diagnostics.push(source.at([...at, 'steps', i, 'poll', 'name'], `expected a leg name of its own, found "${step.poll.name}" (${step.poll.name === 'inject' ? 'the injection\'s leg' : 'another leg'} has it)`));
-      legs.add(step.poll.name);
-    }
-    if ('inject' in step) legs.add('inject');
-  });
-  checkFlowTemplates(raw.steps, at, source, diagnostics);
-  for (const where of ['expect', 'degradeWhen'] as const) {
-    for (const leg of Object.keys(raw[where]?.legs ?? {})) {
-      if (!legs.has(leg)) diagnostics.push(source.atKey([...at, where, 'legs', leg], `expected a leg of this flow (${[...legs].join(', ')}), found "${leg}"`));
-    }
-  }
-}
-
-const PLACEHOLDER = /\{\{\s*([^}]*?)\s*\}\}/g;
-
-/** Every {{…}} in a flow names something that exists when its step runs: {{run.id}}, or
- * {{capture.NAME}} of an earlier inject. A typo ({{run.idd}}) was sent as written; an await or a
- * poll with no inject before it waited for a marker nothing carried. */
-function checkFlowTemplates(steps: ReadonlyArray<Record<string, unknown>>, at: KeyPath, source: SourceMap, diagnostics: Diagnostic[]): void {
-  const captured = new Set<string>();
-  let injected = false;
-  steps.forEach((step, i) => {
-    const [kind, body] = Object.entries(step)[0] ?? [];
-    if ((kind === 'await' || kind === 'poll') && !injected) diagnostics.push(source.at([...at, 'steps', i, kind], `expected an inject step before this ${kind} (nothing would carry the marker it waits for)`));
-    for (const { keys, text } of stringsIn(body, [...at, 'steps', i, kind ?? ''])) {
-      for (const [whole, name] of text.matchAll(PLACEHOLDER)) {
-        const capture = /^capture\.([A-Za-z0-9_]+)$/.exec(name as string)?.[1];
-        if (name === 'run.id' || (capture !== undefined && captured.has(capture))) continue;
-        const known = captured.size ? `{{run.id}} or {{capture.${[...captured].join('}}, {{capture.')}}}` : '{{run.id}} (no inject before it captures anything)';
-        diagnostics.push(source.at(keys, `expected ${known}, found "${whole}"`));
-      }
-    }
-    if (kind === 'inject') {
-      injected = true;
-      for (const name of Object.keys((body as { capture?: Record<string, unknown> }).capture ?? {})) captured.add(name);
-    }
-  });
-}
-
-function stringsIn(value: unknown, keys: KeyPath, depth = 0): Array<{ keys: KeyPath; text: string }> {
-  if (typeof value === 'string') return value.includes('{{') ? [{ keys, text: value }] : [];
-  // Plain data only: compiled objects (patterns, JSON paths) hold no templates.
-  if (depth > 32 || value === null || typeof value !== 'object' || (!Array.isArray(value) && Object.getPrototypeOf(value) !== Object.prototype)) return [];
-  if (Array.isArray(value)) return value.flatMap((v, i) => stringsIn(v, [...keys, i], depth + 1));
-  return Object.entries(value).flatMap(([k, v]) => [...stringsIn(k, [...keys, k], depth + 1), ...stringsIn(v, [...keys, k], depth + 1)]);
-}
 
 interface YamlFile {
   raw: unknown;

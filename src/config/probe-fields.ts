@@ -5,7 +5,6 @@
 import { createPrivateKey, createSecretKey, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import { jsonExpectations } from './assertions.js';
-import type { PhaseName } from '../probers/types.js';
 import {
   count,
   cronExpression,
@@ -16,6 +15,10 @@ import {
   text,
   timezone,
 } from './fields.js';
+
+/** The phases a run is timed in, every kind alike. */
+export type PhaseName = 'dns' | 'connect' | 'tls' | 'first_byte' | 'download' | 'first_event';
+export const PHASE_NAMES: readonly PhaseName[] = ['dns', 'connect', 'tls', 'first_byte', 'download', 'first_event'];
 
 export const KiB = 1024;
 export const MiB = 1024 * 1024;

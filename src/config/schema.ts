@@ -216,7 +216,7 @@ export type ReceiverConfig = z.output<typeof receiver>;
 export type DetectConfig = z.output<typeof detectDefaults>;
 export type Budget = z.output<typeof budget>;
 export type DaemonSettings = z.output<typeof daemonConfigSchema>;
-type RawProbe = z.output<typeof probeSchema>;
+export type RawProbe = z.output<typeof probeSchema>;
 export type ProbeKind = RawProbe['kind'];
 
 /** When a probe runs: a fixed interval with a deterministic offset, or a compiled cron schedule. */

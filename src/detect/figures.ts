@@ -1,5 +1,6 @@
-// The number a degradation rule watches, read off a result: duration, a phase, first event,
-// WebSocket RTT p95, a flow leg or total. Undefined when this result has no such figure.
+// The number a degradation rule watches, read off a result: duration, a phase or first event
+// (every kind's), or a figure of the kind's own (WebSocket RTT p95, a flow leg or total), which
+// the kind reads off its detail. Undefined when this result has no such figure.
 import type { Figure } from '../config/probe-fields.js';
 import type { ProbeKind } from '../config/schema.js';
 import { kindOf, type FigureInput } from '../probers/kinds.js';
@@ -14,14 +15,10 @@ export function figureOf(result: ProbeResult, figure: Figure): number | undefine
       return result.phases.first_event;
     case 'phase':
       return result.phases[figure.phase];
-    case 'rtt_p95':
-      return detail.kind === 'websocket' ? detail.rttMs?.p95 : undefined;
-    case 'total':
-      return detail.kind === 'flow' ? detail.totalMs : undefined;
-    case 'leg':
-      return detail.kind === 'flow' ? detail.legs[figure.leg] : undefined;
-    default:
-      return figure satisfies never;
+    default: {
+      const own = kindOf(detail.kind).figure as ((d: typeof detail, f: Figure) => number | undefined) | undefined;
+      return own?.(detail, figure);
+    }
   }
 }
 

@@ -3,7 +3,8 @@
 // figures, the series it feeds) — and is entered here. The table is declared over every
 // ProbeKind, so a new kind does not compile until each of these is filled in.
 import type { Figure } from '../config/probe-fields.js';
-import type { ProbeKind, ProbeSpec } from '../config/schema.js';
+import type { Problem } from '../config/diagnostics.js';
+import type { ProbeKind, ProbeSpec, RawProbe } from '../config/schema.js';
 import type { KindMetrics } from '../metrics/metrics.js';
 import { flowKind, type FlowDetail } from './flow/kind.js';
 import { httpKind, type HttpDetail } from './http/kind.js';
@@ -26,7 +27,15 @@ export type FigureInput<K extends ProbeKind> = K extends 'flow'
   ? { kind: K; steps?: ReadonlyArray<{ await: { on: string } } | { poll: { name: string } } | { inject: unknown }>; watch?: readonly unknown[] }
   : { kind: K };
 
+/** A probe of one kind as its schema parsed it, before the loader resolves its schedule. */
+export type RawProbeOf<K extends ProbeKind> = Extract<RawProbe, { kind: K }>;
+
 export interface Kind<K extends ProbeKind> {
+  /** Rules across its fields the schema alone cannot say (run by the loader on what parsed,
+   * possibly partly: `check` reports every problem at once). */
+  rules?(raw: Partial<RawProbeOf<K>>, context: { timeoutMs: number }): Problem[];
+  /** A figure only this kind's results carry (WebSocket RTT, a flow leg), read off its detail. */
+  figure?(detail: Details[K], figure: Figure): number | undefined;
   /** Loaded on first use: a daemon with only HTTP probes never loads ws, jose or the SSE parser. */
   prober(): Promise<(spec: ProbeSpec<K>, ctx: ProbeContext) => Promise<ProberOutcome>>;
   emptyDetail(spec: ProbeSpec<K>): Details[K];

@@ -1,5 +1,6 @@
 // What every prober returns. A failing target is a result with a small, stable failure code
 // (safe as a metric label); an exception out of a prober is a bug.
+import type { PhaseName } from '../config/probe-fields.js';
 import type { ProbeKind } from '../config/schema.js';
 import type { FlowDetail } from './flow/kind.js';
 import type { HttpDetail } from './http/kind.js';
@@ -50,8 +51,7 @@ export type Verdict = 'ok' | 'degraded' | 'failed';
 
 /** Phase durations in milliseconds, in the order they happened. */
 export type Phases = Partial<Record<PhaseName, number>>;
-export type PhaseName = 'dns' | 'connect' | 'tls' | 'first_byte' | 'download' | 'first_event';
-export const PHASE_NAMES: readonly PhaseName[] = ['dns', 'connect', 'tls', 'first_byte', 'download', 'first_event'];
+export { PHASE_NAMES, type PhaseName } from '../config/probe-fields.js';
 /** The phase figures of any kind that opens a connection. */
 export const CONNECTION_PHASES = ['phase.dns', 'phase.connect', 'phase.tls', 'phase.first_byte'];
 

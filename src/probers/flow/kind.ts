@@ -2,6 +2,7 @@
 // it has, and the series it feeds. Its schema is ./schema.ts, its prober ./prober.ts.
 import { formatDuration } from '../../config/units.js';
 import type { Kind } from '../kinds.js';
+import { flowRules } from './rules.js';
 import { CONNECTION_PHASES } from '../types.js';
 
 const ms = (v: number | undefined): string => (v === undefined ? '-' : formatDuration(v));
@@ -27,6 +28,8 @@ export interface FlowDetail {
 
 export const flowKind: Kind<'flow'> = {
     prober: async () => (await import('./prober.js')).probeFlow,
+    rules: flowRules,
+    figure: (d, figure) => (figure.name === 'total' ? d.totalMs : figure.name === 'leg' ? d.legs[figure.leg] : undefined),
     emptyDetail: () => ({ kind: 'flow', legs: {}, legsFromSend: {}, totalMs: undefined, injected: false, unfinished: [], polls: 0 }),
     main: { figure: { name: 'total' }, label: 'end to end' },
     target: (spec) => `flow ${spec.steps.map((s) => ('inject' in s ? 'inject' : 'await' in s ? `→ ${s.await.on}` : `→ ${s.poll.name}`)).join(' ')}`,

@@ -2,6 +2,7 @@
 // it has, and the series it feeds. Its schema is ./schema.ts, its prober ./prober.ts.
 import { formatDuration } from '../../config/units.js';
 import type { Kind } from '../kinds.js';
+import { sseRules } from './rules.js';
 import { CONNECTION_PHASES } from '../types.js';
 
 const ms = (v: number | undefined): string => (v === undefined ? '-' : formatDuration(v));
@@ -45,6 +46,7 @@ export interface SseDetail {
 
 export const sseKind: Kind<'sse'> = {
     prober: async () => (await import('./prober.js')).probeSse,
+    rules: sseRules,
     emptyDetail: (spec) => ({
       kind: 'sse', status: undefined, events: 0, comments: 0, eventsPerMinute: 0, eventAgeMs: undefined, longestGapMs: undefined, gapsMs: [], sinceLastEventMs: undefined,
       missingIds: 0, duplicateIds: 0, reconnectMs: undefined, reconnects: 0, serverEnds: 0, clients: spec.clients, clientsOk: 0,

@@ -30,6 +30,7 @@ const spreadOf = (label: string, v: Spread | undefined) =>
 
 export const websocketKind: Kind<'websocket'> = {
     prober: async () => (await import('./prober.js')).probeWebSocket,
+    figure: (d, figure) => (figure.name === 'rtt_p95' ? d.rttMs?.p95 : undefined),
     emptyDetail: (spec) => ({
       kind: 'websocket', connections: spec.connections, connectionsOk: 0, failures: {}, handshakeMs: undefined, rttMs: undefined, rttSamplesMs: [],
       sent: 0, received: 0, outOfOrder: 0, missing: 0, duplicate: 0, subprotocol: undefined, closeCode: undefined,
