@@ -16,7 +16,7 @@ export const tlsKind: Kind<'tls'> = {
   main: { figure: { name: 'duration' }, label: 'handshake' },
   target: (spec) => `TLS ${spec.url.replace(/^tls:\/\//, '')}`,
   figures: () => ['duration', 'phase.dns', 'phase.connect', 'phase.tls'],
-  describe: (d) => [`tls: handshake ${d.handshakeMs === undefined ? '-' : `${d.handshakeMs.toFixed(1)}ms`}${d.alpn ? ` · ALPN ${d.alpn}` : ''}`],
+  describe: (d) => [`handshake: ${d.handshakeMs === undefined ? '-' : `${d.handshakeMs.toFixed(1)}ms`}${d.alpn ? ` · ALPN ${d.alpn}` : ''}`],
   declare: () => undefined,
   record: () => undefined,
 };
