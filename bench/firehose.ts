@@ -8,7 +8,8 @@ import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createRedactor } from '../src/logging/redact.js';
 import { runProbe } from '../src/probers/run-probe.js';
-import type { SseDetail, WebSocketDetail } from '../src/probers/types.js';
+import type { SseDetail } from '../src/probers/sse/kind.js';
+import type { WebSocketDetail } from '../src/probers/websocket/kind.js';
 import { sseSpec, wsSpec } from '../test/probe-spec.js';
 import { arg, freePort, table } from './lib.js';
 

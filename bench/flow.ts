@@ -10,7 +10,7 @@ import { specOf } from '../test/probe-spec.js';
 import type { HopTimes } from '../src/demo/service.js';
 import { createRedactor } from '../src/logging/redact.js';
 import { runProbe } from '../src/probers/run-probe.js';
-import type { FlowDetail } from '../src/probers/types.js';
+import type { FlowDetail } from '../src/probers/flow/kind.js';
 import { arg, summarize, table } from './lib.js';
 
 const seconds = arg('seconds', 20);

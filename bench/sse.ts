@@ -12,7 +12,7 @@ import { Agent, request } from 'undici';
 import { createRedactor } from '../src/logging/redact.js';
 import { runProbe } from '../src/probers/run-probe.js';
 import { specOf } from '../test/probe-spec.js';
-import type { SseDetail } from '../src/probers/types.js';
+import type { SseDetail } from '../src/probers/sse/kind.js';
 import { arg, summarize, table } from './lib.js';
 
 interface Measured {

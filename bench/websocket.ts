@@ -12,7 +12,7 @@ import WebSocket from 'ws';
 import { specOf } from '../test/probe-spec.js';
 import { createRedactor } from '../src/logging/redact.js';
 import { runProbe } from '../src/probers/run-probe.js';
-import type { WebSocketDetail } from '../src/probers/types.js';
+import type { WebSocketDetail } from '../src/probers/websocket/kind.js';
 import { arg, summarize, table } from './lib.js';
 
 const here = fileURLToPath(import.meta.url);

@@ -3,18 +3,15 @@
 // schemas, so a field exists in the code exactly when the schema says it does. Messages say what
 // was expected; the loader adds where (file:line:col key.path) and what was found.
 import { z } from 'zod';
-import { flowProbe } from '../probers/flow/schema.js';
-import { httpProbe } from '../probers/http/schema.js';
-import { sseProbe } from '../probers/sse/schema.js';
-import { tlsProbe } from '../probers/tls/schema.js';
-import { websocketProbe } from '../probers/websocket/schema.js';
+import { PROBE_SCHEMAS } from '../probers/kinds.js';
 import { CronSchedule } from '../scheduler/cron.js';
 import { count, cronExpression, DAY_MS, duration, headers, LabelMatchers, labelMatchers, MAX_TIMER_MS, regex, size, text, timezone, tls as tlsOptions } from './fields.js';
 import { detectDefaults, HOUR, httpUrl, MiB } from './probe-fields.js';
 import { shardSchema } from './shard.js';
 
 
-export const PROBE_KINDS = ['http', 'sse', 'websocket', 'flow', 'tls'] as const;
+/** The kind names, from the kinds' schemas (src/probers/kinds.ts is the one list). */
+export const PROBE_KINDS = PROBE_SCHEMAS.map((schema) => schema.shape.kind.value);
 
 /** Every alert flowprobe raises (alerting.severity and routes name them). */
 export const ALERT_NAMES = [
@@ -30,7 +27,7 @@ export const ALERT_NAMES = [
   'FlowprobeTest',
 ] as const;
 
-export const probeSchema = z.discriminatedUnion('kind', [httpProbe, sseProbe, websocketProbe, flowProbe, tlsProbe], {
+export const probeSchema = z.discriminatedUnion('kind', PROBE_SCHEMAS, {
   error: `expected kind to be one of: ${PROBE_KINDS.join(', ')}`,
 });
 
@@ -237,6 +234,5 @@ export type ProbeSpec<K extends ProbeKind = ProbeKind> = K extends ProbeKind
 export type HttpProbeSpec = ProbeSpec<'http'>;
 export type SseProbeSpec = ProbeSpec<'sse'>;
 export type WebSocketProbeSpec = ProbeSpec<'websocket'>;
-export type TlsProbeSpec = ProbeSpec<'tls'>;
 export type FlowProbeSpec = ProbeSpec<'flow'>;
 export type MaintenanceWindow = AlertingConfig['maintenance'][number];

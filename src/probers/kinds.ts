@@ -1,25 +1,32 @@
-// Every probe kind, registered in one table. A kind lives in its own folder — schema.ts (the
-// probe as written), prober.ts (the run), kind.ts (its result detail, how it reads, its
-// figures, the series it feeds) — and is entered here. The table is declared over every
-// ProbeKind, so a new kind does not compile until each of these is filled in.
+// Every probe kind, registered here and nowhere else. A kind lives in its own folder —
+// schema.ts (the probe as written), prober.ts (the run), kind.ts (its result detail, how it
+// reads, its figures, the series it feeds, and its Details entry), rules.ts (rules across its
+// fields) — and is entered in the two lists below, its schema and its table entry. The probe
+// schema's union and the kind names (config/schema.ts), the result detail type (types.ts) and
+// this table all follow from them; the table is declared over every ProbeKind, so a kind whose
+// entry is missing does not compile.
 import type { Figure } from '../config/probe-fields.js';
 import type { Problem } from '../config/diagnostics.js';
 import type { ProbeKind, ProbeSpec, RawProbe } from '../config/schema.js';
 import type { KindMetrics } from '../metrics/metrics.js';
-import { flowKind, type FlowDetail } from './flow/kind.js';
-import { httpKind, type HttpDetail } from './http/kind.js';
-import { sseKind, type SseDetail } from './sse/kind.js';
-import { tlsKind, type TlsDetail } from './tls/kind.js';
+import { flowKind } from './flow/kind.js';
+import { flowProbe } from './flow/schema.js';
+import { httpKind } from './http/kind.js';
+import { httpProbe } from './http/schema.js';
+import { sseKind } from './sse/kind.js';
+import { sseProbe } from './sse/schema.js';
+import { tlsKind } from './tls/kind.js';
+import { tlsProbe } from './tls/schema.js';
 import type { Phases, ProbeContext, ProberOutcome } from './types.js';
-import { websocketKind, type WebSocketDetail } from './websocket/kind.js';
+import { websocketKind } from './websocket/kind.js';
+import { websocketProbe } from './websocket/schema.js';
 
-interface Details {
-  http: HttpDetail;
-  sse: SseDetail;
-  websocket: WebSocketDetail;
-  flow: FlowDetail;
-  tls: TlsDetail;
-}
+/** Every kind's schema: the probe schema is their union, the kind names theirs. */
+export const PROBE_SCHEMAS = [httpProbe, sseProbe, websocketProbe, flowProbe, tlsProbe] as const;
+
+/** Each kind's result detail, by kind name: every kind.ts adds its own entry
+ * (`declare module '../kinds.js' { interface Details { http: HttpDetail } }`). */
+export interface Details {}
 
 /** What the figure check needs of a probe: its kind, and for flows its steps and watchers
  * (possibly only partly valid while `check` reports other problems). */

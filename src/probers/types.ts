@@ -2,13 +2,9 @@
 // (safe as a metric label); an exception out of a prober is a bug.
 import type { PhaseName } from '../config/probe-fields.js';
 import type { ProbeKind } from '../config/schema.js';
-import type { FlowDetail } from './flow/kind.js';
-import type { HttpDetail } from './http/kind.js';
-import type { SseDetail } from './sse/kind.js';
-import type { TlsDetail } from './tls/kind.js';
+import type { Details } from './kinds.js';
 import type { TlsReport } from './tls-report.js';
 import type { Remote } from './connect.js';
-import type { WebSocketDetail } from './websocket/kind.js';
 
 export const FAILURE_CODES = [
   'timeout',
@@ -55,9 +51,8 @@ export { PHASE_NAMES, type PhaseName } from '../config/probe-fields.js';
 /** The phase figures of any kind that opens a connection. */
 export const CONNECTION_PHASES = ['phase.dns', 'phase.connect', 'phase.tls', 'phase.first_byte'];
 
-/** What each kind measured beyond phases and checks; each kind's detail lives in its folder. */
-export type ProbeDetail = HttpDetail | SseDetail | WebSocketDetail | FlowDetail | TlsDetail;
-export type { FlowDetail, HttpDetail, SseDetail, WebSocketDetail };
+/** A run's kind-specific detail: one of the kinds' (each kind.ts enters its own in Details). */
+export type ProbeDetail = Details[keyof Details];
 
 interface ResultBase {
   probe: string;

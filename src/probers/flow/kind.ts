@@ -7,6 +7,12 @@ import { CONNECTION_PHASES } from '../types.js';
 
 const ms = (v: number | undefined): string => (v === undefined ? '-' : formatDuration(v));
 
+declare module '../kinds.js' {
+  interface Details {
+    flow: FlowDetail;
+  }
+}
+
 export interface FlowDetail {
   kind: 'flow';
   /** Per leg, in milliseconds: `inject` from sending the injection to its response; every

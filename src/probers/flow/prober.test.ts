@@ -5,7 +5,8 @@ import { flowSpec } from '../../../test/probe-spec.js';
 import { NO_FAULTS, startDemoService, type DemoService } from '../../demo/service.js';
 import { createRedactor } from '../../logging/redact.js';
 import { runProbe } from '../run-probe.js';
-import type { FlowDetail, ProbeResult } from '../types.js';
+import type { ProbeResult } from '../types.js';
+import type { FlowDetail } from './kind.js';
 
 const JWT_SECRET = 'flow-test-secret-long-enough-for-hs256';
 const code = (r: ProbeResult) => (r.ok ? 'ok' : r.failure.code);

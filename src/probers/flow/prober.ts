@@ -15,7 +15,8 @@ import { readEventStream, streamRefusal } from '../event-stream.js';
 import { classifyError } from '../classify-error.js';
 import { stageOf, timedAgent, type Timeline } from '../connect.js';
 import { delay, Inbox, isFailure, matches, parseJson, renderValue, substitute, type Captured, type Vars } from '../messages.js';
-import type { CheckResult, Failure, FlowDetail, ProbeContext, ProberOutcome } from '../types.js';
+import type { CheckResult, Failure, ProbeContext, ProberOutcome } from '../types.js';
+import type { FlowDetail } from './kind.js';
 import { authFor, connectWebSocket } from '../ws-client.js';
 
 interface Watch {

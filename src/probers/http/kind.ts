@@ -3,6 +3,12 @@
 import type { Kind } from '../kinds.js';
 import { CONNECTION_PHASES } from '../types.js';
 
+declare module '../kinds.js' {
+  interface Details {
+    http: HttpDetail;
+  }
+}
+
 export interface HttpDetail {
   kind: 'http';
   status: number | undefined;

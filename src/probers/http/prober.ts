@@ -17,7 +17,8 @@ import {
 } from '../checks.js';
 import { classifyError } from '../classify-error.js';
 import { causeOf, dropAgent, stageOf, timedAgent, type Timeline } from '../connect.js';
-import type { CheckResult, Failure, HttpDetail, ProbeContext, ProberOutcome } from '../types.js';
+import type { CheckResult, Failure, ProbeContext, ProberOutcome } from '../types.js';
+import type { HttpDetail } from './kind.js';
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 

@@ -8,6 +8,12 @@ import { CONNECTION_PHASES } from '../types.js';
 const ms = (v: number | undefined): string => (v === undefined ? '-' : formatDuration(v));
 import type { Spread } from '../stats.js';
 
+declare module '../kinds.js' {
+  interface Details {
+    sse: SseDetail;
+  }
+}
+
 export interface SseDetail {
   kind: 'sse';
   status: number | undefined;

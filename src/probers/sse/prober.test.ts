@@ -6,7 +6,8 @@ import { httpServer, tcpServer, type Running } from '../../../test/servers.js';
 import { assertNoLeak } from '../../../test/handles.js';
 import { createRedactor } from '../../logging/redact.js';
 import { runProbe } from '../run-probe.js';
-import type { ProbeResult, SseDetail } from '../types.js';
+import type { ProbeResult } from '../types.js';
+import type { SseDetail } from './kind.js';
 
 const STREAM = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' };
 

@@ -21,7 +21,8 @@ import { causeOf, stageOf, timedAgent, type Timeline } from '../connect.js';
 import { delay } from '../messages.js';
 import { eachConnection } from '../connections.js';
 import { maxOf, minOf, spread, Tally } from '../stats.js';
-import type { CheckResult, Failure, ProbeContext, ProberOutcome, SseDetail } from '../types.js';
+import type { CheckResult, Failure, ProbeContext, ProberOutcome } from '../types.js';
+import type { SseDetail } from './kind.js';
 
 interface Received {
   id: string | undefined;

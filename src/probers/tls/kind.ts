@@ -2,6 +2,12 @@
 // figures. Its schema is ./schema.ts, its prober ./prober.ts.
 import type { Kind } from '../kinds.js';
 
+declare module '../kinds.js' {
+  interface Details {
+    tls: TlsDetail;
+  }
+}
+
 export interface TlsDetail {
   kind: 'tls';
   /** TCP connect and TLS handshake, together. */

@@ -4,14 +4,14 @@
 import { performance } from 'node:perf_hooks';
 import type { TLSSocket } from 'node:tls';
 import { lookupFamily } from '../../config/probe-fields.js';
-import type { TlsProbeSpec } from '../../config/schema.js';
+import type { ProbeSpec } from '../../config/schema.js';
 import { checkLimit, limitChecks } from '../checks.js';
 import { classifyError } from '../classify-error.js';
 import { causeOf, openTimedSocket, stageOf, type Timeline } from '../connect.js';
 import type { ProbeContext, ProberOutcome } from '../types.js';
 import type { TlsDetail } from './kind.js';
 
-export async function probeTls(spec: TlsProbeSpec, ctx: ProbeContext): Promise<ProberOutcome> {
+export async function probeTls(spec: ProbeSpec<'tls'>, ctx: ProbeContext): Promise<ProberOutcome> {
   const timeline: Timeline = { phases: {}, connectedAt: undefined };
   const url = new URL(spec.url);
   const detail: TlsDetail = { kind: 'tls', handshakeMs: undefined, alpn: undefined };

@@ -5,6 +5,12 @@ import type { Kind } from '../kinds.js';
 import { CONNECTION_PHASES, type FailureCode } from '../types.js';
 import type { Spread } from '../stats.js';
 
+declare module '../kinds.js' {
+  interface Details {
+    websocket: WebSocketDetail;
+  }
+}
+
 export interface WebSocketDetail {
   kind: 'websocket';
   connections: number;

@@ -10,7 +10,8 @@ import { httpServer, tcpServer, type Running } from '../../../test/servers.js';
 import { assertNoLeak } from '../../../test/handles.js';
 import { createRedactor } from '../../logging/redact.js';
 import { runProbe } from '../run-probe.js';
-import type { ProbeResult, WebSocketDetail } from '../types.js';
+import type { ProbeResult } from '../types.js';
+import type { WebSocketDetail } from './kind.js';
 
 function probe(fields: Record<string, unknown>, timeoutMs = 3000): Promise<ProbeResult> {
   const spec = wsSpec(fields, timeoutMs);

@@ -13,7 +13,8 @@ import { authFor, connectWebSocket, type Auth, type Connection } from '../ws-cli
 import type { WsStep } from './schema.js';
 import { eachConnection } from '../connections.js';
 import { spread, Tally } from '../stats.js';
-import type { CheckResult, Failure, FailureCode, Phases, ProbeContext, ProberOutcome, WebSocketDetail } from '../types.js';
+import type { CheckResult, Failure, FailureCode, Phases, ProbeContext, ProberOutcome } from '../types.js';
+import type { WebSocketDetail } from './kind.js';
 
 
 interface ConnReport {
