@@ -303,7 +303,7 @@ function checkAlerting(rawConfig: unknown, source: SourceMap, diagnostics: Diagn
  * checked, and check would have accepted a limit that never runs. */
 function checkCertificateLimit(raw: Fields, at: KeyPath, source: SourceMap, diagnostics: Diagnostic[]): void {
   const url = (raw as { url?: unknown }).url;
-  if (typeof url !== 'string' || /^(https|wss|tls):/i.test(url)) return;
+  if (typeof url !== 'string' || /^(https|wss|tls|tcps):/i.test(url)) return;
   for (const part of ['expect', 'degradeWhen'] as const) {
     if ((raw as Record<string, { certExpiresIn?: unknown } | undefined>)[part]?.certExpiresIn === undefined) continue;
     diagnostics.push(source.at([...at, part, 'certExpiresIn'], `expected an https:// or wss:// url for a certificate limit, found ${url.split(':')[0]}://`));

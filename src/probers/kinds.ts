@@ -15,6 +15,8 @@ import { httpKind } from './http/kind.js';
 import { httpProbe } from './http/schema.js';
 import { sseKind } from './sse/kind.js';
 import { sseProbe } from './sse/schema.js';
+import { tcpKind } from './tcp/kind.js';
+import { tcpProbe } from './tcp/schema.js';
 import { tlsKind } from './tls/kind.js';
 import { tlsProbe } from './tls/schema.js';
 import type { Phases, ProbeContext, ProberOutcome } from './types.js';
@@ -22,7 +24,7 @@ import { websocketKind } from './websocket/kind.js';
 import { websocketProbe } from './websocket/schema.js';
 
 /** Every kind's schema: the probe schema is their union, the kind names theirs. */
-export const PROBE_SCHEMAS = [httpProbe, sseProbe, websocketProbe, flowProbe, tlsProbe] as const;
+export const PROBE_SCHEMAS = [httpProbe, sseProbe, websocketProbe, flowProbe, tlsProbe, tcpProbe] as const;
 
 /** Each kind's result detail, by kind name: every kind.ts adds its own entry
  * (`declare module '../kinds.js' { interface Details { http: HttpDetail } }`). */
@@ -60,7 +62,7 @@ export interface Kind<K extends ProbeKind> {
   record(probe: string, detail: Details[K], metrics: KindMetrics, phases: Phases): void;
 }
 
-export const KINDS: { [K in ProbeKind]: Kind<K> } = { http: httpKind, sse: sseKind, websocket: websocketKind, flow: flowKind, tls: tlsKind };
+export const KINDS: { [K in ProbeKind]: Kind<K> } = { http: httpKind, sse: sseKind, websocket: websocketKind, flow: flowKind, tls: tlsKind, tcp: tcpKind };
 
 /** The table entry for a kind (TypeScript cannot correlate a spec's kind with its entry alone). */
 export function kindOf<K extends ProbeKind>(kind: K): Kind<K> {
