@@ -93,6 +93,21 @@ describe('daemon end to end', () => {
     assert.equal((await h.daemon.reload()).ok, true);
   });
 
+  it('a burst of reloads (a SIGHUP storm) runs them one at a time, at most one more than the first, and ends on the newest files', async () => {
+    const reloadedBefore = h.logs.filter((l) => l.includes('"msg":"configuration reloaded"')).length;
+    h.dir.write('probes/b.yaml', probeFile('delta', `${target.url}/`));
+    const storm = Array.from({ length: 10 }, () => h.daemon.reload());
+    h.dir.write('probes/b.yaml', probeFile('epsilon', `${target.url}/`)); // written after they were asked for: the newest is what runs
+    const results = await Promise.all(storm);
+    assert.ok(results.every((r) => r.ok));
+    const reloads = h.logs.filter((l) => l.includes('"msg":"configuration reloaded"')).length - reloadedBefore;
+    assert.ok(reloads >= 1 && reloads <= 2, `${reloads} reloads ran for 10 asked`);
+    await h.logged((l) => l.probe === 'epsilon' && l.msg === 'probe ok', 'the newest file is what runs');
+    assert.doesNotMatch((await h.get('/metrics')).text, /probe="delta"/);
+    h.dir.write('probes/b.yaml', probeFile('gamma', `${target.url}/`));
+    assert.equal((await h.daemon.reload()).ok, true);
+  });
+
   it('a bad reload keeps the running config, logs why and sets the metric to 0', async () => {
     h.dir.write('probes/b.yaml', 'name: gamma\nkind: http\nurl: 42\n');
     const reloaded = await h.daemon.reload();

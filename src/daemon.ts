@@ -9,7 +9,7 @@ import { eventsFromResource, eventsFromTransition, probeAlertLabels } from './al
 import { AlertEngine } from './alerting/engine.js';
 import { isSelfAlert, SELF_ALERT, SelfAlerts } from './alerting/self-alerts.js';
 import { formatDiagnostic, type Diagnostic } from './config/diagnostics.js';
-import { loadConfig, type Config } from './config/load.js';
+import { loadConfig, loadConfigSliced, type Config } from './config/load.js';
 import type { ProbeSpec } from './config/schema.js';
 import { formatDuration } from './config/units.js';
 import { Health } from './detect/health.js';
@@ -209,9 +209,26 @@ export class Daemon {
     this.warnIfNoReceiver();
   }
 
-  /** Re-reads config and probes. A bad config keeps the running one and says why. */
-  async reload(): Promise<{ ok: boolean; diagnostics: Diagnostic[] }> {
-    const loaded = loadConfig(this.options.configFile, { env: this.options.env, probesDir: this.options.probesDir, stateDir: this.options.stateDir });
+  /** Re-reads config and probes. A bad config keeps the running one and says why. Reloads run
+   * one at a time, and a burst of them (a SIGHUP storm) costs at most one more: a reload asked
+   * for while one waits to start is that one, which reads the files as they are then. */
+  reload(): Promise<{ ok: boolean; diagnostics: Diagnostic[] }> {
+    if (this.waitingReload) return this.waitingReload;
+    const next = this.reloadTail.then(() => {
+      this.waitingReload = undefined;
+      return this.reloadNow();
+    });
+    this.waitingReload = next;
+    this.reloadTail = next.catch(() => undefined);
+    return next;
+  }
+
+  private waitingReload: Promise<{ ok: boolean; diagnostics: Diagnostic[] }> | undefined;
+  private reloadTail: Promise<unknown> = Promise.resolve();
+
+  private async reloadNow(): Promise<{ ok: boolean; diagnostics: Diagnostic[] }> {
+    // Compiled in slices: probing, /healthz and /metrics go on while thousands of probes load.
+    const loaded = await loadConfigSliced(this.options.configFile, { env: this.options.env, probesDir: this.options.probesDir, stateDir: this.options.stateDir });
     const at = this.options.clock.now();
     if (!loaded.ok) {
       const problems = loaded.diagnostics.map(formatDiagnostic);
