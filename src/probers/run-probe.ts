@@ -26,20 +26,17 @@ export async function runProbe(spec: ProbeSpec, ctx: ProbeContext, meta: RunMeta
 /** ipFamily: both — the run once over IPv4 and once over IPv6, at the same time: it fails when
  * either fails, and its headline names the family ("IPv6: connection refused…; IPv4 ok"). */
 async function runEachFamily(spec: ProbeSpec, ctx: ProbeContext, meta: RunMeta): Promise<ProbeResult> {
-  const runs = await Promise.all((['ipv4', 'ipv6'] as const).map((ipFamily) => runOnce({ ...spec, ipFamily } as ProbeSpec, ctx, meta)));
-  const [v4, v6] = runs as [ProbeResult, ProbeResult];
-  const named = [
-    { name: 'IPv4' as const, run: v4 },
-    { name: 'IPv6' as const, run: v6 },
-  ];
+  const [v4, v6] = await Promise.all([runOnce({ ...spec, ipFamily: 'ipv4' } as ProbeSpec, ctx, meta), runOnce({ ...spec, ipFamily: 'ipv6' } as ProbeSpec, ctx, meta)]);
+  type Named = { name: 'IPv4' | 'IPv6'; run: ProbeResult };
+  const ipv4: Named = { name: 'IPv4', run: v4 };
+  const ipv6: Named = { name: 'IPv6', run: v6 };
   const rank = (r: ProbeResult) => (r.verdict === 'failed' ? 2 : r.verdict === 'degraded' ? 1 : 0);
-  const [ipv4, ipv6] = named as [(typeof named)[number], (typeof named)[number]];
   const [worst, other] = rank(v6) > rank(v4) ? [ipv6, ipv4] : [ipv4, ipv6];
   const headline = (r: ProbeResult) => (r.ok ? (r.verdict === 'degraded' ? r.degradation : undefined) : r.failure.message);
-  const say = ({ name, run }: (typeof named)[number]) => (run.verdict === 'ok' ? `${name} ok` : `${name}${run.verdict === 'degraded' ? ' degraded' : ''}: ${headline(run)}`);
-  const families = named.map(({ name, run }) => ({ family: name, verdict: run.verdict, headline: headline(run), address: run.remote?.address }));
+  const say = ({ name, run }: Named) => (run.verdict === 'ok' ? `${name} ok` : `${name}${run.verdict === 'degraded' ? ' degraded' : ''}: ${headline(run)}`);
+  const families = [ipv4, ipv6].map(({ name, run }) => ({ family: name, verdict: run.verdict, headline: headline(run), address: run.remote?.address }));
+  // The worse family's result, its headline saying which family said what.
   const result = { ...worst.run, durationMs: Math.max(v4.durationMs, v6.durationMs), families };
-  // Both failing the same way reads once per family all the same: which family said what.
   const story = `${say(worst)}; ${say(other)}`;
   if (!result.ok) return { ...result, failure: { code: result.failure.code, message: shorten(story, 1_000) } };
   if (result.verdict === 'degraded') return { ...result, degradation: shorten(story, 1_000) };
@@ -84,7 +81,10 @@ async function runOnce(spec: ProbeSpec, ctx: ProbeContext, meta: RunMeta): Promi
     ...(outcome.remote ? { remote: outcome.remote } : {}),
   };
   if (outcome.failure !== undefined) return { ...base, ok: false, verdict: 'failed', failure: { code: outcome.failure.code, message: shorten(ctx.redact(outcome.failure.message), 1_000) } };
-  const degradation = degradationOf(base.checks) === undefined ? undefined : outcome.degradation === undefined ? degradationOf(base.checks) : shorten(ctx.redact(outcome.degradation), 1_000);
+  // A degraded run's headline: the prober's when it knows the cause better (bursts, a
+  // certificate), else the first degraded check's.
+  const fromChecks = degradationOf(base.checks);
+  const degradation = fromChecks === undefined || outcome.degradation === undefined ? fromChecks : shorten(ctx.redact(outcome.degradation), 1_000);
   return degradation === undefined ? { ...base, ok: true, verdict: 'ok' } : { ...base, ok: true, verdict: 'degraded', degradation };
 }
 

@@ -15,7 +15,7 @@ export interface TcpDetail {
   /** Bytes sent and read. */
   sent: number;
   received: number;
-  /** The reply's first line, for humans (shortened and scrubbed by run-probe's headline rules). */
+  /** From connected (and sent) to the reply that matched, ms. */
   replyMs: number | undefined;
 }
 
