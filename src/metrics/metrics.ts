@@ -135,7 +135,10 @@ export function createMetrics(options: MetricsOptions) {
   declareSchedulerGauges(registry, options.schedulerState);
   declareProcessMetrics(registry);
 
-  const perProbe: Array<{ get(): Promise<{ values: Array<{ labels: Record<string, string | number | undefined> }> }>; remove(labels: Record<string, string | number>): void }> = [probeSuccess, probeVerdict, probeState, probeDuration, probePhase, probeRuns, probeFailures, probeLastRun, tlsNotAfter, tlsVerified, httpStatus, transitions, outageDuration, sseFirstEvent, sseEvents, sseComments, sseGap, sseMissing, sseDuplicate, sseReconnects, sseReconnect, sseSpread, sseAge, wsRtt, wsMessages, wsOrder, wsClose, wsConnFailures, flowLeg, flowTotal];
+  // Every metric with a `probe` label goes with the probe: read off the registry, not a list
+  // kept by hand (one that missed a new kind's metric left its series behind after a reload).
+  type PerProbe = { labelNames?: readonly string[]; get(): Promise<{ values: Array<{ labels: Record<string, string | number | undefined> }> }>; remove(labels: Record<string, string | number>): void };
+  const perProbe = (registry.getMetricsAsArray() as unknown as PerProbe[]).filter((metric) => metric.labelNames?.includes('probe'));
 
   return {
     registry,

@@ -33,6 +33,10 @@ export class RecentQuantiles {
   readonly help: string;
   readonly type = 'summary';
   readonly aggregator = 'omit';
+  /** As prom-client's metrics have: which labels its series carry. */
+  get labelNames(): readonly string[] {
+    return this.options.labelNames;
+  }
   private readonly series = new Map<string, Series>();
 
   constructor(private readonly options: RecentQuantilesOptions) {
