@@ -30,11 +30,15 @@ export const PROBE_SCHEMAS = [httpProbe, sseProbe, websocketProbe, flowProbe, tl
  * (`declare module '../kinds.js' { interface Details { http: HttpDetail } }`). */
 export interface Details {}
 
-/** What the figure check needs of a probe: its kind, and for flows its steps and watchers
- * (possibly only partly valid while `check` reports other problems). */
-export type FigureInput<K extends ProbeKind> = K extends 'flow'
-  ? { kind: K; steps?: ReadonlyArray<{ await: { on: string } } | { poll: { name: string } } | { inject: unknown }>; watch?: readonly unknown[] }
-  : { kind: K };
+/** What the figure check reads of a probe: its kind and whatever of its fields parsed (`check`
+ * may be reporting problems in the others). */
+export type FigureInput<K extends ProbeKind> = Partial<RawProbeOf<K>> & { kind: K };
+
+/** Bars a kind adds to a run on its probe's page (a flow's legs), drawn as a waterfall. */
+export interface KindBars {
+  title: string;
+  bars: Array<{ name: string; start: number; ms: number; unfinished?: boolean }>;
+}
 
 /** A probe of one kind as its schema parsed it, before the loader resolves its schedule. */
 export type RawProbeOf<K extends ProbeKind> = Extract<RawProbe, { kind: K }>;
@@ -54,6 +58,8 @@ export interface Kind<K extends ProbeKind> {
   main: { figure: Figure; label: string };
   /** The figures its results carry: what a degradation rule may watch. */
   figures(spec: FigureInput<K>): string[];
+  /** Bars of its own for a run on the probe's page, if it has any. */
+  bars?(detail: Details[K]): KindBars | undefined;
   /** Its detail in lines a human reads (`flowprobe probe`). */
   describe(detail: Details[K]): string[];
   /** Creates its series at zero for a new probe, so failure counters exist from the first scrape. */

@@ -8,6 +8,7 @@ import { formatDuration } from '../config/units.js';
 import type { Health } from '../detect/probe-state.js';
 import { rankOf, type AlertsDocument, type LastVerdict, type ProbeDocument, type ProbeSummary, type RunSummary, type StatusSummary } from '../server/status.js';
 import type { CheckResult } from '../probers/types.js';
+import { kindOf, type KindBars } from '../probers/kinds.js';
 import type { TimelineEntry } from '../results/history.js';
 import { ASSETS } from './assets.js';
 
@@ -190,6 +191,8 @@ function ProbeLive({ doc }: { doc: ProbeDocument }) {
 }
 
 function Run({ run }: { run: RunSummary }) {
+  // Bars of the kind's own (a flow's legs), from its entry in the kinds table.
+  const kindBars = (kindOf(run.detail.kind).bars as ((d: typeof run.detail) => KindBars | undefined) | undefined)?.(run.detail);
   return (
     <section class={`run verdict-${run.verdict}`}>
       <p class="headline">
@@ -203,16 +206,10 @@ function Run({ run }: { run: RunSummary }) {
           <Waterfall bars={sequential(run.phases)} />
         </>
       )}
-      {run.detail.kind === 'flow' && Object.keys(run.detail.legs).length + Object.keys(run.detail.waited ?? {}).length > 0 && (
+      {kindBars && (
         <>
-          <h3>Legs (after the injection was accepted)</h3>
-          <Waterfall
-            bars={[
-              ...Object.entries(run.detail.legs).map(([name, ms]) => ({ name, start: 0, ms })),
-              // A hop whose marker never came: drawn open, up to where it stopped waiting.
-              ...Object.entries(run.detail.waited ?? {}).map(([name, ms]) => ({ name, start: 0, ms, unfinished: true })),
-            ]}
-          />
+          <h3>{kindBars.title}</h3>
+          <Waterfall bars={kindBars.bars} />
         </>
       )}
       {run.figures.length > 0 && (

@@ -44,6 +44,17 @@ export const flowKind: Kind<'flow'> = {
       const inject = (spec.steps ?? []).some((step) => 'inject' in step) ? ['leg.inject'] : [];
       return ['duration', 'total', ...inject, ...legs, ...((spec.watch ?? []).length > 0 ? CONNECTION_PHASES : [])];
     },
+    bars: (d) =>
+      Object.keys(d.legs).length + Object.keys(d.waited ?? {}).length === 0
+        ? undefined
+        : {
+            title: 'Legs (after the injection was accepted)',
+            bars: [
+              ...Object.entries(d.legs).map(([name, ms]) => ({ name, start: 0, ms })),
+              // A hop whose marker never came: drawn open, up to where it stopped waiting.
+              ...Object.entries(d.waited ?? {}).map(([name, ms]) => ({ name, start: 0, ms, unfinished: true })),
+            ],
+          },
     describe: (d) => {
       const legs = [...Object.entries(d.legs).map(([leg, v]) => `${leg} ${formatDuration(v)}`), ...Object.entries(d.waited ?? {}).map(([leg, v]) => `${leg} not seen in ${formatDuration(v)}`)];
       const total = d.totalMs === undefined ? 'no end-to-end time (not every hop was reached)' : `total ${ms(d.totalMs)} from the send`;
