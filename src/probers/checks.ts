@@ -2,7 +2,7 @@
 import type { JsonExpectation } from '../config/assertions.js';
 import type { Pattern } from '../config/fields.js';
 import { formatDuration } from '../config/units.js';
-import type { CheckResult, Failure, FailureCode } from './types.js';
+import type { CheckResult, Failure } from './types.js';
 
 export function check(name: string, ok: boolean, expected: string, observed: string): CheckResult {
   return { name, ok, expected, observed };
@@ -11,7 +11,7 @@ export function check(name: string, ok: boolean, expected: string, observed: str
 /** `expected` entries are "200" or "2xx". */
 export function checkStatus(status: number, expected: readonly string[]): CheckResult {
   const ok = expected.some((want) => (want.endsWith('xx') ? Math.floor(status / 100) === Number(want[0]) : Number(want) === status));
-  return check('status', ok, expected.join(' or '), String(status));
+  return { ...check('status', ok, expected.join(' or '), String(status)), code: 'http_status' };
 }
 
 /** A figure's fail limit (`expect`) and degrade limit (`degradeWhen`); either may be absent. */
@@ -68,13 +68,14 @@ export function checkJsonPath(document: unknown, expectation: JsonExpectation): 
   return { ...check(`json ${path.source}`, ok, expected, observed), ...(ok ? {} : { headline: `${path.source} ${observed}, expected ${expected}` }) };
 }
 
-/** The failure a run gets from its checks, if any failed: the first failing check names it. */
-export function failureFromChecks(checks: readonly CheckResult[], codeFor: (check: CheckResult) => FailureCode): Failure | undefined {
+/** The failure a run gets from its checks, if any failed: the first failing check names it,
+ * with the code it was built with. */
+export function failureFromChecks(checks: readonly CheckResult[]): Failure | undefined {
   const failed = checks.find((c) => !c.ok);
   if (!failed) return undefined;
   const others = checks.filter((c) => !c.ok).length - 1;
   const more = others > 0 ? ` (+${others} more failed check${others > 1 ? 's' : ''})` : '';
-  return { code: codeFor(failed), message: `${failed.headline ?? `${failed.name}: expected ${failed.expected}, observed ${failed.observed}`}${more}` };
+  return { code: failed.code ?? 'assertion', message: `${failed.headline ?? `${failed.name}: expected ${failed.expected}, observed ${failed.observed}`}${more}` };
 }
 
 /** The text as observed, whitespace collapsed. Never cut here: run-probe removes secrets first

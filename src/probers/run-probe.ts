@@ -56,7 +56,7 @@ async function runOnce(spec: ProbeSpec, ctx: ProbeContext, meta: RunMeta): Promi
   // Phase limits work the same for every kind: checked here, after the prober measured them.
   const phaseChecks = checkPhases(spec, outcome.phases);
   if (phaseChecks.length > 0) {
-    outcome = { ...outcome, checks: [...outcome.checks, ...phaseChecks], failure: outcome.failure ?? failureFromChecks(phaseChecks, () => 'assertion') };
+    outcome = { ...outcome, checks: [...outcome.checks, ...phaseChecks], failure: outcome.failure ?? failureFromChecks(phaseChecks) };
   }
   // So does the certificate limit, for every kind that speaks TLS: checked on every run that
   // connected, its headline the certificate's (whose, when, against which limit).

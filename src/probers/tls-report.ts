@@ -87,7 +87,7 @@ export function certificateCheck(report: TlsReport | undefined, limits: { fail: 
   const whose = report.earliestOf === 'leaf' ? `${report.subject} (leaf)` : `${report.earliestOf} (in the chain of ${report.subject})`;
   const observed = remaining <= 0 ? `${whose} expired ${left(-remaining)} ago, ${date}` : `${whose} expires in ${left(remaining)}, ${date}`;
   const ok = fail === undefined || remaining >= fail;
-  const result: CheckResult = { name: 'certificate', ok, expected, observed };
+  const result: CheckResult = { name: 'certificate', ok, expected, observed, code: 'tls' };
   return ok && degrade !== undefined && remaining < degrade ? { ...result, degraded: true } : result;
 }
 

@@ -30,6 +30,9 @@ export interface Failure {
 
 /** One expectation, evaluated: kept pass, degraded or fail so a human sees ✅/⚠️/❌ for each. */
 export interface CheckResult {
+  /** The failure code when this check fails first, set where the check is built (a status
+   * check is `http_status`, a certificate `tls`); `assertion` when unset. */
+  code?: FailureCode;
   /** The failure's headline when this check fails first, if it says it better than
    * "name: expected …, observed …" (a JSON value beside its limit). */
   headline?: string;

@@ -34,7 +34,7 @@ export async function probeHttp(spec: HttpProbeSpec, ctx: ProbeContext): Promise
     const response = await exchange(spec, ctx, agent, timeline, detail);
     if ('failure' in response) return { failure: response.failure, phases: timeline.phases, tls: timeline.tls, remote: timeline.remote, checks: [], detail };
     const checks = evaluate(spec, response, performance.now() - started);
-    const failure = failureFromChecks(checks, (c) => (c.name === 'status' ? 'http_status' : 'assertion'));
+    const failure = failureFromChecks(checks);
     return { failure, phases: timeline.phases, tls: timeline.tls, remote: timeline.remote, checks, detail };
   } catch (error) {
     return { failure: explain(classifyError(causeOf(error, timeline), ctx.signal, stageOf(timeline)), timeline, detail, performance.now() - started), phases: timeline.phases, tls: timeline.tls, remote: timeline.remote, checks: [], detail };

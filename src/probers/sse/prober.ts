@@ -433,7 +433,7 @@ function failureFrom(checks: CheckResult[], report: ClientReport): Failure | und
   if (!firstFailed) return undefined;
   const more = failed.length > 1 ? ` (+${failed.length - 1} more failed check${failed.length > 2 ? 's' : ''})` : '';
   const message = `${firstFailed.name}: expected ${firstFailed.expected}, observed ${firstFailed.observed}${more}`;
-  if (firstFailed.name === 'status') return { code: 'http_status', message };
+  if (firstFailed.code === 'http_status') return { code: 'http_status', message };
   if (report.events === 0) return { code: 'stale', message: silence(report) };
   // The most specific cause first: named id gaps or repeats rather than the generic check.
   const ids = idHeadline(failed, report);
