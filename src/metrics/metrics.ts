@@ -1,15 +1,17 @@
-// Every metric flowprobe exports, declared once. Base units, `_total` only on counters,
-// low-cardinality labels (probe, kind, phase, result, reason) — never URLs, messages or run ids.
+// Every metric flowprobe exports: the daemon's, the probes' common ones, and each kind's own,
+// made by its module (probers/<kind>/kind.ts) in the same registry. Base units, `_total` only on
+// counters, low-cardinality labels (probe, kind, phase, result, reason) — never URLs, messages or
+// run ids.
 // Point-in-time values are read at scrape time through collect().
 import { readdirSync } from 'node:fs';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ProbeKind } from '../config/schema.js';
 import type { ResourceTransition } from '../detect/budget.js';
 import type { Health, Transition } from '../detect/probe-state.js';
-import { kindOf } from '../probers/kinds.js';
+import { KINDS, kindOf } from '../probers/kinds.js';
 import { PHASE_NAMES, type Phases, type ProbeDetail, type ProbeResult } from '../probers/types.js';
 import { watchLoopDelay } from '../resources/loop-delay.js';
-import { RecentQuantiles } from './recent-quantiles.js';
+import { RecentQuantiles, RUNS_KEPT } from './recent-quantiles.js';
 import type { ProcessReading } from '../resources/monitor.js';
 
 const VERDICTS = ['ok', 'degraded', 'failed'] as const;
@@ -17,9 +19,6 @@ const RESULTS = ['success', 'failure', 'inconclusive'] as const;
 // Latencies per probe are summaries of its recent samples (recent-quantiles.ts): p50/p95/p99
 // exact at each probe's own scale, five series a probe. Fixed buckets were wrong by up to 50x for
 // probes far from them (docs/benchmarks.md, bench:metrics; the error is tested).
-/** Per-run figures: the last 128 runs. Per-sample figures (gaps, RTTs): the last 256 samples. */
-const RUNS_KEPT = 128;
-const SAMPLES_KEPT = 256;
 /** Outages: one bucket, resolved within five minutes or not; MTTR is rate(_sum)/rate(_count). */
 const OUTAGE_BUCKETS = [300];
 // One series (no probe label): fine-grained, with 15 and 20 ms so the scheduler's 20 ms bar can
@@ -44,11 +43,13 @@ export interface MetricsOptions {
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
-/** The series kinds record their details into (declared here, with every other metric). */
-export type KindMetrics = Pick<Metrics['kindMetrics'], keyof Metrics['kindMetrics']>;
+/** Series more than one kind records into (the kinds that speak HTTP). */
+export interface SharedSeries {
+  httpStatus: Gauge;
+}
 
-function recordDetail<D extends ProbeDetail>(probe: string, detail: D, metrics: KindMetrics, phases: Phases): void {
-  (kindOf(detail.kind).record as (probe: string, d: D, m: KindMetrics, p: Phases) => void)(probe, detail, metrics, phases);
+function recordDetail<D extends ProbeDetail>(probe: string, detail: D, series: unknown, shared: SharedSeries, phases: Phases): void {
+  (kindOf(detail.kind).record as (probe: string, d: D, s: unknown, shared: SharedSeries, p: Phases) => void)(probe, detail, series, shared, phases);
 }
 
 /** The Prometheus text exposition, one metric at a time with the event loop free in between.
@@ -81,23 +82,6 @@ export function createMetrics(options: MetricsOptions) {
   const tlsNotAfter = new Gauge({ name: 'flowprobe_tls_cert_not_after_timestamp_seconds', help: 'When the earliest expiring certificate in the chain the server showed expires (Unix time), last TLS run (as blackbox\'s probe_ssl_earliest_cert_expiry).', labelNames: ['probe'], registers: r });
   const tlsVerified = new Gauge({ name: 'flowprobe_tls_cert_verified', help: '1 when the server\'s certificate chain verified on the last TLS run, 0 when it did not (only with insecureSkipVerify).', labelNames: ['probe'], registers: r });
   const httpStatus = new Gauge({ name: 'flowprobe_http_status_code', help: 'HTTP status of the last response (http and sse probes).', labelNames: ['probe'], registers: r });
-  const sseEvents = new Counter({ name: 'flowprobe_sse_events_total', help: 'SSE events received (comments excluded), first subscriber.', labelNames: ['probe'], registers: r });
-  const sseComments = new Counter({ name: 'flowprobe_sse_comments_total', help: 'SSE comment lines (heartbeats) received, first subscriber.', labelNames: ['probe'], registers: r });
-  const sseFirstEvent = new RecentQuantiles({ name: 'flowprobe_sse_first_event_seconds', help: 'SSE: from sending the request to the first event, first subscriber: quantiles of the last 128 runs.', labelNames: ['probe'], keep: RUNS_KEPT, registers: r });
-  const sseGap = new RecentQuantiles({ name: 'flowprobe_sse_gap_seconds', help: 'Gaps between SSE events (from the response headers to the first event, then between events): quantiles of the last 256 gaps.', labelNames: ['probe'], keep: SAMPLES_KEPT, registers: r });
-  const sseMissing = new Counter({ name: 'flowprobe_sse_missing_ids_total', help: 'Numeric SSE event ids skipped.', labelNames: ['probe'], registers: r });
-  const sseDuplicate = new Counter({ name: 'flowprobe_sse_duplicate_ids_total', help: 'Numeric SSE event ids seen again or out of order.', labelNames: ['probe'], registers: r });
-  const sseReconnects = new Counter({ name: 'flowprobe_sse_reconnects_total', help: 'SSE reconnections: the planned resume, and the server ending the stream.', labelNames: ['probe'], registers: r });
-  const sseReconnect = new Gauge({ name: 'flowprobe_sse_reconnect_seconds', help: 'Longest SSE reconnect of the last run: from the drop to the first event after it.', labelNames: ['probe'], registers: r });
-  const sseAge = new Gauge({ name: 'flowprobe_sse_event_age_p99_seconds', help: 'SSE events with a send time: p99 of their age on arrival, last run.', labelNames: ['probe'], registers: r });
-  const sseSpread = new Gauge({ name: 'flowprobe_sse_fanout_delivery_spread_seconds', help: 'Fan-out: worst spread in delivery of one event across subscribers, last run.', labelNames: ['probe'], registers: r });
-  const wsRtt = new RecentQuantiles({ name: 'flowprobe_ws_rtt_seconds', help: 'WebSocket round trips (ping/pong or request/response): quantiles of the last 256 samples.', labelNames: ['probe'], keep: SAMPLES_KEPT, registers: r });
-  const wsMessages = new Counter({ name: 'flowprobe_ws_messages_total', help: 'WebSocket messages by direction.', labelNames: ['probe', 'direction'], registers: r });
-  const wsOrder = new Counter({ name: 'flowprobe_ws_sequence_errors_total', help: 'Burst messages out of order, missing or duplicated.', labelNames: ['probe', 'error'], registers: r });
-  const wsClose = new Gauge({ name: 'flowprobe_ws_last_close_code', help: 'Close code of the last run (first connection).', labelNames: ['probe'], registers: r });
-  const wsConnFailures = new Counter({ name: 'flowprobe_ws_connection_failures_total', help: 'WebSocket connections that failed, by reason.', labelNames: ['probe', 'reason'], registers: r });
-  const flowLeg = new RecentQuantiles({ name: 'flowprobe_flow_leg_seconds', help: 'Flow legs: from the injection to the marker at each output: quantiles of the last 128 runs.', labelNames: ['probe', 'leg'], keep: RUNS_KEPT, registers: r });
-  const flowTotal = new RecentQuantiles({ name: 'flowprobe_flow_total_seconds', help: 'Flow: from the injection to the last leg, for flows that reached every hop: quantiles of the last 128 runs.', labelNames: ['probe'], keep: RUNS_KEPT, registers: r });
   const lateness = new Histogram({ name: 'flowprobe_scheduler_lateness_seconds', help: 'How late a run started relative to its scheduled slot.', buckets: LATENESS_BUCKETS, registers: r });
   const skipped = new Counter({ name: 'flowprobe_scheduler_skipped_runs_total', help: 'Scheduled runs not started: overlap (previous run still going) or missed (slot already past).', labelNames: ['reason'], registers: r });
   const probesConfigured = new Gauge({ name: 'flowprobe_probes_configured', help: 'Probes in the running configuration.', labelNames: ['kind'], registers: r });
@@ -105,8 +89,10 @@ export function createMetrics(options: MetricsOptions) {
   const reloadTime = new Gauge({ name: 'flowprobe_config_last_reload_success_timestamp_seconds', help: 'When the configuration was last loaded successfully (Unix time).', registers: r });
   new Gauge({ name: 'flowprobe_build_info', help: 'Build information; always 1.', labelNames: ['version', 'node'], registers: r }).set({ version: options.version, node: process.versions.node }, 1);
 
-  // What each kind's own module records (probers/<kind>/kind.ts).
-  const kindMetrics = { httpStatus, sseFirstEvent, sseEvents, sseComments, sseGap, sseMissing, sseDuplicate, sseReconnects, sseReconnect, sseAge, sseSpread, wsRtt, wsMessages, wsOrder, wsClose, wsConnFailures, flowLeg, flowTotal };
+  // Each kind's own series, made by its module (probers/<kind>/kind.ts) in this registry; the
+  // HTTP status is shared by the kinds that speak HTTP.
+  const shared: SharedSeries = { httpStatus };
+  const kindSeries = Object.fromEntries(Object.entries(KINDS).map(([kind, entry]) => [kind, entry.series(r)])) as Record<ProbeKind, unknown>;
   for (const reason of ['overlap', 'missed']) skipped.inc({ reason }, 0);
   const transitions = new Counter({ name: 'flowprobe_probe_transitions_total', help: 'Probe state transitions by reason (a reason\'s series appears with its first transition).', labelNames: ['probe', 'reason'], registers: r });
   const outageDuration = new Histogram({ name: 'flowprobe_outage_duration_seconds', help: 'How long each incident was failing (the sum of its failing periods, from a failed run to the next good one), observed when it closed: MTTR.', labelNames: ['probe'], buckets: OUTAGE_BUCKETS, registers: r });
@@ -142,7 +128,6 @@ export function createMetrics(options: MetricsOptions) {
 
   return {
     registry,
-    kindMetrics,
 
     /** Creates a probe's series at zero, so its run counters exist from the first scrape, and
      * binds them once: recording a result looks no label up. */
@@ -161,7 +146,7 @@ export function createMetrics(options: MetricsOptions) {
       bound.set(probe, series);
       for (const result of RESULTS) series.runs[result].inc(0);
       outageDuration.zero({ probe });
-      kindOf(kind).declare(probe, kindMetrics);
+      kindOf(kind).declare(probe, kindSeries[kind]);
     },
 
     /** Declares every probe's series and counts the probes per kind, a slice at a time with
@@ -195,7 +180,7 @@ export function createMetrics(options: MetricsOptions) {
           if (ms !== undefined) series.phases[phase]?.observe(ms / 1000);
         }
       }
-      recordDetail(probe, result.detail, kindMetrics, result.phases);
+      recordDetail(probe, result.detail, kindSeries[result.detail.kind], shared, result.phases);
       if (result.tls) {
         tlsNotAfter.set({ probe }, Math.floor(result.tls.earliestNotAfter / 1000));
         tlsVerified.set({ probe }, result.tls.verified ? 1 : 0);

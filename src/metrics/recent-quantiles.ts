@@ -19,6 +19,10 @@ interface Series {
   sum: number;
 }
 
+/** Per-run figures keep the last 128 runs; per-sample figures (gaps, RTTs) the last 256 samples. */
+export const RUNS_KEPT = 128;
+export const SAMPLES_KEPT = 256;
+
 export interface RecentQuantilesOptions {
   name: string;
   help: string;

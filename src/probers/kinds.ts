@@ -8,7 +8,8 @@
 import type { Figure } from '../config/probe-fields.js';
 import type { Problem } from '../config/diagnostics.js';
 import type { ProbeKind, ProbeSpec, RawProbe } from '../config/schema.js';
-import type { KindMetrics } from '../metrics/metrics.js';
+import type { Registry } from 'prom-client';
+import type { SharedSeries } from '../metrics/metrics.js';
 import { flowKind } from './flow/kind.js';
 import { flowProbe } from './flow/schema.js';
 import { httpKind } from './http/kind.js';
@@ -43,7 +44,7 @@ export interface KindBars {
 /** A probe of one kind as its schema parsed it, before the loader resolves its schedule. */
 export type RawProbeOf<K extends ProbeKind> = Extract<RawProbe, { kind: K }>;
 
-export interface Kind<K extends ProbeKind> {
+export interface Kind<K extends ProbeKind, S = unknown> {
   /** Rules across its fields the schema alone cannot say (run by the loader on what parsed,
    * possibly partly: `check` reports every problem at once). */
   rules?(raw: Partial<RawProbeOf<K>>, context: { timeoutMs: number }): Problem[];
@@ -62,13 +63,16 @@ export interface Kind<K extends ProbeKind> {
   bars?(detail: Details[K]): KindBars | undefined;
   /** Its detail in lines a human reads (`flowprobe probe`). */
   describe(detail: Details[K]): string[];
+  /** Its own series, made once per daemon in its registry (every series with a probe label goes
+   * with its probe, by rule). */
+  series(registers: Registry[]): S;
   /** Creates its series at zero for a new probe, so failure counters exist from the first scrape. */
-  declare(probe: string, metrics: KindMetrics): void;
+  declare(probe: string, series: S): void;
   /** Records one run's detail (and what its phases say that the kind keeps a series of). */
-  record(probe: string, detail: Details[K], metrics: KindMetrics, phases: Phases): void;
+  record(probe: string, detail: Details[K], series: S, shared: SharedSeries, phases: Phases): void;
 }
 
-export const KINDS: { [K in ProbeKind]: Kind<K> } = { http: httpKind, sse: sseKind, websocket: websocketKind, flow: flowKind, tls: tlsKind, tcp: tcpKind };
+export const KINDS: { [K in ProbeKind]: Kind<K, unknown> } = { http: httpKind, sse: sseKind, websocket: websocketKind, flow: flowKind, tls: tlsKind, tcp: tcpKind };
 
 /** The table entry for a kind (TypeScript cannot correlate a spec's kind with its entry alone). */
 export function kindOf<K extends ProbeKind>(kind: K): Kind<K> {

@@ -1,6 +1,8 @@
 // The flow kind: what its runs report beyond phases and checks, how that reads, which figures
 // it has, and the series it feeds. Its schema is ./schema.ts, its prober ./prober.ts.
 import { formatDuration } from '../../config/units.js';
+import type { Registry } from 'prom-client';
+import { RecentQuantiles, RUNS_KEPT } from '../../metrics/recent-quantiles.js';
 import type { Kind } from '../kinds.js';
 import { flowRules } from './rules.js';
 import { CONNECTION_PHASES } from '../types.js';
@@ -32,7 +34,13 @@ export interface FlowDetail {
   polls: number;
 }
 
-export const flowKind: Kind<'flow'> = {
+const series = (registers: Registry[]) => ({
+    flowLeg: new RecentQuantiles({ name: 'flowprobe_flow_leg_seconds', help: 'Flow legs: from the injection to the marker at each output: quantiles of the last 128 runs.', labelNames: ['probe', 'leg'], keep: RUNS_KEPT, registers }),
+    flowTotal: new RecentQuantiles({ name: 'flowprobe_flow_total_seconds', help: 'Flow: from the injection to the last leg, for flows that reached every hop: quantiles of the last 128 runs.', labelNames: ['probe'], keep: RUNS_KEPT, registers }),
+});
+
+export const flowKind: Kind<'flow', ReturnType<typeof series>> = {
+    series,
     prober: async () => (await import('./prober.js')).probeFlow,
     rules: flowRules,
     figure: (d, figure) => (figure.name === 'total' ? d.totalMs : figure.name === 'leg' ? d.legs[figure.leg] : undefined),

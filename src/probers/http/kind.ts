@@ -18,7 +18,8 @@ export interface HttpDetail {
   redirects: number;
 }
 
-export const httpKind: Kind<'http'> = {
+export const httpKind: Kind<'http', undefined> = {
+    series: () => undefined,
     prober: async () => (await import('./prober.js')).probeHttp,
     emptyDetail: () => ({ kind: 'http', status: undefined, bytes: 0, redirects: 0 }),
     main: { figure: { name: 'duration' }, label: 'duration' },
@@ -26,7 +27,7 @@ export const httpKind: Kind<'http'> = {
     figures: () => ['duration', ...CONNECTION_PHASES, 'phase.download'],
     describe: (d) => [`http: status ${d.status ?? '-'} · ${d.bytes} bytes · ${d.redirects} redirect(s)`],
     declare: () => undefined,
-    record: (probe, d, m) => {
-      if (d.status !== undefined) m.httpStatus.set({ probe }, d.status);
+    record: (probe, d, _series, shared) => {
+      if (d.status !== undefined) shared.httpStatus.set({ probe }, d.status);
     },
   };

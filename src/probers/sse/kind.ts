@@ -1,6 +1,8 @@
 // The sse kind: what its runs report beyond phases and checks, how that reads, which figures
 // it has, and the series it feeds. Its schema is ./schema.ts, its prober ./prober.ts.
 import { formatDuration } from '../../config/units.js';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { RecentQuantiles, RUNS_KEPT, SAMPLES_KEPT } from '../../metrics/recent-quantiles.js';
 import type { Kind } from '../kinds.js';
 import { sseRules } from './rules.js';
 import { CONNECTION_PHASES } from '../types.js';
@@ -50,7 +52,21 @@ export interface SseDetail {
   bursts?: { size: number; everyMs: number } | undefined;
 }
 
-export const sseKind: Kind<'sse'> = {
+const series = (registers: Registry[]) => ({
+    sseEvents: new Counter({ name: 'flowprobe_sse_events_total', help: 'SSE events received (comments excluded), first subscriber.', labelNames: ['probe'], registers }),
+    sseComments: new Counter({ name: 'flowprobe_sse_comments_total', help: 'SSE comment lines (heartbeats) received, first subscriber.', labelNames: ['probe'], registers }),
+    sseFirstEvent: new RecentQuantiles({ name: 'flowprobe_sse_first_event_seconds', help: 'SSE: from sending the request to the first event, first subscriber: quantiles of the last 128 runs.', labelNames: ['probe'], keep: RUNS_KEPT, registers }),
+    sseGap: new RecentQuantiles({ name: 'flowprobe_sse_gap_seconds', help: 'Gaps between SSE events (from the response headers to the first event, then between events): quantiles of the last 256 gaps.', labelNames: ['probe'], keep: SAMPLES_KEPT, registers }),
+    sseMissing: new Counter({ name: 'flowprobe_sse_missing_ids_total', help: 'Numeric SSE event ids skipped.', labelNames: ['probe'], registers }),
+    sseDuplicate: new Counter({ name: 'flowprobe_sse_duplicate_ids_total', help: 'Numeric SSE event ids seen again or out of order.', labelNames: ['probe'], registers }),
+    sseReconnects: new Counter({ name: 'flowprobe_sse_reconnects_total', help: 'SSE reconnections: the planned resume, and the server ending the stream.', labelNames: ['probe'], registers }),
+    sseReconnect: new Gauge({ name: 'flowprobe_sse_reconnect_seconds', help: 'Longest SSE reconnect of the last run: from the drop to the first event after it.', labelNames: ['probe'], registers }),
+    sseAge: new Gauge({ name: 'flowprobe_sse_event_age_p99_seconds', help: 'SSE events with a send time: p99 of their age on arrival, last run.', labelNames: ['probe'], registers }),
+    sseSpread: new Gauge({ name: 'flowprobe_sse_fanout_delivery_spread_seconds', help: 'Fan-out: worst spread in delivery of one event across subscribers, last run.', labelNames: ['probe'], registers }),
+});
+
+export const sseKind: Kind<'sse', ReturnType<typeof series>> = {
+    series,
     prober: async () => (await import('./prober.js')).probeSse,
     rules: sseRules,
     emptyDetail: (spec) => ({
@@ -71,8 +87,8 @@ export const sseKind: Kind<'sse'> = {
     declare: (probe, m) => {
       for (const counter of [m.sseEvents, m.sseComments, m.sseMissing, m.sseDuplicate, m.sseReconnects]) counter.inc({ probe }, 0);
     },
-    record: (probe, d, m, phases) => {
-      if (d.status !== undefined) m.httpStatus.set({ probe }, d.status);
+    record: (probe, d, m, shared, phases) => {
+      if (d.status !== undefined) shared.httpStatus.set({ probe }, d.status);
       if (phases.first_event !== undefined) m.sseFirstEvent.observe({ probe }, phases.first_event / 1000);
       m.sseEvents.inc({ probe }, d.events);
       m.sseComments.inc({ probe }, d.comments);

@@ -19,7 +19,8 @@ export interface TcpDetail {
   replyMs: number | undefined;
 }
 
-export const tcpKind: Kind<'tcp'> = {
+export const tcpKind: Kind<'tcp', undefined> = {
+  series: () => undefined,
   prober: async () => (await import('./prober.js')).probeTcp,
   emptyDetail: () => ({ kind: 'tcp', connectMs: undefined, sent: 0, received: 0, replyMs: undefined }),
   main: { figure: { name: 'duration' }, label: 'duration' },

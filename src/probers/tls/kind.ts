@@ -16,7 +16,8 @@ export interface TlsDetail {
   alpn: string | undefined;
 }
 
-export const tlsKind: Kind<'tls'> = {
+export const tlsKind: Kind<'tls', undefined> = {
+  series: () => undefined,
   prober: async () => (await import('./prober.js')).probeTls,
   emptyDetail: () => ({ kind: 'tls', handshakeMs: undefined, alpn: undefined }),
   main: { figure: { name: 'duration' }, label: 'handshake' },

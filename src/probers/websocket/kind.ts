@@ -1,6 +1,8 @@
 // The websocket kind: what its runs report beyond phases and checks, how that reads, which
 // figures it has, and the series it feeds. Its schema is ./schema.ts, its prober ./prober.ts.
 import { formatDuration } from '../../config/units.js';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { RecentQuantiles, SAMPLES_KEPT } from '../../metrics/recent-quantiles.js';
 import type { Kind } from '../kinds.js';
 import { CONNECTION_PHASES, type FailureCode } from '../types.js';
 import type { Spread } from '../stats.js';
@@ -34,7 +36,16 @@ export interface WebSocketDetail {
 const spreadOf = (label: string, v: Spread | undefined) =>
   v ? `${label} p50 ${formatDuration(v.p50)} · p95 ${formatDuration(v.p95)} · p99 ${formatDuration(v.p99)} · max ${formatDuration(v.max)} (${v.n})` : `${label} -`;
 
-export const websocketKind: Kind<'websocket'> = {
+const series = (registers: Registry[]) => ({
+    wsRtt: new RecentQuantiles({ name: 'flowprobe_ws_rtt_seconds', help: 'WebSocket round trips (ping/pong or request/response): quantiles of the last 256 samples.', labelNames: ['probe'], keep: SAMPLES_KEPT, registers }),
+    wsMessages: new Counter({ name: 'flowprobe_ws_messages_total', help: 'WebSocket messages by direction.', labelNames: ['probe', 'direction'], registers }),
+    wsOrder: new Counter({ name: 'flowprobe_ws_sequence_errors_total', help: 'Burst messages out of order, missing or duplicated.', labelNames: ['probe', 'error'], registers }),
+    wsClose: new Gauge({ name: 'flowprobe_ws_last_close_code', help: 'Close code of the last run (first connection).', labelNames: ['probe'], registers }),
+    wsConnFailures: new Counter({ name: 'flowprobe_ws_connection_failures_total', help: 'WebSocket connections that failed, by reason.', labelNames: ['probe', 'reason'], registers }),
+});
+
+export const websocketKind: Kind<'websocket', ReturnType<typeof series>> = {
+    series,
     prober: async () => (await import('./prober.js')).probeWebSocket,
     figure: (d, figure) => (figure.name === 'rtt_p95' ? d.rttMs?.p95 : undefined),
     emptyDetail: (spec) => ({
