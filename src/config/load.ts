@@ -335,10 +335,13 @@ function checkAlerting(rawConfig: unknown, source: SourceMap, diagnostics: Diagn
  * checked, and check would have accepted a limit that never runs. */
 function checkCertificateLimit(raw: Fields, at: KeyPath, source: SourceMap, diagnostics: Diagnostic[]): void {
   const url = (raw as { url?: unknown }).url;
-  if (typeof url !== 'string' || /^(https|wss|tls|tcps):/i.test(url)) return;
+  if (typeof url !== 'string' || raw.kind === undefined) return;
+  // Which URLs speak TLS is the kind's to say.
+  const tls = kindOf(raw.kind as ProbeKind).tlsSchemes;
+  if (!tls || tls.some((scheme) => url.toLowerCase().startsWith(`${scheme}://`))) return;
   for (const part of ['expect', 'degradeWhen'] as const) {
     if ((raw as Record<string, { certExpiresIn?: unknown } | undefined>)[part]?.certExpiresIn === undefined) continue;
-    diagnostics.push(source.at([...at, part, 'certExpiresIn'], `expected an https:// or wss:// url for a certificate limit, found ${url.split(':')[0]}://`));
+    diagnostics.push(source.at([...at, part, 'certExpiresIn'], `expected a TLS url (${tls.map((s) => `${s}://`).join(' or ')}) for a certificate limit, found ${url.split(':')[0]}://`));
   }
 }
 

@@ -59,6 +59,8 @@ export interface Kind<K extends ProbeKind, S = unknown> {
   main: { figure: Figure; label: string };
   /** The figures its results carry: what a degradation rule may watch. */
   figures(spec: FigureInput<K>): string[];
+  /** The URL schemes on which it speaks TLS (a certificate limit needs one of them). */
+  tlsSchemes?: readonly string[];
   /** Bars of its own for a run on the probe's page, if it has any. */
   bars?(detail: Details[K]): KindBars | undefined;
   /** Its detail in lines a human reads (`flowprobe probe`). */

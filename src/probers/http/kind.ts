@@ -19,6 +19,7 @@ export interface HttpDetail {
 }
 
 export const httpKind: Kind<'http', undefined> = {
+    tlsSchemes: ['https'],
     series: () => undefined,
     prober: async () => (await import('./prober.js')).probeHttp,
     emptyDetail: () => ({ kind: 'http', status: undefined, bytes: 0, redirects: 0 }),

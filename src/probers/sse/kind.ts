@@ -66,6 +66,7 @@ const series = (registers: Registry[]) => ({
 });
 
 export const sseKind: Kind<'sse', ReturnType<typeof series>> = {
+    tlsSchemes: ['https'],
     series,
     prober: async () => (await import('./prober.js')).probeSse,
     rules: sseRules,

@@ -20,6 +20,7 @@ export interface TcpDetail {
 }
 
 export const tcpKind: Kind<'tcp', undefined> = {
+  tlsSchemes: ['tcps'],
   series: () => undefined,
   prober: async () => (await import('./prober.js')).probeTcp,
   emptyDetail: () => ({ kind: 'tcp', connectMs: undefined, sent: 0, received: 0, replyMs: undefined }),

@@ -17,6 +17,7 @@ export interface TlsDetail {
 }
 
 export const tlsKind: Kind<'tls', undefined> = {
+  tlsSchemes: ['tls'],
   series: () => undefined,
   prober: async () => (await import('./prober.js')).probeTls,
   emptyDetail: () => ({ kind: 'tls', handshakeMs: undefined, alpn: undefined }),

@@ -45,6 +45,7 @@ const series = (registers: Registry[]) => ({
 });
 
 export const websocketKind: Kind<'websocket', ReturnType<typeof series>> = {
+    tlsSchemes: ['wss'],
     series,
     prober: async () => (await import('./prober.js')).probeWebSocket,
     figure: (d, figure) => (figure.name === 'rtt_p95' ? d.rttMs?.p95 : undefined),
