@@ -100,7 +100,7 @@ describe('classes of targets, through `flowprobe probe`', { timeout: 60_000, con
   it('§1 a healthy stream with a planned resume and a 1 s retry: is ok: the reconnect is its own figure, not a gap', async () => {
     const r = await flowprobe(configFile, 'cadence');
     assert.equal(r.result.verdict, 'ok', r.text);
-    assert.ok(Number(r.result.detail.longestGapMs) < 500, r.text);
+    assert.ok(Number(r.result.detail.longestGapMs) < 1_000, `${r.text}: the 1 s retry: wait is not a gap`);
     assert.ok(Number(r.result.detail.reconnectMs) >= 1_000, r.text);
   });
 

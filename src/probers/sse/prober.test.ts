@@ -207,20 +207,23 @@ describe('SSE prober against real local servers', () => {
   }
 
   it('follows a server that rotates its streams as an EventSource would: reconnects counted and timed, ids continuous, ok', async () => {
-    const r = await probe({ url: `${server.url}/rotating`, hold: '2s', holdFull: true, expect: { maxGap: '300ms' } }, 3000);
+    const r = await probe({ url: `${server.url}/rotating`, hold: '3s', holdFull: true }, 4000);
     assert.equal(code(r), 'ok', r.ok ? '' : r.failure.message);
     assert.ok(sse(r).serverEnds >= 2, `the server ended the stream ${sse(r).serverEnds} time(s)`);
     assert.equal(sse(r).reconnects, sse(r).serverEnds);
     assert.equal(sse(r).missingIds, 0, 'Last-Event-ID sent: the sequence went on');
     assert.equal(sse(r).duplicateIds, 0);
-    // Gaps are within a connection: the retry: wait is the reconnect's, not a silence.
-    assert.ok((sse(r).longestGapMs ?? 999) < 150 + 100, `longest gap ${sse(r).longestGapMs}`);
+    // Gaps are within a connection: the first event after a reconnect closes the reconnect, not a
+    // gap (so the retry: wait is never a silence). Counted, not timed: a busy machine stretches
+    // every gap, but not this.
+    const { events, reconnects, gapsMs } = sse(r);
+    assert.ok(gapsMs.length === events - reconnects || gapsMs.length === events - reconnects + 1, `${gapsMs.length} gaps for ${events} events over ${reconnects + 1} connections`);
     assert.ok((sse(r).reconnectMs ?? 0) >= 150, `reconnect ${sse(r).reconnectMs}ms: retry: 150 and the first event after`);
     // Reconnects are a figure with limits when the probe sets them.
-    const limited = await probe({ url: `${server.url}/rotating`, hold: '2s', holdFull: true, expect: { maxReconnects: 1 } }, 3000);
+    const limited = await probe({ url: `${server.url}/rotating`, hold: '3s', holdFull: true, expect: { maxReconnects: 1 } }, 4000);
     assert.equal(code(limited), 'assertion');
     assert.match(limited.ok ? '' : limited.failure.message, /^reconnects: expected <= 1, observed [2-9]/);
-    const soft = await probe({ url: `${server.url}/rotating`, hold: '2s', holdFull: true, degradeWhen: { reconnectWithin: '100ms' } }, 3000);
+    const soft = await probe({ url: `${server.url}/rotating`, hold: '3s', holdFull: true, degradeWhen: { reconnectWithin: '100ms' } }, 4000);
     assert.equal(soft.ok && soft.verdict, 'degraded');
     assert.match(soft.ok && soft.verdict === 'degraded' ? soft.degradation : '', /^reconnect time [\d.]+m?s, over its degrade limit/);
   });
@@ -228,7 +231,7 @@ describe('SSE prober against real local servers', () => {
   it('a healthy stream with a planned resume and a 1 s retry: reads ok: the gap is the reconnect\'s, not the server\'s', async () => {
     const r = await probe({ url: `${server.url}/cadence-slow-retry`, hold: '2500ms', resume: { after: '500ms' }, degradeWhen: { maxGap: '500ms' } }, 4000);
     assert.equal(r.ok && r.verdict, 'ok', r.ok ? (r.verdict === 'degraded' ? r.degradation : '') : r.failure.message);
-    assert.ok((sse(r).longestGapMs ?? 999) < 400, `longest gap ${sse(r).longestGapMs}ms`);
+    assert.ok((sse(r).longestGapMs ?? 9_999) < 1_000, `longest gap ${sse(r).longestGapMs}ms: the 1 s retry: wait is not in it`);
     assert.ok((sse(r).reconnectMs ?? 0) >= 1000, `the reconnect took ${sse(r).reconnectMs}ms: the retry: wait and the first event after`);
     assert.ok(r.checks.some((c) => c.name === 'resume' && c.ok));
   });
