@@ -163,12 +163,16 @@ const operators = z
     const low = o.gt ?? o.gte;
     const high = o.lt ?? o.lte;
     if (low !== undefined && high !== undefined && low > high) ctx.addIssue({ code: 'custom', message: `expected a range some number is in, found > ${low} and < ${high}` });
-    if (o.matches !== undefined) {
-      const compiled = Pattern.compile(o.matches);
-      if (typeof compiled === 'string') ctx.addIssue({ code: 'custom', message: compiled, path: ['matches'] });
-    }
   })
-  .transform((o) => Assertion.of({ ...o, matches: o.matches === undefined ? undefined : (Pattern.compile(o.matches) as Pattern) }));
+  .transform((o, ctx) => {
+    // Compiled once, here: what RE2 cannot run is refused where it is written.
+    const matches = o.matches === undefined ? undefined : Pattern.compile(o.matches);
+    if (typeof matches === 'string') {
+      ctx.addIssue({ code: 'custom', message: matches, path: ['matches'], input: o.matches });
+      return z.NEVER;
+    }
+    return Assertion.of({ ...o, matches });
+  });
 
 /** One expectation's value: the equality shorthand, or operators. Dispatched by hand, not a
  * union, so an operator object's own problem ("lt: expected a number", "below: unknown key") is

@@ -239,6 +239,22 @@ export function lookupFamily(family: IpFamily): 0 | 4 | 6 {
   return family === 'ipv4' ? 4 : family === 'ipv6' ? 6 : 0;
 }
 
+/** A `scheme://host:port` address and nothing else (the tls and tcp kinds), for one of `schemes`. */
+export function hostPortUrl(schemes: readonly string[]) {
+  const expected = `expected a ${schemes.map((s) => `${s}://host:port`).join(' or ')} address`;
+  return z
+    .string({ error: expected })
+    .max(2_048)
+    .refine((value) => {
+      try {
+        const url = new URL(value);
+        return schemes.includes(url.protocol.slice(0, -1)) && url.hostname !== '' && url.port !== '' && (url.pathname === '' || url.pathname === '/') && url.username === '' && url.password === '' && url.search === '' && url.hash === '';
+      } catch {
+        return false;
+      }
+    }, { error: `${expected} (a host and a port, nothing else)` });
+}
+
 /** How long the earliest expiring certificate in the chain the server showed must still be
  * valid (`expect` fails a run under it, `degradeWhen` degrades it). TLS probes only. */
 export const certExpiresIn = duration(HOUR, 3_650 * DAY_MS).optional();

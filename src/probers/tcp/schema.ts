@@ -2,20 +2,10 @@
 // expect a reply — a banner (SMTP's 220, SSH's version line), or an answer to what was sent.
 import { z } from 'zod';
 import { regex, size, text, tls as tlsOptions } from '../../config/fields.js';
-import { certExpiresIn, inRun, ipFamily, KiB, phaseLimits, probeName, scheduleFields } from '../../config/probe-fields.js';
+import { certExpiresIn, hostPortUrl, inRun, ipFamily, KiB, phaseLimits, probeName, scheduleFields } from '../../config/probe-fields.js';
 
 /** tcp://host:port, or tcps://host:port for TLS over the connection. */
-export const tcpUrl = z
-  .string({ error: 'expected a tcp://host:port or tcps://host:port address' })
-  .max(2_048)
-  .refine((value) => {
-    try {
-      const url = new URL(value);
-      return (url.protocol === 'tcp:' || url.protocol === 'tcps:') && url.hostname !== '' && url.port !== '' && (url.pathname === '' || url.pathname === '/') && url.username === '' && url.password === '' && url.search === '';
-    } catch {
-      return false;
-    }
-  }, { error: 'expected a tcp://host:port or tcps://host:port address (a host and a port, nothing else)' });
+export const tcpUrl = hostPortUrl(['tcp', 'tcps']);
 
 export const tcpProbe = z.strictObject({
   name: probeName,

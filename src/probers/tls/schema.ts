@@ -2,20 +2,10 @@
 // LDAPS, a database): connect, handshake, report the certificates; no request is sent.
 import { z } from 'zod';
 import { tls as tlsOptions } from '../../config/fields.js';
-import { certExpiresIn, inRun, ipFamily, phaseLimits, probeName, scheduleFields } from '../../config/probe-fields.js';
+import { certExpiresIn, hostPortUrl, inRun, ipFamily, phaseLimits, probeName, scheduleFields } from '../../config/probe-fields.js';
 
 /** tls://host:port — the port is required (there is no default for "some TLS service"). */
-export const tlsUrl = z
-  .string({ error: 'expected a tls://host:port address' })
-  .max(2_048)
-  .refine((value) => {
-    try {
-      const url = new URL(value);
-      return url.protocol === 'tls:' && url.hostname !== '' && url.port !== '' && (url.pathname === '' || url.pathname === '/') && url.username === '' && url.password === '';
-    } catch {
-      return false;
-    }
-  }, { error: 'expected a tls://host:port address (a host and a port, nothing else)' });
+export const tlsUrl = hostPortUrl(['tls']);
 
 export const tlsProbe = z.strictObject({
   name: probeName,
