@@ -240,19 +240,35 @@ export function lookupFamily(family: IpFamily): 0 | 4 | 6 {
 }
 
 /** A `scheme://host:port` address and nothing else (the tls and tcp kinds), for one of `schemes`. */
+/** A host:port address as the probe file wrote it, parsed once at load. */
+export interface HostPort {
+  /** As written, for humans. */
+  url: string;
+  scheme: string;
+  /** Without an IPv6 literal's brackets. */
+  hostname: string;
+  port: number;
+}
+
 export function hostPortUrl(schemes: readonly string[]) {
   const expected = `expected a ${schemes.map((s) => `${s}://host:port`).join(' or ')} address`;
   return z
     .string({ error: expected })
     .max(2_048)
-    .refine((value) => {
+    .transform((value, ctx): HostPort => {
+      let url: URL | undefined;
       try {
-        const url = new URL(value);
-        return schemes.includes(url.protocol.slice(0, -1)) && url.hostname !== '' && url.port !== '' && (url.pathname === '' || url.pathname === '/') && url.username === '' && url.password === '' && url.search === '' && url.hash === '';
+        url = new URL(value);
       } catch {
-        return false;
+        url = undefined;
       }
-    }, { error: `${expected} (a host and a port, nothing else)` });
+      const ok = url && schemes.includes(url.protocol.slice(0, -1)) && url.hostname !== '' && url.port !== '' && (url.pathname === '' || url.pathname === '/') && url.username === '' && url.password === '' && url.search === '' && url.hash === '';
+      if (!url || !ok) {
+        ctx.addIssue({ code: 'custom', message: `${expected} (a host and a port, nothing else)` });
+        return z.NEVER;
+      }
+      return { url: value, scheme: url.protocol.slice(0, -1), hostname: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port) };
+    });
 }
 
 /** How long the earliest expiring certificate in the chain the server showed must still be

@@ -25,7 +25,7 @@ export const tcpKind: Kind<'tcp', undefined> = {
   prober: async () => (await import('./prober.js')).probeTcp,
   emptyDetail: () => ({ kind: 'tcp', connectMs: undefined, sent: 0, received: 0, replyMs: undefined }),
   main: { figure: { name: 'duration' }, label: 'duration' },
-  target: (spec) => `TCP ${spec.url.replace(/^tcps?:\/\//, '')}${spec.url.startsWith('tcps:') ? ' (TLS)' : ''}`,
+  target: (spec) => `TCP ${spec.url.hostname.includes(':') ? `[${spec.url.hostname}]` : spec.url.hostname}:${spec.url.port}${spec.url.scheme === 'tcps' ? ' (TLS)' : ''}`,
   figures: () => ['duration', 'phase.dns', 'phase.connect', 'phase.tls', 'phase.first_byte'],
   describe: (d) => [`tcp: connected in ${d.connectMs === undefined ? '-' : `${d.connectMs.toFixed(1)}ms`} · ${d.sent} B sent · ${d.received} B received${d.replyMs === undefined ? '' : ` · reply after ${d.replyMs.toFixed(1)}ms`}`],
   declare: () => undefined,

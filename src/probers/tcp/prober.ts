@@ -14,13 +14,12 @@ import type { TcpDetail } from './kind.js';
 
 export async function probeTcp(spec: ProbeSpec<'tcp'>, ctx: ProbeContext): Promise<ProberOutcome> {
   const timeline: Timeline = { phases: {}, connectedAt: undefined };
-  const url = new URL(spec.url);
   const detail: TcpDetail = { kind: 'tcp', connectMs: undefined, sent: 0, received: 0, replyMs: undefined };
   const started = performance.now();
   const outcome = (failure: Failure | undefined, checks: CheckResult[]): ProberOutcome => ({ failure, phases: timeline.phases, tls: timeline.tls, remote: timeline.remote, checks, detail });
   let socket: Socket;
   try {
-    socket = await openTimedSocket({ hostname: url.hostname, port: Number(url.port), secure: url.protocol === 'tcps:' }, spec.tls, timeline, ctx.signal, lookupFamily(spec.ipFamily));
+    socket = await openTimedSocket({ hostname: spec.url.hostname, port: spec.url.port, secure: spec.url.scheme === 'tcps' }, spec.tls, timeline, ctx.signal, lookupFamily(spec.ipFamily));
   } catch (error) {
     return outcome(classifyError(causeOf(error, timeline), ctx.signal, stageOf(timeline)), []);
   }

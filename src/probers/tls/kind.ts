@@ -22,7 +22,7 @@ export const tlsKind: Kind<'tls', undefined> = {
   prober: async () => (await import('./prober.js')).probeTls,
   emptyDetail: () => ({ kind: 'tls', handshakeMs: undefined, alpn: undefined }),
   main: { figure: { name: 'duration' }, label: 'handshake' },
-  target: (spec) => `TLS ${spec.url.replace(/^tls:\/\//, '')}`,
+  target: (spec) => `TLS ${spec.url.hostname.includes(':') ? `[${spec.url.hostname}]` : spec.url.hostname}:${spec.url.port}`,
   figures: () => ['duration', 'phase.dns', 'phase.connect', 'phase.tls'],
   describe: (d) => [`handshake: ${d.handshakeMs === undefined ? '-' : `${d.handshakeMs.toFixed(1)}ms`}${d.alpn ? ` · ALPN ${d.alpn}` : ''}`],
   declare: () => undefined,

@@ -13,11 +13,10 @@ import type { TlsDetail } from './kind.js';
 
 export async function probeTls(spec: ProbeSpec<'tls'>, ctx: ProbeContext): Promise<ProberOutcome> {
   const timeline: Timeline = { phases: {}, connectedAt: undefined };
-  const url = new URL(spec.url);
   const detail: TlsDetail = { kind: 'tls', handshakeMs: undefined, alpn: undefined };
   const started = performance.now();
   try {
-    const socket = (await openTimedSocket({ hostname: url.hostname, port: Number(url.port), secure: true, alpn: spec.alpn }, spec.tls, timeline, ctx.signal, lookupFamily(spec.ipFamily))) as TLSSocket;
+    const socket = (await openTimedSocket({ hostname: spec.url.hostname, port: spec.url.port, secure: true, alpn: spec.alpn }, spec.tls, timeline, ctx.signal, lookupFamily(spec.ipFamily))) as TLSSocket;
     detail.handshakeMs = performance.now() - started - (timeline.phases.dns ?? 0);
     detail.alpn = socket.alpnProtocol || undefined;
     socket.destroy();
