@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import { alertingConfig } from '../../test/alerting.js';
 import { FakeClock } from '../../test/fake-clock.js';
 import { httpSpec } from '../../test/probe-spec.js';
-import { daemonConfigSchema, type HttpProbeSpec } from '../config/schema.js';
+import { daemonConfigSchema, type ProbeSpec } from '../config/schema.js';
 import { Health } from '../detect/health.js';
 import type { ProbeResult } from '../probers/types.js';
 import { eventsFromTransition, type Notification } from './alert.js';
@@ -50,7 +50,7 @@ function pipeline(options: Options = {}) {
     receivers: new Map([['pager', receiver('pager')], ['boss', receiver('boss')]]),
   });
   const names = options.probes ?? ['api'];
-  const specs = new Map(names.map((name) => [name, { ...httpSpec({ url: 'http://127.0.0.1:9/' }), name, schedule: { type: 'every', everyMs: every } } as HttpProbeSpec]));
+  const specs = new Map(names.map((name) => [name, { ...httpSpec({ url: 'http://127.0.0.1:9/' }), name, schedule: { type: 'every', everyMs: every } } as ProbeSpec<'http'>]));
   const lastError = new Map<string, string | undefined>();
   const health = new Health({
     clock,

@@ -231,8 +231,4 @@ export type ProbeSpec<K extends ProbeKind = ProbeKind> = K extends ProbeKind
       fingerprint: string;
     }
   : never;
-export type HttpProbeSpec = ProbeSpec<'http'>;
-export type SseProbeSpec = ProbeSpec<'sse'>;
-export type WebSocketProbeSpec = ProbeSpec<'websocket'>;
-export type FlowProbeSpec = ProbeSpec<'flow'>;
 export type MaintenanceWindow = AlertingConfig['maintenance'][number];

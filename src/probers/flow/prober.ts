@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import type { JsonExpectation, JsonScalar } from '../../config/assertions.js';
 import type { JsonPath } from '../../config/fields.js';
 import { request, type Dispatcher } from 'undici';
-import type { FlowProbeSpec } from '../../config/schema.js';
+import type { ProbeSpec } from '../../config/schema.js';
 import type { FlowStep, FlowWatcher } from './schema.js';
 import { formatDuration } from '../../config/units.js';
 import { check, checkLimit, checkStatus, limitChecks } from '../checks.js';
@@ -37,7 +37,7 @@ interface FlowState {
   checks: CheckResult[];
 }
 
-export async function probeFlow(spec: FlowProbeSpec, ctx: ProbeContext): Promise<ProberOutcome> {
+export async function probeFlow(spec: ProbeSpec<'flow'>, ctx: ProbeContext): Promise<ProberOutcome> {
   const timeline: Timeline = { phases: {}, connectedAt: undefined };
   const state: FlowState = {
     vars: { runId: ctx.runId, captures: {} },
@@ -62,7 +62,7 @@ export async function probeFlow(spec: FlowProbeSpec, ctx: ProbeContext): Promise
 
 /** Opens every watcher at once and waits until each is ready; the first failure ends the run
  * before anything is injected. */
-async function openWatchers(spec: FlowProbeSpec, ctx: ProbeContext, timeline: Timeline, watches: Watch[]): Promise<Failure | undefined> {
+async function openWatchers(spec: ProbeSpec<'flow'>, ctx: ProbeContext, timeline: Timeline, watches: Watch[]): Promise<Failure | undefined> {
   const opened = await Promise.all(spec.watch.map((w, i) => openWatcher(w, spec, ctx, i === 0 ? timeline : { phases: {}, connectedAt: undefined })));
   let failure: Failure | undefined;
   opened.forEach((result, i) => {
@@ -72,7 +72,7 @@ async function openWatchers(spec: FlowProbeSpec, ctx: ProbeContext, timeline: Ti
   return failure;
 }
 
-async function openWatcher(watcher: FlowWatcher, spec: FlowProbeSpec, ctx: ProbeContext, timeline: Timeline): Promise<Watch | { failure: Failure }> {
+async function openWatcher(watcher: FlowWatcher, spec: ProbeSpec<'flow'>, ctx: ProbeContext, timeline: Timeline): Promise<Watch | { failure: Failure }> {
   if ('sse' in watcher) return openSseWatch(watcher.name, watcher.sse, spec.maxPayload, ctx, timeline);
   const auth = await authFor(watcher.websocket);
   const opened = await connectWebSocket({ ...auth, tls: watcher.websocket.tls, maxPayload: spec.maxPayload }, ctx.signal, timeline.phases, timeline);
@@ -134,7 +134,7 @@ async function pump(body: Dispatcher.ResponseData['body'], inbox: Inbox, maxPayl
 /** Injections run in order; the awaits and polls after one wait for it side by side (each is
  * its own hop), so one hop's wait is never counted in another's leg, and when one hop fails the
  * others are still measured and named in the headline. */
-async function runSteps(spec: FlowProbeSpec, ctx: ProbeContext, watches: Watch[], state: FlowState): Promise<Failure | undefined> {
+async function runSteps(spec: ProbeSpec<'flow'>, ctx: ProbeContext, watches: Watch[], state: FlowState): Promise<Failure | undefined> {
   const labels = spec.steps.map(stepLabel);
   for (let index = 0; index < spec.steps.length; ) {
     const step = spec.steps[index] as FlowStep;
@@ -162,7 +162,7 @@ async function runSteps(spec: FlowProbeSpec, ctx: ProbeContext, watches: Watch[]
 
 /** One chain per watcher (awaits on one watcher share its inbox, so they take turns), one per
  * poll; the chains run at once. Outcomes in step order. */
-async function waitForHops(steps: FlowStep[], spec: FlowProbeSpec, ctx: ProbeContext, watches: Watch[], state: FlowState): Promise<Array<Failure | undefined>> {
+async function waitForHops(steps: FlowStep[], spec: ProbeSpec<'flow'>, ctx: ProbeContext, watches: Watch[], state: FlowState): Promise<Array<Failure | undefined>> {
   const outcomes: Array<Failure | undefined> = steps.map(() => undefined);
   const chains = new Map<string, number[]>();
   steps.forEach((step, i) => {
@@ -199,7 +199,7 @@ function withOtherHops(failure: Failure, hop: string, state: FlowState): Failure
 }
 
 /** A leg or the total over its fail limit: the hop named with observed vs limit, and the others. */
-function slowestHopFailure(spec: FlowProbeSpec, state: FlowState): Failure | undefined {
+function slowestHopFailure(spec: ProbeSpec<'flow'>, state: FlowState): Failure | undefined {
   const failed = state.checks.filter((c) => !c.ok);
   const first = failed[0];
   if (!first) return undefined;
@@ -219,7 +219,7 @@ function stepLabel(step: FlowStep): string {
 
 type InjectStep = Extract<FlowStep, { inject: unknown }>['inject'];
 
-async function inject(step: InjectStep, spec: FlowProbeSpec, ctx: ProbeContext, state: FlowState): Promise<Failure | undefined> {
+async function inject(step: InjectStep, spec: ProbeSpec<'flow'>, ctx: ProbeContext, state: FlowState): Promise<Failure | undefined> {
   const json = step.json === undefined ? undefined : renderValue(step.json, state.vars);
   const body = json !== undefined ? JSON.stringify(json) : step.body === undefined ? undefined : substitute(step.body, state.vars);
   const headers = { ...(json !== undefined ? { 'content-type': 'application/json' } : {}), ...step.headers };
@@ -255,7 +255,7 @@ async function inject(step: InjectStep, spec: FlowProbeSpec, ctx: ProbeContext, 
 
 type AwaitStep = Extract<FlowStep, { await: unknown }>['await'];
 
-async function awaitMarker(step: AwaitStep, spec: FlowProbeSpec, ctx: ProbeContext, watches: Watch[], state: FlowState): Promise<Failure | undefined> {
+async function awaitMarker(step: AwaitStep, spec: ProbeSpec<'flow'>, ctx: ProbeContext, watches: Watch[], state: FlowState): Promise<Failure | undefined> {
   const watch = watches.find((w) => w.name === step.on) as Watch;
   const got = await watch.inbox.until((text) => matches(text, step.match, state.vars), remaining(step.within, state), ctx.signal, `leg ${step.on}`);
   if (isFailure(got)) {
@@ -269,7 +269,7 @@ async function awaitMarker(step: AwaitStep, spec: FlowProbeSpec, ctx: ProbeConte
 
 type PollStep = Extract<FlowStep, { poll: unknown }>['poll'];
 
-async function poll(step: PollStep, spec: FlowProbeSpec, ctx: ProbeContext, state: FlowState): Promise<Failure | undefined> {
+async function poll(step: PollStep, spec: ProbeSpec<'flow'>, ctx: ProbeContext, state: FlowState): Promise<Failure | undefined> {
   const deadline = (state.acceptedAt ?? performance.now()) + step.within;
   let last = 'no response';
   for (;;) {
@@ -299,7 +299,7 @@ async function poll(step: PollStep, spec: FlowProbeSpec, ctx: ProbeContext, stat
 
 /** A hop whose marker never came: a failed check of its own (first in the table, with the
  * limit it missed), and how long it waited, for the waterfall. */
-function missed(leg: string, within: number, spec: FlowProbeSpec, state: FlowState, observed: string): void {
+function missed(leg: string, within: number, spec: ProbeSpec<'flow'>, state: FlowState, observed: string): void {
   const limit = spec.expect.legs?.[leg];
   const expected = limit !== undefined && limit < within ? `<= ${formatDuration(limit)}` : `marker within ${formatDuration(within)}`;
   state.checks.push(check(`leg ${leg}`, false, expected, observed));
@@ -351,7 +351,7 @@ function firstPath(json: readonly JsonExpectation[] | undefined): JsonPath | und
 
 /** Compares what arrived at a hop with what was injected: the object holding the marker must
  * carry every field that was sent, with the same value. */
-function integrity(hop: string, document: unknown, markerPath: JsonPath | undefined, spec: FlowProbeSpec, state: FlowState, markerValue?: unknown): Failure | undefined {
+function integrity(hop: string, document: unknown, markerPath: JsonPath | undefined, spec: ProbeSpec<'flow'>, state: FlowState, markerValue?: unknown): Failure | undefined {
   if (!spec.expect.integrity || markerPath === undefined || !isObject(state.sent) || !isObject(document)) return undefined;
   const holders = markerPath.parents(document);
   const values = markerPath.select(document);
@@ -380,7 +380,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 /** A row per hop that arrived, with its figure (against its limits when it has any), and the
  * total; a hop that never arrived already has its failed row (missed). */
-function latencyChecks(spec: FlowProbeSpec, detail: FlowDetail): CheckResult[] {
+function latencyChecks(spec: ProbeSpec<'flow'>, detail: FlowDetail): CheckResult[] {
   const fail = spec.expect.legs ?? {};
   const soft = spec.degradeWhen.legs ?? {};
   const checks = Object.entries(detail.legs).map(([leg, observed]) => checkLimit(`leg ${leg}`, observed, { fail: fail[leg], degrade: soft[leg] }, 'duration') ?? check(`leg ${leg}`, true, leg === 'inject' ? 'accepted' : 'arrived', formatDuration(observed)));

@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { request, type Dispatcher } from 'undici';
 import { lookupFamily } from '../../config/probe-fields.js';
 import { formatDuration } from '../../config/units.js';
-import type { HttpProbeSpec } from '../../config/schema.js';
+import type { ProbeSpec } from '../../config/schema.js';
 import {
   check,
   checkContains,
@@ -23,7 +23,7 @@ import type { HttpDetail } from './kind.js';
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
 
-export async function probeHttp(spec: HttpProbeSpec, ctx: ProbeContext): Promise<ProberOutcome> {
+export async function probeHttp(spec: ProbeSpec<'http'>, ctx: ProbeContext): Promise<ProberOutcome> {
   const started = performance.now();
   const timeline: Timeline = { phases: {}, connectedAt: undefined };
   const detail: HttpDetail = { kind: 'http', status: undefined, bytes: 0, redirects: 0 };
@@ -69,7 +69,7 @@ interface Response {
 
 /** Sends the request, follows redirects, reads the final body; a failure for what is not HTTP-level. */
 async function exchange(
-  spec: HttpProbeSpec,
+  spec: ProbeSpec<'http'>,
   ctx: ProbeContext,
   agent: Dispatcher,
   timeline: Timeline,
@@ -105,7 +105,7 @@ async function exchange(
   }
 }
 
-function requestBody(spec: HttpProbeSpec): string | undefined {
+function requestBody(spec: ProbeSpec<'http'>): string | undefined {
   if (spec.json !== undefined) return JSON.stringify(spec.json);
   return spec.body;
 }
@@ -124,7 +124,7 @@ async function readCapped(body: Dispatcher.ResponseData['body'], limit: number, 
   return Buffer.concat(chunks).toString('utf8');
 }
 
-function evaluate(spec: HttpProbeSpec, res: Response, elapsedMs: number): CheckResult[] {
+function evaluate(spec: ProbeSpec<'http'>, res: Response, elapsedMs: number): CheckResult[] {
   const { expect } = spec;
   const checks: CheckResult[] = [checkStatus(res.status, expect.status)];
   checks.push(...limitChecks([checkLimit('duration', elapsedMs, { fail: expect.maxDuration, degrade: spec.degradeWhen.maxDuration }, 'duration')]));
@@ -141,7 +141,7 @@ function evaluate(spec: HttpProbeSpec, res: Response, elapsedMs: number): CheckR
   return checks;
 }
 
-function jsonChecks(body: string, expectations: NonNullable<HttpProbeSpec['expect']['json']>): CheckResult[] {
+function jsonChecks(body: string, expectations: NonNullable<ProbeSpec<'http'>['expect']['json']>): CheckResult[] {
   let document: unknown;
   try {
     document = JSON.parse(body);

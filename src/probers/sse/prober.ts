@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import type { EventSourceMessage } from 'eventsource-parser';
 import { request, type Dispatcher } from 'undici';
 import { lookupFamily } from '../../config/probe-fields.js';
-import type { SseProbeSpec } from '../../config/schema.js';
+import type { ProbeSpec } from '../../config/schema.js';
 import { formatDuration, formatSize } from '../../config/units.js';
 import type { JsonPath } from '../../config/fields.js';
 import { check, checkLimit, checkStatus, limitChecks } from '../checks.js';
@@ -97,7 +97,7 @@ type SegmentEnd =
   | { kind: 'drop' }
   | { kind: 'failure'; failure: Failure };
 
-export async function probeSse(spec: SseProbeSpec, ctx: ProbeContext): Promise<ProberOutcome> {
+export async function probeSse(spec: ProbeSpec<'sse'>, ctx: ProbeContext): Promise<ProberOutcome> {
   const timeline: Timeline = { phases: {}, connectedAt: undefined };
   const started = performance.now();
   // The first subscriber has its own timed connection (the run's phases); the others of a
@@ -155,7 +155,7 @@ function mostSpecific(failure: Failure | undefined, checks: CheckResult[], repor
   return ids ? { code: 'assertion', message: `${ids}; then ${failure.message}` } : failure;
 }
 
-async function subscribe(spec: SseProbeSpec, ctx: ProbeContext, timeline: Timeline, fanOut: boolean, sharedAgent: Dispatcher | undefined): Promise<ClientReport> {
+async function subscribe(spec: ProbeSpec<'sse'>, ctx: ProbeContext, timeline: Timeline, fanOut: boolean, sharedAgent: Dispatcher | undefined): Promise<ClientReport> {
   const report: ClientReport = {
     failure: undefined, status: undefined, startedAt: performance.now(), firstEventAt: undefined, lastEventAt: undefined,
     events: 0, comments: 0, gaps: new Tally(GAPS_KEPT), gapFrom: undefined, reconnectingSince: undefined, lastHeadersAt: undefined, recentReconnects: [], bytesAtEvent: 0, lastNumericId: undefined, lastId: undefined, missingIds: 0, duplicateIds: 0, idGaps: [], idRepeats: [],
@@ -188,7 +188,7 @@ async function subscribe(spec: SseProbeSpec, ctx: ProbeContext, timeline: Timeli
  * sends Last-Event-ID, and reads on; missed or repeated ids across the reconnect show in the id
  * counters, its time in reconnectMs. A storm — STORM_RECONNECTS within STORM_MS — ends the run:
  * a server that drops every stream at once is down, however often it answers. */
-async function reconnect(spec: SseProbeSpec, ctx: ProbeContext, agent: Dispatcher, timeline: Timeline, report: ClientReport, windowEnd: number, since: number, why: 'resume' | 'server-ended'): Promise<SegmentEnd> {
+async function reconnect(spec: ProbeSpec<'sse'>, ctx: ProbeContext, agent: Dispatcher, timeline: Timeline, report: ClientReport, windowEnd: number, since: number, why: 'resume' | 'server-ended'): Promise<SegmentEnd> {
   const wait = Math.min(report.retryMs ?? 0, Math.max(0, windowEnd - performance.now() - 1));
   if (wait > 0) await delay(wait, ctx.signal);
   if (ctx.signal.aborted) return { kind: 'failure', failure: classifyError(ctx.signal.reason, ctx.signal, 'exchange') };
@@ -217,7 +217,7 @@ const STORM_MS = 1_000;
 
 /** One connection: open, check status and content type, read events until `until`. */
 async function segment(
-  spec: SseProbeSpec,
+  spec: ProbeSpec<'sse'>,
   ctx: ProbeContext,
   agent: Dispatcher,
   timeline: Timeline,
@@ -292,7 +292,7 @@ async function segment(
 
 async function read(
   body: Dispatcher.ResponseData['body'],
-  spec: SseProbeSpec,
+  spec: ProbeSpec<'sse'>,
   report: ClientReport,
   stop: (why: SegmentEnd) => void,
   armStale: () => void,
@@ -310,11 +310,11 @@ async function read(
 }
 
 /** The window may end as soon as enough events arrived, unless something needs all of it. */
-function endsEarly(spec: SseProbeSpec): boolean {
+function endsEarly(spec: ProbeSpec<'sse'>): boolean {
   return !spec.holdFull && spec.resume === undefined && spec.expect.maxGap === undefined && spec.clients === 1 && spec.expect.minEvents > 0;
 }
 
-function onEvent(message: EventSourceMessage, spec: SseProbeSpec, report: ClientReport): void {
+function onEvent(message: EventSourceMessage, spec: ProbeSpec<'sse'>, report: ClientReport): void {
   const now = performance.now();
   const event: Received = { id: message.id, type: message.event ?? 'message', data: message.data, at: now };
   report.firstEventAt ??= now;
@@ -374,7 +374,7 @@ function trackId(id: string, report: ClientReport): void {
   if (last === undefined || n > last) report.lastNumericId = n;
 }
 
-function checkContent(event: Received, spec: SseProbeSpec, content: ContentChecks): void {
+function checkContent(event: Received, spec: ProbeSpec<'sse'>, content: ContentChecks): void {
   const { expect } = spec;
   if (expect.eventType && content.badType === undefined && !expect.eventType.includes(event.type)) content.badType = event.type;
   if (expect.dataContains !== undefined && content.missingText === undefined && !event.data.includes(expect.dataContains)) content.missingText = excerpt(event.data);
@@ -392,7 +392,7 @@ function checkContent(event: Received, spec: SseProbeSpec, content: ContentCheck
   }
 }
 
-function evaluate(spec: SseProbeSpec, report: ClientReport, detail: SseDetail): CheckResult[] {
+function evaluate(spec: ProbeSpec<'sse'>, report: ClientReport, detail: SseDetail): CheckResult[] {
   const { expect } = spec;
   const checks: CheckResult[] = [];
   if (report.status !== undefined) checks.push(checkStatus(report.status, expect.status));
@@ -481,7 +481,7 @@ function fanOutFailure(reports: ClientReport[]): Failure | undefined {
   return { code: failed.code, message: `client ${index + 1}/${reports.length}: ${failed.message}` };
 }
 
-function describe(reports: ClientReport[], spec: SseProbeSpec): SseDetail {
+function describe(reports: ClientReport[], spec: ProbeSpec<'sse'>): SseDetail {
   const first = reports[0] as ClientReport;
   const now = performance.now();
   const windowMs = now - first.startedAt;

@@ -5,7 +5,7 @@ import type { TlsReport } from '../tls-report.js';
 import type { Remote } from '../connect.js';
 import { lookupFamily } from '../../config/probe-fields.js';
 import { performance } from 'node:perf_hooks';
-import type { WebSocketProbeSpec } from '../../config/schema.js';
+import type { ProbeSpec } from '../../config/schema.js';
 import { formatDuration } from '../../config/units.js';
 import { check, checkLimit, limitChecks } from '../checks.js';
 import { delay, describeMatcher, isFailure, matches, parseJson, render } from '../messages.js';
@@ -40,7 +40,7 @@ interface ConnReport {
   remote?: Remote | undefined;
 }
 
-export async function probeWebSocket(spec: WebSocketProbeSpec, ctx: ProbeContext): Promise<ProberOutcome> {
+export async function probeWebSocket(spec: ProbeSpec<'websocket'>, ctx: ProbeContext): Promise<ProberOutcome> {
   const auth = await authFor(spec);
   const reports = await eachConnection(spec.connections, ctx.signal, (_, signal) => runConnection(spec, { ...ctx, signal }, auth));
   const first = reports[0] as ConnReport;
@@ -50,7 +50,7 @@ export async function probeWebSocket(spec: WebSocketProbeSpec, ctx: ProbeContext
 }
 
 /** One connection, start to finish: never throws, always closes its socket. */
-async function runConnection(spec: WebSocketProbeSpec, ctx: ProbeContext, auth: Auth): Promise<ConnReport> {
+async function runConnection(spec: ProbeSpec<'websocket'>, ctx: ProbeContext, auth: Auth): Promise<ConnReport> {
   const report: ConnReport = {
     failure: undefined, phases: {}, handshakeMs: undefined, rttMs: new Tally(256), sent: 0, received: 0,
     outOfOrder: 0, missing: 0, duplicate: 0, sentInBurst: 0, missingSeqs: [], orderExample: undefined, subprotocol: undefined, closeCode: undefined, checks: [],
@@ -70,7 +70,7 @@ async function runConnection(spec: WebSocketProbeSpec, ctx: ProbeContext, auth: 
 }
 
 /** Opens the probe's socket and checks the subprotocol it got. */
-async function open(spec: WebSocketProbeSpec, ctx: ProbeContext, auth: Auth, report: ConnReport): Promise<{ conn: Connection } | { failure: Failure }> {
+async function open(spec: ProbeSpec<'websocket'>, ctx: ProbeContext, auth: Auth, report: ConnReport): Promise<{ conn: Connection } | { failure: Failure }> {
   const opened = await connectWebSocket({ ...auth, tls: spec.tls, maxPayload: spec.maxPayload, family: lookupFamily(spec.ipFamily) }, ctx.signal, report.phases, report);
   if ('failure' in opened) return opened;
   report.handshakeMs = opened.handshakeMs;
@@ -82,7 +82,7 @@ async function open(spec: WebSocketProbeSpec, ctx: ProbeContext, auth: Auth, rep
   return { conn: opened.conn };
 }
 
-async function script(spec: WebSocketProbeSpec, ctx: ProbeContext, conn: Connection, report: ConnReport): Promise<Failure | undefined> {
+async function script(spec: ProbeSpec<'websocket'>, ctx: ProbeContext, conn: Connection, report: ConnReport): Promise<Failure | undefined> {
   for (const [index, step] of spec.steps.entries()) {
     const failure = await runStep(step, index, ctx, conn, report);
     if (failure) return failure;
@@ -121,7 +121,7 @@ async function runStep(step: WsStep, index: number, ctx: ProbeContext, conn: Con
   return got !== undefined && expected.includes(got) ? undefined : { code: got === undefined ? 'timeout' : 'assertion', message: `${label}: expected close ${expected.join(' or ')}, observed ${got ?? 'still open'}` };
 }
 
-async function measureRtt(spec: WebSocketProbeSpec, ctx: ProbeContext, conn: Connection, report: ConnReport): Promise<Failure | undefined> {
+async function measureRtt(spec: ProbeSpec<'websocket'>, ctx: ProbeContext, conn: Connection, report: ConnReport): Promise<Failure | undefined> {
   const rtt = spec.rtt;
   if (!rtt || conn.closed) return undefined;
   for (let seq = 1; seq <= rtt.samples; seq++) {
@@ -143,7 +143,7 @@ async function measureRtt(spec: WebSocketProbeSpec, ctx: ProbeContext, conn: Con
 }
 
 /** Sends `count` numbered messages at once and reads the echoes: order, loss, duplicates. */
-async function burst(spec: WebSocketProbeSpec, ctx: ProbeContext, conn: Connection, report: ConnReport): Promise<Failure | undefined> {
+async function burst(spec: ProbeSpec<'websocket'>, ctx: ProbeContext, conn: Connection, report: ConnReport): Promise<Failure | undefined> {
   const b = spec.burst;
   if (!b || conn.closed) return undefined;
   for (let seq = 1; seq <= b.count; seq++) conn.send(render(b.send, { runId: ctx.runId, seq }));
@@ -174,7 +174,7 @@ async function burst(spec: WebSocketProbeSpec, ctx: ProbeContext, conn: Connecti
 }
 
 /** Holds the connection, pinging: a socket that stops answering is detected within the window. */
-async function hold(spec: WebSocketProbeSpec, ctx: ProbeContext, conn: Connection): Promise<Failure | undefined> {
+async function hold(spec: ProbeSpec<'websocket'>, ctx: ProbeContext, conn: Connection): Promise<Failure | undefined> {
   const until = performance.now() + spec.hold;
   while (performance.now() < until) {
     const sample = await conn.ping(spec.keepalive.timeout, ctx.signal);
@@ -211,7 +211,7 @@ function describe(reports: ConnReport[]): WebSocketDetail {
   };
 }
 
-function aggregateChecks(spec: WebSocketProbeSpec, detail: WebSocketDetail): CheckResult[] {
+function aggregateChecks(spec: ProbeSpec<'websocket'>, detail: WebSocketDetail): CheckResult[] {
   const { expect } = spec;
   const checks: CheckResult[] = [];
   const soft = spec.degradeWhen;
@@ -240,7 +240,7 @@ function aggregateChecks(spec: WebSocketProbeSpec, detail: WebSocketDetail): Che
 }
 
 /** One connection: its own failure. Several: tolerated up to maxFailedConnections. Then checks. */
-function failureOf(spec: WebSocketProbeSpec, reports: ConnReport[], checks: CheckResult[]): Failure | undefined {
+function failureOf(spec: ProbeSpec<'websocket'>, reports: ConnReport[], checks: CheckResult[]): Failure | undefined {
   const failedReports = reports.filter((r) => r.failure);
   const firstFailure = failedReports[0]?.failure;
   if (firstFailure && (spec.connections === 1 || failedReports.length > spec.expect.maxFailedConnections)) {
