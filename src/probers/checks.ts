@@ -68,10 +68,15 @@ export function checkJsonPath(document: unknown, expectation: JsonExpectation): 
   return { ...check(`json ${path.source}`, ok, expected, observed), ...(ok ? {} : { headline: `${path.source} ${observed}, expected ${expected}` }) };
 }
 
-/** The failure a run gets from its checks, if any failed: the first failing check names it,
- * with the code it was built with. */
+/** The failure a run gets from its checks, if any failed: its most specific failed check names
+ * it, with the code it was built with. Most specific: a check with a code of its own (the HTTP
+ * status: nothing after a 503 means much), then one that names its cause in words (a headline:
+ * "$.queue.depth 183, expected < 100", "ids 7–9 missing"), then the first that failed. Every
+ * prober's failure from checks is this one. */
 export function failureFromChecks(checks: readonly CheckResult[]): Failure | undefined {
-  const failed = checks.find((c) => !c.ok);
+  const specificity = (c: CheckResult) => (c.code !== undefined && c.code !== 'assertion' ? 2 : c.headline !== undefined ? 1 : 0);
+  let failed: CheckResult | undefined;
+  for (const c of checks) if (!c.ok && (failed === undefined || specificity(c) > specificity(failed))) failed = c;
   if (!failed) return undefined;
   const others = checks.filter((c) => !c.ok).length - 1;
   const more = others > 0 ? ` (+${others} more failed check${others > 1 ? 's' : ''})` : '';

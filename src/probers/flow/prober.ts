@@ -10,7 +10,7 @@ import { request, type Dispatcher } from 'undici';
 import type { ProbeSpec } from '../../config/schema.js';
 import type { FlowStep, FlowWatcher } from './schema.js';
 import { formatDuration } from '../../config/units.js';
-import { check, checkLimit, checkStatus, limitChecks } from '../checks.js';
+import { check, checkLimit, checkStatus, failureFromChecks, limitChecks } from '../checks.js';
 import { readEventStream, streamRefusal } from '../event-stream.js';
 import { classifyError } from '../classify-error.js';
 import { stageOf, timedAgent, type Timeline } from '../connect.js';
@@ -54,7 +54,7 @@ export async function probeFlow(spec: ProbeSpec<'flow'>, ctx: ProbeContext): Pro
     if (failure) return { failure, phases: timeline.phases, tls: timeline.tls, checks: [...state.checks, ...latencyChecks(spec, state.detail)], detail: state.detail };
     state.detail.totalMs = maxOf(Object.values(state.detail.legsFromSend));
     state.checks.push(...latencyChecks(spec, state.detail));
-    return { failure: slowestHopFailure(spec, state), phases: timeline.phases, tls: timeline.tls, checks: state.checks, detail: state.detail };
+    return { failure: failureFromChecks(state.checks), phases: timeline.phases, tls: timeline.tls, checks: state.checks, detail: state.detail };
   } finally {
     for (const watch of watches) watch.close();
   }
@@ -196,19 +196,6 @@ function withOtherHops(failure: Failure, hop: string, state: FlowState): Failure
   const others = Object.entries(state.detail.legs).filter(([leg]) => leg !== hop);
   if (others.length === 0) return failure;
   return { code: failure.code, message: `${failure.message} (${others.map(([leg, v]) => `${leg} ${formatDuration(v)}`).join(', ')})` };
-}
-
-/** A leg or the total over its fail limit: the hop named with observed vs limit, and the others. */
-function slowestHopFailure(spec: ProbeSpec<'flow'>, state: FlowState): Failure | undefined {
-  const failed = state.checks.filter((c) => !c.ok);
-  const first = failed[0];
-  if (!first) return undefined;
-  const more = failed.length > 1 ? ` (+${failed.length - 1} more failed check${failed.length > 2 ? 's' : ''})` : '';
-  const leg = /^leg (.+)$/.exec(first.name)?.[1];
-  const limit = leg !== undefined ? spec.expect.legs?.[leg] : first.name === 'total' ? spec.expect.total : undefined;
-  if (limit === undefined) return { code: 'assertion', message: `${first.name}: expected ${first.expected}, observed ${first.observed}${more}` };
-  const others = Object.entries(state.detail.legs).filter(([name]) => name !== leg).map(([name, v]) => `${name} ${formatDuration(v)}`);
-  return { code: 'assertion', message: `${first.name} ${first.observed} > ${formatDuration(limit)}${others.length ? ` (${others.join(', ')})` : ''}${more}` };
 }
 
 function stepLabel(step: FlowStep): string {
@@ -383,8 +370,15 @@ function isObject(value: unknown): value is Record<string, unknown> {
 function latencyChecks(spec: ProbeSpec<'flow'>, detail: FlowDetail): CheckResult[] {
   const fail = spec.expect.legs ?? {};
   const soft = spec.degradeWhen.legs ?? {};
-  const checks = Object.entries(detail.legs).map(([leg, observed]) => checkLimit(`leg ${leg}`, observed, { fail: fail[leg], degrade: soft[leg] }, 'duration') ?? check(`leg ${leg}`, true, leg === 'inject' ? 'accepted' : 'arrived', formatDuration(observed)));
-  if (detail.totalMs !== undefined) checks.push(...limitChecks([checkLimit('total', detail.totalMs, { fail: spec.expect.total, degrade: spec.degradeWhen.total }, 'duration')]));
+  // A leg or the total over its fail limit reads as the hop named with observed vs limit, and
+  // what the other hops took.
+  const overLimit = (c: CheckResult | undefined, limit: number | undefined, leg?: string): CheckResult | undefined => {
+    if (!c || c.ok || limit === undefined) return c;
+    const others = Object.entries(detail.legs).filter(([name]) => name !== leg).map(([name, v]) => `${name} ${formatDuration(v)}`);
+    return { ...c, headline: `${c.name} ${c.observed} > ${formatDuration(limit)}${others.length ? ` (${others.join(', ')})` : ''}` };
+  };
+  const checks = Object.entries(detail.legs).map(([leg, observed]) => overLimit(checkLimit(`leg ${leg}`, observed, { fail: fail[leg], degrade: soft[leg] }, 'duration'), fail[leg], leg) ?? check(`leg ${leg}`, true, leg === 'inject' ? 'accepted' : 'arrived', formatDuration(observed)));
+  if (detail.totalMs !== undefined) checks.push(...limitChecks([overLimit(checkLimit('total', detail.totalMs, { fail: spec.expect.total, degrade: spec.degradeWhen.total }, 'duration'), spec.expect.total)]));
   return checks;
 }
 

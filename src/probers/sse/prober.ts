@@ -14,7 +14,7 @@ import { lookupFamily } from '../../config/probe-fields.js';
 import type { ProbeSpec } from '../../config/schema.js';
 import { formatDuration, formatSize } from '../../config/units.js';
 import type { JsonPath } from '../../config/fields.js';
-import { check, checkLimit, checkStatus, limitChecks } from '../checks.js';
+import { check, checkLimit, checkStatus, failureFromChecks, limitChecks } from '../checks.js';
 import { readEventStream, streamRefusal, type StreamBytes } from '../event-stream.js';
 import { classifyError } from '../classify-error.js';
 import { causeOf, stageOf, timedAgent, type Timeline } from '../connect.js';
@@ -114,7 +114,7 @@ export async function probeSse(spec: ProbeSpec<'sse'>, ctx: ProbeContext): Promi
   const detail = describe(reports, spec);
   const failure = first.failure ?? fanOutFailure(reports);
   const checks = failure && first.status === undefined ? [] : evaluate(spec, first, detail);
-  return { failure: withBursts(mostSpecific(failure, checks, first) ?? failureFrom(checks, first), checks, detail), phases: timeline.phases, tls: timeline.tls, remote: timeline.remote, checks, detail, degradation: burstsDegradation(checks, detail) };
+  return { failure: withBursts(mostSpecific(failure, checks) ?? failureFrom(checks, first), checks, detail), phases: timeline.phases, tls: timeline.tls, remote: timeline.remote, checks, detail, degradation: burstsDegradation(checks, detail) };
 }
 
 /** Late or stale events from a stream that delivers in bursts: the bursts are the cause to
@@ -149,10 +149,10 @@ function overLimit(c: CheckResult): string {
 
 /** A stream that went stale or closed after ids went missing: the gap is the more specific cause
  * (the silence may only be its consequence), so it leads the headline. */
-function mostSpecific(failure: Failure | undefined, checks: CheckResult[], report: ClientReport): Failure | undefined {
+function mostSpecific(failure: Failure | undefined, checks: CheckResult[]): Failure | undefined {
   if (!failure || (failure.code !== 'stale' && failure.code !== 'closed')) return failure;
-  const ids = idHeadline(checks.filter((c) => !c.ok), report);
-  return ids ? { code: 'assertion', message: `${ids}; then ${failure.message}` } : failure;
+  const ids = checks.filter((c) => !c.ok && c.headline !== undefined && ID_CHECKS.includes(c.name)).map((c) => c.headline);
+  return ids.length ? { code: 'assertion', message: `${ids.join('; ')}; then ${failure.message}` } : failure;
 }
 
 async function subscribe(spec: ProbeSpec<'sse'>, ctx: ProbeContext, timeline: Timeline, fanOut: boolean, sharedAgent: Dispatcher | undefined): Promise<ClientReport> {
@@ -412,8 +412,8 @@ function evaluate(spec: ProbeSpec<'sse'>, report: ClientReport, detail: SseDetai
   else checks.push(...limitChecks([checkLimit('event age p99', detail.eventAgeMs?.p99, { fail: expect.maxEventAge, degrade: soft.maxEventAge }, 'duration')]));
   if (report.lastNumericId !== undefined) {
     checks.push(...limitChecks([
-      checkLimit('missing ids', report.missingIds, { fail: expect.maxMissingIds, degrade: soft.maxMissingIds }, 'count'),
-      checkLimit('duplicate ids', report.duplicateIds, { fail: expect.maxDuplicateIds, degrade: soft.maxDuplicateIds }, 'count'),
+      withIdHeadline(checkLimit('missing ids', report.missingIds, { fail: expect.maxMissingIds, degrade: soft.maxMissingIds }, 'count'), report),
+      withIdHeadline(checkLimit('duplicate ids', report.duplicateIds, { fail: expect.maxDuplicateIds, degrade: soft.maxDuplicateIds }, 'count'), report),
     ]));
   }
   checks.push(...limitChecks([checkLimit('reconnects', report.reconnects, { fail: expect.maxReconnects, degrade: soft.maxReconnects }, 'count')]));
@@ -428,16 +428,9 @@ function evaluate(spec: ProbeSpec<'sse'>, report: ClientReport, detail: SseDetai
 
 /** A run whose checks failed: `stale` when nothing arrived at all, otherwise `assertion`. */
 function failureFrom(checks: CheckResult[], report: ClientReport): Failure | undefined {
-  const failed = checks.filter((c) => !c.ok);
-  const firstFailed = failed[0];
-  if (!firstFailed) return undefined;
-  const more = failed.length > 1 ? ` (+${failed.length - 1} more failed check${failed.length > 2 ? 's' : ''})` : '';
-  const message = `${firstFailed.name}: expected ${firstFailed.expected}, observed ${firstFailed.observed}${more}`;
-  if (firstFailed.code === 'http_status') return { code: 'http_status', message };
-  if (report.events === 0) return { code: 'stale', message: silence(report) };
-  // The most specific cause first: named id gaps or repeats rather than the generic check.
-  const ids = idHeadline(failed, report);
-  return { code: 'assertion', message: ids ? `${ids}${more}` : message };
+  const failure = failureFromChecks(checks);
+  if (!failure || failure.code === 'http_status' || report.events > 0) return failure;
+  return { code: 'stale', message: silence(report) };
 }
 
 /** Why no event arrived, in words: nothing at all, only heartbeats, or bytes that never made an event. */
@@ -465,13 +458,14 @@ function meanwhile(report: ClientReport): string {
   return '';
 }
 
-/** "ids 41–43 missing (after 40 came 44)" when the id checks are among the failed ones. */
-function idHeadline(failed: CheckResult[], report: ClientReport): string | undefined {
-  const names = new Set(failed.map((c) => c.name));
-  const parts: string[] = [];
-  if (names.has('missing ids') && report.idGaps.length) parts.push(`${report.idGaps.join('; ')}${report.missingIds > 0 ? ` — ${report.missingIds} missing in all` : ''}`);
-  if (names.has('duplicate ids') && report.idRepeats.length) parts.push(`${report.idRepeats.join('; ')} — ${report.duplicateIds} repeated in all`);
-  return parts.length ? parts.join('; ') : undefined;
+const ID_CHECKS = ['missing ids', 'duplicate ids'];
+
+/** A failed id check names the ids: "id 41 → 45 (3 missing) — 3 missing in all". */
+function withIdHeadline(c: CheckResult | undefined, report: ClientReport): CheckResult | undefined {
+  if (!c || c.ok) return c;
+  if (c.name === 'missing ids' && report.idGaps.length) return { ...c, headline: `${report.idGaps.join('; ')}${report.missingIds > 0 ? ` — ${report.missingIds} missing in all` : ''}` };
+  if (c.name === 'duplicate ids' && report.idRepeats.length) return { ...c, headline: `${report.idRepeats.join('; ')} — ${report.duplicateIds} repeated in all` };
+  return c;
 }
 
 function fanOutFailure(reports: ClientReport[]): Failure | undefined {

@@ -7,7 +7,7 @@ import { lookupFamily } from '../../config/probe-fields.js';
 import { performance } from 'node:perf_hooks';
 import type { ProbeSpec } from '../../config/schema.js';
 import { formatDuration } from '../../config/units.js';
-import { check, checkLimit, limitChecks } from '../checks.js';
+import { check, checkLimit, failureFromChecks, limitChecks } from '../checks.js';
 import { delay, describeMatcher, isFailure, matches, parseJson, render } from '../messages.js';
 import { authFor, connectWebSocket, type Auth, type Connection } from '../ws-client.js';
 import type { WsStep } from './schema.js';
@@ -45,7 +45,7 @@ export async function probeWebSocket(spec: ProbeSpec<'websocket'>, ctx: ProbeCon
   const reports = await eachConnection(spec.connections, ctx.signal, (_, signal) => runConnection(spec, { ...ctx, signal }, auth));
   const first = reports[0] as ConnReport;
   const detail = describe(reports);
-  const checks = [...first.checks, ...aggregateChecks(spec, detail)];
+  const checks = [...first.checks, ...aggregateChecks(spec, detail).map((c) => withBurstHeadline(c, reports))];
   return { failure: failureOf(spec, reports, checks), phases: first.phases, tls: first.tls, remote: first.remote, checks, detail };
 }
 
@@ -240,17 +240,18 @@ function aggregateChecks(spec: ProbeSpec<'websocket'>, detail: WebSocketDetail):
 }
 
 /** One connection: its own failure. Several: tolerated up to maxFailedConnections. Then checks. */
-function failureOf(spec: ProbeSpec<'websocket'>, reports: ConnReport[], checks: CheckResult[]): Failure | undefined {
+function failureOf(spec: ProbeSpec<'websocket'>, reports: ConnReport[], checks: readonly CheckResult[]): Failure | undefined {
   const failedReports = reports.filter((r) => r.failure);
   const firstFailure = failedReports[0]?.failure;
   if (firstFailure && (spec.connections === 1 || failedReports.length > spec.expect.maxFailedConnections)) {
     return spec.connections === 1 ? firstFailure : { code: firstFailure.code, message: `${failedReports.length} of ${reports.length} connections failed; first: ${firstFailure.message}` };
   }
-  const failed = checks.filter((c) => !c.ok);
-  const first = failed[0];
-  if (!first) return undefined;
-  const more = failed.length > 1 ? ` (+${failed.length - 1} more failed check${failed.length > 2 ? 's' : ''})` : '';
-  return { code: 'assertion', message: `${burstHeadline(first, reports) ?? `${first.name}: expected ${first.expected}, observed ${first.observed}`}${more}` };
+  return failureFromChecks(checks);
+}
+
+function withBurstHeadline(check: CheckResult, reports: ConnReport[]): CheckResult {
+  const headline = check.ok ? undefined : burstHeadline(check, reports);
+  return headline === undefined ? check : { ...check, headline };
 }
 
 /** Loss and disorder in words: which sequence numbers, what share, an example. */
