@@ -41,6 +41,12 @@ describe('flowprobe command line', () => {
     assert.match(r.out, /^ok: \d+ probe\(s\) from .*probes, listening on 127\.0\.0\.1:9464/);
   });
 
+  it('check accepts the examples (the kinds the demo cannot serve)', async () => {
+    const r = await flowprobe(['check', '--probes', 'examples']);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /ok: [1-9]\d* probe\(s\) from .*examples/);
+  });
+
   it('check lists every problem and exits 1', async () => {
     const dir = configDir('probesDir: probes\n', { 'a.yaml': 'name: a\nkind: http\nurl: nope\nevery: often\n' });
     const r = await flowprobe(['check', '--config', dir.configFile]);

@@ -239,7 +239,6 @@ export function lookupFamily(family: IpFamily): 0 | 4 | 6 {
   return family === 'ipv4' ? 4 : family === 'ipv6' ? 6 : 0;
 }
 
-/** A `scheme://host:port` address and nothing else (the tls and tcp kinds), for one of `schemes`. */
 /** A host:port address as the probe file wrote it, parsed once at load. */
 export interface HostPort {
   /** As written, for humans. */
@@ -250,6 +249,7 @@ export interface HostPort {
   port: number;
 }
 
+/** A `scheme://host:port` address and nothing else (the tls and tcp kinds), for one of `schemes`. */
 export function hostPortUrl(schemes: readonly string[]) {
   const expected = `expected a ${schemes.map((s) => `${s}://host:port`).join(' or ')} address`;
   return z

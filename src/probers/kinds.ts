@@ -10,6 +10,8 @@ import type { Problem } from '../config/diagnostics.js';
 import type { ProbeKind, ProbeSpec, RawProbe } from '../config/schema.js';
 import type { Registry } from 'prom-client';
 import type { SharedSeries } from '../metrics/metrics.js';
+import { dnsKind } from './dns/kind.js';
+import { dnsProbe } from './dns/schema.js';
 import { flowKind } from './flow/kind.js';
 import { flowProbe } from './flow/schema.js';
 import { httpKind } from './http/kind.js';
@@ -25,7 +27,7 @@ import { websocketKind } from './websocket/kind.js';
 import { websocketProbe } from './websocket/schema.js';
 
 /** Every kind's schema: the probe schema is their union, the kind names theirs. */
-export const PROBE_SCHEMAS = [httpProbe, sseProbe, websocketProbe, flowProbe, tlsProbe, tcpProbe] as const;
+export const PROBE_SCHEMAS = [httpProbe, sseProbe, websocketProbe, flowProbe, tlsProbe, tcpProbe, dnsProbe] as const;
 
 /** Each kind's result detail, by kind name: every kind.ts adds its own entry
  * (`declare module '../kinds.js' { interface Details { http: HttpDetail } }`). */
@@ -74,7 +76,7 @@ export interface Kind<K extends ProbeKind, S = unknown> {
   record(probe: string, detail: Details[K], series: S, shared: SharedSeries, phases: Phases): void;
 }
 
-export const KINDS: { [K in ProbeKind]: Kind<K, unknown> } = { http: httpKind, sse: sseKind, websocket: websocketKind, flow: flowKind, tls: tlsKind, tcp: tcpKind };
+export const KINDS: { [K in ProbeKind]: Kind<K, unknown> } = { http: httpKind, sse: sseKind, websocket: websocketKind, flow: flowKind, tls: tlsKind, tcp: tcpKind, dns: dnsKind };
 
 /** The table entry for a kind (TypeScript cannot correlate a spec's kind with its entry alone). */
 export function kindOf<K extends ProbeKind>(kind: K): Kind<K> {

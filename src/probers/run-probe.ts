@@ -5,7 +5,7 @@ import type { ProbeKind, ProbeSpec } from '../config/schema.js';
 import { kindOf } from './kinds.js';
 import { checkLimit, degradationOf, failureFromChecks, limitChecks, shorten } from './checks.js';
 import { certificateCheck, certificateHeadline } from './tls-report.js';
-import { PHASE_NAMES, type CheckResult, type Phases, type ProbeContext, type ProberOutcome, type ProbeResult } from './types.js';
+import { PHASE_NAMES, type CheckResult, type PhaseName, type Phases, type ProbeContext, type ProberOutcome, type ProbeResult } from './types.js';
 
 async function dispatch<K extends ProbeKind>(spec: ProbeSpec<K>, ctx: ProbeContext): Promise<ProberOutcome> {
   const prober = await kindOf(spec.kind as K).prober();
@@ -105,9 +105,10 @@ function certificateLimit(spec: ProbeSpec, outcome: ProberOutcome, now: number):
   return certificateCheck(outcome.tls, { fail, degrade }, now);
 }
 
+/** Phase limits, for the kinds whose probes have them (`expect.phases`, `degradeWhen.phases`). */
 function checkPhases(spec: ProbeSpec, phases: Phases) {
-  const fail = spec.expect.phases ?? {};
-  const degrade = spec.degradeWhen.phases ?? {};
+  const fail = (spec.expect as { phases?: Partial<Record<PhaseName, number>> }).phases ?? {};
+  const degrade = (spec.degradeWhen as { phases?: Partial<Record<PhaseName, number>> }).phases ?? {};
   return limitChecks(PHASE_NAMES.map((phase) => checkLimit(`phase ${phase}`, phases[phase], { fail: fail[phase], degrade: degrade[phase] }, 'duration')));
 }
 
