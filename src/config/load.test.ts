@@ -4,6 +4,10 @@ import { describe, it } from 'node:test';
 import { configDir } from '../../test/config-dir.js';
 import { formatDiagnostic } from './diagnostics.js';
 import { loadConfig } from './load.js';
+import { PROBE_KINDS } from './schema.js';
+
+/** The kind names as error messages list them (every kind registered in probers/kinds.ts). */
+const KINDS = PROBE_KINDS.join(', ');
 
 const HTTP = 'name: api\nkind: http\nurl: http://127.0.0.1:1/\n';
 
@@ -29,8 +33,8 @@ const cases: Array<{ name: string; config?: string; probes: Record<string, strin
   { name: 'an ipFamily that contradicts the address in the url', probes: { 'a.yaml': `${HTTP}ipFamily: ipv6\n` }, expected: ['probes/a.yaml:4:11 ipFamily: expected ipFamily ipv4 or auto for the IPv4 address 127.0.0.1, found ipv6'] },
   { name: 'ipFamily both on an address, not a host name', probes: { 'a.yaml': 'name: api\nkind: http\nurl: http://[::1]:1/\nipFamily: both\n' }, expected: ['probes/a.yaml:4:11 ipFamily: expected a host name for ipFamily both (one per family), found the IPv6 address ::1'] },
   { name: 'unknown daemon key', config: 'probesDir: probes\nlisten_addr: x\n', probes: { 'a.yaml': HTTP }, expected: ['flowprobe.yaml:2:1 listen_addr: unknown key'] },
-  { name: 'unknown kind', probes: { 'a.yaml': 'name: a\nkind: htp\nurl: http://x/\n' }, expected: ['probes/a.yaml:2:7 kind: expected kind to be one of: http, sse, websocket, flow, tls, tcp, found "htp"'] },
-  { name: 'missing kind', probes: { 'a.yaml': 'name: a\nurl: http://x/\n' }, expected: ['probes/a.yaml:1:1 kind: missing, expected kind to be one of: http, sse, websocket, flow, tls, tcp'] },
+  { name: 'unknown kind', probes: { 'a.yaml': 'name: a\nkind: htp\nurl: http://x/\n' }, expected: [`probes/a.yaml:2:7 kind: expected kind to be one of: ${KINDS}, found "htp"`] },
+  { name: 'missing kind', probes: { 'a.yaml': 'name: a\nurl: http://x/\n' }, expected: [`probes/a.yaml:1:1 kind: missing, expected kind to be one of: ${KINDS}`] },
   { name: 'missing url', probes: { 'a.yaml': 'name: a\nkind: http\n' }, expected: ['probes/a.yaml:1:1 url: missing, expected an http(s) URL'] },
   { name: 'wrong type', probes: { 'a.yaml': `${HTTP}followRedirects: "yes"\n` }, expected: ['probes/a.yaml:4:18 followRedirects: expected a boolean, found "yes"'] },
   { name: 'not an http URL', probes: { 'a.yaml': 'name: a\nkind: http\nurl: ftp://x/\n' }, expected: ['probes/a.yaml:3:6 url: expected an http(s) URL, found "ftp://x/"'] },
@@ -99,7 +103,7 @@ describe('config validation: each broken config gets its exact message', () => {
     assert.deepEqual(found, [
       'flowprobe.yaml:2:1 bogus: unknown key',
       'probes/a.yaml:4:8 every: expected a duration like 500ms, 30s, 5m (from 100ms to 7d), found "soon"',
-      'probes/b.yaml:2:7 kind: expected kind to be one of: http, sse, websocket, flow, tls, tcp, found "nope"',
+      `probes/b.yaml:2:7 kind: expected kind to be one of: ${KINDS}, found "nope"`,
     ]);
   });
 });

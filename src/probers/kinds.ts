@@ -13,6 +13,8 @@ import type { SharedSeries } from '../metrics/metrics.js';
 import { dnsKind } from './dns/kind.js';
 import { dnsProbe } from './dns/schema.js';
 import { flowKind } from './flow/kind.js';
+import { grpcKind } from './grpc/kind.js';
+import { grpcProbe } from './grpc/schema.js';
 import { flowProbe } from './flow/schema.js';
 import { httpKind } from './http/kind.js';
 import { httpProbe } from './http/schema.js';
@@ -27,7 +29,7 @@ import { websocketKind } from './websocket/kind.js';
 import { websocketProbe } from './websocket/schema.js';
 
 /** Every kind's schema: the probe schema is their union, the kind names theirs. */
-export const PROBE_SCHEMAS = [httpProbe, sseProbe, websocketProbe, flowProbe, tlsProbe, tcpProbe, dnsProbe] as const;
+export const PROBE_SCHEMAS = [httpProbe, sseProbe, websocketProbe, flowProbe, tlsProbe, tcpProbe, dnsProbe, grpcProbe] as const;
 
 /** Each kind's result detail, by kind name: every kind.ts adds its own entry
  * (`declare module '../kinds.js' { interface Details { http: HttpDetail } }`). */
@@ -76,7 +78,7 @@ export interface Kind<K extends ProbeKind, S = unknown> {
   record(probe: string, detail: Details[K], series: S, shared: SharedSeries, phases: Phases): void;
 }
 
-export const KINDS: { [K in ProbeKind]: Kind<K, unknown> } = { http: httpKind, sse: sseKind, websocket: websocketKind, flow: flowKind, tls: tlsKind, tcp: tcpKind, dns: dnsKind };
+export const KINDS: { [K in ProbeKind]: Kind<K, unknown> } = { http: httpKind, sse: sseKind, websocket: websocketKind, flow: flowKind, tls: tlsKind, tcp: tcpKind, dns: dnsKind, grpc: grpcKind };
 
 /** The table entry for a kind (TypeScript cannot correlate a spec's kind with its entry alone). */
 export function kindOf<K extends ProbeKind>(kind: K): Kind<K> {

@@ -2,7 +2,7 @@
 // after), the earliest expiry in the chain it presented, the protocol and cipher, and whether
 // the chain verified — read once per connection from the socket, for every kind that speaks TLS;
 // and the certificate limit (`certExpiresIn`) every such probe may set.
-import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
+import type { DetailedPeerCertificate, PeerCertificate, TLSSocket } from 'node:tls';
 import { formatDuration } from '../config/units.js';
 import type { CheckResult } from './types.js';
 
@@ -31,20 +31,29 @@ const CHAIN_LIMIT = 10;
 
 /** The report of a connected TLS socket; undefined when the peer showed no certificate. */
 export function tlsReportOf(socket: TLSSocket): TlsReport | undefined {
-  const leaf = socket.getPeerCertificate(true);
+  const error = socket.authorizationError as unknown as Error | string | null | undefined;
+  return peerReport(socket.getPeerCertificate(true), {
+    version: socket.getProtocol() ?? undefined,
+    cipher: socket.getCipher()?.name,
+    verified: socket.authorized,
+    verifyError: error ? (typeof error === 'string' ? error : ((error as { code?: string }).code ?? error.message)) : undefined,
+  });
+}
+
+/** The report of a certificate a library handed over without its socket (gRPC's auth context):
+ * the chain as far as it came with it (often the leaf alone). */
+export function peerReport(leaf: PeerCertificate | DetailedPeerCertificate | undefined, connection: Pick<TlsReport, 'version' | 'cipher' | 'verified' | 'verifyError'>): TlsReport | undefined {
   if (!leaf || !leaf.valid_to) return undefined;
   const chain: DetailedPeerCertificate[] = [];
-  for (let cert: DetailedPeerCertificate | undefined = leaf; cert && cert.valid_to && chain.length < CHAIN_LIMIT; cert = cert.issuerCertificate) {
+  for (let cert: DetailedPeerCertificate | undefined = leaf as DetailedPeerCertificate; cert && cert.valid_to && chain.length < CHAIN_LIMIT; cert = cert.issuerCertificate) {
     chain.push(cert);
     // The root is its own issuer.
     if (cert.issuerCertificate === cert || cert.issuerCertificate?.fingerprint256 === cert.fingerprint256) break;
   }
-  const notAfter = (c: DetailedPeerCertificate) => Date.parse(c.valid_to);
-  const earliest = chain.reduce((a, b) => (notAfter(b) < notAfter(a) ? b : a), leaf);
-  const error = socket.authorizationError as unknown as Error | string | null | undefined;
+  const notAfter = (c: PeerCertificate) => Date.parse(c.valid_to);
+  const earliest = chain.reduce<PeerCertificate>((a, b) => (notAfter(b) < notAfter(a) ? b : a), leaf);
   return {
-    version: socket.getProtocol() ?? undefined,
-    cipher: socket.getCipher()?.name,
+    ...connection,
     subject: nameOf(leaf.subject),
     sans: sansOf(leaf.subjectaltname),
     issuer: nameOf(leaf.issuer),
@@ -52,8 +61,6 @@ export function tlsReportOf(socket: TLSSocket): TlsReport | undefined {
     earliestNotAfter: notAfter(earliest),
     earliestOf: earliest === leaf ? 'leaf' : nameOf(earliest.subject),
     chainLength: chain.length,
-    verified: socket.authorized,
-    verifyError: error ? (typeof error === 'string' ? error : ((error as { code?: string }).code ?? error.message)) : undefined,
   };
 }
 
