@@ -8,6 +8,7 @@ import type { DestinationStream } from 'pino';
 import { eventsFromResource, eventsFromTransition, probeAlertLabels } from './alerting/alert.js';
 import { AlertEngine } from './alerting/engine.js';
 import { isSelfAlert, SELF_ALERT, SelfAlerts } from './alerting/self-alerts.js';
+import { SelfHeartbeat } from './alerting/self-heartbeat.js';
 import { formatDiagnostic, type Diagnostic } from './config/diagnostics.js';
 import { loadConfig, loadConfigSliced, type Config } from './config/load.js';
 import type { ProbeSpec } from './config/schema.js';
@@ -18,6 +19,8 @@ import { logDelivery, logResourceTransition, logResult, logTransition } from './
 import { createLogger, type Logger } from './logging/logger.js';
 import { createRedactor, type Redact } from './logging/redact.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
+import { HeartbeatBook } from './probers/heartbeat/book.js';
+import { judge } from './probers/heartbeat/prober.js';
 import { runProbe } from './probers/run-probe.js';
 import { ResourceMonitor } from './resources/monitor.js';
 import { fanOut, type ResultSink } from './results/fan-out.js';
@@ -67,6 +70,8 @@ export class Daemon {
   private readonly site: StatusSite;
   private readonly record: ResultSink;
   private readonly selfAlerts: SelfAlerts;
+  private readonly heartbeats: HeartbeatBook;
+  private readonly selfHeartbeat: SelfHeartbeat;
   private readonly startedAt: number;
   private lastReload: { at: number; ok: boolean; problems: string[] };
   private state: 'starting' | 'running' | 'stopping' | 'stopped' = 'starting';
@@ -80,6 +85,8 @@ export class Daemon {
     this.lastReload = { at: this.startedAt, ok: true, problems: [] };
     this.logger = createLogger({ level: options.logLevel ?? settings.log.level, redact: () => this.redact, destination: options.logDestination });
     this.history = new History(settings.history);
+    this.heartbeats = new HeartbeatBook(path.join(settings.stateDir, 'heartbeats.json'), clock, (err) => this.stateUnwritable('heartbeats', err, path.join(settings.stateDir, 'heartbeats.json')));
+    this.selfHeartbeat = new SelfHeartbeat(clock, this.logger.child({ component: 'self-heartbeat' }), () => this.state === 'running');
     this.scheduler = new Scheduler({
       clock,
       maxConcurrent: settings.scheduler.maxConcurrent,
@@ -171,6 +178,20 @@ export class Daemon {
         },
       },
       apiToken: () => this.config.settings.apiToken,
+      heartbeats: {
+        token: (name) => {
+          const spec = this.specs.get(name);
+          return spec?.kind === 'heartbeat' ? (spec as ProbeSpec<'heartbeat'>).token : undefined;
+        },
+        ping: (name, query) => {
+          const result = this.heartbeats.ping(name, query);
+          if (!result.accepted) return result;
+          this.logger.info({ probe: name, status: query.status, duration_ms: query.duration }, 'heartbeat ping');
+          // When the next ping is due, as the probe will judge it.
+          const judged = judge(this.specs.get(name) as ProbeSpec<'heartbeat'>, result.record, clock.now()).detail;
+          return { accepted: true, next: judged.kind === 'heartbeat' ? judged.dueBy : undefined };
+        },
+      },
     });
   }
 
@@ -198,11 +219,12 @@ export class Daemon {
     this.scheduler.start();
     this.resources.start();
     this.alerting.start();
-    const unread = [this.health.problem, this.alerting.stateProblem].filter((p) => p !== undefined);
+    const unread = [this.health.problem, this.alerting.stateProblem, this.heartbeats.problem].filter((p) => p !== undefined);
     for (const { problem, lost } of unread) this.logger.error({ problem, lost: lost.length }, 'state directory problem');
     this.selfAlerts.stateLost(unread);
     this.health.start();
     this.state = 'running';
+    this.selfHeartbeat.configure(settings.selfHeartbeat);
     const listening = `${this.address.host}:${this.address.port}`;
     const shard = settings.shard.count > 1 ? { shard: `${settings.shard.index}/${settings.shard.count}`, probes_defined: this.config.probesDefined } : {};
     this.logger.info({ listen: listening, location: settings.location, probes: this.config.probes.length, ...shard, config: this.config.configFile }, 'flowprobe started');
@@ -268,6 +290,8 @@ export class Daemon {
     if (reloading) this.alerting.configure(config.settings.alerting);
     for (const receiver of config.settings.alerting.receivers) this.metrics.declareReceiver(receiver.name);
     this.resources.configure(config.settings.resources);
+    this.heartbeats.configure(config.probes.filter((spec) => spec.kind === 'heartbeat').map((spec) => spec.name));
+    if (reloading) this.selfHeartbeat.configure(config.settings.selfHeartbeat);
     this.scheduler.update([...this.specs.values()].map((spec) => this.jobFor(spec)));
   }
 
@@ -282,7 +306,7 @@ export class Daemon {
       schedule: spec.schedule,
       timeoutMs: spec.timeoutMs,
       run: async ({ slot, startedAt, signal }) => {
-        const result = this.resources.judge(await runProbe(spec, { signal, runId: randomUUID(), redact: this.redact }, { slot, startedAt }));
+        const result = this.resources.judge(await runProbe(spec, { signal, runId: randomUUID(), redact: this.redact, pings: (name) => this.heartbeats.get(name) }, { slot, startedAt }));
         // A run that outlived its probe's removal (or was cut short by shutdown) is not recorded.
         if (this.specs.get(spec.name) !== spec) return;
         if (!result.ok && result.failure.code === 'inconclusive' && this.state === 'stopping') return;
@@ -314,9 +338,9 @@ export class Daemon {
     return { kind: spec?.kind ?? 'unknown', labels: spec?.labels ?? {}, checks: last?.checks ?? [], lastError: last && !last.ok ? `${last.failure.code}: ${last.failure.message}` : undefined };
   }
 
-  private stateUnwritable(what: 'alerts' | 'detector', err: unknown, file: string): void {
+  private stateUnwritable(what: 'alerts' | 'detector' | 'heartbeats', err: unknown, file: string): void {
     this.metrics.stateWriteFailed(what);
-    this.logger.error({ err, file }, what === 'alerts' ? 'cannot write the alert outbox: notifications are kept in memory until it can' : 'cannot save detector state');
+    this.logger.error({ err, file }, what === 'alerts' ? 'cannot write the alert outbox: notifications are kept in memory until it can' : what === 'heartbeats' ? 'cannot save heartbeat pings: kept in memory until it can' : 'cannot save detector state');
     this.stateFailing(`cannot write ${file}: ${(err as Error).message}`);
   }
 
@@ -346,6 +370,7 @@ export class Daemon {
     // The alert state first: the detector's must never be newer on disk.
     this.alerting.saveNow();
     this.health.saveNow();
+    this.heartbeats.saveNow();
     this.logger.flush();
   }
 
@@ -355,6 +380,8 @@ export class Daemon {
     await this.scheduler.stop(0);
     this.resources.stop();
     this.selfAlerts.stop();
+    this.selfHeartbeat.stop();
+    this.heartbeats.stop();
     this.alerting.stop();
     this.health.stop();
     this.site.close();

@@ -178,6 +178,18 @@ export const daemonConfigSchema = z.strictObject({
     .strictObject({ maxConcurrent: count(1, 100_000).default(256) })
     .default({ maxConcurrent: 256 }),
   shutdownGrace: duration(0, 10 * 60_000).default(10_000),
+  /** The monitor's own dead-man's switch: while running, the daemon POSTs to this URL every
+   * interval (a healthchecks-style service, or another flowprobe's heartbeat endpoint), so
+   * someone learns when the monitor itself has died. */
+  selfHeartbeat: z
+    .strictObject({
+      url: httpUrl,
+      every: duration(1_000, HOUR).default(60_000),
+      /** Sent as "Authorization: Bearer …" (another flowprobe's heartbeat token). */
+      token: z.string().min(16, { error: 'expected a token of at least 16 characters' }).max(4_096).optional(),
+      tls: tlsOptions,
+    })
+    .optional(),
   defaults: z
     .strictObject({ every: duration(100, MAX_TIMER_MS).default(30_000), timeout: duration(10, HOUR).default(10_000) })
     .default({ every: 30_000, timeout: 10_000 }),

@@ -16,6 +16,8 @@ import { flowKind } from './flow/kind.js';
 import { grpcKind } from './grpc/kind.js';
 import { grpcProbe } from './grpc/schema.js';
 import { flowProbe } from './flow/schema.js';
+import { heartbeatKind } from './heartbeat/kind.js';
+import { heartbeatProbe } from './heartbeat/schema.js';
 import { httpKind } from './http/kind.js';
 import { httpProbe } from './http/schema.js';
 import { sseKind } from './sse/kind.js';
@@ -29,7 +31,7 @@ import { websocketKind } from './websocket/kind.js';
 import { websocketProbe } from './websocket/schema.js';
 
 /** Every kind's schema: the probe schema is their union, the kind names theirs. */
-export const PROBE_SCHEMAS = [httpProbe, sseProbe, websocketProbe, flowProbe, tlsProbe, tcpProbe, dnsProbe, grpcProbe] as const;
+export const PROBE_SCHEMAS = [httpProbe, sseProbe, websocketProbe, flowProbe, tlsProbe, tcpProbe, dnsProbe, grpcProbe, heartbeatProbe] as const;
 
 /** Each kind's result detail, by kind name: every kind.ts adds its own entry
  * (`declare module '../kinds.js' { interface Details { http: HttpDetail } }`). */
@@ -78,7 +80,7 @@ export interface Kind<K extends ProbeKind, S = unknown> {
   record(probe: string, detail: Details[K], series: S, shared: SharedSeries, phases: Phases): void;
 }
 
-export const KINDS: { [K in ProbeKind]: Kind<K, unknown> } = { http: httpKind, sse: sseKind, websocket: websocketKind, flow: flowKind, tls: tlsKind, tcp: tcpKind, dns: dnsKind, grpc: grpcKind };
+export const KINDS: { [K in ProbeKind]: Kind<K, unknown> } = { http: httpKind, sse: sseKind, websocket: websocketKind, flow: flowKind, tls: tlsKind, tcp: tcpKind, dns: dnsKind, grpc: grpcKind, heartbeat: heartbeatKind };
 
 /** The table entry for a kind (TypeScript cannot correlate a spec's kind with its entry alone). */
 export function kindOf<K extends ProbeKind>(kind: K): Kind<K> {

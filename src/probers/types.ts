@@ -5,6 +5,7 @@ import type { ProbeKind } from '../config/schema.js';
 import type { Details } from './kinds.js';
 import type { TlsReport } from './tls-report.js';
 import type { Remote } from './connect.js';
+import type { PingRecord } from './heartbeat/book.js';
 
 export const FAILURE_CODES = [
   'timeout',
@@ -16,6 +17,7 @@ export const FAILURE_CODES = [
   'auth',
   'assertion',
   'stale',
+  'missed',
   'closed',
   'handshake',
   'inconclusive',
@@ -96,6 +98,8 @@ export interface ProbeContext {
   runId: string;
   /** Secret values to scrub from any message the prober builds from a target's answer. */
   redact: (text: string) => string;
+  /** The pings a heartbeat probe was sent (the daemon's book); absent outside the daemon. */
+  pings?: (probe: string) => PingRecord | undefined;
 }
 
 /** What a prober measured; run-probe stamps it with probe, slot and timing. */

@@ -38,6 +38,13 @@ export class CronSchedule {
     return this.cron.nextRun(new Date(afterMs))?.getTime() ?? Number.POSITIVE_INFINITY;
   }
 
+  /** The last due time at or before `atMs`; undefined if there is none (croner looks back a
+   * bounded distance). */
+  previous(atMs: number): number | undefined {
+    // croner counts in whole seconds, strictly before its reference.
+    return this.cron.previousRuns(1, new Date(Math.floor(atMs / 1000) * 1000 + 1000))[0]?.getTime();
+  }
+
   toJSON(): string {
     return this.timezone ? `${this.expression} (${this.timezone})` : this.expression;
   }

@@ -7,6 +7,7 @@ import type { Registry } from 'prom-client';
 import { formatKeyPath, zodMessage } from '../config/diagnostics.js';
 import { listenAddress } from '../config/schema.js';
 import { silenceInput, type SilenceInput } from '../alerting/maintenance.js';
+import { pingQuery, type PingQuery } from '../probers/heartbeat/book.js';
 import type { StatusSite } from '../web/site.js';
 import type { Logger } from '../logging/logger.js';
 import { exposition } from '../metrics/metrics.js';
@@ -31,6 +32,12 @@ export interface ServerDeps {
   };
   /** The token write endpoints require; undefined disables them. */
   apiToken: () => string | undefined;
+  heartbeats: {
+    /** The token of the heartbeat probe NAME; undefined when there is no such heartbeat. */
+    token(name: string): string | undefined;
+    /** Records a ping whose token was right. */
+    ping(name: string, query: PingQuery): { accepted: true; next: number | undefined } | { accepted: false; retryAfterMs: number };
+  };
 }
 
 export function createServer(deps: ServerDeps): http.Server {
@@ -50,6 +57,7 @@ export function createServer(deps: ServerDeps): http.Server {
 async function handle(deps: ServerDeps, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   if (url.pathname.startsWith('/api/v1/silences')) return silences(deps, req, res, url);
+  if (url.pathname.startsWith('/api/v1/heartbeats/')) return heartbeat(deps, req, res, url);
   if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'method not allowed\n', { allow: 'GET, HEAD' });
   switch (url.pathname) {
     case '/metrics':
@@ -103,6 +111,27 @@ async function silences(deps: ServerDeps, req: http.IncomingMessage, res: http.S
   return json(res, 201, { ...(added as object), silencing });
 }
 
+/** POST /api/v1/heartbeats/NAME[?status=fail&duration=12m&msg=…] with "Authorization: Bearer
+ * <the heartbeat's token>": a job checking in. The body, if any, is not read. */
+async function heartbeat(deps: ServerDeps, req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
+  let name: string;
+  try {
+    name = decodeURIComponent(url.pathname.slice('/api/v1/heartbeats/'.length));
+  } catch {
+    return json(res, 404, { error: 'no heartbeat probe by that name (the path is not valid percent-encoding)' });
+  }
+  if (req.method !== 'POST') return send(res, 405, 'text/plain', 'method not allowed\n', { allow: 'POST' });
+  req.resume();
+  const token = deps.heartbeats.token(name);
+  if (token === undefined) return json(res, 404, { error: `no heartbeat probe named "${name.slice(0, 100)}"` });
+  if (!tokenMatches(req.headers.authorization, token)) return json(res, 401, { error: 'expected Authorization: Bearer <the heartbeat\'s token>' });
+  const query = pingQuery.safeParse(Object.fromEntries(url.searchParams), { error: zodMessage });
+  if (!query.success) return json(res, 400, { error: query.error.issues.map((i) => `${formatKeyPath(i.path as Array<string | number>) || 'query'}: ${i.message}`).join('; ') });
+  const result = deps.heartbeats.ping(name, query.data);
+  if (!result.accepted) return json(res, 429, { error: `too many pings for ${name}: at most one a second after a burst of 10` }, { 'retry-after': String(Math.ceil(result.retryAfterMs / 1000)) });
+  return json(res, 200, { ok: true, status: query.data.status, nextDueBy: result.next === undefined ? undefined : new Date(result.next).toISOString() });
+}
+
 const MAX_BODY_BYTES = 16 * 1024;
 
 function isRefusal(value: unknown): value is { refused: string } {
@@ -111,10 +140,14 @@ function isRefusal(value: unknown): value is { refused: string } {
 
 function authorize(token: string | undefined, header: string | undefined): { status: number; message: string } | undefined {
   if (!token) return { status: 403, message: 'write endpoints are disabled: set apiToken in the daemon config' };
+  return tokenMatches(header, token) ? undefined : { status: 401, message: 'expected Authorization: Bearer <apiToken>' };
+}
+
+/** "Bearer <token>", compared by digest: constant time, and equal lengths whatever was sent. */
+function tokenMatches(header: string | undefined, token: string): boolean {
   const given = header?.startsWith('Bearer ') ? header.slice(7) : '';
-  // Compare digests: constant time, and equal lengths whatever was sent.
   const digest = (text: string) => createHash('sha256').update(text).digest();
-  return timingSafeEqual(digest(given), digest(token)) ? undefined : { status: 401, message: 'expected Authorization: Bearer <apiToken>' };
+  return timingSafeEqual(digest(given), digest(token));
 }
 
 const SILENCE_EXAMPLE = '{"matchers": {"probe": "api"}, "duration": "2h", "comment": "...", "createdBy": "..."}';
@@ -147,8 +180,8 @@ async function readBody(req: http.IncomingMessage, limit: number): Promise<strin
   return Buffer.concat(chunks).toString('utf8');
 }
 
-function json(res: http.ServerResponse, status: number, body: unknown): void {
-  send(res, status, 'application/json', `${JSON.stringify(body, null, 2)}\n`);
+function json(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  send(res, status, 'application/json', `${JSON.stringify(body, null, 2)}\n`, headers);
 }
 
 /** A whole answer with its length (no body for HEAD). */
