@@ -2,6 +2,7 @@
 // (at a clock with fractions of a millisecond), notifications queued for a receiver that is down
 // and mid-retry, an incident that flapped, a maintenance window muting a probe — survives a
 // restart with nothing moved aside and nothing lost; and the story goes on from where it was.
+// A heartbeat's ping (kept in heartbeats.json) is read back too.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { closedPort, httpServer, webhookSink } from '../servers.js';
 import { waitFor } from '../wait.js';
 
 const TOKEN = 'roundtrip-api-token-0123456789';
+const HEARTBEAT_TOKEN = 'roundtrip-heartbeat-token-0123456789';
 
 it('every kind of state survives a restart: nothing moved aside, nothing lost, and the incident goes on', { timeout: 120_000 }, async () => {
   const down = new Set<string>();
@@ -37,7 +39,8 @@ it('every kind of state survives a restart: nothing moved aside, nothing lost, a
     '',
   ].join('\n');
   const probe = (name: string) => `name: ${name}\nkind: http\ncron: \"* * * * * *\"\ntimeout: 500ms\nurl: ${target.url}/${name}\n`;
-  const dir = configDir(config, { 'a.yaml': probe('api'), 'b.yaml': probe('batch') });
+  const heartbeat = `name: nightly\nkind: heartbeat\ncron: "* * * * * *"\ntoken: ${HEARTBEAT_TOKEN}\npings: { every: 1h }\n`;
+  const dir = configDir(config, { 'a.yaml': probe('api'), 'b.yaml': probe('batch'), 'h.yaml': heartbeat });
   // A clock with a fraction of a millisecond, as the system clock has.
   const clock = new FakeClock(Date.now() - 3_600_000 + 0.6047);
   const logs: Array<Record<string, unknown>> = [];
@@ -57,6 +60,9 @@ it('every kind of state survives a restart: nothing moved aside, nothing lost, a
   const get = async (p: string) => (await fetch(`${base()}${p}`)).json() as Promise<unknown>;
   try {
     await seconds(3);
+    const pinged = await fetch(`${base()}/api/v1/heartbeats/nightly?duration=90s&msg=${encodeURIComponent('exported 1200 rows')}`, { method: 'POST', headers: { authorization: `Bearer ${HEARTBEAT_TOKEN}` } });
+    assert.equal(pinged.status, 200, await pinged.text());
+    const pingedAt = clock.now();
     const posted = await fetch(`${base()}/api/v1/silences`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ matchers: { probe: 'nothing-yet' }, duration: '2h', comment: 'deploy', createdBy: 'ana' }) });
     assert.equal(posted.status, 201);
     // api fails, recovers, fails again within the flap window (an open, flapping incident); batch
@@ -78,6 +84,8 @@ it('every kind of state survives a restart: nothing moved aside, nothing lost, a
     await daemon.stop();
     const written = JSON.parse(readFileSync(path.join(stateDir, 'alerts.json'), 'utf8')) as { silences: unknown[]; queue: unknown[] };
     assert.ok(written.silences.length === 1 && written.queue.length >= 1);
+    const pings = JSON.parse(readFileSync(path.join(stateDir, 'heartbeats.json'), 'utf8')) as { heartbeats: Record<string, { last?: { at: number; message?: string } }> };
+    assert.deepEqual(pings.heartbeats.nightly?.last, { at: pingedAt, status: 'ok', durationMs: 90_000, message: 'exported 1200 rows' });
     daemon = await start();
 
     assert.deepEqual(readdirSync(stateDir).filter((f) => f.includes('corrupt')), [], 'nothing moved aside');
@@ -92,6 +100,11 @@ it('every kind of state survives a restart: nothing moved aside, nothing lost, a
     assert.equal(after.api.state, 'failing');
     assert.equal(after.api.outage.since, before.api.outage.since, 'the same incident');
     assert.equal(after.api.outage.periods, 2);
+    // The ping, as it was sent, judged by the first run after the restart.
+    await seconds(1);
+    const nightly = (await get('/api/v1/status?probe=nightly')) as { last: { verdict: string; detail: { lastAt: number; lastMessage: string; lastDurationMs: number; pings: number } } };
+    assert.equal(nightly.last.verdict, 'ok');
+    assert.deepEqual([nightly.last.detail.lastAt, nightly.last.detail.lastMessage, nightly.last.detail.lastDurationMs, nightly.last.detail.pings], [pingedAt, 'exported 1200 rows', 90_000, 1]);
 
     // The story goes on: api recovers and settles; one all-clear for the whole flapping incident,
     // with both failing periods in it; no page repeated by the restart.
