@@ -45,7 +45,7 @@ describe('flowprobe command line', () => {
   it('check accepts the examples (the kinds the demo cannot serve)', async () => {
     const r = await flowprobe(['check', '--probes', 'examples']);
     assert.equal(r.code, 0, r.err);
-    assert.match(r.out, /ok: 5 probe\(s\) from .*examples/);
+    assert.match(r.out, /ok: 6 probe\(s\) from .*examples/);
   });
 
   it('check lists every problem and exits 1', async () => {

@@ -20,6 +20,8 @@ import { heartbeatKind } from './heartbeat/kind.js';
 import { heartbeatProbe } from './heartbeat/schema.js';
 import { httpKind } from './http/kind.js';
 import { httpProbe } from './http/schema.js';
+import { mqttKind } from './mqtt/kind.js';
+import { mqttProbe } from './mqtt/schema.js';
 import { sseKind } from './sse/kind.js';
 import { sseProbe } from './sse/schema.js';
 import { tcpKind } from './tcp/kind.js';
@@ -31,7 +33,7 @@ import { websocketKind } from './websocket/kind.js';
 import { websocketProbe } from './websocket/schema.js';
 
 /** Every kind's schema: the probe schema is their union, the kind names theirs. */
-export const PROBE_SCHEMAS = [httpProbe, sseProbe, websocketProbe, flowProbe, tlsProbe, tcpProbe, dnsProbe, grpcProbe, heartbeatProbe] as const;
+export const PROBE_SCHEMAS = [httpProbe, sseProbe, websocketProbe, flowProbe, tlsProbe, tcpProbe, dnsProbe, grpcProbe, heartbeatProbe, mqttProbe] as const;
 
 /** Each kind's result detail, by kind name: every kind.ts adds its own entry
  * (`declare module '../kinds.js' { interface Details { http: HttpDetail } }`). */
@@ -80,7 +82,7 @@ export interface Kind<K extends ProbeKind, S = unknown> {
   record(probe: string, detail: Details[K], series: S, shared: SharedSeries, phases: Phases): void;
 }
 
-export const KINDS: { [K in ProbeKind]: Kind<K, unknown> } = { http: httpKind, sse: sseKind, websocket: websocketKind, flow: flowKind, tls: tlsKind, tcp: tcpKind, dns: dnsKind, grpc: grpcKind, heartbeat: heartbeatKind };
+export const KINDS: { [K in ProbeKind]: Kind<K, unknown> } = { http: httpKind, sse: sseKind, websocket: websocketKind, flow: flowKind, tls: tlsKind, tcp: tcpKind, dns: dnsKind, grpc: grpcKind, heartbeat: heartbeatKind, mqtt: mqttKind };
 
 /** The table entry for a kind (TypeScript cannot correlate a spec's kind with its entry alone). */
 export function kindOf<K extends ProbeKind>(kind: K): Kind<K> {

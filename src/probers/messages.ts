@@ -2,6 +2,7 @@
 // {{capture.NAME}}, and matchers (text, regex, JSON paths) that pick the message a step waits for.
 import { performance } from 'node:perf_hooks';
 import type { JsonScalar } from '../config/assertions.js';
+import type { JsonPath } from '../config/fields.js';
 import type { MessageMatcher, MessageTemplate } from '../config/probe-fields.js';
 import { formatDuration } from '../config/units.js';
 import { classifyError } from './classify-error.js';
@@ -177,4 +178,22 @@ export function delay(ms: number, signal: AbortSignal): Promise<void> {
     const timer = setTimeout(done, ms);
     signal.addEventListener('abort', done, { once: true });
   });
+}
+
+/** When a message says it was sent: epoch ms, or an ISO date, at `path` in its JSON (an SSE
+ * event's data, an MQTT payload); undefined when it does not say. */
+export function sentAt(data: string, path: JsonPath): number | undefined {
+  let document: unknown;
+  try {
+    document = JSON.parse(data);
+  } catch {
+    return undefined;
+  }
+  const value = path.select(document)[0];
+  if (typeof value === 'number') return value;
+  if (typeof value === 'string') {
+    const parsed = Date.parse(value);
+    return Number.isNaN(parsed) ? undefined : parsed;
+  }
+  return undefined;
 }

@@ -13,12 +13,11 @@ import { request, type Dispatcher } from 'undici';
 import { lookupFamily } from '../../config/probe-fields.js';
 import type { ProbeSpec } from '../../config/schema.js';
 import { formatDuration, formatSize } from '../../config/units.js';
-import type { JsonPath } from '../../config/fields.js';
 import { check, checkLimit, checkStatus, failureFromChecks, limitChecks } from '../checks.js';
 import { readEventStream, streamRefusal, type StreamBytes } from '../event-stream.js';
 import { classifyError } from '../classify-error.js';
 import { causeOf, stageOf, timedAgent, type Timeline } from '../connect.js';
-import { delay } from '../messages.js';
+import { delay, sentAt } from '../messages.js';
 import { eachConnection } from '../connections.js';
 import { maxOf, minOf, spread, Tally } from '../stats.js';
 import type { CheckResult, Failure, ProbeContext, ProberOutcome } from '../types.js';
@@ -334,26 +333,9 @@ function onEvent(message: EventSourceMessage, spec: ProbeSpec<'sse'>, report: Cl
   }
   checkContent(event, spec, report.content);
   if (spec.eventTime !== undefined) {
-    const sent = eventTime(event.data, spec.eventTime);
+    const sent = sentAt(event.data, spec.eventTime);
     if (sent !== undefined) report.ages.add(performance.timeOrigin + performance.now() - sent);
   }
-}
-
-/** When the event says it was sent: epoch ms, or an ISO date, at `path` in its JSON data. */
-function eventTime(data: string, path: JsonPath): number | undefined {
-  let document: unknown;
-  try {
-    document = JSON.parse(data);
-  } catch {
-    return undefined;
-  }
-  const value = path.select(document)[0];
-  if (typeof value === 'number') return value;
-  if (typeof value === 'string') {
-    const parsed = Date.parse(value);
-    return Number.isNaN(parsed) ? undefined : parsed;
-  }
-  return undefined;
 }
 
 /** Numeric ids: count what was skipped (missing) and what came again (duplicate). */
