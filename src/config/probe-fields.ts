@@ -14,6 +14,7 @@ import {
   regex,
   text,
   timezone,
+  tls as tlsOptions,
 } from './fields.js';
 
 /** The phases a run is timed in, every kind alike. */
@@ -284,3 +285,28 @@ export const phaseLimits = z.strictObject({
   download: inRun().optional(),
   first_event: inRun().optional(),
 });
+
+/** An MQTT topic filter (+ and # wildcards, # last), 1–1024 characters, no NUL. */
+const mqttTopicFilter = z
+  .string({ error: 'expected a topic filter like sensors/+/temperature or telemetry/#' })
+  .min(1)
+  .max(1_024)
+  .refine((t) => !t.includes('\0') && t.split('/').every((level, i, all) => (level.includes('+') ? level === '+' : true) && (level.includes('#') ? level === '#' && i === all.length - 1 : true)), {
+    error: 'expected a topic filter: + alone in a level, # alone in the last level, no NUL',
+  });
+
+export const mqttQos = z.union([z.literal(0), z.literal(1)], { error: 'expected qos 0 or 1' }).default(0);
+
+/** An MQTT subscription: the mqtt kind's and a flow's mqtt watcher's. mqtt:// or mqtts:// (TLS,
+ * with the certificate figures), MQTT 3.1.1 or 5, a user and password, topic filters. */
+export const mqttSubscription = {
+  url: hostPortUrl(['mqtt', 'mqtts']),
+  tls: tlsOptions,
+  ipFamily,
+  version: z.enum(['3.1.1', '5'], { error: 'expected MQTT version 3.1.1 or 5' }).default('3.1.1'),
+  username: text(1_024).optional(),
+  /** From the environment: `password: ${BROKER_PASSWORD}`. */
+  password: text(1_024).optional(),
+  topics: z.array(mqttTopicFilter).min(1).max(100),
+  qos: mqttQos,
+};

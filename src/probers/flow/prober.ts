@@ -1,4 +1,4 @@
-// Flow prober: end to end through a pipeline. Watchers (SSE, WebSocket) open first and must be
+// Flow prober: end to end through a pipeline. Watchers (SSE, WebSocket, MQTT) open first and must be
 // ready before anything is injected; then HTTP injections carrying a unique marker ({{run.id}}),
 // awaits for the marker on each watcher, and polls of an HTTP API until it shows the marker.
 // Every leg is timed from the injection; what arrives is compared with what was sent. One
@@ -17,6 +17,7 @@ import { stageOf, timedAgent, type Timeline } from '../connect.js';
 import { delay, Inbox, isFailure, matches, parseJson, renderValue, substitute, type Captured, type Vars } from '../messages.js';
 import type { CheckResult, Failure, ProbeContext, ProberOutcome } from '../types.js';
 import type { FlowDetail } from './kind.js';
+import { openMqtt } from '../mqtt-client.js';
 import { authFor, connectWebSocket } from '../ws-client.js';
 
 interface Watch {
@@ -74,11 +75,28 @@ async function openWatchers(spec: ProbeSpec<'flow'>, ctx: ProbeContext, timeline
 
 async function openWatcher(watcher: FlowWatcher, spec: ProbeSpec<'flow'>, ctx: ProbeContext, timeline: Timeline): Promise<Watch | { failure: Failure }> {
   if ('sse' in watcher) return openSseWatch(watcher.name, watcher.sse, spec.maxPayload, ctx, timeline);
+  if ('mqtt' in watcher) return openMqttWatch(watcher.name, watcher.mqtt, spec, ctx, timeline);
   const auth = await authFor(watcher.websocket);
   const opened = await connectWebSocket({ ...auth, tls: watcher.websocket.tls, maxPayload: spec.maxPayload }, ctx.signal, timeline.phases, timeline);
   if ('failure' in opened) return opened;
   const { conn } = opened;
   return { name: watcher.name, inbox: conn.inbox, close: () => void conn.shutdown() };
+}
+
+/** An MQTT subscription whose live messages land in an Inbox; ready once the broker granted it.
+ * Retained messages are skipped: a marker that "arrives" from the broker's memory is not one. */
+async function openMqttWatch(name: string, target: Extract<FlowWatcher, { mqtt: unknown }>['mqtt'], spec: ProbeSpec<'flow'>, ctx: ProbeContext, timeline: Timeline): Promise<Watch | { failure: Failure }> {
+  const inbox = new Inbox();
+  const opened = await openMqtt(target, timeline, ctx.signal, spec.timeoutMs, {
+    onMessage: (topic, payload, retained) => {
+      if (retained) return;
+      if (payload.length > spec.maxPayload) return inbox.fail({ code: 'protocol', message: `a message on ${topic} of ${payload.length} B, over maxPayload` });
+      inbox.push(payload.toString('utf8'));
+    },
+    onBroken: (failure) => inbox.fail(failure),
+  });
+  if ('failure' in opened) return opened;
+  return { name, inbox, close: opened.close };
 }
 
 type SseTarget = Extract<FlowWatcher, { sse: unknown }>['sse'];

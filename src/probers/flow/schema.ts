@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { jsonExpectations } from '../../config/assertions.js';
 import { headers, jsonPath, size, text, tls as tlsOptions } from '../../config/fields.js';
-import { httpUrl, inRun, jsonBody, KiB, messageMatcher, MiB, probeName, scheduleFields, phaseLimits, statusExpectation, wsAuth, wsUrl } from '../../config/probe-fields.js';
+import { httpUrl, inRun, jsonBody, KiB, messageMatcher, MiB, mqttSubscription, probeName, scheduleFields, phaseLimits, statusExpectation, wsAuth, wsUrl } from '../../config/probe-fields.js';
 
 const legName = z.string().regex(/^[a-z][a-z0-9_-]{0,39}$/, { error: 'expected a short lower-case name like stream or dashboard' });
 
@@ -23,8 +23,13 @@ const flowWatcher = z.union(
         tls: tlsOptions,
       }),
     }),
+    z.strictObject({
+      name: legName,
+      /** Live messages on the topics (retained ones are old news: never a marker's arrival). */
+      mqtt: z.strictObject(mqttSubscription),
+    }),
   ],
-  { error: 'expected a watcher: { name, sse: { url } } or { name, websocket: { url } }' },
+  { error: 'expected a watcher: { name, sse: { url } }, { name, websocket: { url } } or { name, mqtt: { url, topics } }' },
 );
 
 const flowStep = z.union(

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import mqtt from 'mqtt';
 import { startMosquitto, type Mosquitto } from '../../../test/mosquitto.js';
 import { specOf } from '../../../test/probe-spec.js';
-import { closedPort } from '../../../test/servers.js';
+import { closedPort, httpServer } from '../../../test/servers.js';
 import { createRedactor } from '../../logging/redact.js';
 import { deadlineReason } from '../classify-error.js';
 import { runProbe } from '../run-probe.js';
@@ -72,6 +72,37 @@ describe('mqtt kind against mosquitto', () => {
     ]);
     assert.deepEqual([headline(v4), headline(v5)], ['ok', 'ok']);
     assert.ok((detailOf(v4).roundTripMs ?? -1) >= 0 && (detailOf(v5).roundTripMs ?? -1) >= 0);
+  });
+
+  it('times a pipeline leg by leg with MQTT as a flow watcher: ingest → broker → watcher; a retained marker is not an arrival', async (t) => {
+    if (!broker) return t.skip('mosquitto missing');
+    // The ingest service publishes what it is sent to the broker, a little later.
+    const ingest = await httpServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        res.writeHead(202).end();
+        setTimeout(() => publisher?.publish('pipeline/events', body), 30);
+      });
+    });
+    // A marker left retained on the topic from an earlier run must not count.
+    await publisher?.publishAsync('pipeline/stale', JSON.stringify({ marker: 'left-over' }), { retain: true });
+    try {
+      const flow = (awaited: string) => ({
+        watch: [{ name: 'broker', mqtt: { url: url(), topics: ['pipeline/#'] } }],
+        steps: [{ inject: { url: `${ingest.url}/ingest`, json: { marker: '{{run.id}}', value: 42 } } }, { await: { on: 'broker', match: { json: { '$.marker': awaited } }, within: '1s' } }],
+      });
+      const now = Date.now();
+      const ok = await runProbe(specOf('flow', flow('{{run.id}}'), 4_000), { signal: AbortSignal.timeout(4_000), runId: 'mqtt-flow-run', redact: createRedactor([]) }, { slot: now, startedAt: now });
+      assert.equal(headline(ok), 'ok');
+      const legs = (ok.detail as { legs: Record<string, number> }).legs;
+      assert.deepEqual(Object.keys(legs), ['inject', 'broker'], 'each leg timed');
+      // Awaiting the left-over marker: the broker replays it (retained) on subscribing; not an arrival.
+      const stale = await runProbe(specOf('flow', flow('left-over'), 4_000), { signal: AbortSignal.timeout(4_000), runId: 'mqtt-flow-stale', redact: createRedactor([]) }, { slot: now, startedAt: now });
+      assert.match(headline(stale), /^timeout: leg broker: marker not seen within 1s of the injection/);
+    } finally {
+      await ingest.close();
+    }
   });
 
   it('names a gap, a wrong password, a refused subscription target and a closed port', async (t) => {

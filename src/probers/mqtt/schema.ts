@@ -2,17 +2,8 @@
 // subscription like an SSE stream (first message, rate, gaps, message age — retained messages
 // are old news and never count for freshness), optionally publish a marker and time its return.
 import { z } from 'zod';
-import { count, DAY_MS, duration, jsonPath, size, text, tls as tlsOptions } from '../../config/fields.js';
-import { certExpiresIn, hostPortUrl, inRun, ipFamily, KiB, messageTemplate, MiB, phaseLimits, probeName, scheduleFields } from '../../config/probe-fields.js';
-
-/** A topic filter (+ and # wildcards, # last), 1–1024 characters, no NUL. */
-const topicFilter = z
-  .string({ error: 'expected a topic filter like sensors/+/temperature or telemetry/#' })
-  .min(1)
-  .max(1_024)
-  .refine((t) => !t.includes('\0') && t.split('/').every((level, i, all) => (level.includes('+') ? level === '+' : true) && (level.includes('#') ? level === '#' && i === all.length - 1 : true)), {
-    error: 'expected a topic filter: + alone in a level, # alone in the last level, no NUL',
-  });
+import { count, DAY_MS, duration, jsonPath, size } from '../../config/fields.js';
+import { certExpiresIn, inRun, KiB, messageTemplate, MiB, mqttQos, mqttSubscription, phaseLimits, probeName, scheduleFields } from '../../config/probe-fields.js';
 
 /** A topic a message is published to: no wildcards. */
 const topicName = z
@@ -21,22 +12,12 @@ const topicName = z
   .max(1_024)
   .refine((t) => !/[+#\0]/.test(t), { error: 'expected a topic to publish to: no + or # wildcards, no NUL' });
 
-const qos = z.union([z.literal(0), z.literal(1)], { error: 'expected qos 0 or 1' }).default(0);
 
 export const mqttProbe = z.strictObject({
   name: probeName,
   kind: z.literal('mqtt'),
   ...scheduleFields,
-  /** mqtt://host:port, or mqtts://host:port for TLS (with the certificate figures). */
-  url: hostPortUrl(['mqtt', 'mqtts']),
-  tls: tlsOptions,
-  ipFamily,
-  version: z.enum(['3.1.1', '5'], { error: 'expected MQTT version 3.1.1 or 5' }).default('3.1.1'),
-  username: text(1_024).optional(),
-  /** From the environment: `password: ${BROKER_PASSWORD}`. */
-  password: text(1_024).optional(),
-  topics: z.array(topicFilter).min(1).max(100),
-  qos,
+  ...mqttSubscription,
   /** How long to hold the subscription; the run ends sooner once expect.minMessages have come
    * (and a published marker is back), unless `holdFull: true` (for gaps and rates). */
   hold: inRun(1).default(5_000),
@@ -46,7 +27,7 @@ export const mqttProbe = z.strictObject({
   /** A larger message ends the run (a hostile broker cannot grow the daemon). */
   maxMessageSize: size(KiB, 64 * MiB).default(256 * KiB),
   /** Publish a marker ({{run.id}} in it) once subscribed, and time it back on a subscribed topic. */
-  publish: z.strictObject({ topic: topicName, payload: messageTemplate.default({ json: { flowprobe: '{{run.id}}' } }), qos }).optional(),
+  publish: z.strictObject({ topic: topicName, payload: messageTemplate.default({ json: { flowprobe: '{{run.id}}' } }), qos: mqttQos }).optional(),
   expect: z
     .strictObject({
       /** Live (not retained) messages in the hold. */
