@@ -1,5 +1,5 @@
 # Build with dev dependencies, run on a slim image with production dependencies only.
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json ./
 RUN npm ci --no-audit --no-fund
@@ -8,7 +8,7 @@ COPY bench ./bench
 COPY test ./test
 RUN npx tsc -p tsconfig.json
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /opt/flowprobe
 COPY package.json package-lock.json ./
