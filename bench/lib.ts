@@ -8,7 +8,8 @@ import { percentile } from '../src/probers/stats.js';
 export { percentile };
 
 /** How the systemd unit and the Dockerfile start node for the daemon: benches run it the same way. */
-export const DAEMON_NODE_FLAGS = ['--max-semi-space-size=4'];
+// DAEMON_NODE_FLAGS="--max-semi-space-size=2" overrides them, to sweep a flag.
+export const DAEMON_NODE_FLAGS = process.env.DAEMON_NODE_FLAGS !== undefined ? process.env.DAEMON_NODE_FLAGS.split(' ').filter(Boolean) : ['--max-semi-space-size=4'];
 
 export function summarize(values: readonly number[]): { n: number; p50: number; p99: number; max: number; min: number } {
   const sorted = [...values].sort((a, b) => a - b);
