@@ -20,9 +20,10 @@ while [ $# -gt 0 ]; do
 done
 root="${root%/}"
 
-# Debian 12's nodejs package is 18.x: flowprobe needs Node.js 20.18 or later.
-if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 18) ? 0 : 1)'; then
-  echo "install.sh: Node.js $(node --version 2>/dev/null || echo 'not found') is too old: install Node.js 20.18 or later (check with: node --version)" >&2
+# Debian 12's nodejs package is 18.x: flowprobe needs Node.js 22 or later (24 LTS; the .deb
+# from `npm run package:deb` carries its own).
+if ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 22 ? 0 : 1)'; then
+  echo "install.sh: Node.js $(node --version 2>/dev/null || echo 'not found') is too old: install Node.js 24 LTS (or 22), or use the .deb, which carries its own (check with: node --version)" >&2
   exit 1
 fi
 [ -f dist/src/main.js ] || { echo "install.sh: build first: npm ci && npm run build" >&2; exit 1; }

@@ -3,13 +3,14 @@
 // exists; and the command it runs starts the daemon from a clean production install.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { requireBinary } from '../binaries.js';
-import { closedPort, httpServer } from '../servers.js';
+import { runsUnderFilter, unitFilter } from '../seccomp.js';
+import { closedPort } from '../servers.js';
 import { waitFor } from '../wait.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -34,74 +35,12 @@ describe('systemd unit', () => {
   });
 });
 
-/** The syscalls of a systemd group (or a single name), nested groups expanded. */
-function expandGroup(analyze: string, name: string, seen = new Set<string>()): Set<string> {
-  if (!name.startsWith('@')) return new Set([name]);
-  if (seen.has(name)) return new Set();
-  seen.add(name);
-  const out = spawnSync(analyze, ['syscall-filter', name], { encoding: 'utf8' });
-  if (out.status !== 0) throw new Error(`systemd-analyze syscall-filter ${name}: ${out.stderr}`);
-  const names = new Set<string>();
-  for (const line of out.stdout.split('\n').slice(1)) {
-    const item = line.trim();
-    if (item === '' || item.startsWith('#')) continue;
-    for (const syscall of expandGroup(analyze, item, seen)) names.add(syscall);
-  }
-  return names;
-}
-
-/** The allow-list the unit's SystemCallFilter= lines resolve to, as systemd composes them: the
- * first (allow) line sets the list, each `~` line takes its syscalls out again. */
-function unitAllowList(analyze: string): string[] {
-  const lines = readFileSync(UNIT, 'utf8').split('\n').filter((l) => l.startsWith('SystemCallFilter='));
-  const allowed = new Set<string>();
-  for (const line of lines) {
-    const value = line.slice('SystemCallFilter='.length).trim();
-    const deny = value.startsWith('~');
-    for (const item of (deny ? value.slice(1) : value).split(/\s+/).filter(Boolean)) {
-      for (const syscall of expandGroup(analyze, item)) deny ? allowed.delete(syscall) : allowed.add(syscall);
-    }
-  }
-  return [...allowed].sort();
-}
-
 describe('systemd unit under its own seccomp filter', () => {
   it('starts, serves /healthz and records a probe result with exactly the unit\'s SystemCallFilter', async (t) => {
-    const analyze = requireBinary(t, 'systemd-analyze', 'systemd');
-    if (!analyze) return;
-    const python = '/usr/bin/python3';
-    const hasSeccomp = existsSync(python) && spawnSync(python, ['-c', 'import seccomp'], { encoding: 'utf8' }).status === 0;
-    if (!hasSeccomp) {
-      if (process.env.CI === 'true') assert.fail('python3-seccomp is needed (apt-get install -y python3-seccomp)');
-      console.error('!!! SKIPPING: python3-seccomp not installed (apt-get install -y python3-seccomp)');
-      return t.skip('python3-seccomp not installed');
-    }
-    const allowed = unitAllowList(analyze);
-    assert.ok(allowed.length > 100 && allowed.includes('read') && !allowed.includes('reboot'), `${allowed.length} syscalls allowed`);
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'flowprobe-seccomp-'));
-    const list = path.join(dir, 'syscalls.txt');
-    writeFileSync(list, `${allowed.join('\n')}\n`);
-    const target = await httpServer((_req, res) => res.end('ok'));
-    const port = await closedPort();
-    mkdirSync(path.join(dir, 'probes'));
-    writeFileSync(path.join(dir, 'flowprobe.yaml'), `listen: 127.0.0.1:${port}\nprobesDir: probes\nstateDir: state\n`);
-    writeFileSync(path.join(dir, 'probes', 'a.yaml'), `name: a\nkind: http\nevery: 200ms\ntimeout: 150ms\nurl: ${target.url}/\n`);
-    const loader = path.join(ROOT, 'test/ops/seccomp-exec.py');
-    const child = spawn(python, [loader, list, '--', process.execPath, path.join(ROOT, 'dist/src/main.js'), 'run', '--config', path.join(dir, 'flowprobe.yaml')], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const exited = new Promise<string>((resolve) => child.on('exit', (code, signal) => resolve(`exit ${code ?? ''}${signal ?? ''}`)));
-    try {
-      const died = exited.then((how) => `the daemon died under the filter (${how}): ${stderr.slice(-500)}`);
-      const healthy = waitFor('/healthz', async () => ((await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false)) ? true : undefined), 20_000, 100);
-      const first = await Promise.race([healthy.then(() => undefined), died]);
-      assert.equal(first, undefined, first);
-      await waitFor('a probe result', async () => (/flowprobe_probe_runs_total\{probe="a",result="success"[^}]*\} [1-9]/.test(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()) ? true : undefined), 20_000, 100);
-    } finally {
-      child.kill('SIGTERM');
-      await exited;
-      await target.close();
-    }
+    const filter = unitFilter(t, UNIT);
+    if (!filter) return;
+    assert.ok(filter.allowed.length > 100 && filter.allowed.includes('read') && !filter.allowed.includes('reboot'), `${filter.allowed.length} syscalls allowed`);
+    await runsUnderFilter(filter, process.execPath, path.join(ROOT, 'dist/src/main.js'));
   });
 });
 
