@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { arg, cpuSeconds, DAEMON_NODE_FLAGS, freePort, rssBytes, sleep, startChild, stopChild, table, waitForHttp } from './lib.js';
+import { arg, cpuSeconds, DAEMON_NODE_FLAGS, driveProbes, freePort, rssBytes, sleep, startChild, stopChild, table, waitForHttp } from './lib.js';
 
 const rate = arg('rate', 200);
 const seconds = arg('seconds', 20);
@@ -48,32 +48,14 @@ async function measureBlackbox(targetUrl: string, dir: string) {
   const probeUrl = `http://127.0.0.1:${port}/probe?module=http_2xx&target=${encodeURIComponent(targetUrl)}`;
   await waitForHttp(`http://127.0.0.1:${port}/metrics`);
   const pid = blackbox.pid as number;
-  let done = 0;
-  let failed = 0;
-  const drive = async (ms: number, count: boolean) => {
-    // `rate` probes per second in batches of rate/10 every 100 ms, bounded by time.
-    const until = Date.now() + ms;
-    const inflight: Promise<void>[] = [];
-    while (Date.now() < until) {
-      for (let i = 0; i < rate / 10; i++) {
-        inflight.push(
-          fetch(probeUrl).then(async (r) => {
-            const text = await r.text();
-            if (count) text.includes('probe_success 1') ? done++ : failed++;
-          }),
-        );
-      }
-      await sleep(100);
-    }
-    await Promise.all(inflight);
-  };
-  await drive(3000, false);
+  const tally = { done: 0, failed: 0 };
+  await driveProbes(probeUrl, rate, 3000);
   const cpu0 = cpuSeconds(pid);
-  await drive(seconds * 1000, true);
+  await driveProbes(probeUrl, rate, seconds * 1000, tally);
   const cpu1 = cpuSeconds(pid);
   const rss = rssBytes(pid);
   await stopChild(blackbox);
-  return { probes: done + failed, failed, cpu: cpu1 - cpu0, rss };
+  return { probes: tally.done + tally.failed, failed: tally.failed, cpu: cpu1 - cpu0, rss };
 }
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'flowprobe-bench-http-'));

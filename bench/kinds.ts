@@ -16,7 +16,7 @@ import mqtt from 'mqtt';
 import { startDnsmasq } from '../test/dnsmasq.js';
 import { startMosquitto } from '../test/mosquitto.js';
 import { testPki } from '../test/tls.js';
-import { arg, cpuSeconds, DAEMON_NODE_FLAGS, freePort, rssBytes, sleep, startChild, stopChild, table, waitForHttp } from './lib.js';
+import { arg, cpuSeconds, DAEMON_NODE_FLAGS, driveProbes, freePort, rssBytes, sleep, startChild, stopChild, table, waitForHttp } from './lib.js';
 
 const rate = arg('rate', 100);
 const seconds = arg('seconds', 10);
@@ -71,21 +71,11 @@ async function measureBlackbox(module: string, target: string): Promise<Measured
   try {
     await waitForHttp(`http://127.0.0.1:${port}/metrics`);
     const pid = blackbox.pid as number;
-    let done = 0;
-    let failed = 0;
-    const drive = async (ms: number, count: boolean) => {
-      const until = Date.now() + ms;
-      const inflight: Promise<void>[] = [];
-      while (Date.now() < until) {
-        for (let i = 0; i < rate / 10; i++) inflight.push(fetch(probeUrl).then(async (r) => void (count && ((await r.text()).includes('probe_success 1') ? done++ : failed++))));
-        await sleep(100);
-      }
-      await Promise.all(inflight);
-    };
-    await drive(WARM_MS, false);
+    const tally = { done: 0, failed: 0 };
+    await driveProbes(probeUrl, rate, WARM_MS);
     const cpu0 = cpuSeconds(pid);
-    await drive(seconds * 1000, true);
-    return { runs: done + failed, failed, cpu: cpuSeconds(pid) - cpu0, rss: rssBytes(pid) };
+    await driveProbes(probeUrl, rate, seconds * 1000, tally);
+    return { runs: tally.done + tally.failed, failed: tally.failed, cpu: cpuSeconds(pid) - cpu0, rss: rssBytes(pid) };
   } finally {
     await stopChild(blackbox);
   }

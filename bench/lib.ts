@@ -82,3 +82,22 @@ export async function freePort(): Promise<number> {
   await new Promise((resolve) => server.close(resolve));
   return port;
 }
+
+/** blackbox_exporter's /probe driven at `rate` a second (a batch of rate/10 every 100 ms) for
+ * `ms`, bounded by time; with `tally`, each answer counted as a success or a failure. */
+export async function driveProbes(probeUrl: string, rate: number, ms: number, tally?: { done: number; failed: number }): Promise<void> {
+  const until = Date.now() + ms;
+  const inflight: Promise<void>[] = [];
+  while (Date.now() < until) {
+    for (let i = 0; i < rate / 10; i++) {
+      inflight.push(
+        fetch(probeUrl).then(async (r) => {
+          const text = await r.text();
+          if (tally) text.includes('probe_success 1') ? tally.done++ : tally.failed++;
+        }),
+      );
+    }
+    await sleep(100);
+  }
+  await Promise.all(inflight);
+}

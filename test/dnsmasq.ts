@@ -1,10 +1,9 @@
 // A real DNS server for the dns kind's tests: Debian's dnsmasq on a loopback port, with its own
 // records (no upstream, no hosts file, no config file: it answers what the test gave it and
 // REFUSED for the rest). Stopped with the test.
-import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { binaryForSuite } from './binaries.js';
+import { binaryForSuite, startServerProcess } from './binaries.js';
 
 export interface Dnsmasq {
   port: number;
@@ -36,26 +35,10 @@ export async function startDnsmasq(options: string[]): Promise<Dnsmasq | undefin
   const binary = binaryForSuite('dnsmasq', 'dnsmasq-base');
   if (!binary) return undefined;
   const port = await freeDnsPort();
-  const child = spawn(binary, [
+  const { stop } = await startServerProcess(binary, [
     '--keep-in-foreground', '--log-facility=-', `--port=${port}`, '--listen-address=127.0.0.1', '--bind-interfaces',
     '--no-resolv', '--no-hosts', '--conf-file=/dev/null', '--user=', '--group=', '--pid-file=', '--local-ttl=300',
     ...options,
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  await new Promise<void>((resolve, reject) => {
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => {
-      log += chunk;
-      if (/started, version/.test(log)) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`dnsmasq exited (${code}) before it started: ${log.trim()}`)));
-    child.once('error', reject);
-  });
-  const stop = () =>
-    new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    });
+  ], /started, version/);
   return { port, server: `127.0.0.1:${port}`, stop };
 }

@@ -1,10 +1,10 @@
 // A real MQTT broker for the mqtt kind's tests: Debian's mosquitto on loopback ports, one
 // listener open to anyone and one that wants a user and password. Stopped by the caller.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { binaryForSuite, findBinary } from './binaries.js';
+import { binaryForSuite, findBinary, startServerProcess } from './binaries.js';
 import { closedPort } from './servers.js';
 
 export interface Mosquitto {
@@ -43,22 +43,6 @@ export async function startMosquitto(): Promise<Mosquitto | undefined> {
     '',
   ].join('\n');
   writeFileSync(path.join(dir, 'mosquitto.conf'), config);
-  const child = spawn(binary, ['-c', path.join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  await new Promise<void>((resolve, reject) => {
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => {
-      log += chunk;
-      if (/mosquitto version [\d.]+ running/.test(log)) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`mosquitto exited (${code}) before it ran: ${log.trim()}`)));
-    child.once('error', reject);
-  });
-  const stop = () =>
-    new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    });
+  const { stop } = await startServerProcess(binary, ['-c', path.join(dir, 'mosquitto.conf')], /mosquitto version [\d.]+ running/);
   return { port, securePort, user, stop };
 }

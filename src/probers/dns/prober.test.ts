@@ -5,22 +5,13 @@ import dgram from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
 import { probeSchema } from '../../config/schema.js';
 import { startDnsmasq, type Dnsmasq } from '../../../test/dnsmasq.js';
-import { specOf } from '../../../test/probe-spec.js';
-import { createRedactor } from '../../logging/redact.js';
-import { deadlineReason } from '../classify-error.js';
-import { runProbe } from '../run-probe.js';
+import { headlineOf, runOnce } from '../../../test/probe-spec.js';
 import type { ProbeResult } from '../types.js';
 import type { DnsDetail } from './kind.js';
 
-function run(fields: Record<string, unknown>, timeoutMs = 2_000): Promise<ProbeResult> {
-  const now = Date.now();
-  // The run's deadline as the scheduler sets it.
-  const deadline = new AbortController();
-  setTimeout(() => deadline.abort(deadlineReason(timeoutMs)), timeoutMs).unref();
-  return runProbe(specOf('dns', fields, timeoutMs), { signal: deadline.signal, runId: 'dns-test', redact: createRedactor([]) }, { slot: now, startedAt: now });
-}
+const run = (fields: Record<string, unknown>, timeoutMs = 2_000) => runOnce('dns', fields, timeoutMs);
 
-const headline = (r: ProbeResult) => (r.ok ? r.verdict : `${r.failure.code}: ${r.failure.message}`);
+const headline = headlineOf;
 const detailOf = (r: ProbeResult) => r.detail as DnsDetail;
 
 /** A UDP socket on loopback that answers each query with `reply(query)` (or never, for undefined). */

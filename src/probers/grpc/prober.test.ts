@@ -6,23 +6,15 @@ import { once, EventEmitter } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import grpc from '@grpc/grpc-js';
 import healthCheck, { HealthImplementation } from 'grpc-health-check';
-import { specOf } from '../../../test/probe-spec.js';
+import { headlineOf, runOnce } from '../../../test/probe-spec.js';
 import { closedPort, tcpServer, type Running } from '../../../test/servers.js';
 import { testPki, type TestPki } from '../../../test/tls.js';
-import { createRedactor } from '../../logging/redact.js';
-import { deadlineReason } from '../classify-error.js';
-import { runProbe } from '../run-probe.js';
 import type { ProbeResult } from '../types.js';
 import type { GrpcDetail } from './kind.js';
 
-function run(fields: Record<string, unknown>, timeoutMs = 3_000): Promise<ProbeResult> {
-  const now = Date.now();
-  const deadline = new AbortController();
-  setTimeout(() => deadline.abort(deadlineReason(timeoutMs)), timeoutMs).unref();
-  return runProbe(specOf('grpc', fields, timeoutMs), { signal: deadline.signal, runId: 'grpc-test', redact: createRedactor([]) }, { slot: now, startedAt: now });
-}
+const run = (fields: Record<string, unknown>, timeoutMs = 3_000) => runOnce('grpc', fields, timeoutMs);
 
-const headline = (r: ProbeResult) => (r.ok ? r.verdict : `${r.failure.code}: ${r.failure.message}`);
+const headline = headlineOf;
 const detailOf = (r: ProbeResult) => r.detail as GrpcDetail;
 
 type Handlers = grpc.UntypedServiceImplementation;

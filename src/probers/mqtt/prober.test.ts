@@ -5,24 +5,18 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import mqtt from 'mqtt';
 import { startMosquitto, type Mosquitto } from '../../../test/mosquitto.js';
-import { specOf } from '../../../test/probe-spec.js';
+import { headlineOf, runOnce, specOf } from '../../../test/probe-spec.js';
 import { closedPort, httpServer } from '../../../test/servers.js';
 import { createRedactor } from '../../logging/redact.js';
-import { deadlineReason } from '../classify-error.js';
 import { runProbe } from '../run-probe.js';
 import type { ProbeResult } from '../types.js';
 import { probeSchema } from '../../config/schema.js';
 import type { RawProbeOf } from '../kinds.js';
 import { mqttKind, type MqttDetail } from './kind.js';
 
-function run(fields: Record<string, unknown>, timeoutMs = 4_000): Promise<ProbeResult> {
-  const now = Date.now();
-  const deadline = new AbortController();
-  setTimeout(() => deadline.abort(deadlineReason(timeoutMs)), timeoutMs).unref();
-  return runProbe(specOf('mqtt', fields, timeoutMs), { signal: deadline.signal, runId: `mqtt-test-${Math.random().toString(36).slice(2)}`, redact: createRedactor([]) }, { slot: now, startedAt: now });
-}
+const run = (fields: Record<string, unknown>, timeoutMs = 4_000) => runOnce('mqtt', fields, timeoutMs);
 
-const headline = (r: ProbeResult) => (r.ok ? r.verdict : `${r.failure.code}: ${r.failure.message}`);
+const headline = headlineOf;
 const detailOf = (r: ProbeResult) => r.detail as MqttDetail;
 
 describe('mqtt kind against mosquitto', () => {
