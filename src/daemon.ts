@@ -306,7 +306,7 @@ export class Daemon {
       schedule: spec.schedule,
       timeoutMs: spec.timeoutMs,
       run: async ({ slot, startedAt, signal }) => {
-        const result = this.resources.judge(await runProbe(spec, { signal, runId: randomUUID(), redact: this.redact, pings: (name) => this.heartbeats.get(name) }, { slot, startedAt }));
+        const result = this.resources.judge(await runProbe(spec, { signal, runId: randomUUID(), redact: this.redact, pings: (name) => this.heartbeats.get(name), now: () => this.options.clock.now() }, { slot, startedAt }));
         // A run that outlived its probe's removal (or was cut short by shutdown) is not recorded.
         if (this.specs.get(spec.name) !== spec) return;
         if (!result.ok && result.failure.code === 'inconclusive' && this.state === 'stopping') return;

@@ -100,6 +100,9 @@ export interface ProbeContext {
   redact: (text: string) => string;
   /** The pings a heartbeat probe was sent (the daemon's book); absent outside the daemon. */
   pings?: (probe: string) => PingRecord | undefined;
+  /** The daemon's clock (epoch ms), for a prober that judges times the daemon recorded
+   * (heartbeats); Date.now outside the daemon. */
+  now?: () => number;
 }
 
 /** What a prober measured; run-probe stamps it with probe, slot and timing. */

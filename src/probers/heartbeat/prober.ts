@@ -9,7 +9,7 @@ import type { PingRecord } from './book.js';
 import { utcMinute, type HeartbeatDetail } from './kind.js';
 
 export async function probeHeartbeat(spec: ProbeSpec<'heartbeat'>, ctx: ProbeContext): Promise<ProberOutcome> {
-  return judge(spec, ctx.pings?.(spec.name), Date.now());
+  return judge(spec, ctx.pings?.(spec.name), ctx.now?.() ?? Date.now());
 }
 
 /** The verdict on a heartbeat's pings at `now` (pure: tested on a made-up timeline). A heartbeat
