@@ -1,5 +1,5 @@
 // The Debian package (npm run package:deb): built, its contents and maintainer scripts read
-// back; then, where this is a root shell with dpkg and no flowprobe of its own installed (CI),
+// back, lintian clean (each override justified in the package); then, where this is a root shell with dpkg and no flowprobe of its own installed (CI),
 // installed for real, checked as the service user, run under the unit's seccomp filter from
 // the runtime it carries, upgraded keeping an edited config and the state, and purged leaving
 // nothing it made behind.
@@ -38,6 +38,14 @@ it('the .deb: its own runtime, the unit on it, conffiles, maintainer scripts; in
   assert.ok(!/\/opt\/flowprobe\/dist\/\S*\.test\.js\n|\/dist\/(bench|test)\//.test(contents), 'none of our tests or benchmarks in the package');
   assert.deepEqual(sh(dpkgDeb, ['-I', deb, 'conffiles']).trim().split('\n').sort(), ['/etc/flowprobe/flowprobe.env', '/etc/flowprobe/flowprobe.yaml', '/etc/flowprobe/probes/self.yaml']);
   assert.match(sh(dpkgDeb, ['-I', deb, 'control']), /^Depends: libc6 \(>= 2\.28\), passwd$/m);
+
+  // lintian: clean, with each remaining tag overridden and justified in the package's overrides.
+  const lintian = requireBinary(t, 'lintian', 'lintian');
+  if (!lintian) return;
+  const lint = spawnSync(lintian, ['--tag-display-limit', '0', '--fail-on', 'error,warning', deb], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+  const tags = `${lint.stdout}${lint.stderr}`.split('\n').filter((l) => /^[EWI]: /.test(l));
+  assert.deepEqual(tags, [], 'lintian tags not overridden');
+  assert.equal(lint.status, 0, lint.stderr);
 
   // A real install needs root, dpkg, and a machine whose own flowprobe it would not touch.
   const dpkg = requireBinary(t, 'dpkg', 'dpkg');
