@@ -13,7 +13,7 @@ export interface Ping {
   status: 'ok' | 'fail';
   /** How long the job said it ran (?duration=). */
   durationMs: number | undefined;
-  /** What it said (?msg=), at most 200 characters. */
+  /** What it said (?msg=), at most 2,000 characters, control characters as spaces. */
   message: string | undefined;
 }
 
@@ -25,15 +25,18 @@ export interface PingRecord {
   pings: number;
 }
 
+/** A ping's message is refused above this, never cut: a cut before redaction could leave part
+ * of a secret the message carried (run-probe redacts, then shortens, what a headline shows). */
+const MESSAGE_MAX = 2_000;
+
 /** A ping's query (?status=fail&duration=12m&msg=…), parsed at the edge. */
 export const pingQuery = z.strictObject({
   status: z.enum(['ok', 'fail'], { error: 'expected status=ok or status=fail' }).default('ok'),
   duration: duration(0, 30 * DAY_MS).optional(),
-  msg: z.string().max(2_000, { error: 'expected a msg of at most 2000 characters' }).optional(),
+  msg: z.string().max(MESSAGE_MAX, { error: `expected a msg of at most ${MESSAGE_MAX} characters` }).optional(),
 });
 export type PingQuery = z.output<typeof pingQuery>;
 
-const MESSAGE_KEPT = 200;
 /** A burst of pings is cut to this many, then one a second (a job in a loop must not fill the disk or the log). */
 const BURST = 10;
 const REFILL_MS = 1_000;
@@ -42,7 +45,7 @@ const pingSchema = z.strictObject({
   at: epochMs(),
   status: z.enum(['ok', 'fail']),
   durationMs: z.number().finite().min(0).max(30 * DAY_MS).optional(),
-  message: z.string().max(MESSAGE_KEPT).optional(),
+  message: z.string().max(MESSAGE_MAX).optional(),
 });
 const recordSchema = z.strictObject({ since: epochMs(), last: pingSchema.optional(), pings: z.number().int().min(0) });
 const stateSchema = z.strictObject({ version: z.literal(1), heartbeats: z.record(z.string().max(100), recordSchema) });
@@ -97,7 +100,7 @@ export class HeartbeatBook {
     if (bucket.tokens < 1) return { accepted: false, retryAfterMs: Math.ceil((1 - bucket.tokens) * REFILL_MS) };
     bucket.tokens -= 1;
     const record = this.records.get(name) ?? { since: now, last: undefined, pings: 0 };
-    const message = query.msg?.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim().slice(0, MESSAGE_KEPT) || undefined;
+    const message = query.msg?.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim() || undefined;
     record.last = { at: now, status: query.status, durationMs: query.duration, message };
     record.pings += 1;
     this.records.set(name, record);
