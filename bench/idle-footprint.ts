@@ -12,7 +12,7 @@ const probes = arg('probes', 100);
 const seconds = arg('seconds', 10);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = path.join(ROOT, 'dist/src/main.js');
-const PACKAGES = ['croner', 'undici', 'ws', 'eventsource', 'prom-client', 'pidusage', 'nodemailer', 'pino'];
+const PACKAGES = ['croner', 'undici', 'ws', 'eventsource-parser', 'prom-client', 'pidusage', 'nodemailer', 'pino'];
 
 async function settledRss(pid: number): Promise<number> {
   await sleep(seconds * 1000);

@@ -121,7 +121,8 @@ program
   .option('-l, --listen <host:port>', "daemon listen address (overrides the config's listen)")
   .option('-s, --state <dir>', "state directory (overrides the config's stateDir)")
   .option('--port <port>', 'demo service port (the bundled probes expect 8787)', port, 8787)
-  .action(async (opts: { config: string; probes?: string; state?: string; listen?: string; port: number }) => {
+  .option('--host <host>', 'demo service address (0.0.0.0 in a container, so its fault switch is reachable)', '127.0.0.1')
+  .action(async (opts: { config: string; probes?: string; state?: string; listen?: string; port: number; host: string }) => {
     process.exitCode = await demo(opts, io, lifecycle);
   });
 

@@ -233,7 +233,7 @@ export async function testReceiver(args: ConfigArgs & { name: string }, io: Io):
 export const BUNDLED_CONFIG = fileURLToPath(new URL('config/flowprobe.yaml', PACKAGE_ROOT));
 
 /** The demo service on 127.0.0.1:8787 plus a daemon probing it with the bundled probes/. */
-export async function demo(args: ConfigArgs & { listen?: string; port: number }, io: Io, lifecycle: Lifecycle): Promise<number> {
+export async function demo(args: ConfigArgs & { listen?: string; port: number; host?: string }, io: Io, lifecycle: Lifecycle): Promise<number> {
   const env = {
     ...io.env,
     DEMO_JWT_SECRET: io.env.DEMO_JWT_SECRET ?? 'demo-only-hs256-secret-change-me-please',
@@ -246,13 +246,14 @@ export async function demo(args: ConfigArgs & { listen?: string; port: number },
     const demoModule = await import('../demo/service.js');
     const { startDemoService } = demoModule;
     demoFaults = demoModule.DEMO_FAULTS;
-    service = await startDemoService({ port: args.port, jwtSecret: env.DEMO_JWT_SECRET, faultToken: env.DEMO_FAULT_TOKEN, onPage: (text) => io.out(text) });
+    service = await startDemoService({ host: args.host, port: args.port, jwtSecret: env.DEMO_JWT_SECRET, faultToken: env.DEMO_FAULT_TOKEN, onPage: (text) => io.out(text) });
   } catch (error) {
-    io.err(`flowprobe demo: cannot start the demo service on 127.0.0.1:${args.port}: ${(error as Error).message}`);
+    io.err(`flowprobe demo: cannot start the demo service on ${args.host ?? '127.0.0.1'}:${args.port}: ${(error as Error).message}`);
     return EXIT.failed;
   }
   const auth = `-H 'Authorization: Bearer ${env.DEMO_FAULT_TOKEN}'`;
-  const faults = `${service.url}/api/faults`;
+  // A service on every address (in a container) is reached from here through loopback.
+  const faults = `${service.url.replace('//0.0.0.0:', '//127.0.0.1:')}/api/faults`;
   const banner = (daemon: Daemon) => {
     const page = daemonUrl(daemon.address);
     const width = Math.max(...demoFaults.map((f) => f.name.length));

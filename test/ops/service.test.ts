@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
+import { parse as parseYaml } from 'yaml';
 import { requireBinary } from '../binaries.js';
 import { runsUnderFilter, unitFilter } from '../seccomp.js';
 import { closedPort } from '../servers.js';
@@ -157,6 +158,86 @@ describe('Docker image', () => {
     try {
       const ok = await waitFor('/healthz', async () => (await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false)) || undefined, 15_000, 100);
       assert.equal(ok, true);
+    } finally {
+      daemon.kill('SIGTERM');
+      await new Promise((resolve) => daemon.once('exit', resolve));
+    }
+  });
+});
+
+describe('The compose demo (config/compose), as far as no engine allows', () => {
+  const COMPOSE_DIR = path.join(ROOT, 'config/compose');
+  interface Service { build?: { context: string; dockerfile: string }; command?: string[]; ports?: string[]; volumes?: string[]; environment?: Record<string, string> }
+  const compose = parseYaml(readFileSync(path.join(COMPOSE_DIR, 'compose.yaml'), 'utf8')) as { services: Record<string, Service> };
+  const service = (name: string): Service => {
+    const found = compose.services[name];
+    assert.ok(found, `service ${name} in compose.yaml`);
+    return found;
+  };
+  /** A service's bind mounts: a file of this checkout → where it appears in the container. */
+  const mounts = (name: string) =>
+    (service(name).volumes ?? [])
+      .filter((volume) => volume.startsWith('.'))
+      .map((volume) => {
+        const [source = '', target = ''] = volume.split(':');
+        return { source: path.resolve(COMPOSE_DIR, source), target };
+      });
+
+  it('mounts only files that exist, builds from this Dockerfile and publishes on loopback only', () => {
+    const build = service('flowprobe').build;
+    assert.ok(build && existsSync(path.join(COMPOSE_DIR, build.context, build.dockerfile)), 'the build context holds the Dockerfile');
+    for (const name of Object.keys(compose.services)) {
+      for (const mount of mounts(name)) assert.ok(existsSync(mount.source), `${name}: ${mount.source} missing`);
+      for (const port of service(name).ports ?? []) assert.match(port, /^127\.0\.0\.1:/, `${name} publishes ${port} beyond loopback`);
+    }
+  });
+
+  it("Prometheus's config, laid out as the container sees it, passes promtool and scrapes the flowprobe service", (t) => {
+    const promtool = requireBinary(t, 'promtool', 'prometheus');
+    if (!promtool) return;
+    const root = mkdtempSync(path.join(os.tmpdir(), 'flowprobe-compose-'));
+    for (const mount of mounts('prometheus')) cpSync(mount.source, path.join(root, mount.target));
+    const config = path.join(root, 'etc/prometheus/prometheus.yml');
+    const r = spawnSync(promtool, ['check', 'config', config], { encoding: 'utf8' });
+    assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+    assert.match(r.stdout, /SUCCESS: 1 rule files found/);
+    const listen = service('flowprobe').command?.[service('flowprobe').command!.indexOf('--listen') + 1];
+    assert.equal(listen, '0.0.0.0:9464');
+    assert.match(readFileSync(config, 'utf8'), /targets: \["flowprobe:9464"\]/);
+  });
+
+  it("Grafana's provisioning points at the Prometheus service and at the folder the dashboard is mounted in", () => {
+    const grafana = mounts('grafana');
+    const read = (target: string) => {
+      const mount = grafana.find((m) => m.target.startsWith(target));
+      assert.ok(mount, `a mount under ${target}`);
+      return { ...mount, text: readFileSync(mount.source, 'utf8') };
+    };
+    const datasources = parseYaml(read('/etc/grafana/provisioning/datasources/').text) as { datasources: Array<{ type: string; url: string; isDefault: boolean }> };
+    assert.deepEqual(datasources.datasources.map((d) => [d.type, d.url, d.isDefault]), [['prometheus', 'http://prometheus:9090', true]]);
+    assert.ok(service('prometheus').ports?.some((p) => p.endsWith(':9090')));
+    const providers = parseYaml(read('/etc/grafana/provisioning/dashboards/').text) as { providers: Array<{ options: { path: string } }> };
+    const dashboard = read('/var/lib/grafana/dashboards/');
+    assert.equal(path.dirname(dashboard.target), providers.providers[0]?.options.path);
+    assert.equal(dashboard.source, path.join(ROOT, 'config/grafana/flowprobe-dashboard.json'), 'the dashboard the suite runs every query of');
+    assert.equal(service('grafana').environment?.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH, dashboard.target);
+  });
+
+  it("the flowprobe service's command starts the demo and the daemon (here on loopback), its banner naming a reachable fault switch", async () => {
+    const command = [...(service('flowprobe').command ?? [])];
+    assert.equal(command[0], 'demo');
+    // Here on loopback and free ports, with the state in a temporary directory.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'flowprobe-compose-run-'));
+    const [daemonPort, demoPort] = [await closedPort(), await closedPort()];
+    const args = command.map((arg) => (arg === '0.0.0.0:9464' ? `127.0.0.1:${daemonPort}` : arg === '0.0.0.0' ? '127.0.0.1' : arg === '/var/lib/flowprobe' ? dir : arg));
+    let output = '';
+    const daemon = spawn(process.execPath, [path.join(ROOT, 'dist/src/main.js'), ...args, '--port', String(demoPort)], { env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'] });
+    daemon.stdout.on('data', (chunk: Buffer) => (output += chunk));
+    daemon.stderr.on('data', (chunk: Buffer) => (output += chunk));
+    try {
+      await waitFor('/healthz', async () => (await fetch(`http://127.0.0.1:${daemonPort}/healthz`).then((r) => r.ok, () => false)) || undefined, 15_000, 100);
+      await waitFor('the banner', async () => (output.includes('mend everything') ? true : undefined), 15_000, 50);
+      assert.match(output, new RegExp(`curl -X DELETE -H 'Authorization: Bearer [0-9a-f]+' http://127\\.0\\.0\\.1:${demoPort}/api/faults`));
     } finally {
       daemon.kill('SIGTERM');
       await new Promise((resolve) => daemon.once('exit', resolve));
