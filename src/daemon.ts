@@ -22,9 +22,12 @@ import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { HeartbeatBook } from './probers/heartbeat/book.js';
 import { judge } from './probers/heartbeat/prober.js';
 import { runProbe } from './probers/run-probe.js';
+import type { ProbeResult } from './probers/types.js';
 import { ResourceMonitor } from './resources/monitor.js';
 import { fanOut, type ResultSink } from './results/fan-out.js';
 import { History } from './results/history.js';
+import { storedRun } from './store/record.js';
+import { openStore, type HistoryStore } from './store/store.js';
 import type { Clock } from './scheduler/clock.js';
 import { Scheduler, type Job } from './scheduler/scheduler.js';
 import { createServer, listen } from './server/server.js';
@@ -63,6 +66,8 @@ export class Daemon {
   private redact: Redact;
   private specs = new Map<string, ProbeSpec>();
   private readonly history: History;
+  /** Runs, uptime and incidents on disk (history.store); undefined when off or unusable. */
+  private store: HistoryStore | undefined;
   private readonly scheduler: Scheduler;
   private readonly health: Health;
   private readonly resources: ResourceMonitor;
@@ -120,7 +125,10 @@ export class Daemon {
         attempt: (receiver, notification, delivery, attempts) => {
           this.metrics.recordDelivery(receiver, delivery.ok ? 'success' : delivery.retry ? 'retry' : 'failed', delivery.ok ? undefined : delivery.reason, clock.now());
           logDelivery(this.logger, receiver, notification, delivery, attempts);
-          for (const probe of this.history.noteDelivery(receiver, notification, delivery, clock.now(), (name) => this.specs.has(name))) this.site.live.changed(probe);
+          for (const probe of this.history.noteDelivery(receiver, notification, delivery, clock.now(), (name) => this.specs.has(name))) {
+            this.store?.notified(probe, clock.now(), delivery.ok ? `notified ${receiver}` : `notification to ${receiver} failed: ${delivery.reason}`);
+            this.site.live.changed(probe);
+          }
         },
         decision: (group, reason, alerts) => this.logger.debug({ group, reason, alerts }, 'alert group evaluated'),
         dropped: (receiver, reason, count) => {
@@ -160,7 +168,7 @@ export class Daemon {
     this.site = new StatusSite({ ...documents, location: () => this.config.settings.location, now: () => clock.now() });
     // Where each result goes, in order. Health comes last but one: it sees what was recorded,
     // and the status page shows the state it left.
-    this.record = fanOut([(r) => this.metrics.recordResult(r), (r) => this.history.add(r), (r) => logResult(this.logger, r), (r) => this.health.observe(r), (r) => this.site.live.changed(r.probe)], this.logger);
+    this.record = fanOut([(r) => this.metrics.recordResult(r), (r) => this.history.add(r), (r) => this.keep(r), (r) => logResult(this.logger, r), (r) => this.health.observe(r), (r) => this.site.live.changed(r.probe)], this.logger);
     this.server = createServer({
       registry: this.metrics.registry,
       status: documents,
@@ -178,6 +186,12 @@ export class Daemon {
         },
       },
       apiToken: () => this.config.settings.apiToken,
+      history: {
+        store: () => this.store,
+        state: (name) => (this.specs.has(name) ? (this.health.state(name)?.health ?? 'pending') : undefined),
+        now: () => clock.now(),
+        redact: () => this.redact,
+      },
       heartbeats: {
         token: (name) => {
           const spec = this.specs.get(name);
@@ -214,15 +228,17 @@ export class Daemon {
   private async begin(): Promise<void> {
     const { settings } = this.config;
     this.address = await listen(this.server, this.options.listen ?? settings.listen);
+    const historyProblem = await this.openHistory();
     await this.apply(this.config, false);
     this.metrics.configLoaded(true, this.options.clock.now());
     this.scheduler.start();
     this.resources.start();
     this.alerting.start();
-    const unread = [this.health.problem, this.alerting.stateProblem, this.heartbeats.problem].filter((p) => p !== undefined);
+    const unread = [this.health.problem, this.alerting.stateProblem, this.heartbeats.problem, historyProblem].filter((p) => p !== undefined);
     for (const { problem, lost } of unread) this.logger.error({ problem, lost: lost.length }, 'state directory problem');
     this.selfAlerts.stateLost(unread);
     this.health.start();
+    this.store?.start();
     this.state = 'running';
     this.selfHeartbeat.configure(settings.selfHeartbeat);
     const listening = `${this.address.host}:${this.address.port}`;
@@ -278,6 +294,7 @@ export class Daemon {
     this.redact = createRedactor(config.secrets);
     this.logger.level = this.options.logLevel ?? config.settings.log.level;
     this.history.setLimits(config.settings.history);
+    this.store?.setRetention(retention(config.settings.history.keep));
     // An unchanged probe keeps its spec object: a run in flight during the reload still belongs
     // to it and is recorded (a changed or removed probe's run is dropped).
     this.specs = new Map(config.probes.map((spec) => [spec.name, previous.get(spec.name)?.fingerprint === spec.fingerprint ? (previous.get(spec.name) as ProbeSpec) : spec]));
@@ -324,7 +341,7 @@ export class Daemon {
       ...(touchesFailing ? this.selfAlerts.probeSideEvents(this.config.probes.map(({ name }) => this.failingNow(name)), alerting.probeSide) : []),
       ...transitions.flatMap((t) => eventsFromTransition(t, this.probeInfo(t.probe), location, alerting.severity)),
     ]);
-    for (const t of transitions) (this.metrics.recordTransition(t), logTransition(this.logger, t), this.history.noteTransition(t), this.site.live.changed(t.probe));
+    for (const t of transitions) (this.metrics.recordTransition(t), logTransition(this.logger, t), this.history.noteTransition(t), this.store?.transition(t), this.site.live.changed(t.probe));
   }
 
   private failingNow(probe: string): { failing: boolean; lastCode: string | undefined } {
@@ -338,9 +355,40 @@ export class Daemon {
     return { kind: spec?.kind ?? 'unknown', labels: spec?.labels ?? {}, checks: last?.checks ?? [], lastError: last && !last.ok ? `${last.failure.code}: ${last.failure.message}` : undefined };
   }
 
-  private stateUnwritable(what: 'alerts' | 'detector' | 'heartbeats', err: unknown, file: string): void {
+  /** Opens the history store (history.store: sqlite); a database that cannot be read is moved
+   * aside (the problem is returned for the state-lost alert); one that cannot be opened at all
+   * leaves the daemon without history, alerted, and probing. */
+  private async openHistory(): Promise<{ problem: string; lost: string[] } | undefined> {
+    const { settings } = this.config;
+    if (settings.history.store !== 'sqlite') return undefined;
+    const file = path.join(settings.stateDir, 'history.db');
+    try {
+      const opened = await openStore({
+        file,
+        location: settings.location,
+        shard: `${settings.shard.index}/${settings.shard.count}`,
+        keep: retention(settings.history.keep),
+        clock: this.options.clock,
+        onWrite: (err) => (err === undefined ? this.stateWritten() : this.stateUnwritable('history', err, file)),
+      });
+      this.store = opened.store;
+      return opened.problem;
+    } catch (err) {
+      this.logger.error({ err, file }, 'cannot open the history database: running without history');
+      this.stateFailing(`cannot open ${file}: ${(err as Error).message}`);
+      return undefined;
+    }
+  }
+
+  /** A result into the history store, redacted. */
+  private keep(result: ProbeResult): void {
+    const run = this.store && storedRun(result, this.redact);
+    if (run) this.store?.add(run);
+  }
+
+  private stateUnwritable(what: 'alerts' | 'detector' | 'heartbeats' | 'history', err: unknown, file: string): void {
     this.metrics.stateWriteFailed(what);
-    this.logger.error({ err, file }, what === 'alerts' ? 'cannot write the alert outbox: notifications are kept in memory until it can' : what === 'heartbeats' ? 'cannot save heartbeat pings: kept in memory until it can' : 'cannot save detector state');
+    this.logger.error({ err, file }, what === 'alerts' ? 'cannot write the alert outbox: notifications are kept in memory until it can' : what === 'heartbeats' ? 'cannot save heartbeat pings: kept in memory until it can' : what === 'history' ? 'cannot write the history database: runs are queued in memory (bounded) until it can' : 'cannot save detector state');
     this.stateFailing(`cannot write ${file}: ${(err as Error).message}`);
   }
 
@@ -384,6 +432,12 @@ export class Daemon {
     this.heartbeats.stop();
     this.alerting.stop();
     this.health.stop();
+    try {
+      this.store?.close();
+    } catch (err) {
+      this.logger.error({ err }, 'cannot write the last history batch');
+    }
+    this.store = undefined;
     this.site.close();
     if (this.server.listening) await new Promise<void>((resolve) => (this.server.close(() => resolve()), this.server.closeAllConnections()));
     this.state = 'stopped';
@@ -391,6 +445,10 @@ export class Daemon {
 
   private statusInputs(): StatusInputs {
     const { config, history, startedAt, lastReload } = this;
-    return { config, version: this.options.version, startedAt, lastReload, now: this.options.clock.now(), history, detector: this.health.detectorView, resources: this.resources.readingsNow() };
+    return { config, version: this.options.version, startedAt, lastReload, now: this.options.clock.now(), history, store: this.store, detector: this.health.detectorView, resources: this.resources.readingsNow() };
   }
+}
+
+function retention(keep: Config['settings']['history']['keep']) {
+  return { runsMs: keep.runs, hourlyMs: keep.hourly, dailyMs: keep.daily, incidentsMs: keep.incidents };
 }

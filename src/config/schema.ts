@@ -216,8 +216,21 @@ export const daemonConfigSchema = z.strictObject({
     .default({ interval: 10_000, self: { rss: 1024 ** 3, cpu: 90, eventLoopDelay: 500, for: 60_000 }, processes: [] }),
   alerting: alertingSchema.default(alertingSchema.parse({})),
   history: z
-    .strictObject({ recent: count(1, 1000).default(20), failures: count(0, 1000).default(50) })
-    .default({ recent: 20, failures: 50 }),
+    .strictObject({
+      recent: count(1, 1000).default(20),
+      failures: count(0, 1000).default(50),
+      /** Where runs, uptime and incidents are kept: SQLite in the state directory, or nowhere. */
+      store: z.enum(['sqlite', 'none'], { error: 'expected sqlite or none' }).default('sqlite'),
+      keep: z
+        .strictObject({
+          runs: duration(HOUR, 90 * DAY_MS).default(7 * DAY_MS),
+          hourly: duration(DAY_MS, 400 * DAY_MS).default(90 * DAY_MS),
+          daily: duration(DAY_MS, 3_650 * DAY_MS).default(400 * DAY_MS),
+          incidents: duration(DAY_MS, 3_650 * DAY_MS).default(400 * DAY_MS),
+        })
+        .default({ runs: 7 * DAY_MS, hourly: 90 * DAY_MS, daily: 400 * DAY_MS, incidents: 400 * DAY_MS }),
+    })
+    .default({ recent: 20, failures: 50, store: 'sqlite', keep: { runs: 7 * DAY_MS, hourly: 90 * DAY_MS, daily: 400 * DAY_MS, incidents: 400 * DAY_MS } }),
 });
 
 export type AlertingConfig = z.output<typeof alertingSchema>;

@@ -102,7 +102,7 @@ export function createMetrics(options: MetricsOptions) {
   const notificationsDropped = new Counter({ name: 'flowprobe_notifications_dropped_total', help: 'Queued notifications that will not be sent: replaced by their group\'s newer state (superseded) or dropped past the per-receiver cap (overflow).', labelNames: ['receiver', 'reason'], registers: r });
   const lastSuccess = new Gauge({ name: 'flowprobe_receiver_last_success_timestamp_seconds', help: 'When a receiver last accepted a notification (Unix time).', labelNames: ['receiver'], registers: r });
   const stateWriteErrors = new Counter({ name: 'flowprobe_state_write_errors_total', help: 'Failed writes of state under the state directory.', labelNames: ['file'], registers: r });
-  for (const file of ['alerts', 'detector', 'heartbeats']) stateWriteErrors.inc({ file }, 0);
+  for (const file of ['alerts', 'detector', 'heartbeats', 'history']) stateWriteErrors.inc({ file }, 0);
   const bound = new Map<string, ProbeSeries>();
   const probeState = new Gauge({
     name: 'flowprobe_probe_state',
@@ -212,7 +212,7 @@ export function createMetrics(options: MetricsOptions) {
       if (result === 'success') lastSuccess.set({ receiver }, at / 1000);
     },
 
-    stateWriteFailed(file: 'alerts' | 'detector' | 'heartbeats'): void {
+    stateWriteFailed(file: 'alerts' | 'detector' | 'heartbeats' | 'history'): void {
       stateWriteErrors.inc({ file });
     },
 

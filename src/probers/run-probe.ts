@@ -120,3 +120,9 @@ function emptyDetail<K extends ProbeKind>(spec: ProbeSpec<K>): ProberOutcome['de
 export function targetOf<K extends ProbeKind>(spec: ProbeSpec<K>): string {
   return kindOf(spec.kind as K).target(spec);
 }
+
+/** A run's failure or degradation in words; undefined for a good run. */
+export function headlineOf(result: ProbeResult): string | undefined {
+  if (!result.ok) return result.failure.message;
+  return result.verdict === 'degraded' ? result.degradation : undefined;
+}

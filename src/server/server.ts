@@ -8,6 +8,7 @@ import { formatKeyPath, zodMessage } from '../config/diagnostics.js';
 import { listenAddress } from '../config/schema.js';
 import { silenceInput, type SilenceInput } from '../alerting/maintenance.js';
 import { pingQuery, type PingQuery } from '../probers/heartbeat/book.js';
+import { historyRoute, type HistoryDeps } from './history.js';
 import type { StatusSite } from '../web/site.js';
 import type { Logger } from '../logging/logger.js';
 import { exposition } from '../metrics/metrics.js';
@@ -38,6 +39,8 @@ export interface ServerDeps {
     /** Records a ping whose token was right. */
     ping(name: string, query: PingQuery): { accepted: true; next: number | undefined } | { accepted: false; retryAfterMs: number };
   };
+  /** The history store's API and badges. */
+  history: HistoryDeps;
 }
 
 export function createServer(deps: ServerDeps): http.Server {
@@ -74,9 +77,12 @@ async function handle(deps: ServerDeps, req: http.IncomingMessage, res: http.Ser
     }
     case '/api/v1/alerts':
       return json(res, 200, deps.alerts());
-    default:
+    default: {
+      const reply = historyRoute(deps.history, url);
+      if (reply) return send(res, reply.status, reply.type, reply.body, reply.headers);
       if (deps.site.handle(req, res, url)) return;
       return send(res, 404, 'text/plain', 'not found: the status page is at /, the API at /api/v1/status\n');
+    }
   }
 }
 

@@ -13,10 +13,11 @@ import { figuresOf, type Health } from '../detect/probe-state.js';
 import { redactDeep, type Redact } from '../logging/redact.js';
 import { figureOf } from '../detect/figures.js';
 import { kindOf } from '../probers/kinds.js';
-import { targetOf } from '../probers/run-probe.js';
+import { headlineOf, targetOf } from '../probers/run-probe.js';
 import type { CheckResult, Failure, ProbeResult } from '../probers/types.js';
 import type { ProcessReading } from '../resources/monitor.js';
 import type { History, TimelineEntry } from '../results/history.js';
+import type { HistoryStore } from '../store/store.js';
 
 export interface StatusInputs {
   config: Config;
@@ -25,6 +26,8 @@ export interface StatusInputs {
   lastReload: { at: number; ok: boolean; problems: string[] };
   now: number;
   history: History;
+  /** The history store, when there is one (history.store). */
+  store: HistoryStore | undefined;
   detector: Detector;
   resources: ProcessReading[];
 }
@@ -203,11 +206,6 @@ function verdictOf(result: ProbeResult | undefined): LastVerdict {
   if (!result) return 'pending';
   if (!result.ok && result.failure.code === 'inconclusive') return 'inconclusive';
   return result.verdict;
-}
-
-function headlineOf(result: ProbeResult): string | undefined {
-  if (!result.ok) return result.failure.message;
-  return result.verdict === 'degraded' ? result.degradation : undefined;
 }
 
 /** A run's main figure, only when it ran to its end: a failed flow has no end-to-end time, a

@@ -1,0 +1,128 @@
+// The history store, read: /api/v1/probes/NAME/history, /api/v1/incidents, and the badges a
+// README shows (/badges/NAME/status.svg, /badges/NAME/uptime.svg?window=30d, and the same as
+// shields.io endpoint JSON at /badges/NAME/shields.json). Every query is parsed here and bounded.
+import type { Health } from '../detect/probe-state.js';
+import { DAY_MS, type HistoryStore } from '../store/store.js';
+import { dayBars, formatUptime, UPTIME_WINDOWS, uptimeOf, type UptimeWindow } from '../store/views.js';
+
+export interface HistoryDeps {
+  store(): HistoryStore | undefined;
+  /** The probe's health now; undefined when this daemon has no such probe. */
+  state(name: string): Health | undefined;
+  now(): number;
+  redact(): (text: string) => string;
+}
+
+const MAX_ROWS = 5_000;
+const MAX_INCIDENTS = 500;
+const STEPS = { run: 0, hour: 3_600_000, day: DAY_MS } as const;
+
+type Reply = { status: number; type: string; body: string; headers?: Record<string, string> };
+
+/** The reply for a history or badge path, or undefined when the path is not one of them. */
+export function historyRoute(deps: HistoryDeps, url: URL): Reply | undefined {
+  const probeHistory = /^\/api\/v1\/probes\/([^/]+)\/history$/.exec(url.pathname);
+  const badge = /^\/badges\/([^/]+)\/(status\.svg|uptime\.svg|shields\.json)$/.exec(url.pathname);
+  if (!probeHistory && !badge && url.pathname !== '/api/v1/incidents') return undefined;
+  const store = deps.store();
+  if (!store) return json(503, { error: 'no history is kept: history.store is none, or the history database could not be opened (see the log)' });
+  const now = deps.now();
+  if (url.pathname === '/api/v1/incidents') return incidents(store, url, now, deps.redact());
+  const name = decode((probeHistory ?? badge)?.[1] ?? '');
+  if (name === undefined || deps.state(name) === undefined) return json(404, { error: `no probe named "${(name ?? '').slice(0, 200)}"` });
+  if (probeHistory) return history(store, name, url, now, deps.redact());
+  return badgeFor(store, name, (badge as RegExpExecArray)[2] as string, url, now, deps.state(name) as Health);
+}
+
+function history(store: HistoryStore, probe: string, url: URL, now: number, redact: (t: string) => string): Reply {
+  const step = url.searchParams.get('step') ?? 'hour';
+  if (!(step in STEPS)) return json(400, { error: `step: expected run, hour or day, not "${step.slice(0, 20)}"` });
+  const to = time(url.searchParams.get('to'), now);
+  if (typeof to === 'string') return json(400, { error: `to: ${to}` });
+  const from = time(url.searchParams.get('from'), to - (step === 'day' ? 90 * DAY_MS : step === 'hour' ? DAY_MS : 3_600_000));
+  if (typeof from === 'string') return json(400, { error: `from: ${from}` });
+  if (from >= to) return json(400, { error: 'from: expected a time before to' });
+  if (step === 'run') {
+    const runs = store.runs(probe, from, to, MAX_ROWS + 1);
+    return json(200, { probe, step, from: iso(from), to: iso(to), truncated: runs.length > MAX_ROWS, runs: runs.slice(0, MAX_ROWS).map((r) => ({ at: iso(r.at), location: r.location, verdict: r.verdict, ms: r.figure, headline: r.headline && redact(r.headline), phases: r.phases })) });
+  }
+  const rows = store.aggregates(probe, step as 'hour' | 'day', from - (from % STEPS[step as 'hour']), to, MAX_ROWS + 1);
+  return json(200, {
+    probe,
+    step,
+    from: iso(from),
+    to: iso(to),
+    truncated: rows.length > MAX_ROWS,
+    buckets: rows.slice(0, MAX_ROWS).map((a) => ({ start: iso(a.start), location: a.location, runs: a.runs, ok: a.ok, degraded: a.degraded, failed: a.failed, downSeconds: Math.round(a.downMs / 1000), uptime: a.runs ? (a.runs - a.failed) / a.runs : null, p50Ms: a.p50 ?? null, p95Ms: a.p95 ?? null, p99Ms: a.p99 ?? null })),
+  });
+}
+
+function incidents(store: HistoryStore, url: URL, now: number, redact: (t: string) => string): Reply {
+  const state = url.searchParams.get('state') ?? undefined;
+  if (state !== undefined && state !== 'open' && state !== 'closed') return json(400, { error: `state: expected open or closed, not "${state.slice(0, 20)}"` });
+  const from = time(url.searchParams.get('from'), 0);
+  const to = time(url.searchParams.get('to'), now + 1);
+  if (typeof from === 'string' || typeof to === 'string') return json(400, { error: typeof from === 'string' ? `from: ${from}` : `to: ${to as string}` });
+  const limit = Number(url.searchParams.get('limit') ?? 100);
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_INCIDENTS) return json(400, { error: `limit: expected a whole number from 1 to ${MAX_INCIDENTS}` });
+  const probe = url.searchParams.get('probe') ?? undefined;
+  const list = store.incidentList({ probe, state, from, to, limit });
+  return json(200, {
+    incidents: list.map((i) => ({
+      probe: i.probe,
+      location: i.location,
+      state: i.endedAt === undefined ? 'open' : 'closed',
+      startedAt: iso(i.startedAt),
+      endedAt: i.endedAt === undefined ? null : iso(i.endedAt),
+      failingSeconds: i.durationMs === undefined ? null : Math.round(i.durationMs / 1000),
+      cause: redact(i.cause),
+      timeline: i.timeline.map((e) => ({ at: iso(e.at), text: redact(e.text) })),
+    })),
+  });
+}
+
+const COLOURS = { ok: '#2e7d32', degraded: '#b26a00', failed: '#c62828', none: '#6b6b6b' } as const;
+
+function badgeFor(store: HistoryStore, probe: string, which: string, url: URL, now: number, health: Health): Reply {
+  const window = (url.searchParams.get('window') ?? '30d') as UptimeWindow;
+  if (!(window in UPTIME_WINDOWS)) return json(400, { error: `window: expected one of ${Object.keys(UPTIME_WINDOWS).join(', ')}` });
+  const byHealth = { healthy: ['up', COLOURS.ok], degraded: ['degraded', COLOURS.degraded], failing: ['down', COLOURS.failed], pending: ['pending', COLOURS.none] } as const;
+  let [label, message, colour]: [string, string, string] = ['status', ...byHealth[health]];
+  if (which !== 'status.svg') {
+    const uptime = uptimeOf(store, probe, now, dayBars(store, probe, now, UPTIME_WINDOWS[window]))[window];
+    [label, message, colour] = [`uptime ${window}`, formatUptime(uptime), uptime === undefined ? COLOURS.none : uptime >= 0.999 ? COLOURS.ok : uptime >= 0.99 ? COLOURS.degraded : COLOURS.failed];
+  }
+  if (which === 'shields.json') return json(200, { schemaVersion: 1, label: `${probe} ${label}`, message, color: colour.slice(1) }, { 'cache-control': 'max-age=60' });
+  return { status: 200, type: 'image/svg+xml', body: svgBadge(`${probe} ${label}`, message, colour), headers: { 'cache-control': 'max-age=60' } };
+}
+
+/** A flat two-part badge; text escaped, widths estimated at 6.5 px a character (Verdana 11). */
+export function svgBadge(label: string, message: string, colour: string): string {
+  const esc = (t: string) => t.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  const [lw, mw] = [label, message].map((t) => Math.round(t.length * 6.5) + 10) as [number, number];
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${lw + mw}" height="20" role="img" aria-label="${esc(label)}: ${esc(message)}"><title>${esc(label)}: ${esc(message)}</title><rect width="${lw}" height="20" fill="#555"/><rect x="${lw}" width="${mw}" height="20" fill="${colour}"/><g fill="#fff" text-anchor="middle" font-family="Verdana,DejaVu Sans,sans-serif" font-size="11"><text x="${lw / 2}" y="14">${esc(label)}</text><text x="${lw + mw / 2}" y="14">${esc(message)}</text></g></svg>`;
+}
+
+/** A time as epoch milliseconds or ISO 8601; the fallback when absent; a message when neither. */
+function time(text: string | null, fallback: number): number | string {
+  if (text === null || text === '') return fallback;
+  const ms = /^\d{1,15}$/.test(text) ? Number(text) : Date.parse(text);
+  return Number.isFinite(ms) ? ms : `expected epoch milliseconds or an ISO 8601 time, not "${text.slice(0, 40)}"`;
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+function decode(text: string): string | undefined {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function json(status: number, body: unknown, headers: Record<string, string> = {}): Reply {
+  return { status, type: 'application/json', body: `${JSON.stringify(body)}\n`, headers };
+}
+

@@ -1,0 +1,63 @@
+// What the page, the API and the badges show of the store, all from the same rows: a probe's
+// daily bars and its uptime over 24 h, 7 d, 30 d and 90 d. Uptime is the share of runs that did
+// not fail (degraded runs count as up), so a bar and the figure beside it never disagree.
+import { DAY_MS, HOUR_MS, type Aggregate, type HistoryStore } from './store.js';
+
+export type DayState = 'ok' | 'degraded' | 'failed' | 'none';
+
+export interface DayBar {
+  start: number;
+  state: DayState;
+  runs: number;
+  failed: number;
+  degraded: number;
+  /** Share of runs not failed (0–1); undefined with no runs. */
+  uptime: number | undefined;
+  incidents: number;
+}
+
+export const UPTIME_WINDOWS = { '24h': 1, '7d': 7, '30d': 30, '90d': 90 } as const;
+export type UptimeWindow = keyof typeof UPTIME_WINDOWS;
+
+/** A day is failed when 1 % or more of its runs failed, degraded when any run failed or was
+ * degraded, and has no data when nothing ran. */
+export function dayState(a: Pick<Aggregate, 'runs' | 'failed' | 'degraded'>): DayState {
+  if (a.runs === 0) return 'none';
+  if (a.failed / a.runs >= 0.01) return 'failed';
+  return a.failed > 0 || a.degraded > 0 ? 'degraded' : 'ok';
+}
+
+function share(runs: number, failed: number): number | undefined {
+  return runs === 0 ? undefined : (runs - failed) / runs;
+}
+
+/** The last `days` UTC days up to and including today's, oldest first, one bar each. */
+export function dayBars(store: HistoryStore, probe: string, now: number, days = 90): DayBar[] {
+  const today = Math.floor(now / DAY_MS) * DAY_MS;
+  const from = today - (days - 1) * DAY_MS;
+  const rows = new Map<number, Aggregate[]>();
+  for (const a of store.aggregates(probe, 'day', from, today + DAY_MS)) rows.set(a.start, [...(rows.get(a.start) ?? []), a]);
+  const incidents = store.incidentList({ probe, from: from - 400 * DAY_MS, limit: 1_000 }).filter((i) => (i.endedAt ?? now) >= from);
+  return Array.from({ length: days }, (_, i) => {
+    const start = from + i * DAY_MS;
+    const day = (rows.get(start) ?? []).reduce((sum, a) => ({ runs: sum.runs + a.runs, failed: sum.failed + a.failed, degraded: sum.degraded + a.degraded }), { runs: 0, failed: 0, degraded: 0 });
+    const overlapping = incidents.filter((inc) => inc.startedAt < start + DAY_MS && (inc.endedAt ?? now) >= start).length;
+    return { start, state: dayState(day), ...day, uptime: share(day.runs, day.failed), incidents: overlapping };
+  });
+}
+
+/** Uptime over each window: 24 h from the hourly rows, the others from the daily bars. */
+export function uptimeOf(store: HistoryStore, probe: string, now: number, bars: DayBar[] = dayBars(store, probe, now)): Record<UptimeWindow, number | undefined> {
+  const hour = Math.floor(now / HOUR_MS) * HOUR_MS;
+  const hours = store.aggregates(probe, 'hour', hour - 23 * HOUR_MS, hour + HOUR_MS);
+  const sum = (list: Array<{ runs: number; failed: number }>) => share(list.reduce((n, a) => n + a.runs, 0), list.reduce((n, a) => n + a.failed, 0));
+  return { '24h': sum(hours), '7d': sum(bars.slice(-7)), '30d': sum(bars.slice(-30)), '90d': sum(bars.slice(-90)) };
+}
+
+
+/** "99.95 %", never rounded up to 100 % while any run failed. */
+export function formatUptime(uptime: number | undefined): string {
+  if (uptime === undefined) return 'no data';
+  const percent = Math.floor(uptime * 10_000) / 100;
+  return `${percent.toFixed(uptime === 1 ? 0 : 2)} %`;
+}
