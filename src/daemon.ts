@@ -27,8 +27,8 @@ import { ResourceMonitor } from './resources/monitor.js';
 import { fanOut, type ResultSink } from './results/fan-out.js';
 import { History } from './results/history.js';
 import { storedRun } from './store/record.js';
-import { openStore, type HistoryStore } from './store/store.js';
-import type { Clock } from './scheduler/clock.js';
+import { NewerSchemaError, openStore, type HistoryStore } from './store/store.js';
+import type { Clock, Timer } from './scheduler/clock.js';
 import { Scheduler, type Job } from './scheduler/scheduler.js';
 import { createServer, listen } from './server/server.js';
 import { NO_RECEIVER, statusDocuments, type StatusInputs } from './server/status.js';
@@ -68,6 +68,10 @@ export class Daemon {
   private readonly history: History;
   /** Runs, uptime and incidents on disk (history.store); undefined when off or unusable. */
   private store: HistoryStore | undefined;
+  /** While the store cannot be opened (a full disk, a wrong owner): what it is to be told, in
+   * order, bounded, and the timer of the next try. */
+  private storeBacklog: Array<(store: HistoryStore) => void> = [];
+  private storeRetry: Timer | undefined;
   private readonly scheduler: Scheduler;
   private readonly health: Health;
   private readonly resources: ResourceMonitor;
@@ -126,7 +130,8 @@ export class Daemon {
           this.metrics.recordDelivery(receiver, delivery.ok ? 'success' : delivery.retry ? 'retry' : 'failed', delivery.ok ? undefined : delivery.reason, clock.now());
           logDelivery(this.logger, receiver, notification, delivery, attempts);
           for (const probe of this.history.noteDelivery(receiver, notification, delivery, clock.now(), (name) => this.specs.has(name))) {
-            this.store?.notified(probe, clock.now(), delivery.ok ? `notified ${receiver}` : `notification to ${receiver} failed: ${delivery.reason}`);
+            const [at, text] = [clock.now(), delivery.ok ? `notified ${receiver}` : `notification to ${receiver} failed: ${delivery.reason}`];
+            this.toStore((store) => store.notified(probe, at, text));
             this.site.live.changed(probe);
           }
         },
@@ -341,7 +346,7 @@ export class Daemon {
       ...(touchesFailing ? this.selfAlerts.probeSideEvents(this.config.probes.map(({ name }) => this.failingNow(name)), alerting.probeSide) : []),
       ...transitions.flatMap((t) => eventsFromTransition(t, this.probeInfo(t.probe), location, alerting.severity)),
     ]);
-    for (const t of transitions) (this.metrics.recordTransition(t), logTransition(this.logger, t), this.history.noteTransition(t), this.store?.transition(t), this.site.live.changed(t.probe));
+    for (const t of transitions) (this.metrics.recordTransition(t), logTransition(this.logger, t), this.history.noteTransition(t), this.toStore((store) => store.transition(t)), this.site.live.changed(t.probe));
   }
 
   private failingNow(probe: string): { failing: boolean; lastCode: string | undefined } {
@@ -360,7 +365,8 @@ export class Daemon {
    * leaves the daemon without history, alerted, and probing. */
   private async openHistory(): Promise<{ problem: string; lost: string[] } | undefined> {
     const { settings } = this.config;
-    if (settings.history.store !== 'sqlite') return undefined;
+    if (settings.history.store !== 'sqlite' || this.state === 'stopping' || this.state === 'stopped') return undefined;
+    this.storeRetry = undefined;
     const file = path.join(settings.stateDir, 'history.db');
     try {
       const opened = await openStore({
@@ -369,21 +375,43 @@ export class Daemon {
         shard: `${settings.shard.index}/${settings.shard.count}`,
         keep: retention(settings.history.keep),
         clock: this.options.clock,
-        onWrite: (err) => (err === undefined ? this.stateWritten() : this.stateUnwritable('history', err, file)),
+        // A batch written again does not resolve the state alert: the JSON state files may
+        // still fail, and their next save (every 5 s while in trouble) says when all is well.
+        onWrite: (err) => (err === undefined ? this.logger.info({ file }, 'history written again') : this.stateUnwritable('history', err, file)),
       });
       this.store = opened.store;
+      if (this.state === 'running') this.store.start();
+      for (const replay of this.storeBacklog) replay(this.store);
+      this.storeBacklog = [];
       return opened.problem;
     } catch (err) {
-      this.logger.error({ err, file }, 'cannot open the history database: running without history');
+      if (err instanceof NewerSchemaError) {
+        this.logger.error({ err, file }, 'the history database is of a newer release: running without history');
+        this.stateFailing(err.message);
+        this.historyRefused = true;
+        return undefined;
+      }
+      this.logger.error({ err, file }, 'cannot open the history database: runs are kept in memory (bounded) and it is tried again every 10 s');
       this.stateFailing(`cannot open ${file}: ${(err as Error).message}`);
+      this.storeRetry = this.options.clock.setTimer(10_000, () => void this.openHistory());
       return undefined;
     }
   }
 
+  private historyRefused = false;
+
+  /** Into the history store, or into the backlog while it cannot be opened. */
+  private toStore(write: (store: HistoryStore) => void): void {
+    if (this.store) return write(this.store);
+    if (this.config.settings.history.store !== 'sqlite' || this.historyRefused) return;
+    this.storeBacklog.push(write);
+    if (this.storeBacklog.length > MAX_STORE_BACKLOG) this.storeBacklog.splice(0, this.storeBacklog.length - MAX_STORE_BACKLOG);
+  }
+
   /** A result into the history store, redacted. */
   private keep(result: ProbeResult): void {
-    const run = this.store && storedRun(result, this.redact);
-    if (run) this.store?.add(run);
+    const run = storedRun(result, this.redact);
+    if (run) this.toStore((store) => store.add(run));
   }
 
   private stateUnwritable(what: 'alerts' | 'detector' | 'heartbeats' | 'history', err: unknown, file: string): void {
@@ -432,6 +460,7 @@ export class Daemon {
     this.heartbeats.stop();
     this.alerting.stop();
     this.health.stop();
+    this.storeRetry?.cancel();
     try {
       this.store?.close();
     } catch (err) {
@@ -448,6 +477,10 @@ export class Daemon {
     return { config, version: this.options.version, startedAt, lastReload, now: this.options.clock.now(), history, store: this.store, detector: this.health.detectorView, resources: this.resources.readingsNow() };
   }
 }
+
+/** Runs, transitions and notifications held while the history store cannot be opened: at one
+ * probe a second, about 16 hours. */
+const MAX_STORE_BACKLOG = 60_000;
 
 function retention(keep: Config['settings']['history']['keep']) {
   return { runsMs: keep.runs, hourlyMs: keep.hourly, dailyMs: keep.daily, incidentsMs: keep.incidents };

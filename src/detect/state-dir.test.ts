@@ -93,6 +93,15 @@ it('keeps probing and paging when the state directory is full, and catches up on
     // What was kept in memory is on disk now: a restart would remember the firing alert.
     const saved = JSON.parse(readFileSync(path.join(stateDir, 'alerts.json'), 'utf8')) as { alerts: Record<string, { labels: Record<string, string>; status: string }> };
     assert.ok(Object.values(saved.alerts).some((a) => a.labels.alertname === 'ProbeFailing' && a.labels.probe === 'a' && a.status === 'firing'), 'the firing probe alert was written once there was room');
+    // The history database could not even be made while the disk was full: it is tried again
+    // every 10 s, and the runs and the incident held meanwhile are written once it opens.
+    const history = await waitFor('the history store', async () => {
+      const res = await fetch(`${h.base}/api/v1/incidents`);
+      return res.ok ? ((await res.json()) as { incidents: Array<{ probe: string; state: string }> }) : undefined;
+    }, 15_000, 200);
+    assert.deepEqual(history.incidents.map((i) => [i.probe, i.state]), [['a', 'open']], 'the incident that began while the disk was full');
+    const runs = (await (await fetch(`${h.base}/api/v1/probes/a/history?step=run`)).json()) as { runs: Array<{ at: string; verdict: string }> };
+    assert.ok(runs.runs.length > 0 && Date.parse(runs.runs[0]?.at ?? '') < Date.now() - 5_000, 'runs from before the store opened were held and written');
   } finally {
     await h.daemon.stop();
     await target.close();

@@ -17,7 +17,8 @@ import { headlineOf, targetOf } from '../probers/run-probe.js';
 import type { CheckResult, Failure, ProbeResult } from '../probers/types.js';
 import type { ProcessReading } from '../resources/monitor.js';
 import type { History, TimelineEntry } from '../results/history.js';
-import type { HistoryStore } from '../store/store.js';
+import type { HistoryStore, IncidentRecord } from '../store/store.js';
+import { dayBars, probeHistory, uptimeOfBars, type DayBar, type ProbeHistory } from '../store/views.js';
 
 export interface StatusInputs {
   config: Config;
@@ -176,8 +177,32 @@ export function statusDocuments(read: {
   redact(): Redact;
   spec(name: string): ProbeSpec | undefined;
   alerts(): AlertsDocument;
-}): { summary(): StatusSummary; probe(name: string): ProbeDocument | undefined; alerts(): AlertsDocument } {
+}): {
+  summary(): StatusSummary;
+  probe(name: string): ProbeDocument | undefined;
+  alerts(): AlertsDocument;
+  /** A probe's history (undefined: no such probe, or no store). */
+  history(name: string): ProbeHistory | undefined;
+  /** A probe's 90 daily bars and 30-day uptime, for the overview (undefined: no store). */
+  days(name: string): { bars: DayBar[]; uptime30d: number | undefined } | undefined;
+  /** Incidents, newest first (undefined: no store). */
+  incidents(filter: { probe: string | undefined; state: 'open' | 'closed' | undefined; limit: number }): IncidentRecord[] | undefined;
+} {
   return {
+    history: (name) => {
+      const { store, now } = read.inputs();
+      return store && read.spec(name) ? redactDeep(probeHistory(store, name, now), read.redact()) : undefined;
+    },
+    incidents: (filter) => {
+      const { store } = read.inputs();
+      return store && redactDeep(store.incidentList(filter), read.redact());
+    },
+    days: (name) => {
+      const { store, now } = read.inputs();
+      if (!store) return undefined;
+      const bars = dayBars(store, name, now);
+      return { bars, uptime30d: uptimeOfBars(bars.slice(-30)) };
+    },
     summary: () => redactDeep(statusSummary(read.inputs()), read.redact()),
     probe: (name) => {
       const spec = read.spec(name);

@@ -15,8 +15,13 @@ export function storedRun(result: ProbeResult, redact: Redact): RunSummary | und
     probe: result.probe,
     at: result.startedAt,
     verdict: result.verdict,
-    figure: result.ok ? figureOf(result, kindOf(result.kind).main.figure) : undefined,
+    figure: result.ok ? micro(figureOf(result, kindOf(result.kind).main.figure)) : undefined,
     headline: headline === undefined ? undefined : redact(headline),
-    phases: result.phases,
+    phases: Object.fromEntries(Object.entries(result.phases).map(([phase, ms]) => [phase, micro(ms) as number])),
   };
+}
+
+/** Milliseconds to the microsecond: what a timer here can tell apart. */
+function micro(ms: number | undefined): number | undefined {
+  return ms === undefined ? undefined : Math.round(ms * 1000) / 1000;
 }

@@ -105,7 +105,9 @@ describe('history store', () => {
     store.transition(transition('api', at(2), 'failing', 'consecutive-failures', { startedAt: at(1) }));
     store.transition(transition('api', at(4), 'healthy', 'recovered', { startedAt: at(1) }));
     store.transition(transition('api', at(5), 'failing', 'consecutive-failures', { startedAt: at(1), periods: 2 })); // a flap
+    await clock.advance(1_000); // written open…
     store.transition(transition('api', at(9), 'healthy', 'incident-closed', { startedAt: at(1), durationMs: 5 * 60_000, periods: 2 }));
+    assert.deepEqual(store.incidentList({ state: 'open', limit: 10 }), [], '…and closed in memory: the written row no longer says open');
     await clock.advance(1_000);
     store.add(run('api', at(60), 'failed', undefined, 'timeout'));
     store.transition(transition('api', at(61), 'failing', 'consecutive-failures', { startedAt: at(60) }));

@@ -3,10 +3,12 @@
 // a second in one transaction, never on the probing path; the aggregates of the hour and day in
 // progress live in memory too and are written with each batch, so a page reads them at once and
 // kill -9 loses at most the last second. Retention runs by itself, hourly.
-import { existsSync, renameSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync, renameSync } from 'node:fs';
+import path from 'node:path';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { formatDuration } from '../config/units.js';
 import type { Transition } from '../detect/probe-state.js';
+import { makeDirectory } from '../detect/state-file.js';
 import type { Clock, Timer } from '../scheduler/clock.js';
 import { Sketch } from './sketch.js';
 
@@ -125,10 +127,16 @@ interface OpenIncident extends IncidentRecord {
  * one started: `problem` says so, for the daemon's state-lost alert. */
 export async function openStore(options: StoreOptions): Promise<{ store: HistoryStore; problem: { problem: string; lost: string[] } | undefined }> {
   const { DatabaseSync } = await import('node:sqlite');
+  makeDirectory(path.dirname(options.file));
+  // Made here first, so a full disk or a wrong owner reads as such ("no space left on device"),
+  // not as SQLite's "unable to open database file". An empty file is a new database to SQLite.
+  closeSync(openSync(options.file, 'a', 0o600));
   try {
     return { store: new HistoryStore(options, open(DatabaseSync, options.file)), problem: undefined };
   } catch (error) {
-    if (error instanceof NewerSchemaError) throw error;
+    // Only a file that is not (or no longer) a database is moved aside; one that cannot be
+    // opened (permissions, a full disk) is left alone and the error goes to the caller.
+    if (!(error instanceof CorruptError) && !CORRUPT_CODES.has((error as { errcode?: number }).errcode ?? 0)) throw inWords(error);
     const aside = `${options.file}.unreadable-${new Date(options.clock.now()).toISOString().replaceAll(':', '')}`;
     for (const suffix of ['', '-wal', '-shm']) if (existsSync(options.file + suffix)) renameSync(options.file + suffix, aside + suffix);
     const store = new HistoryStore(options, open(DatabaseSync, options.file));
@@ -138,12 +146,27 @@ export async function openStore(options: StoreOptions): Promise<{ store: History
 
 export class NewerSchemaError extends Error {}
 
+/** SQLite's result codes in the words the rest of the daemon uses, the code after them. */
+const SQLITE_WORDS: Record<number, string> = { 5: 'the database is locked by another process', 8: 'the database is read-only', 10: 'an I/O error', 13: 'no space left on device', 14: 'the file cannot be opened' };
+
+function inWords(error: unknown): unknown {
+  const { errcode, errstr } = error as { errcode?: number; errstr?: string };
+  const words = errcode === undefined ? undefined : SQLITE_WORDS[errcode & 0xff];
+  return words === undefined ? error : Object.assign(new Error(`${words} (SQLite: ${errstr ?? (error as Error).message})`), { cause: error });
+}
+class CorruptError extends Error {}
+/** SQLITE_CORRUPT, SQLITE_NOTADB. */
+const CORRUPT_CODES = new Set([11, 26]);
+
 function open(Database: typeof DatabaseSync, file: string): DatabaseSync {
   const db = new Database(file);
   try {
+    // Like the other state files: the service user's alone (SQLite gives its -wal and -shm the
+    // database's mode).
+    chmodSync(file, 0o600);
     db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 50;');
     const check = db.prepare('PRAGMA quick_check').get() as { quick_check: string } | undefined;
-    if (check?.quick_check !== 'ok') throw new Error(`quick_check: ${check?.quick_check ?? 'no answer'}`);
+    if (check?.quick_check !== 'ok') throw new CorruptError(`quick_check: ${check?.quick_check ?? 'no answer'}`);
     const version = (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
     if (version > SCHEMA_VERSION) throw new NewerSchemaError(`the history database ${file} has schema version ${version}; this flowprobe knows up to ${SCHEMA_VERSION} (was it written by a newer release?). Move it aside or run the newer release.`);
     for (let v = version; v < SCHEMA_VERSION; v++) {
@@ -242,6 +265,7 @@ export class HistoryStore {
       const cause = this.probes.get(t.probe)?.lastFailure ?? String(t.evidence.error ?? t.evidence.last_error ?? 'failing');
       incident = { id: 0, probe: t.probe, location: this.options.location, startedAt: t.outage?.startedAt ?? t.at, endedAt: undefined, durationMs: undefined, cause, timeline: [], dirty: true };
       this.incidents.set(t.probe, incident);
+      this.dayCache = undefined;
     }
     const text = t.reason === 'incident-closed' && t.outage ? `closed: failing ${formatDuration(t.outage.durationMs)}${t.outage.periods > 1 ? ` in ${t.outage.periods} periods` : ''}` : `${t.from} → ${t.to} (${t.reason.replaceAll('-', ' ')})`;
     this.note(incident, t.at, text);
@@ -251,6 +275,7 @@ export class HistoryStore {
       incident.durationMs = t.outage?.durationMs ?? t.at - incident.startedAt;
       this.incidents.delete(t.probe);
       this.closedIncidents.push(incident);
+      this.dayCache = undefined;
     }
   }
 
@@ -331,7 +356,7 @@ export class HistoryStore {
     } catch (error) {
       if (this.db.isTransaction) this.db.exec('ROLLBACK');
       this.failing = true;
-      this.options.onWrite(error);
+      this.options.onWrite(inWords(error));
       return;
     }
     // Synchronous from the first read to here: nothing was added meanwhile.
@@ -361,7 +386,7 @@ export class HistoryStore {
         incidents: del('DELETE FROM incidents WHERE id IN (SELECT id FROM incidents WHERE ended_at IS NOT NULL AND ended_at < ? LIMIT ?)', now - this.keep.incidentsMs),
       };
     } catch (error) {
-      this.options.onWrite(error);
+      this.options.onWrite(inWords(error));
       return { runs: 0, aggregates: 0, incidents: 0 };
     }
   }
@@ -392,6 +417,34 @@ export class HistoryStore {
     return [...written, ...queued].slice(0, limit);
   }
 
+  /** Every probe's daily rows from `from` on, and the incidents that touch them: what the overview
+   * draws for the whole fleet. The written rows are read once a minute (or when an incident
+   * opens or closes); the day in progress always comes from memory. */
+  fleetDays(from: number): { days: Map<string, Aggregate[]>; incidents: IncidentRecord[] } {
+    const now = this.options.clock.now();
+    if (!this.dayCache || this.dayCache.from !== from || now - this.dayCache.at > 60_000) {
+      const rows = this.db.prepare("SELECT * FROM aggregates WHERE span = 'day' AND start >= ? ORDER BY start").all(Math.round(from)) as unknown as AggregateRow[];
+      const incidents = (this.db.prepare('SELECT * FROM incidents WHERE ended_at IS NULL OR ended_at >= ? ORDER BY started_at DESC LIMIT 10000').all(Math.round(from)) as unknown as IncidentRow[]).map(incidentOf);
+      const days = new Map<string, Aggregate[]>();
+      for (const row of rows) days.set(row.probe, [...(days.get(row.probe) ?? []), aggregateOf(row)]);
+      this.dayCache = { from, at: now, days, incidents };
+    }
+    const days = new Map(this.dayCache.days);
+    const { location } = this.options;
+    for (const [name, probe] of this.probes) {
+      const memory = [...this.finished.filter((f) => f.probe === name && f.span === 'day').map((f) => f.bucket), ...(probe.day ? [probe.day] : [])].filter((b) => b.start >= from);
+      if (memory.length === 0) continue;
+      const merged = new Map((days.get(name) ?? []).map((a) => [`${a.location} ${a.start}`, a]));
+      for (const b of memory) merged.set(`${location} ${b.start}`, aggregateOfBucket(name, location, 'day', b));
+      days.set(name, [...merged.values()].sort((a, b) => a.start - b.start));
+    }
+    const byId = new Map(this.dayCache.incidents.map((i) => [i.id, i]));
+    for (const i of [...this.incidents.values(), ...this.closedIncidents]) byId.set(i.id === 0 ? -byId.size - 1 : i.id, i);
+    return { days, incidents: [...byId.values()] };
+  }
+
+  private dayCache: { from: number; at: number; days: Map<string, Aggregate[]>; incidents: IncidentRecord[] } | undefined;
+
   /** Incidents, newest first. */
   incidentList(filter: { probe?: string | undefined; state?: 'open' | 'closed' | undefined; from?: number | undefined; to?: number | undefined; limit: number }): IncidentRecord[] {
     const where = ['started_at >= ?', 'started_at < ?'];
@@ -404,7 +457,9 @@ export class HistoryStore {
     // Not yet written, or written and changed since: memory is newer.
     for (const i of [...this.incidents.values(), ...this.closedIncidents]) {
       const matches = (filter.probe === undefined || i.probe === filter.probe) && (filter.state === undefined || (filter.state === 'open') === (i.endedAt === undefined)) && i.startedAt >= (filter.from ?? 0) && i.startedAt < (filter.to ?? Number.MAX_SAFE_INTEGER);
-      if (matches && (i.id === 0 || i.dirty || byId.has(i.id))) byId.set(i.id === 0 ? -byId.size - 1 : i.id, { ...i, timeline: [...i.timeline] });
+      if (matches) byId.set(i.id === 0 ? -byId.size - 1 : i.id, { ...i, timeline: [...i.timeline] });
+      // The written row is older (an incident closed since): it no longer matches.
+      else if (i.id !== 0) byId.delete(i.id);
     }
     return [...byId.values()].sort((a, b) => b.startedAt - a.startedAt).slice(0, filter.limit);
   }

@@ -1,7 +1,7 @@
 // What the page, the API and the badges show of the store, all from the same rows: a probe's
 // daily bars and its uptime over 24 h, 7 d, 30 d and 90 d. Uptime is the share of runs that did
 // not fail (degraded runs count as up), so a bar and the figure beside it never disagree.
-import { DAY_MS, HOUR_MS, type Aggregate, type HistoryStore } from './store.js';
+import { DAY_MS, HOUR_MS, type Aggregate, type HistoryStore, type IncidentRecord } from './store.js';
 
 export type DayState = 'ok' | 'degraded' | 'failed' | 'none';
 
@@ -35,9 +35,10 @@ function share(runs: number, failed: number): number | undefined {
 export function dayBars(store: HistoryStore, probe: string, now: number, days = 90): DayBar[] {
   const today = Math.floor(now / DAY_MS) * DAY_MS;
   const from = today - (days - 1) * DAY_MS;
+  const fleet = store.fleetDays(today - 89 * DAY_MS);
   const rows = new Map<number, Aggregate[]>();
-  for (const a of store.aggregates(probe, 'day', from, today + DAY_MS)) rows.set(a.start, [...(rows.get(a.start) ?? []), a]);
-  const incidents = store.incidentList({ probe, from: from - 400 * DAY_MS, limit: 1_000 }).filter((i) => (i.endedAt ?? now) >= from);
+  for (const a of fleet.days.get(probe) ?? []) if (a.start >= from) rows.set(a.start, [...(rows.get(a.start) ?? []), a]);
+  const incidents = fleet.incidents.filter((i) => i.probe === probe);
   return Array.from({ length: days }, (_, i) => {
     const start = from + i * DAY_MS;
     const day = (rows.get(start) ?? []).reduce((sum, a) => ({ runs: sum.runs + a.runs, failed: sum.failed + a.failed, degraded: sum.degraded + a.degraded }), { runs: 0, failed: 0, degraded: 0 });
@@ -50,8 +51,12 @@ export function dayBars(store: HistoryStore, probe: string, now: number, days = 
 export function uptimeOf(store: HistoryStore, probe: string, now: number, bars: DayBar[] = dayBars(store, probe, now)): Record<UptimeWindow, number | undefined> {
   const hour = Math.floor(now / HOUR_MS) * HOUR_MS;
   const hours = store.aggregates(probe, 'hour', hour - 23 * HOUR_MS, hour + HOUR_MS);
-  const sum = (list: Array<{ runs: number; failed: number }>) => share(list.reduce((n, a) => n + a.runs, 0), list.reduce((n, a) => n + a.failed, 0));
-  return { '24h': sum(hours), '7d': sum(bars.slice(-7)), '30d': sum(bars.slice(-30)), '90d': sum(bars.slice(-90)) };
+  return { '24h': uptimeOfBars(hours), '7d': uptimeOfBars(bars.slice(-7)), '30d': uptimeOfBars(bars.slice(-30)), '90d': uptimeOfBars(bars.slice(-90)) };
+}
+
+/** Uptime over the runs of these bars (or hourly rows): the share not failed. */
+export function uptimeOfBars(list: ReadonlyArray<{ runs: number; failed: number }>): number | undefined {
+  return share(list.reduce((n, a) => n + a.runs, 0), list.reduce((n, a) => n + a.failed, 0));
 }
 
 
@@ -60,4 +65,31 @@ export function formatUptime(uptime: number | undefined): string {
   if (uptime === undefined) return 'no data';
   const percent = Math.floor(uptime * 10_000) / 100;
   return `${percent.toFixed(uptime === 1 ? 0 : 2)} %`;
+}
+
+/** Everything a probe's page shows of its history. */
+export interface ProbeHistory {
+  bars: DayBar[];
+  uptime: Record<UptimeWindow, number | undefined>;
+  /** Hourly rows of the last 24 hours and of the last 7 days (the charts). */
+  day: Aggregate[];
+  week: Aggregate[];
+  /** The newest incidents (at most 20), and the mean time failing of the closed ones in 90 days. */
+  incidents: IncidentRecord[];
+  mttrMs: number | undefined;
+}
+
+export function probeHistory(store: HistoryStore, probe: string, now: number): ProbeHistory {
+  const bars = dayBars(store, probe, now);
+  const hour = Math.floor(now / HOUR_MS) * HOUR_MS;
+  const week = store.aggregates(probe, 'hour', hour - (7 * 24 - 1) * HOUR_MS, hour + HOUR_MS);
+  const closed = store.incidentList({ probe, state: 'closed', from: now - 90 * DAY_MS, limit: 500 }).filter((i) => i.durationMs !== undefined);
+  return {
+    bars,
+    uptime: uptimeOf(store, probe, now, bars),
+    day: week.filter((a) => a.start > hour - 24 * HOUR_MS),
+    week,
+    incidents: store.incidentList({ probe, limit: 20 }),
+    mttrMs: closed.length === 0 ? undefined : closed.reduce((sum, i) => sum + (i.durationMs as number), 0) / closed.length,
+  };
 }

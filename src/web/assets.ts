@@ -29,6 +29,23 @@ tr.state-degraded td.headline, .run.verdict-degraded .headline, .counts .state-d
 .spark { vertical-align: middle; }
 .spark polyline { fill: none; stroke: currentColor; stroke-width: 1.5; }
 .spark .spark-failed { fill: var(--failing); }
+.days { display: inline-flex; gap: 1px; list-style: none; margin: 0; padding: 0; vertical-align: middle; }
+.days .day { display: inline-block; width: 3px; height: 16px; border-radius: 1px; background: #8884; }
+.days.each { gap: 2px; margin: .5em 0; }
+.days.each .day { width: 6px; height: 28px; }
+.days .day:focus { outline: 2px solid currentColor; outline-offset: 1px; }
+.days .day-ok { background: var(--healthy); }
+.days .day-degraded { background: var(--degraded); }
+.days .day-failed { background: var(--failing); }
+td.history { white-space: nowrap; }
+td.history .uptime { color: var(--muted); font-size: 12px; }
+.chart { max-width: 100%; height: auto; }
+.chart .grid { stroke: #8884; }
+.chart .axis { fill: var(--muted); font-size: 11px; }
+.chart .band { fill: #3b82f655; stroke: none; }
+.chart .p50 { fill: none; stroke: #3b82f6; stroke-width: 1.5; }
+.chart circle.p50 { fill: #3b82f6; }
+table.incidents details { color: var(--muted); }
 .waterfall rect { fill: #4a90d9; }
 .waterfall text { font-size: 12px; fill: currentColor; }
 span.verdict-ok, .check-ok td:first-child { color: var(--healthy); }

@@ -11,6 +11,10 @@ import type { CheckResult } from '../probers/types.js';
 import { kindOf, type KindBars } from '../probers/kinds.js';
 import type { TimelineEntry } from '../results/history.js';
 import { ASSETS } from './assets.js';
+import { Ago, When, Until } from './time.js';
+import { DayStrip, HistoryBody, HistoryHead, IncidentTable, type IncidentFilter } from './history.js';
+import { formatUptime, type DayBar, type ProbeHistory } from '../store/views.js';
+import type { IncidentRecord } from '../store/store.js';
 
 /** The overview's filter, from its query string: each absent means "any". */
 export interface Filter {
@@ -34,7 +38,10 @@ function matches(p: ProbeSummary, filter: Filter): boolean {
 
 const page = (node: preact.VNode) => `<!doctype html>${renderToString(node)}`;
 
-export function overviewPage(summary: StatusSummary, filter: Filter, since: number): string {
+/** A probe's 90 daily bars and 30-day uptime, when a history store is kept. */
+export type DaysOf = (name: string) => { bars: DayBar[]; uptime30d: number | undefined } | undefined;
+
+export function overviewPage(summary: StatusSummary, filter: Filter, since: number, days: DaysOf): string {
   const shown = summary.probes.filter((p) => matches(p, filter));
   const kinds = [...new Set(summary.probes.map((p) => p.kind))].sort();
   return page(
@@ -87,13 +94,14 @@ export function overviewPage(summary: StatusSummary, filter: Filter, since: numb
             <th>location</th>
             <th>last run</th>
             <th>main figure (recent)</th>
+            <th>90 days (UTC)</th>
             <th>outage</th>
             <th>what happened</th>
           </tr>
         </thead>
         <tbody id="rows">
           {shown.map((p) => (
-            <Row p={p} location={summary.location} />
+            <Row p={p} location={summary.location} days={days(p.name)} />
           ))}
         </tbody>
       </table>
@@ -115,11 +123,11 @@ export function countsHtml(summary: StatusSummary): string {
   return renderToString(<Counts summary={summary} />);
 }
 
-export function rowHtml(p: ProbeSummary, location: string): string {
-  return renderToString(<Row p={p} location={location} />);
+export function rowHtml(p: ProbeSummary, location: string, days: DaysOf): string {
+  return renderToString(<Row p={p} location={location} days={days(p.name)} />);
 }
 
-function Row({ p, location }: { p: ProbeSummary; location: string }) {
+function Row({ p, location, days }: { p: ProbeSummary; location: string; days: ReturnType<DaysOf> }) {
   return (
     <tr id={`row-${p.name}`} class={`state-${p.state}`} data-rank={rankOf(p)} data-name={p.name} data-state={p.state} data-kind={p.kind} data-labels={Object.entries(p.labels).map(([k, v]) => `${k}=${v}`).join('\n')}>
       <td class="state">
@@ -134,6 +142,15 @@ function Row({ p, location }: { p: ProbeSummary; location: string }) {
       <td class="figure">
         {p.main.label} {p.main.ms === undefined ? '–' : formatDuration(p.main.ms)} <Sparkline values={p.main.recent} />
       </td>
+      <td class="history">
+        {days ? (
+          <>
+            <DayStrip bars={days.bars} each={false} /> <span class="uptime">30 d {formatUptime(days.uptime30d)}</span>
+          </>
+        ) : (
+          <span class="note">not kept</span>
+        )}
+      </td>
       <td>
         <IncidentNote p={p} short />
       </td>
@@ -144,7 +161,7 @@ function Row({ p, location }: { p: ProbeSummary; location: string }) {
   );
 }
 
-export function probePage(doc: ProbeDocument, location: string, since: number): string {
+export function probePage(doc: ProbeDocument, location: string, since: number, history: ProbeHistory | undefined, now: number): string {
   return page(
     <Layout title={`${doc.name} · flowprobe`} live={`/events?page=probe&probe=${encodeURIComponent(doc.name)}`} since={since}>
       <p class="crumbs">
@@ -161,7 +178,9 @@ export function probePage(doc: ProbeDocument, location: string, since: number): 
           </span>
         ))}
       </p>
+      {history ? <HistoryHead history={history} /> : <p class="note">No history is kept (history.store: none, or its database could not be opened).</p>}
       <ProbeLive doc={doc} />
+      {history && <HistoryBody probe={doc.name} history={history} label={doc.main.label} now={now} />}
     </Layout>,
   );
 }
@@ -447,7 +466,7 @@ function Layout({ title, live, since, children }: { title: string; live?: string
             flowprobe
           </a>{' '}
           <nav>
-            <a href="/">probes</a> · <a href="/alerts">alerts</a> · <a href="/api/v1/status">status API</a> · <a href="/metrics">metrics</a>
+            <a href="/">probes</a> · <a href="/incidents">incidents</a> · <a href="/alerts">alerts</a> · <a href="/api/v1/status">status API</a> · <a href="/metrics">metrics</a>
           </nav>
           {live && (
             <span id="live-status" class="live">
@@ -499,34 +518,6 @@ function VerdictIcon({ verdict }: { verdict: LastVerdict }) {
   );
 }
 
-/** "12s ago", kept current by live.js from its datetime; the moment itself on hover. */
-function Ago({ at, suffix = ' ago' }: { at: number; suffix?: string }) {
-  return (
-    <time datetime={iso(at)} data-suffix={suffix} title={utc(at)}>
-      {formatDuration(Math.max(0, Date.now() - at))}
-      {suffix}
-    </time>
-  );
-}
-
-/** A moment in the reader's local time (live.js rewrites it; UTC without JavaScript), UTC on hover. */
-function When({ at }: { at: number }) {
-  return (
-    <time datetime={iso(at)} data-local="" title={utc(at)}>
-      {utc(at)}
-    </time>
-  );
-}
-
-/** "in 8s", counting down (live.js). */
-function Until({ at }: { at: number }) {
-  return (
-    <time datetime={iso(at)} data-until="" title={utc(at)}>
-      in {formatDuration(Math.max(0, at - Date.now()))}
-    </time>
-  );
-}
-
 /** The main figure of recent runs as a line; a failed run (no figure) as a red mark at the foot. */
 function Sparkline({ values }: { values: ProbeSummary['main']['recent'] }) {
   const points = values.map((v, i) => [i, v.ms] as const).filter((p): p is readonly [number, number] => p[1] !== null);
@@ -548,6 +539,34 @@ function Sparkline({ values }: { values: ProbeSummary['main']['recent'] }) {
   );
 }
 
+export function incidentsPage(incidents: IncidentRecord[] | undefined, filter: IncidentFilter, location: string, limit: number): string {
+  return page(
+    <Layout title={`incidents · flowprobe · ${location}`}>
+      <h1>
+        Incidents <small>newest first</small>
+      </h1>
+      <form class="filter" method="get" action="/incidents">
+        <label>
+          probe <input name="probe" value={filter.probe ?? ''} size={24} />
+        </label>
+        <label>
+          state{' '}
+          <select name="state">
+            {['', 'open', 'closed'].map((s) => (
+              <option value={s} selected={(filter.state ?? '') === s}>
+                {s || 'any'}
+              </option>
+            ))}
+          </select>
+        </label>
+        <button type="submit">Filter</button>
+      </form>
+      {incidents === undefined ? <p class="note">No history is kept (history.store: none, or its database could not be opened).</p> : <IncidentTable incidents={incidents} showProbe />}
+      {incidents && incidents.length === limit && <p class="note">The newest {limit} shown; narrow the filter, or page through /api/v1/incidents with from and to.</p>}
+    </Layout>,
+  );
+}
+
 export function notFoundPage(name: string): string {
   return page(
     <Layout title="not found · flowprobe">
@@ -560,12 +579,4 @@ export function notFoundPage(name: string): string {
 
 export function probeHref(name: string): string {
   return `/probes/${encodeURIComponent(name)}`;
-}
-
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
-}
-
-function utc(ms: number): string {
-  return `${iso(ms).slice(0, 19).replace('T', ' ')} UTC`;
 }

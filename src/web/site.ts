@@ -7,11 +7,18 @@ import { send } from '../server/server.js';
 import type { AlertsDocument, ProbeDocument, StatusSummary } from '../server/status.js';
 import { ASSETS } from './assets.js';
 import { LiveHub, type Patch, type Topic } from './live.js';
-import { alertsPage, countsHtml, notFoundPage, overviewPage, probeLiveHtml, probePage, rowHtml, type Filter } from './pages.js';
+import { alertsPage, countsHtml, incidentsPage, notFoundPage, overviewPage, probeLiveHtml, probePage, rowHtml, type DaysOf, type Filter } from './pages.js';
+import type { IncidentFilter } from './history.js';
+import type { ProbeHistory } from '../store/views.js';
+import type { IncidentRecord } from '../store/store.js';
 
 export interface SiteSource {
   summary(): StatusSummary;
   probe(name: string): ProbeDocument | undefined;
+  /** The history store's views (undefined when none is kept). */
+  days: DaysOf;
+  history(name: string): ProbeHistory | undefined;
+  incidents(filter: IncidentFilter & { limit: number }): IncidentRecord[] | undefined;
   alerts(): AlertsDocument;
   location(): string;
   now(): number;
@@ -22,6 +29,7 @@ const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 's
 
 const STATES: readonly Health[] = ['failing', 'degraded', 'healthy', 'pending'];
 const MAX_FILTER_CHARS = 200;
+const INCIDENTS_SHOWN = 200;
 
 export class StatusSite {
   readonly live: LiveHub;
@@ -33,13 +41,18 @@ export class StatusSite {
   /** Serves the request if it is one of the site's; false when it is not. */
   handle(req: http.IncomingMessage, res: http.ServerResponse, url: URL): boolean {
     const { pathname } = url;
-    if (pathname === '/') return (this.html(res, 200, overviewPage(this.source.summary(), filterOf(url), this.live.eventId)), true);
+    if (pathname === '/') return (this.html(res, 200, overviewPage(this.source.summary(), filterOf(url), this.live.eventId, this.source.days)), true);
+    if (pathname === '/incidents') {
+      const state = url.searchParams.get('state');
+      const filter: IncidentFilter = { probe: url.searchParams.get('probe')?.slice(0, MAX_FILTER_CHARS) || undefined, state: state === 'open' || state === 'closed' ? state : undefined };
+      return (this.html(res, 200, incidentsPage(this.source.incidents({ ...filter, limit: INCIDENTS_SHOWN }), filter, this.source.location(), INCIDENTS_SHOWN)), true);
+    }
     if (pathname === '/alerts') return (this.html(res, 200, alertsPage(this.source.alerts(), this.source.location(), this.source.now())), true);
     if (pathname.startsWith('/probes/')) {
       const name = safeDecode(pathname.slice('/probes/'.length));
       const doc = name === undefined ? undefined : this.source.probe(name);
       if (!doc) return (this.html(res, 404, notFoundPage(name ?? pathname)), true);
-      return (this.html(res, 200, probePage(doc, this.source.location(), this.live.eventId)), true);
+      return (this.html(res, 200, probePage(doc, this.source.location(), this.live.eventId, this.source.history(doc.name), this.source.now())), true);
     }
     if (pathname === '/events') {
       const topic = topicOf(url);
@@ -61,7 +74,7 @@ export class StatusSite {
     const summary = this.source.summary();
     const rows = summary.probes
       .filter((p) => probes === undefined || probes.includes(p.name))
-      .map((p): Patch => ({ target: `row-${p.name}`, html: rowHtml(p, summary.location), into: 'rows', match: { state: p.state, kind: p.kind, labels: Object.entries(p.labels).map(([k, v]) => `${k}=${v}`) } }));
+      .map((p): Patch => ({ target: `row-${p.name}`, html: rowHtml(p, summary.location, this.source.days), into: 'rows', match: { state: p.state, kind: p.kind, labels: Object.entries(p.labels).map(([k, v]) => `${k}=${v}`) } }));
     return [...rows, { target: 'counts', html: countsHtml(summary) }];
   }
 

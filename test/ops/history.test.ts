@@ -1,0 +1,143 @@
+// The history store through a whole daemon: two faults make two incidents with their own causes,
+// read back from the API, the badges and the pages in headless Chromium (the daily bars
+// focusable and read out, the chart labelled, /incidents filtered); and a daemon killed with
+// SIGKILL loses at most the last second of runs and leaves a database that checks clean.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { fileURLToPath } from 'node:url';
+import { it } from 'node:test';
+import { launchChromium } from '../browser.js';
+import { configDir } from '../config-dir.js';
+import { startDaemon } from '../daemon-harness.js';
+import { closedPort, httpServer } from '../servers.js';
+import { waitFor } from '../wait.js';
+
+const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
+
+interface IncidentJson {
+  probe: string;
+  state: 'open' | 'closed';
+  cause: string;
+  failingSeconds: number | null;
+  timeline: Array<{ text: string }>;
+}
+
+it('two faults are two incidents with their causes, on the API, the badges and the pages', { timeout: 90_000 }, async (t) => {
+  let status = 200;
+  const target = await httpServer((_req, res) => void res.writeHead(status).end('ok'));
+  const h = await startDaemon('probesDir: probes\ndetect: { failAfter: 2, recoverAfter: 2, failureRatio: false, flapWindow: 1s }\n', {
+    'api.yaml': `name: api\nkind: http\nevery: 200ms\ntimeout: 150ms\nurl: ${target.url}/\n`,
+  });
+  const incidents = async (query = '') => ((await (await fetch(`${h.base}/api/v1/incidents${query}`)).json()) as { incidents: IncidentJson[] }).incidents;
+  const problems: string[] = [];
+  const browser = await launchChromium(t);
+  try {
+    for (const [fault, count] of [[503, 1], [500, 2]] as const) {
+      status = fault;
+      await waitFor(`incident ${count} open`, async () => ((await incidents('?state=open')).length === 1 ? true : undefined), 15_000, 50);
+      status = 200;
+      await waitFor(`incident ${count} closed`, async () => ((await incidents('?state=closed')).length === count ? true : undefined), 15_000, 50).catch(async (e) => {
+        throw new Error(`${(e as Error).message}: ${JSON.stringify(await incidents())}`);
+      });
+    }
+    const [second, first] = await incidents();
+    assert.match(first?.cause ?? '', /503/, 'the first fault, with its own cause');
+    assert.match(second?.cause ?? '', /500/, 'the second, newest first');
+    for (const i of [first, second]) {
+      assert.equal(i?.state, 'closed');
+      assert.ok((i?.failingSeconds ?? 99) < 10, `failing ${i?.failingSeconds}s`);
+      assert.match(i?.timeline.at(-1)?.text ?? '', /^closed: failing/);
+    }
+    assert.deepEqual(await incidents('?probe=nope'), []);
+    assert.equal((await fetch(`${h.base}/api/v1/incidents?state=maybe`)).status, 400);
+
+    const runs = (await (await fetch(`${h.base}/api/v1/probes/api/history?step=run`)).json()) as { runs: Array<{ verdict: string; ms?: number }> };
+    assert.ok(runs.runs.some((r) => r.verdict === 'failed') && runs.runs.some((r) => r.verdict === 'ok' && typeof r.ms === 'number'));
+    const hours = (await (await fetch(`${h.base}/api/v1/probes/api/history?step=hour`)).json()) as { buckets: Array<{ runs: number; ok: number; failed: number; p95Ms: number | null }> };
+    const runsInHours = hours.buckets.reduce((n, b) => n + b.runs, 0);
+    assert.ok(runsInHours >= runs.runs.length, `the hours count every run: ${runsInHours} vs ${runs.runs.length}`);
+    assert.ok(hours.buckets.every((b) => b.ok + b.failed === b.runs && (b.p95Ms ?? 0) > 0));
+    assert.equal((await fetch(`${h.base}/api/v1/probes/nope/history`)).status, 404);
+    assert.equal((await fetch(`${h.base}/api/v1/probes/api/history?step=week`)).status, 400);
+
+    assert.match(await (await fetch(`${h.base}/badges/api/status.svg`)).text(), /aria-label="api status: up"/);
+    const uptime = (await (await fetch(`${h.base}/badges/api/shields.json?window=24h`)).json()) as { message: string; schemaVersion: number };
+    assert.equal(uptime.schemaVersion, 1);
+    assert.match(uptime.message, /^\d{1,2}\.\d\d %$/, 'under 100 %: runs failed today');
+    assert.equal((await fetch(`${h.base}/badges/api/uptime.svg?window=1y`)).status, 400);
+
+    if (!browser) return;
+    const page = await browser.newPage();
+    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+    page.on('console', (message) => void (message.type() === 'error' && problems.push(`console: ${message.text()}`)));
+    await page.goto(`${h.base}/`);
+    const strip = page.locator('#row-api .days[role="img"]');
+    assert.match((await strip.getAttribute('aria-label')) ?? '', /^90 days: 1 with failures of 1 % or more/);
+    assert.equal(await strip.getAttribute('tabindex'), '0');
+    assert.match((await page.locator('#row-api .uptime').textContent()) ?? '', /^30 d \d{1,2}\.\d\d %$/);
+
+    await page.goto(`${h.base}/probes/api`);
+    const days = page.locator('ol.days.each li');
+    assert.equal(await days.count(), 90);
+    const today = new Date().toISOString().slice(0, 10);
+    assert.match((await days.last().getAttribute('aria-label')) ?? '', new RegExp(`^${today}: \\d{1,2}\\.\\d\\d % up \\(\\d+ of \\d+ runs failed\\), 2 incidents$`));
+    await days.nth(88).focus();
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), await days.last().getAttribute('aria-label'), 'Tab walks the bars');
+    assert.match((await page.locator('p.uptime').textContent()) ?? '', /24h \d{1,2}\.\d\d % · 7d/);
+    assert.match((await page.locator('svg.chart').first().getAttribute('aria-label')) ?? '', /per hour over 24 hours: p95 at most/);
+    assert.equal(await page.locator('#history table.incidents tbody tr').count(), 2);
+    assert.match((await page.locator('#history .meta').textContent()) ?? '', /MTTR/);
+
+    await page.goto(`${h.base}/incidents?state=closed`);
+    assert.equal(await page.locator('table.incidents tbody tr').count(), 2);
+    await page.goto(`${h.base}/incidents?state=open`);
+    assert.match((await page.locator('main').textContent()) ?? '', /No incident recorded/);
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser?.close();
+    await h.daemon.stop();
+    await target.close();
+  }
+});
+
+it('kill -9 loses at most the last second of history and leaves a database that checks clean', { timeout: 60_000 }, async () => {
+  const target = await httpServer((_req, res) => void res.end('ok'));
+  const port = await closedPort();
+  const dir = configDir(`probesDir: probes\nlisten: 127.0.0.1:${port}\n`, { 'api.yaml': `name: api\nkind: http\nevery: 100ms\ntimeout: 90ms\nurl: ${target.url}/\n` });
+  const base = `http://127.0.0.1:${port}`;
+  const start = () => spawn(process.execPath, [MAIN, 'run', '--config', dir.configFile], { stdio: 'ignore' });
+  const recorded = async () => {
+    const text = await (await fetch(`${base}/metrics`)).text();
+    return [...text.matchAll(/^flowprobe_probe_runs_total\{probe="api",result="(?:success|failure)"[^}]*\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+  };
+  let daemon: ChildProcess = start();
+  try {
+    await waitFor('20 runs', async () => ((await recorded().catch(() => 0)) >= 20 ? true : undefined), 15_000, 50);
+    const before = await recorded();
+    // Every run counted now was queued before this pause; a batch is written each second.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    daemon.kill('SIGKILL');
+    await new Promise((resolve) => daemon.once('exit', resolve));
+    const file = path.join(dir.dir, 'state', 'history.db');
+    const db = new DatabaseSync(file);
+    assert.equal((db.prepare('PRAGMA integrity_check').get() as { integrity_check: string }).integrity_check, 'ok');
+    const kept = (db.prepare("SELECT count(*) AS n FROM runs WHERE probe = 'api'").get() as { n: number }).n;
+    db.close();
+    assert.ok(kept >= before, `${kept} runs kept of the ${before} counted 1.5 s before the kill`);
+
+    daemon = start();
+    await waitFor('the restarted daemon', async () => (await fetch(`${base}/readyz`).then((r) => r.ok, () => false)) || undefined, 10_000, 20);
+    assert.deepEqual(readdirSync(path.dirname(file)).filter((f) => f.includes('unreadable')), [], 'nothing was moved aside');
+    await waitFor('runs after the restart', async () => {
+      const runs = (await (await fetch(`${base}/api/v1/probes/api/history?step=run`)).json()) as { runs: unknown[] };
+      return runs.runs.length > kept ? true : undefined;
+    }, 10_000, 50);
+  } finally {
+    daemon.kill('SIGKILL');
+    await target.close();
+  }
+});
