@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The entry point: argv and env in, signals wired, exit code out. The only module that touches `process`.
 import { Command, InvalidArgumentError } from 'commander';
-import { alerts, BUNDLED_CONFIG, check, demo, EXIT, healthcheck, probe, run, testReceiver, type Io, type Lifecycle } from './cli/commands.js';
+import { alerts, backupHistory, BUNDLED_CONFIG, check, demo, EXIT, healthcheck, probe, run, testReceiver, type Io, type Lifecycle } from './cli/commands.js';
 import { VERSION } from './version.js';
 
 const io: Io = {
@@ -102,6 +102,16 @@ program
   .option('--json', 'print JSON', false)
   .action(async (opts: { config: string; json: boolean }) => {
     process.exitCode = await alerts(opts, io);
+  });
+
+program
+  .command('backup-history')
+  .description('copy the history database consistently while the daemon runs')
+  .argument('<file>', 'the copy (a new file)')
+  .option('-c, --config <file>', 'daemon config (env FLOWPROBE_CONFIG)', defaultConfig)
+  .option('-s, --state <dir>', "state directory (overrides the config's stateDir)")
+  .action(async (to: string, opts: { config: string; state?: string }) => {
+    process.exitCode = await backupHistory({ ...opts, to }, io);
   });
 
 program

@@ -76,7 +76,15 @@ export async function runsUnderFilter(filter: UnitFilter, node: string, main: st
   mkdirSync(path.join(dir, 'probes'));
   writeFileSync(path.join(dir, 'flowprobe.yaml'), `listen: 127.0.0.1:${port}\nprobesDir: probes\nstateDir: state\n`);
   writeFileSync(path.join(dir, 'probes', 'a.yaml'), `name: a\nkind: http\nevery: 200ms\ntimeout: 150ms\nurl: ${target.url}/\n`);
-  const child = spawn(PYTHON, [LOADER, list, '--', node, main, 'run', '--config', path.join(dir, 'flowprobe.yaml')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Not as root: the unit runs as User=flowprobe, and systemd applies the filter after dropping
+  // to it. Root is not the same process to a library: SQLite, as root only, hands each new WAL
+  // file to the database's owner (fchown, which @privileged takes out). A user namespace in
+  // which this process is uid 65534 is what the test can make without a second account that
+  // could read this checkout; the files it owns stay its own.
+  const asUser = ['--user', '--map-user=65534', '--map-group=65534'];
+  const unshare = spawnSync('unshare', [...asUser, 'true'], { encoding: 'utf8' });
+  assert.equal(unshare.status, 0, `unshare cannot make a user namespace here (to run the daemon as a non-root user, as the unit does): ${unshare.stderr}`);
+  const child = spawn('unshare', [...asUser, PYTHON, LOADER, list, '--', node, main, 'run', '--config', path.join(dir, 'flowprobe.yaml')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   const exited = new Promise<string>((resolve) => child.on('exit', (code, signal) => resolve(`exit ${code ?? ''}${signal ?? ''}`)));
@@ -86,6 +94,11 @@ export async function runsUnderFilter(filter: UnitFilter, node: string, main: st
     const first = await Promise.race([healthy.then(() => undefined), died]);
     assert.equal(first, undefined, first);
     await waitFor('a probe result', async () => (/flowprobe_probe_runs_total\{probe="a",result="success"[^}]*\} [1-9]/.test(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()) ? true : undefined), 20_000, 100);
+    // …and written to the history database (SQLite's own syscalls under the filter).
+    await waitFor('a run in the history database', async () => {
+      const res = await fetch(`http://127.0.0.1:${port}/api/v1/probes/a/history?step=run`);
+      return res.ok && ((await res.json()) as { runs: unknown[] }).runs.length > 0 && existsSync(path.join(dir, 'state', 'history.db-wal')) ? true : undefined;
+    }, 20_000, 100);
   } finally {
     child.kill('SIGTERM');
     await exited;

@@ -1,6 +1,6 @@
 // The subcommands. Each takes what it needs (argv is parsed in main.ts) and returns an exit code.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Alert } from '../alerting/alert.js';
@@ -155,6 +155,34 @@ export async function healthcheck(args: ConfigArgs & { listen?: string }, io: Io
     io.err(`unhealthy: no answer from ${url}: ${(error as Error).message}`);
   }
   return EXIT.failed;
+}
+
+/** A consistent copy of the history database, taken while the daemon runs (SQLite's VACUUM
+ * INTO reads one snapshot; the daemon's writes go on). Refuses to overwrite a file. */
+export async function backupHistory(args: ConfigArgs & { to: string }, io: Io): Promise<number> {
+  const loaded = loadConfig(args.config, { env: io.env, probesDir: args.probes, stateDir: args.state, probes: 'none' });
+  if (!loaded.ok) {
+    for (const d of loaded.diagnostics) io.err(formatDiagnostic(d));
+    return EXIT.config;
+  }
+  const file = path.join(loaded.config.settings.stateDir, 'history.db');
+  if (!existsSync(file)) return (io.err(`flowprobe backup-history: no history database at ${file}`), EXIT.failed);
+  if (existsSync(args.to)) return (io.err(`flowprobe backup-history: ${args.to} exists: give a new file`), EXIT.failed);
+  try {
+    const { DatabaseSync } = await import('node:sqlite');
+    const db = new DatabaseSync(file, { readOnly: true });
+    try {
+      db.exec('PRAGMA busy_timeout = 5000');
+      db.prepare('VACUUM INTO ?').run(args.to);
+    } finally {
+      db.close();
+    }
+  } catch (error) {
+    io.err(`flowprobe backup-history: cannot copy ${file} to ${args.to}: ${(error as Error).message}`);
+    return EXIT.failed;
+  }
+  io.out(`copied ${file} to ${args.to} (${(statSync(args.to).size / 1e6).toFixed(1)} MB)`);
+  return EXIT.ok;
 }
 
 /** Lists the running daemon's alerts and silences (from its /api/v1/alerts). */

@@ -3,7 +3,7 @@
 // focusable and read out, the chart labelled, /incidents filtered); and a daemon killed with
 // SIGKILL loses at most the last second of runs and leaves a database that checks clean.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -136,6 +136,27 @@ it('kill -9 loses at most the last second of history and leaves a database that 
       const runs = (await (await fetch(`${base}/api/v1/probes/api/history?step=run`)).json()) as { runs: unknown[] };
       return runs.runs.length > kept ? true : undefined;
     }, 10_000, 50);
+
+    // README: a consistent copy while the daemon runs, once a batch since the restart is written.
+    await waitFor('a batch written since the restart', () => {
+      const reader = new DatabaseSync(file, { readOnly: true });
+      try {
+        return (reader.prepare('SELECT count(*) AS n FROM runs').get() as { n: number }).n > kept || undefined;
+      } finally {
+        reader.close();
+      }
+    }, 10_000, 100);
+    const copy = path.join(dir.dir, 'backup.db');
+    const backup = spawnSync(process.execPath, [MAIN, 'backup-history', copy, '--config', dir.configFile], { encoding: 'utf8' });
+    assert.equal(backup.status, 0, backup.stderr);
+    assert.match(backup.stdout, /^copied .*history\.db to .*backup\.db \(\d+\.\d MB\)$/m);
+    const copied = new DatabaseSync(copy, { readOnly: true });
+    assert.equal((copied.prepare('PRAGMA integrity_check').get() as { integrity_check: string }).integrity_check, 'ok');
+    assert.ok((copied.prepare('SELECT count(*) AS n FROM runs').get() as { n: number }).n > kept, 'the copy holds the runs since the restart too');
+    copied.close();
+    const again = spawnSync(process.execPath, [MAIN, 'backup-history', copy, '--config', dir.configFile], { encoding: 'utf8' });
+    assert.equal(again.status, 1);
+    assert.match(again.stderr, /exists: give a new file/);
   } finally {
     daemon.kill('SIGKILL');
     await target.close();

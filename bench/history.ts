@@ -1,0 +1,109 @@
+// The history store's bounds: CPU to keep 1,000 runs a second (beside the same runs made and
+// dropped, no store), the database's size per probe for 90 days, and the time the page's views
+// take at 1,000 probes with 90 days of history. A real SQLite file in a temporary directory.
+//   node dist/bench/history.js [--rate 1000] [--seconds 20] [--probes 1000]
+import { mkdtempSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { systemClock, type Clock, type Timer } from '../src/scheduler/clock.js';
+import { DAY_MS, HOUR_MS, openStore, type RunSummary } from '../src/store/store.js';
+import { dayBars, probeHistory, uptimeOfBars } from '../src/store/views.js';
+import { arg, percentile, sleep, table } from './lib.js';
+
+const rate = arg('rate', 1000);
+const seconds = arg('seconds', 20);
+const probes = arg('probes', 1000);
+const KEEP = { runsMs: 7 * DAY_MS, hourlyMs: 90 * DAY_MS, dailyMs: 400 * DAY_MS, incidentsMs: 400 * DAY_MS };
+
+function run(i: number, at: number): RunSummary {
+  const failed = i % 97 === 0;
+  return { probe: `checkout-api-${i % probes}`, at, verdict: failed ? 'failed' : 'ok', figure: failed ? undefined : 20 + (i % 50), headline: failed ? 'status: expected 2xx, observed 503' : undefined, phases: { dns: 0.1, connect: 0.4, first_byte: 12.5, download: 0.3 } };
+}
+
+/** CPU (user + system, of this process) to feed `rate` runs a second for `seconds`, with `keep`. */
+async function feed(keep: ((r: RunSummary) => void) | undefined): Promise<number> {
+  const before = process.cpuUsage();
+  let n = 0;
+  const until = Date.now() + seconds * 1000;
+  while (Date.now() < until) {
+    const at = Date.now();
+    for (let i = 0; i < rate / 10; i++) {
+      const r = run(n++, at);
+      keep?.(r);
+    }
+    await sleep(100);
+  }
+  await sleep(1_500); // the last batch
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / 1e6;
+}
+
+console.log(`history store: ${rate} runs/s for ${seconds}s; ${probes} probes with 90 days for the views; Node ${process.version}`);
+const dir = mkdtempSync(path.join(os.tmpdir(), 'flowprobe-bench-history-'));
+const baseline = await feed(undefined);
+const live = await openStore({ file: path.join(dir, 'live.db'), location: 'bench', shard: '0/1', keep: KEEP, clock: systemClock, onWrite: (err) => err && console.error(err) });
+live.store.start();
+const withStore = await feed((r) => live.store.add(r));
+live.store.close();
+const share = (cpu: number) => `${((cpu / seconds) * 100).toFixed(1)} %`;
+console.log(
+  table([
+    { path: 'runs made, no store (baseline)', 'CPU s': baseline, 'of one core': share(baseline) },
+    { path: 'runs kept in the store', 'CPU s': withStore, 'of one core': share(withStore) },
+    { path: 'the store alone', 'CPU s': withStore - baseline, 'of one core': share(withStore - baseline) },
+  ]),
+);
+
+// Size: 10 probes run every 30 s (the default) for 90 days, through the store on a clock of our
+// own whose timers never fire (batches flushed by hand), pruned as the daemon would: runs kept 7
+// days, hours 90. Views: `probes` probes with 90 days of hours and days (a run an hour each).
+let now = Date.UTC(2026, 8, 1);
+const clock: Clock = { now: () => now, setTimer: (): Timer => ({ cancel() {} }) };
+async function filledStore(file: string, count: number, everyMs: number, recentEveryMs: number) {
+  const { store } = await openStore({ file: path.join(dir, file), location: 'bench', shard: '0/1', keep: KEEP, clock, onWrite: (err) => err && console.error(err) });
+  const start = now;
+  let n = 0;
+  for (let t = start; t < start + 90 * DAY_MS; ) {
+    for (let p = 0; p < count; p++) store.add({ ...run(n++, t + p), probe: `checkout-api-${p}` });
+    if ((t - start) % HOUR_MS < Math.max(everyMs, recentEveryMs)) store.flush();
+    t += t >= start + 83 * DAY_MS ? recentEveryMs : everyMs;
+  }
+  store.flush();
+  return { store, runs: n };
+}
+const sizeStarted = performance.now();
+const sized = await filledStore('size.db', 10, 30_000, 30_000);
+now += 90 * DAY_MS;
+sized.store.prune();
+sized.store.close();
+const bytes = ['size.db', 'size.db-wal'].reduce((n, f) => n + (statSync(path.join(dir, f), { throwIfNoEntry: false })?.size ?? 0), 0);
+console.log(`
+size: 10 probes every 30 s for 90 days (${sized.runs.toLocaleString()} runs in ${((performance.now() - sizeStarted) / 1000).toFixed(0)} s), pruned: runs kept 7 d, hours 90 d, days 400 d`);
+console.log(`database ${(bytes / 1e6).toFixed(1)} MB: ${(bytes / 10 / 1e6).toFixed(2)} MB per probe`);
+
+now = Date.UTC(2026, 8, 1);
+const fleet = await filledStore('fleet.db', probes, HOUR_MS, HOUR_MS);
+now += 90 * DAY_MS - HOUR_MS;
+const views = { cold: [] as number[], warm: [] as number[], probe: [] as number[] };
+for (let round = 0; round < 20; round++) {
+  for (const kind of ['cold', 'warm'] as const) {
+    if (kind === 'cold') now += 61_000; // past the minute the written days are kept for
+    const started = performance.now();
+    for (let p = 0; p < probes; p++) uptimeOfBars(dayBars(fleet.store, `checkout-api-${p}`, now).slice(-30));
+    views[kind].push(performance.now() - started);
+  }
+  const started = performance.now();
+  probeHistory(fleet.store, `checkout-api-${round}`, now);
+  views.probe.push(performance.now() - started);
+}
+fleet.store.close();
+console.log(
+  `\n${table(
+    Object.entries(views).map(([what, ms]) => {
+      const sorted = [...ms].sort((a, b) => a - b);
+      const label = what === 'probe' ? 'one probe page (bars, uptime, 24 h + 7 d of hours, incidents)' : `overview: ${probes} probes' 90 bars + 30 d uptime (${what === 'cold' ? 'days read from the file' : 'days cached'})`;
+      return { view: label, n: sorted.length, 'p50 ms': percentile(sorted, 50), 'p95 ms': percentile(sorted, 95), 'max ms': sorted.at(-1) as number };
+    }),
+  )}`,
+);
+console.log('goal: p95 < 50 ms at 1,000 probes; write cost < 5 % of one core at 1,000 runs/s');
