@@ -196,6 +196,8 @@ export class Daemon {
         state: (name) => (this.specs.has(name) ? (this.health.state(name)?.health ?? 'pending') : undefined),
         now: () => clock.now(),
         redact: () => this.redact,
+        location: () => this.config.settings.location,
+        baseUrl: () => this.config.settings.alerting.externalUrl ?? `http://${this.address?.host.includes(':') ? `[${this.address.host}]` : (this.address?.host ?? '127.0.0.1')}:${this.address?.port ?? 9464}/`,
       },
       heartbeats: {
         token: (name) => {

@@ -2,6 +2,7 @@
 // README shows (/badges/NAME/status.svg, /badges/NAME/uptime.svg?window=30d, and the same as
 // shields.io endpoint JSON at /badges/NAME/shields.json). Every query is parsed here and bounded.
 import type { Health } from '../detect/probe-state.js';
+import { formatDuration } from '../config/units.js';
 import { DAY_MS, type HistoryStore } from '../store/store.js';
 import { dayBars, formatUptime, UPTIME_WINDOWS, uptimeOf, type UptimeWindow } from '../store/views.js';
 
@@ -11,6 +12,9 @@ export interface HistoryDeps {
   state(name: string): Health | undefined;
   now(): number;
   redact(): (text: string) => string;
+  location(): string;
+  /** Where relative links in the feed resolve: externalUrl, or this daemon's own address. */
+  baseUrl(): string;
 }
 
 const MAX_ROWS = 5_000;
@@ -23,11 +27,12 @@ type Reply = { status: number; type: string; body: string; headers?: Record<stri
 export function historyRoute(deps: HistoryDeps, url: URL): Reply | undefined {
   const probeHistory = /^\/api\/v1\/probes\/([^/]+)\/history$/.exec(url.pathname);
   const badge = /^\/badges\/([^/]+)\/(status\.svg|uptime\.svg|shields\.json)$/.exec(url.pathname);
-  if (!probeHistory && !badge && url.pathname !== '/api/v1/incidents') return undefined;
+  if (!probeHistory && !badge && url.pathname !== '/api/v1/incidents' && url.pathname !== '/incidents.atom') return undefined;
   const store = deps.store();
   if (!store) return json(503, { error: 'no history is kept: history.store is none, or the history database could not be opened (see the log)' });
   const now = deps.now();
   if (url.pathname === '/api/v1/incidents') return incidents(store, url, now, deps.redact());
+  if (url.pathname === '/incidents.atom') return feed(store, url, now, deps);
   const name = decode((probeHistory ?? badge)?.[1] ?? '');
   if (name === undefined || deps.state(name) === undefined) return json(404, { error: `no probe named "${(name ?? '').slice(0, 200)}"` });
   if (probeHistory) return history(store, name, url, now, deps.redact());
@@ -79,6 +84,48 @@ function incidents(store: HistoryStore, url: URL, now: number, redact: (t: strin
       timeline: i.timeline.map((e) => ({ at: iso(e.at), text: redact(e.text) })),
     })),
   });
+}
+
+/** An Atom feed (RFC 4287) of the newest 50 incidents (?probe= for one probe's): an entry per
+ * incident, updated when it closes, for people who subscribe rather than get paged. */
+function feed(store: HistoryStore, url: URL, now: number, deps: HistoryDeps): Reply {
+  const probe = url.searchParams.get('probe') ?? undefined;
+  const redact = deps.redact();
+  const list = store.incidentList({ probe, limit: 50 });
+  const location = deps.location();
+  const esc = (t: string) => t.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  const tag = (path: string) => `tag:flowprobe,2026:${encodeURIComponent(location)}/${path}`;
+  const updatedOf = (i: (typeof list)[number]) => i.endedAt ?? i.timeline.at(-1)?.at ?? i.startedAt;
+  const entries = list.map((i) => {
+    const title = i.endedAt === undefined ? `${i.probe} failing: ${redact(i.cause)}` : `${i.probe} recovered after ${formatDuration(i.durationMs ?? i.endedAt - i.startedAt)} failing: ${redact(i.cause)}`;
+    const lines = i.timeline.map((e) => `${iso(e.at)} ${redact(e.text)}`).join('\n');
+    return [
+      '<entry>',
+      `<id>${esc(tag(`incidents/${encodeURIComponent(i.probe)}/${Math.round(i.startedAt)}`))}</id>`,
+      `<title>${esc(title)}</title>`,
+      `<published>${iso(i.startedAt)}</published>`,
+      `<updated>${iso(updatedOf(i))}</updated>`,
+      `<link rel="alternate" type="text/html" href="${esc(`/probes/${encodeURIComponent(i.probe)}`)}"/>`,
+      `<category term="${esc(i.endedAt === undefined ? 'open' : 'closed')}"/>`,
+      `<content type="text">${esc(`${i.probe} at ${i.location}: ${redact(i.cause)}\n${lines}`)}</content>`,
+      '</entry>',
+    ].join('');
+  });
+  const updated = Math.max(0, ...list.map(updatedOf));
+  const body = [
+    '<?xml version="1.0" encoding="utf-8"?>',
+    `<feed xmlns="http://www.w3.org/2005/Atom" xml:base="${esc(deps.baseUrl())}">`,
+    `<id>${esc(tag(`incidents${probe ? `/${encodeURIComponent(probe)}` : ''}`))}</id>`,
+    `<title>${esc(`flowprobe incidents at ${location}${probe ? `: ${probe}` : ''}`)}</title>`,
+    `<updated>${iso(updated || now)}</updated>`,
+    `<author><name>${esc(`flowprobe at ${location}`)}</name></author>`,
+    `<link rel="self" type="application/atom+xml" href="${esc(`/incidents.atom${probe ? `?probe=${encodeURIComponent(probe)}` : ''}`)}"/>`,
+    `<link rel="alternate" type="text/html" href="/incidents"/>`,
+    ...entries,
+    '</feed>',
+    '',
+  ].join('\n');
+  return { status: 200, type: 'application/atom+xml; charset=utf-8', body, headers: { 'cache-control': 'max-age=60' } };
 }
 
 const COLOURS = { ok: '#2e7d32', degraded: '#b26a00', failed: '#c62828', none: '#6b6b6b' } as const;

@@ -4,11 +4,12 @@
 // SIGKILL loses at most the last second of runs and leaves a database that checks clean.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
-import { it } from 'node:test';
+import { it, type TestContext } from 'node:test';
 import { launchChromium } from '../browser.js';
 import { configDir } from '../config-dir.js';
 import { startDaemon } from '../daemon-harness.js';
@@ -68,6 +69,8 @@ it('two faults are two incidents with their causes, on the API, the badges and t
     assert.equal(uptime.schemaVersion, 1);
     assert.match(uptime.message, /^\d{1,2}\.\d\d %$/, 'under 100 %: runs failed today');
     assert.equal((await fetch(`${h.base}/badges/api/uptime.svg?window=1y`)).status, 400);
+
+    await checkFeed(t, `${h.base}/incidents.atom`);
 
     if (!browser) return;
     const page = await browser.newPage();
@@ -162,3 +165,32 @@ it('kill -9 loses at most the last second of history and leaves a database that 
     await target.close();
   }
 });
+
+/** The incidents feed, read by feedparser (Debian's python3-feedparser): well-formed Atom 1.0
+ * (no "bozo" error), both incidents as entries with their causes, ids stable across reads. */
+async function checkFeed(t: TestContext, url: string): Promise<void> {
+  const hasParser = spawnSync('/usr/bin/python3', ['-c', 'import feedparser'], { encoding: 'utf8' }).status === 0;
+  if (!hasParser) {
+    if (process.env.CI === 'true') assert.fail('python3-feedparser is needed (apt-get install -y python3-feedparser)');
+    console.error('!!! SKIPPING the feed check: python3-feedparser not installed (apt-get install -y python3-feedparser)');
+    return t.diagnostic('feed check skipped: python3-feedparser not installed');
+  }
+  const res = await fetch(url);
+  assert.equal(res.headers.get('content-type'), 'application/atom+xml; charset=utf-8');
+  const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'flowprobe-feed-')), 'incidents.atom');
+  writeFileSync(file, await res.text());
+  const script = [
+    'import feedparser, json, sys',
+    'f = feedparser.parse(sys.argv[1])',
+    'print(json.dumps({"bozo": f.bozo, "error": str(f.get("bozo_exception", "")), "version": f.version, "title": f.feed.get("title"), "entries": [{"id": e.id, "title": e.title, "link": e.link, "updated": e.updated} for e in f.entries]}))',
+  ].join('\n');
+  const parsed = spawnSync('/usr/bin/python3', ['-c', script, file], { encoding: 'utf8' });
+  assert.equal(parsed.status, 0, parsed.stderr);
+  const feed = JSON.parse(parsed.stdout) as { bozo: boolean | number; error: string; version: string; title: string; entries: Array<{ id: string; title: string; link: string }> };
+  assert.ok(!feed.bozo, `not well-formed Atom: ${feed.error}`);
+  assert.equal(feed.version, 'atom10');
+  assert.match(feed.title, /^flowprobe incidents at default$/);
+  assert.deepEqual(feed.entries.map((e) => /recovered after .* failing: .*(500|503)/.exec(e.title)?.[1]), ['500', '503'], 'newest first, each with its cause');
+  assert.ok(feed.entries.every((e) => /\/probes\/api$/.test(e.link) && e.link.startsWith('http://127.0.0.1:')), 'links resolve against the daemon');
+  assert.equal(new Set(feed.entries.map((e) => e.id)).size, 2);
+}
