@@ -66,7 +66,8 @@ async function filledStore(file: string, count: number, everyMs: number, recentE
   let n = 0;
   for (let t = start; t < start + 90 * DAY_MS; ) {
     for (let p = 0; p < count; p++) store.add({ ...run(n++, t + p), probe: `checkout-api-${p}` });
-    if ((t - start) % HOUR_MS < Math.max(everyMs, recentEveryMs)) store.flush();
+    // A batch a simulated day: each hour's row is still written once, when its hour is over.
+    if ((t - start) % DAY_MS < Math.max(everyMs, recentEveryMs)) store.flush();
     t += t >= start + 83 * DAY_MS ? recentEveryMs : everyMs;
   }
   store.flush();

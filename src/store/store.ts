@@ -421,33 +421,33 @@ export class HistoryStore {
     return [...written, ...queued].slice(0, limit);
   }
 
-  /** Every probe's daily rows from `from` on, and the incidents that touch them: what the overview
-   * draws for the whole fleet. The written rows are read once a minute (or when an incident
-   * opens or closes); the day in progress always comes from memory. */
-  fleetDays(from: number): { days: Map<string, Aggregate[]>; incidents: IncidentRecord[] } {
+  /** A probe's daily rows from `from` on, and its incidents that touch them: what the overview
+   * draws for each probe of the fleet. Every probe's written rows are read in one query once a
+   * minute (or when an incident opens or closes); the day in progress always comes from memory. */
+  probeDays(probe: string, from: number): { days: Aggregate[]; incidents: IncidentRecord[] } {
     const now = this.options.clock.now();
     if (!this.dayCache || this.dayCache.from !== from || now - this.dayCache.at > 60_000) {
       const rows = this.db.prepare("SELECT * FROM aggregates WHERE span = 'day' AND start >= ? ORDER BY start").all(Math.round(from)) as unknown as AggregateRow[];
       const incidents = (this.db.prepare('SELECT * FROM incidents WHERE ended_at IS NULL OR ended_at >= ? ORDER BY started_at DESC LIMIT 10000').all(Math.round(from)) as unknown as IncidentRow[]).map(incidentOf);
       const days = new Map<string, Aggregate[]>();
       for (const row of rows) days.set(row.probe, [...(days.get(row.probe) ?? []), aggregateOf(row)]);
-      this.dayCache = { from, at: now, days, incidents };
+      const byProbe = new Map<string, IncidentRecord[]>();
+      for (const i of incidents) byProbe.set(i.probe, [...(byProbe.get(i.probe) ?? []), i]);
+      this.dayCache = { from, at: now, days, incidents: byProbe };
     }
-    const days = new Map(this.dayCache.days);
     const { location } = this.options;
-    for (const [name, probe] of this.probes) {
-      const memory = [...this.finished.filter((f) => f.probe === name && f.span === 'day').map((f) => f.bucket), ...(probe.day ? [probe.day] : [])].filter((b) => b.start >= from);
-      if (memory.length === 0) continue;
-      const merged = new Map((days.get(name) ?? []).map((a) => [`${a.location} ${a.start}`, a]));
-      for (const b of memory) merged.set(`${location} ${b.start}`, aggregateOfBucket(name, location, 'day', b));
-      days.set(name, [...merged.values()].sort((a, b) => a.start - b.start));
+    const merged = new Map((this.dayCache.days.get(probe) ?? []).map((a) => [`${a.location} ${a.start}`, a]));
+    const memory = this.probes.get(probe);
+    for (const b of [...this.finished.filter((f) => f.probe === probe && f.span === 'day').map((f) => f.bucket), ...(memory?.day ? [memory.day] : [])]) {
+      if (b.start >= from) merged.set(`${location} ${b.start}`, aggregateOfBucket(probe, location, 'day', b));
     }
-    const byId = new Map(this.dayCache.incidents.map((i) => [i.id, i]));
-    for (const i of [...this.incidents.values(), ...this.closedIncidents]) byId.set(i.id === 0 ? -byId.size - 1 : i.id, i);
-    return { days, incidents: [...byId.values()] };
+    const incidents = new Map((this.dayCache.incidents.get(probe) ?? []).map((i) => [i.id, i]));
+    const open = this.incidents.get(probe);
+    for (const i of [...(open ? [open] : []), ...this.closedIncidents.filter((c) => c.probe === probe)]) incidents.set(i.id === 0 ? -incidents.size - 1 : i.id, i);
+    return { days: [...merged.values()].sort((a, b) => a.start - b.start), incidents: [...incidents.values()] };
   }
 
-  private dayCache: { from: number; at: number; days: Map<string, Aggregate[]>; incidents: IncidentRecord[] } | undefined;
+  private dayCache: { from: number; at: number; days: Map<string, Aggregate[]>; incidents: Map<string, IncidentRecord[]> } | undefined;
 
   /** Incidents, newest first. */
   incidentList(filter: { probe?: string | undefined; state?: 'open' | 'closed' | undefined; from?: number | undefined; to?: number | undefined; limit: number }): IncidentRecord[] {

@@ -35,10 +35,10 @@ function share(runs: number, failed: number): number | undefined {
 export function dayBars(store: HistoryStore, probe: string, now: number, days = 90): DayBar[] {
   const today = Math.floor(now / DAY_MS) * DAY_MS;
   const from = today - (days - 1) * DAY_MS;
-  const fleet = store.fleetDays(today - 89 * DAY_MS);
+  const written = store.probeDays(probe, today - 89 * DAY_MS);
   const rows = new Map<number, Aggregate[]>();
-  for (const a of fleet.days.get(probe) ?? []) if (a.start >= from) rows.set(a.start, [...(rows.get(a.start) ?? []), a]);
-  const incidents = fleet.incidents.filter((i) => i.probe === probe);
+  for (const a of written.days) if (a.start >= from) rows.set(a.start, [...(rows.get(a.start) ?? []), a]);
+  const { incidents } = written;
   return Array.from({ length: days }, (_, i) => {
     const start = from + i * DAY_MS;
     const day = (rows.get(start) ?? []).reduce((sum, a) => ({ runs: sum.runs + a.runs, failed: sum.failed + a.failed, degraded: sum.degraded + a.degraded }), { runs: 0, failed: 0, degraded: 0 });
