@@ -93,8 +93,9 @@ const MIGRATIONS: readonly string[] = [
    CREATE TABLE aggregates (probe TEXT NOT NULL, location TEXT NOT NULL, span TEXT NOT NULL, start INTEGER NOT NULL,
      shard TEXT NOT NULL, runs INTEGER NOT NULL, ok INTEGER NOT NULL, degraded INTEGER NOT NULL, failed INTEGER NOT NULL,
      down_ms INTEGER NOT NULL, p50 REAL, p95 REAL, p99 REAL, sketch TEXT NOT NULL,
-     PRIMARY KEY (probe, location, span, start)) WITHOUT ROWID;
-   CREATE INDEX aggregates_start ON aggregates (span, start);
+     PRIMARY KEY (probe, span, start, location)) WITHOUT ROWID;
+   -- Covers the overview's one query of every probe's days (and retention's by age).
+   CREATE INDEX aggregates_start ON aggregates (span, start, probe, location, runs, ok, degraded, failed, down_ms);
    CREATE TABLE incidents (id INTEGER PRIMARY KEY, probe TEXT NOT NULL, location TEXT NOT NULL, shard TEXT NOT NULL,
      started_at INTEGER NOT NULL, ended_at INTEGER, duration_ms INTEGER, cause TEXT NOT NULL, timeline TEXT NOT NULL);
    CREATE INDEX incidents_probe ON incidents (probe, started_at);
@@ -204,7 +205,7 @@ export class HistoryStore {
       upsertAggregate: db.prepare(
         `INSERT INTO aggregates (probe, location, span, start, shard, runs, ok, degraded, failed, down_ms, p50, p95, p99, sketch)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (probe, location, span, start) DO UPDATE SET shard = excluded.shard, runs = excluded.runs, ok = excluded.ok,
+         ON CONFLICT (probe, span, start, location) DO UPDATE SET shard = excluded.shard, runs = excluded.runs, ok = excluded.ok,
            degraded = excluded.degraded, failed = excluded.failed, down_ms = excluded.down_ms, p50 = excluded.p50, p95 = excluded.p95,
            p99 = excluded.p99, sketch = excluded.sketch`,
       ),
@@ -385,8 +386,8 @@ export class HistoryStore {
       return {
         runs: del('DELETE FROM runs WHERE rowid IN (SELECT rowid FROM runs WHERE at < ? LIMIT ?)', now - this.keep.runsMs),
         aggregates:
-          del("DELETE FROM aggregates WHERE (probe, location, span, start) IN (SELECT probe, location, span, start FROM aggregates WHERE span = 'hour' AND start < ? LIMIT ?)", now - this.keep.hourlyMs) +
-          del("DELETE FROM aggregates WHERE (probe, location, span, start) IN (SELECT probe, location, span, start FROM aggregates WHERE span = 'day' AND start < ? LIMIT ?)", now - this.keep.dailyMs),
+          del("DELETE FROM aggregates WHERE (probe, span, start, location) IN (SELECT probe, span, start, location FROM aggregates WHERE span = 'hour' AND start < ? LIMIT ?)", now - this.keep.hourlyMs) +
+          del("DELETE FROM aggregates WHERE (probe, span, start, location) IN (SELECT probe, span, start, location FROM aggregates WHERE span = 'day' AND start < ? LIMIT ?)", now - this.keep.dailyMs),
         incidents: del('DELETE FROM incidents WHERE id IN (SELECT id FROM incidents WHERE ended_at IS NOT NULL AND ended_at < ? LIMIT ?)', now - this.keep.incidentsMs),
       };
     } catch (error) {
@@ -427,12 +428,13 @@ export class HistoryStore {
   probeDays(probe: string, from: number): { days: Aggregate[]; incidents: IncidentRecord[] } {
     const now = this.options.clock.now();
     if (!this.dayCache || this.dayCache.from !== from || now - this.dayCache.at > 60_000) {
-      const rows = this.db.prepare("SELECT * FROM aggregates WHERE span = 'day' AND start >= ? ORDER BY start").all(Math.round(from)) as unknown as AggregateRow[];
+      // The columns the bars need, all in the index: 90 days of 1,000 probes read in one pass.
+      const rows = this.db.prepare("SELECT probe, location, span, start, runs, ok, degraded, failed, down_ms, NULL AS p50, NULL AS p95, NULL AS p99 FROM aggregates WHERE span = 'day' AND start >= ? ORDER BY start").all(Math.round(from)) as unknown as AggregateRow[];
       const incidents = (this.db.prepare('SELECT * FROM incidents WHERE ended_at IS NULL OR ended_at >= ? ORDER BY started_at DESC LIMIT 10000').all(Math.round(from)) as unknown as IncidentRow[]).map(incidentOf);
       const days = new Map<string, Aggregate[]>();
-      for (const row of rows) days.set(row.probe, [...(days.get(row.probe) ?? []), aggregateOf(row)]);
+      for (const row of rows) pushTo(days, row.probe, aggregateOf(row));
       const byProbe = new Map<string, IncidentRecord[]>();
-      for (const i of incidents) byProbe.set(i.probe, [...(byProbe.get(i.probe) ?? []), i]);
+      for (const i of incidents) pushTo(byProbe, i.probe, i);
       this.dayCache = { from, at: now, days, incidents: byProbe };
     }
     const { location } = this.options;
@@ -525,6 +527,12 @@ function incidentOf(row: IncidentRow): IncidentRecord {
     cause: row.cause,
     timeline: Array.isArray(timeline) ? (timeline as IncidentRecord['timeline']) : [],
   };
+}
+
+function pushTo<T>(map: Map<string, T[]>, key: string, value: T): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
 }
 
 function safeJson(text: string): unknown {
