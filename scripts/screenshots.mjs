@@ -11,11 +11,54 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { CHROMIUM_ARGS } from '../dist/test/browser.js';
+import { openStore } from '../dist/src/store/store.js';
+
+const DAY = 86_400_000;
+
+/** 89 days of made-up history for the demo's probes, written through the store itself, so the
+ * pictures show what months of use look like (the demo has run for minutes; the README's
+ * captions say the history is seeded). A run every 10 minutes; demo-dashboard has three
+ * incidents and a slow week, demo-pipeline one incident. Deterministic. */
+async function seedHistory(stateDir) {
+  const names = ['demo-pipeline', 'demo-health', 'demo-dashboard', 'demo-ingest', 'demo-stream', 'demo-stream-resume', 'demo-tcp', 'demo-alerts', 'demo-alerts-load'];
+  const today = Math.floor(Date.now() / DAY) * DAY;
+  let now = today - 89 * DAY;
+  const clock = { now: () => now, setTimer: () => ({ cancel() {} }) };
+  const keep = { runsMs: 7 * DAY, hourlyMs: 90 * DAY, dailyMs: 400 * DAY, incidentsMs: 400 * DAY };
+  const { store } = await openStore({ file: path.join(stateDir, 'history.db'), location: 'local', shard: '0/1', keep, clock, onWrite: (err) => err && console.error(err) });
+  // [probe, first failing minute from the start of the seeded span, minutes failing, cause]
+  const outages = [
+    ['demo-dashboard', 20 * 1440 + 600, 40, 'status: expected 2xx, observed 503'],
+    ['demo-dashboard', 61 * 1440 + 900, 130, 'no response headers after 2s'],
+    ['demo-dashboard', 84 * 1440 + 300, 20, 'status: expected 2xx, observed 500'],
+    ['demo-pipeline', 47 * 1440 + 120, 60, 'leg stream: the marker never arrived within 2s'],
+  ];
+  let seed = 7;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  for (let minute = 0; now + 10 * 60_000 < today; minute += 10, now += 10 * 60_000) {
+    for (const [i, probe] of names.entries()) {
+      const outage = outages.find(([name, from, length]) => name === probe && minute >= from && minute < from + length);
+      const slow = probe === 'demo-dashboard' && minute >= 70 * 1440 && minute < 77 * 1440 ? 3 : 1;
+      const figure = (probe === 'demo-pipeline' ? 60 : 4 + i) * slow * (0.8 + random() * 0.6);
+      store.add({ probe, at: now + i, verdict: outage ? 'failed' : 'ok', figure: outage ? undefined : figure, headline: outage?.[3], phases: {} });
+      for (const [name, from, length] of outages) {
+        if (name !== probe) continue;
+        const transition = (to, reason, durationMs) => store.transition({ probe, from: to === 'failing' ? 'healthy' : 'failing', to, reason, at: now, evidence: {}, outage: { startedAt: today - 89 * DAY + from * 60_000, endedAt: undefined, durationMs, spanMs: durationMs, periods: 1, overdue: false } });
+        if (minute === from + 10) transition('failing', 'consecutive-failures', 10 * 60_000);
+        if (minute === from + length + 10) transition('healthy', 'recovered', length * 60_000);
+        if (minute === from + length + 20) transition('healthy', 'incident-closed', length * 60_000);
+      }
+    }
+    if (minute % 1440 === 0) store.flush();
+  }
+  store.close();
+}
 
 const TOKEN = 'screenshots-fault-token';
 // A fresh state directory: no outage remembered from an earlier demo. The demo service on its
 // usual port 8787, where the bundled probes look for it.
 const state = mkdtempSync(path.join(os.tmpdir(), 'flowprobe-screenshots-'));
+await seedHistory(state);
 const child = spawn(process.execPath, ['dist/src/main.js', 'demo', '--state', state, '--listen', '127.0.0.1:0'], { env: { ...process.env, DEMO_FAULT_TOKEN: TOKEN }, stdio: ['ignore', 'pipe', 'inherit'] });
 let out = '';
 child.stdout.on('data', (chunk) => (out += chunk));
@@ -60,7 +103,11 @@ try {
   await until('demo-dashboard recovering', async () => (await status()).find((p) => p.name === 'demo-dashboard')?.recovering);
   await tab.goto(`${page}/probes/demo-dashboard`);
   await tab.screenshot({ path: 'docs/screenshots/recovering.png', fullPage: true });
-  console.log('screenshots: wrote docs/screenshots/{overview,probe,flow,recovering}.png');
+  await tab.goto(`${page}/incidents`);
+  await tab.screenshot({ path: 'docs/screenshots/incidents.png', fullPage: true });
+  await tab.goto(`${page}/badges/demo-dashboard/uptime.svg?window=30d`);
+  await tab.locator('svg').screenshot({ path: 'docs/screenshots/badge.png' });
+  console.log('screenshots: wrote docs/screenshots/{overview,probe,flow,recovering,incidents,badge}.png');
 } finally {
   await browser.close();
   child.kill('SIGTERM');

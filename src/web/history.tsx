@@ -77,8 +77,8 @@ export function LatencyChart({ rows, from, hours, label }: { rows: Aggregate[]; 
           </text>
         </>
       ))}
-      {ticks.map((t) => (
-        <text class="axis" x={x(t)} y={h - 6} text-anchor="middle">
+      {ticks.map((t, i) => (
+        <text class="axis" x={x(t)} y={h - 6} text-anchor={i === ticks.length - 1 ? 'end' : i === 0 ? 'start' : 'middle'}>
           {hours <= 24 ? `${new Date(t).toISOString().slice(11, 16)}` : dayOf(t).slice(5)}
         </text>
       ))}
