@@ -18,7 +18,7 @@ const KEEP = { runsMs: 7 * DAY_MS, hourlyMs: 90 * DAY_MS, dailyMs: 400 * DAY_MS,
 
 function run(i: number, at: number): RunSummary {
   const failed = i % 97 === 0;
-  return { probe: `checkout-api-${i % probes}`, at, verdict: failed ? 'failed' : 'ok', figure: failed ? undefined : 20 + (i % 50), headline: failed ? 'status: expected 2xx, observed 503' : undefined, phases: { dns: 0.1, connect: 0.4, first_byte: 12.5, download: 0.3 } };
+  return { probe: `checkout-api-${i % probes}`, kind: 'http', at, verdict: failed ? 'failed' : 'ok', figure: failed ? undefined : 20 + (i % 50), headline: failed ? 'status: expected 2xx, observed 503' : undefined, phases: { dns: 0.1, connect: 0.4, first_byte: 12.5, download: 0.3 } };
 }
 
 /** CPU (user + system, of this process) to feed `rate` runs a second for `seconds`, with `keep`. */
@@ -42,10 +42,10 @@ async function feed(keep: ((r: RunSummary) => void) | undefined): Promise<number
 console.log(`history store: ${rate} runs/s for ${seconds}s; ${probes} probes with 90 days for the views; Node ${process.version}`);
 const dir = mkdtempSync(path.join(os.tmpdir(), 'flowprobe-bench-history-'));
 const baseline = await feed(undefined);
-const live = await openStore({ file: path.join(dir, 'live.db'), location: 'bench', shard: '0/1', keep: KEEP, clock: systemClock, onWrite: (err) => err && console.error(err) });
+const live = await openStore({ target: { engine: 'sqlite', file: path.join(dir, 'live.db') }, location: 'bench', shard: '0/1', keep: KEEP, clock: systemClock, owns: () => true, onWrite: (err) => err && console.error(err) });
 live.store.start();
 const withStore = await feed((r) => live.store.add(r));
-live.store.close();
+await live.store.close();
 const share = (cpu: number) => `${((cpu / seconds) * 100).toFixed(1)} %`;
 console.log(
   table([
@@ -61,24 +61,24 @@ console.log(
 let now = Date.UTC(2026, 8, 1);
 const clock: Clock = { now: () => now, setTimer: (): Timer => ({ cancel() {} }) };
 async function filledStore(file: string, count: number, everyMs: number, recentEveryMs: number) {
-  const { store } = await openStore({ file: path.join(dir, file), location: 'bench', shard: '0/1', keep: KEEP, clock, onWrite: (err) => err && console.error(err) });
+  const { store } = await openStore({ target: { engine: 'sqlite', file: path.join(dir, file) }, location: 'bench', shard: '0/1', keep: KEEP, clock, owns: () => true, onWrite: (err) => err && console.error(err) });
   const start = now;
   let n = 0;
   for (let t = start; t < start + 90 * DAY_MS; ) {
     for (let p = 0; p < count; p++) store.add({ ...run(n++, t + p), probe: `checkout-api-${p}` });
     // A batch a simulated day: each hour's row is still written once, when its hour is over.
-    if ((t - start) % DAY_MS < Math.max(everyMs, recentEveryMs)) store.flush();
+    if ((t - start) % DAY_MS < Math.max(everyMs, recentEveryMs)) await store.flush();
     t += t >= start + 83 * DAY_MS ? recentEveryMs : everyMs;
   }
-  store.flush();
+  await store.flush();
   return { store, runs: n };
 }
 const sizeStarted = performance.now();
 const sized = await filledStore('size.db', 10, 30_000, 30_000);
 now += 90 * DAY_MS;
 let passes = 0;
-while (Object.values(sized.store.prune()).some((n) => n > 0)) passes++;
-sized.store.close();
+while (Object.values(await sized.store.prune()).some((n) => n > 0)) passes++;
+await sized.store.close();
 const fileBytes = () => ['size.db', 'size.db-wal'].reduce((n, f) => n + (statSync(path.join(dir, f), { throwIfNoEntry: false })?.size ?? 0), 0);
 const highWater = fileBytes();
 // What is kept, without the free pages the 83 older days of runs left (SQLite reuses them).
@@ -98,14 +98,15 @@ for (let round = 0; round < 20; round++) {
   for (const kind of ['cold', 'warm'] as const) {
     if (kind === 'cold') now += 61_000; // past the minute the written days are kept for
     const started = performance.now();
+    await fleet.store.refreshDays(now);
     for (let p = 0; p < probes; p++) uptimeOfBars(dayBars(fleet.store, `checkout-api-${p}`, now).slice(-30));
     views[kind].push(performance.now() - started);
   }
   const started = performance.now();
-  probeHistory(fleet.store, `checkout-api-${round}`, now);
+  await probeHistory(fleet.store, `checkout-api-${round}`, now);
   views.probe.push(performance.now() - started);
 }
-fleet.store.close();
+await fleet.store.close();
 console.log(
   `\n${table(
     Object.entries(views).map(([what, ms]) => {

@@ -27,7 +27,8 @@ import { ResourceMonitor } from './resources/monitor.js';
 import { fanOut, type ResultSink } from './results/fan-out.js';
 import { History } from './results/history.js';
 import { storedRun } from './store/record.js';
-import { NewerSchemaError, openStore, type HistoryStore } from './store/store.js';
+import { NewerSchemaError, openStore, type HistoryStore, type StoreTarget } from './store/store.js';
+import { whereOf } from './store/postgres.js';
 import type { Clock, Timer } from './scheduler/clock.js';
 import { Scheduler, type Job } from './scheduler/scheduler.js';
 import { createServer, listen } from './server/server.js';
@@ -362,17 +363,21 @@ export class Daemon {
     return { kind: spec?.kind ?? 'unknown', labels: spec?.labels ?? {}, checks: last?.checks ?? [], lastError: last && !last.ok ? `${last.failure.code}: ${last.failure.message}` : undefined };
   }
 
-  /** Opens the history store (history.store: sqlite); a database that cannot be read is moved
-   * aside (the problem is returned for the state-lost alert); one that cannot be opened at all
-   * leaves the daemon without history, alerted, and probing. */
+  /** Opens the history store (history.store: sqlite or postgres); a SQLite file that cannot be
+   * read is moved aside (the problem is returned for the state-lost alert); a store that cannot
+   * be opened at all (a full disk, PostgreSQL down) is tried again every 10 s while the daemon
+   * probes, alerted, holding what it is to be told. */
   private async openHistory(): Promise<{ problem: string; lost: string[] } | undefined> {
     const { settings } = this.config;
-    if (settings.history.store !== 'sqlite' || this.state === 'stopping' || this.state === 'stopped') return undefined;
+    const { history } = settings;
+    if (history.store === 'none' || this.state === 'stopping' || this.state === 'stopped') return undefined;
     this.storeRetry = undefined;
-    const file = path.join(settings.stateDir, 'history.db');
+    const target: StoreTarget = history.store === 'postgres' && history.postgres ? { engine: 'postgres', url: history.postgres.url } : { engine: 'sqlite', file: path.join(settings.stateDir, 'history.db') };
+    const file = target.engine === 'sqlite' ? target.file : whereOf(target.url);
     try {
       const opened = await openStore({
-        file,
+        target,
+        owns: (probe) => this.specs.has(probe),
         location: settings.location,
         shard: `${settings.shard.index}/${settings.shard.count}`,
         keep: retention(settings.history.keep),
@@ -405,7 +410,7 @@ export class Daemon {
   /** Into the history store, or into the backlog while it cannot be opened. */
   private toStore(write: (store: HistoryStore) => void): void {
     if (this.store) return write(this.store);
-    if (this.config.settings.history.store !== 'sqlite' || this.historyRefused) return;
+    if (this.config.settings.history.store === 'none' || this.historyRefused) return;
     this.storeBacklog.push(write);
     if (this.storeBacklog.length > MAX_STORE_BACKLOG) this.storeBacklog.splice(0, this.storeBacklog.length - MAX_STORE_BACKLOG);
   }
@@ -463,12 +468,15 @@ export class Daemon {
     this.alerting.stop();
     this.health.stop();
     this.storeRetry?.cancel();
-    try {
-      this.store?.close();
-    } catch (err) {
-      this.logger.error({ err }, 'cannot write the last history batch');
-    }
+    const store = this.store;
     this.store = undefined;
+    if (store) {
+      // Bounded: a store that does not answer (PostgreSQL unreachable) does not hold up the stop.
+      const closed: { unwritten: number } | 'late' | Error = await Promise.race([store.close(), new Promise<'late'>((resolve) => setTimeout(resolve, STORE_CLOSE_MS, 'late').unref())]).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
+      if (closed === 'late') this.logger.error({ queued: store.health().queued }, `the history store did not close within ${STORE_CLOSE_MS / 1000} s: its last batch is not written`);
+      else if (closed instanceof Error) this.logger.error({ err: closed }, 'cannot write the last history batch');
+      else if (closed.unwritten > 0) this.logger.error({ unwritten: closed.unwritten, problem: store.health().problem }, 'the last history batch could not be written: these runs are lost');
+    }
     this.site.close();
     if (this.server.listening) await new Promise<void>((resolve) => (this.server.close(() => resolve()), this.server.closeAllConnections()));
     this.state = 'stopped';
@@ -483,6 +491,8 @@ export class Daemon {
 /** Runs, transitions and notifications held while the history store cannot be opened: at one
  * probe a second, about 16 hours. */
 const MAX_STORE_BACKLOG = 60_000;
+/** How long the stop waits for the history store's last batch. */
+const STORE_CLOSE_MS = 5_000;
 
 function retention(keep: Config['settings']['history']['keep']) {
   return { runsMs: keep.runs, hourlyMs: keep.hourly, dailyMs: keep.daily, incidentsMs: keep.incidents };

@@ -219,8 +219,16 @@ export const daemonConfigSchema = z.strictObject({
     .strictObject({
       recent: count(1, 1000).default(20),
       failures: count(0, 1000).default(50),
-      /** Where runs, uptime and incidents are kept: SQLite in the state directory, or nowhere. */
-      store: z.enum(['sqlite', 'none'], { error: 'expected sqlite or none' }).default('sqlite'),
+      /** Where runs, uptime and incidents are kept: SQLite in the state directory (the default),
+       * a PostgreSQL the fleet shares (the default when history.postgres is set), or nowhere. */
+      store: z.enum(['sqlite', 'postgres', 'none'], { error: 'expected sqlite, postgres or none' }).optional(),
+      postgres: z
+        .strictObject({
+          /** postgres://user:password@host:5432/database?sslmode=verify-full — write "${PG_URL}"
+           * so the password stays in the environment. */
+          url: z.string().max(4_096).regex(/^postgres(ql)?:\/\/[^\s]+$/, { error: 'expected a URL like postgres://user:password@host:5432/database (from the environment: url: "${PG_URL}")' }),
+        })
+        .optional(),
       keep: z
         .strictObject({
           runs: duration(HOUR, 90 * DAY_MS).default(7 * DAY_MS),
@@ -230,6 +238,9 @@ export const daemonConfigSchema = z.strictObject({
         })
         .default({ runs: 7 * DAY_MS, hourly: 90 * DAY_MS, daily: 400 * DAY_MS, incidents: 400 * DAY_MS }),
     })
+    .refine((h) => h.store !== 'postgres' || h.postgres !== undefined, { error: 'expected postgres: { url: "${PG_URL}" } with store: postgres', path: ['postgres'] })
+    .refine((h) => h.postgres === undefined || h.store === undefined || h.store === 'postgres', { error: 'expected store: postgres (or no store key) when postgres is set', path: ['store'] })
+    .transform(({ store, ...h }) => ({ ...h, store: store ?? (h.postgres ? ('postgres' as const) : ('sqlite' as const)) }))
     .default({ recent: 20, failures: 50, store: 'sqlite', keep: { runs: 7 * DAY_MS, hourly: 90 * DAY_MS, daily: 400 * DAY_MS, incidents: 400 * DAY_MS } }),
 });
 

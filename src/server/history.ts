@@ -4,7 +4,7 @@
 import type { Health } from '../detect/probe-state.js';
 import { formatDuration } from '../config/units.js';
 import { DAY_MS, type HistoryStore } from '../store/store.js';
-import { dayBars, formatUptime, UPTIME_WINDOWS, uptimeOf, type UptimeWindow } from '../store/views.js';
+import { formatUptime, UPTIME_WINDOWS, uptimeOver, type UptimeWindow } from '../store/views.js';
 
 export interface HistoryDeps {
   store(): HistoryStore | undefined;
@@ -23,23 +23,34 @@ const STEPS = { run: 0, hour: 3_600_000, day: DAY_MS } as const;
 
 type Reply = { status: number; type: string; body: string; headers?: Record<string, string> };
 
-/** The reply for a history or badge path, or undefined when the path is not one of them. */
-export function historyRoute(deps: HistoryDeps, url: URL): Reply | undefined {
+/** The reply for a history or badge path, or undefined when the path is not one of them. A
+ * probe another daemon of the fleet runs (in the store's directory) has its history and badges
+ * here too. */
+export function historyRoute(deps: HistoryDeps, url: URL): Promise<Reply> | undefined {
   const probeHistory = /^\/api\/v1\/probes\/([^/]+)\/history$/.exec(url.pathname);
   const badge = /^\/badges\/([^/]+)\/(status\.svg|uptime\.svg|shields\.json)$/.exec(url.pathname);
   if (!probeHistory && !badge && url.pathname !== '/api/v1/incidents' && url.pathname !== '/incidents.atom') return undefined;
-  const store = deps.store();
-  if (!store) return json(503, { error: 'no history is kept: history.store is none, or the history database could not be opened (see the log)' });
-  const now = deps.now();
-  if (url.pathname === '/api/v1/incidents') return incidents(store, url, now, deps.redact());
-  if (url.pathname === '/incidents.atom') return feed(store, url, now, deps);
-  const name = decode((probeHistory ?? badge)?.[1] ?? '');
-  if (name === undefined || deps.state(name) === undefined) return json(404, { error: `no probe named "${(name ?? '').slice(0, 200)}"` });
-  if (probeHistory) return history(store, name, url, now, deps.redact());
-  return badgeFor(store, name, (badge as RegExpExecArray)[2] as string, url, now, deps.state(name) as Health);
+  return (async () => {
+    const store = deps.store();
+    if (!store) return json(503, { error: 'no history is kept: history.store is none, or the history database could not be opened (see the log)' });
+    const now = deps.now();
+    try {
+      if (url.pathname === '/api/v1/incidents') return await incidents(store, url, now, deps.redact());
+      if (url.pathname === '/incidents.atom') return await feed(store, url, now, deps);
+      const name = decode((probeHistory ?? badge)?.[1] ?? '');
+      const local = name === undefined ? undefined : deps.state(name);
+      const remote = name === undefined || local !== undefined ? undefined : (await store.fleet()).find((p) => p.probe === name);
+      if (name === undefined || (local === undefined && remote === undefined)) return json(404, { error: `no probe named "${(name ?? '').slice(0, 200)}"` });
+      if (probeHistory) return await history(store, name, url, now, deps.redact());
+      const health: Health = local ?? (remote?.verdict === 'ok' ? 'healthy' : remote?.verdict === 'degraded' ? 'degraded' : 'failing');
+      return await badgeFor(store, name, (badge as RegExpExecArray)[2] as string, url, now, health);
+    } catch (error) {
+      return json(503, { error: `the history store cannot be read: ${(error as Error).message}` });
+    }
+  })();
 }
 
-function history(store: HistoryStore, probe: string, url: URL, now: number, redact: (t: string) => string): Reply {
+async function history(store: HistoryStore, probe: string, url: URL, now: number, redact: (t: string) => string): Promise<Reply> {
   const step = url.searchParams.get('step') ?? 'hour';
   if (!(step in STEPS)) return json(400, { error: `step: expected run, hour or day, not "${step.slice(0, 20)}"` });
   const to = time(url.searchParams.get('to'), now);
@@ -48,10 +59,10 @@ function history(store: HistoryStore, probe: string, url: URL, now: number, reda
   if (typeof from === 'string') return json(400, { error: `from: ${from}` });
   if (from >= to) return json(400, { error: 'from: expected a time before to' });
   if (step === 'run') {
-    const runs = store.runs(probe, from, to, MAX_ROWS + 1);
+    const runs = await store.runs(probe, from, to, MAX_ROWS + 1);
     return json(200, { probe, step, from: iso(from), to: iso(to), truncated: runs.length > MAX_ROWS, runs: runs.slice(0, MAX_ROWS).map((r) => ({ at: iso(r.at), location: r.location, verdict: r.verdict, ms: r.figure, headline: r.headline && redact(r.headline), phases: r.phases })) });
   }
-  const rows = store.aggregates(probe, step as 'hour' | 'day', from - (from % STEPS[step as 'hour']), to, MAX_ROWS + 1);
+  const rows = await store.aggregates(probe, step as 'hour' | 'day', from - (from % STEPS[step as 'hour']), to, MAX_ROWS + 1);
   return json(200, {
     probe,
     step,
@@ -62,7 +73,7 @@ function history(store: HistoryStore, probe: string, url: URL, now: number, reda
   });
 }
 
-function incidents(store: HistoryStore, url: URL, now: number, redact: (t: string) => string): Reply {
+async function incidents(store: HistoryStore, url: URL, now: number, redact: (t: string) => string): Promise<Reply> {
   const state = url.searchParams.get('state') ?? undefined;
   if (state !== undefined && state !== 'open' && state !== 'closed') return json(400, { error: `state: expected open or closed, not "${state.slice(0, 20)}"` });
   const from = time(url.searchParams.get('from'), 0);
@@ -71,7 +82,7 @@ function incidents(store: HistoryStore, url: URL, now: number, redact: (t: strin
   const limit = Number(url.searchParams.get('limit') ?? 100);
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_INCIDENTS) return json(400, { error: `limit: expected a whole number from 1 to ${MAX_INCIDENTS}` });
   const probe = url.searchParams.get('probe') ?? undefined;
-  const list = store.incidentList({ probe, state, from, to, limit });
+  const list = await store.incidentList({ probe, state, from, to, limit });
   return json(200, {
     incidents: list.map((i) => ({
       probe: i.probe,
@@ -88,10 +99,10 @@ function incidents(store: HistoryStore, url: URL, now: number, redact: (t: strin
 
 /** An Atom feed (RFC 4287) of the newest 50 incidents (?probe= for one probe's): an entry per
  * incident, updated when it closes, for people who subscribe rather than get paged. */
-function feed(store: HistoryStore, url: URL, now: number, deps: HistoryDeps): Reply {
+async function feed(store: HistoryStore, url: URL, now: number, deps: HistoryDeps): Promise<Reply> {
   const probe = url.searchParams.get('probe') ?? undefined;
   const redact = deps.redact();
-  const list = store.incidentList({ probe, limit: 50 });
+  const list = await store.incidentList({ probe, limit: 50 });
   const location = deps.location();
   const esc = (t: string) => t.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
   const tag = (path: string) => `tag:flowprobe,2026:${encodeURIComponent(location)}/${path}`;
@@ -130,13 +141,13 @@ function feed(store: HistoryStore, url: URL, now: number, deps: HistoryDeps): Re
 
 const COLOURS = { ok: '#2e7d32', degraded: '#b26a00', failed: '#c62828', none: '#6b6b6b' } as const;
 
-function badgeFor(store: HistoryStore, probe: string, which: string, url: URL, now: number, health: Health): Reply {
+async function badgeFor(store: HistoryStore, probe: string, which: string, url: URL, now: number, health: Health): Promise<Reply> {
   const window = (url.searchParams.get('window') ?? '30d') as UptimeWindow;
   if (!(window in UPTIME_WINDOWS)) return json(400, { error: `window: expected one of ${Object.keys(UPTIME_WINDOWS).join(', ')}` });
   const byHealth = { healthy: ['up', COLOURS.ok], degraded: ['degraded', COLOURS.degraded], failing: ['down', COLOURS.failed], pending: ['pending', COLOURS.none] } as const;
   let [label, message, colour]: [string, string, string] = ['status', ...byHealth[health]];
   if (which !== 'status.svg') {
-    const uptime = uptimeOf(store, probe, now, dayBars(store, probe, now, UPTIME_WINDOWS[window]))[window];
+    const uptime = await uptimeOver(store, probe, now, window);
     [label, message, colour] = [`uptime ${window}`, formatUptime(uptime), uptime === undefined ? COLOURS.none : uptime >= 0.999 ? COLOURS.ok : uptime >= 0.99 ? COLOURS.degraded : COLOURS.failed];
   }
   if (which === 'shields.json') return json(200, { schemaVersion: 1, label: `${probe} ${label}`, message, color: colour.slice(1) }, { 'cache-control': 'max-age=60' });

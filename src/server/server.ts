@@ -78,9 +78,9 @@ async function handle(deps: ServerDeps, req: http.IncomingMessage, res: http.Ser
     case '/api/v1/alerts':
       return json(res, 200, deps.alerts());
     default: {
-      const reply = historyRoute(deps.history, url);
+      const reply = await historyRoute(deps.history, url);
       if (reply) return send(res, reply.status, reply.type, reply.body, reply.headers);
-      if (deps.site.handle(req, res, url)) return;
+      if (await deps.site.handle(req, res, url)) return;
       return send(res, 404, 'text/plain', 'not found: the status page is at /, the API at /api/v1/status\n');
     }
   }

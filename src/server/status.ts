@@ -17,7 +17,7 @@ import { headlineOf, targetOf } from '../probers/run-probe.js';
 import type { CheckResult, Failure, ProbeResult } from '../probers/types.js';
 import type { ProcessReading } from '../resources/monitor.js';
 import type { History, TimelineEntry } from '../results/history.js';
-import type { HistoryStore, IncidentRecord } from '../store/store.js';
+import type { FleetProbe, HistoryStore, IncidentRecord, StoreHealth } from '../store/store.js';
 import { dayBars, probeHistory, uptimeOfBars, type DayBar, type ProbeHistory } from '../store/views.js';
 
 export interface StatusInputs {
@@ -170,6 +170,20 @@ export function probeDocument(inputs: StatusInputs, spec: ProbeSpec): ProbeDocum
   };
 }
 
+export interface StoreDocuments {
+  health(): StoreHealth | undefined;
+  /** Reads the fleet's daily rows again when the last read is old (before a page draws bars). */
+  refresh(): Promise<void>;
+  /** A probe's 90 daily bars at a location and its 30-day uptime, from the last read. */
+  days(name: string, location: string): { bars: DayBar[]; uptime30d: number | undefined } | undefined;
+  /** A probe's history at a location. Rejects when the store cannot be read. */
+  history(name: string, location: string): Promise<ProbeHistory | undefined>;
+  /** Incidents, newest first. Rejects when the store cannot be read. */
+  incidents(filter: { probe: string | undefined; state: 'open' | 'closed' | undefined; limit: number }): Promise<IncidentRecord[] | undefined>;
+  /** Every probe of the fleet the store knows. Rejects when the store cannot be read. */
+  fleet(): Promise<FleetProbe[] | undefined>;
+}
+
 /** The three documents the API and the page show, read fresh each time, every secret removed
  * (one probe no bigger than the API allows). */
 export function statusDocuments(read: {
@@ -181,27 +195,25 @@ export function statusDocuments(read: {
   summary(): StatusSummary;
   probe(name: string): ProbeDocument | undefined;
   alerts(): AlertsDocument;
-  /** A probe's history (undefined: no such probe, or no store). */
-  history(name: string): ProbeHistory | undefined;
-  /** A probe's 90 daily bars and 30-day uptime, for the overview (undefined: no store). */
-  days(name: string): { bars: DayBar[]; uptime30d: number | undefined } | undefined;
-  /** Incidents, newest first (undefined: no store). */
-  incidents(filter: { probe: string | undefined; state: 'open' | 'closed' | undefined; limit: number }): IncidentRecord[] | undefined;
+  /** The history store's side of the page; every answer undefined when no store is kept. */
+  store: StoreDocuments;
 } {
+  const withStore = <T>(body: (store: HistoryStore, now: number) => T): T | undefined => {
+    const { store, now } = read.inputs();
+    return store && body(store, now);
+  };
   return {
-    history: (name) => {
-      const { store, now } = read.inputs();
-      return store && read.spec(name) ? redactDeep(probeHistory(store, name, now), read.redact()) : undefined;
-    },
-    incidents: (filter) => {
-      const { store } = read.inputs();
-      return store && redactDeep(store.incidentList(filter), read.redact());
-    },
-    days: (name) => {
-      const { store, now } = read.inputs();
-      if (!store) return undefined;
-      const bars = dayBars(store, name, now);
-      return { bars, uptime30d: uptimeOfBars(bars.slice(-30)) };
+    store: {
+      health: () => withStore((store) => redactDeep(store.health(), read.redact())),
+      refresh: async () => withStore((store, now) => store.refreshDays(now)),
+      days: (name, location) =>
+        withStore((store, now) => {
+          const bars = dayBars(store, name, now, 90, location);
+          return { bars, uptime30d: uptimeOfBars(bars.slice(-30)) };
+        }),
+      history: async (name, location) => withStore(async (store, now) => redactDeep(await probeHistory(store, name, now, location), read.redact())),
+      incidents: async (filter) => withStore(async (store) => redactDeep(await store.incidentList(filter), read.redact())),
+      fleet: async () => withStore(async (store) => redactDeep(await store.fleet(), read.redact())),
     },
     summary: () => redactDeep(statusSummary(read.inputs()), read.redact()),
     probe: (name) => {

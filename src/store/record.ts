@@ -13,6 +13,7 @@ export function storedRun(result: ProbeResult, redact: Redact): RunSummary | und
   const headline = headlineOf(result);
   return {
     probe: result.probe,
+    kind: result.kind,
     at: result.startedAt,
     verdict: result.verdict,
     figure: result.ok ? micro(figureOf(result, kindOf(result.kind).main.figure)) : undefined,

@@ -1,26 +1,25 @@
-// The history store: a summary of every run, hourly and daily aggregates, and every incident, in
-// SQLite in the state directory (node:sqlite, WAL). Results are queued in memory and written once
-// a second in one transaction, never on the probing path; the aggregates of the hour and day in
-// progress live in memory too and are written with each batch, so a page reads them at once and
-// kill -9 loses at most the last second. Retention runs by itself, hourly.
-import { chmodSync, closeSync, existsSync, openSync, renameSync } from 'node:fs';
-import path from 'node:path';
-import type { DatabaseSync, StatementSync } from 'node:sqlite';
+// The history store: a summary of every run, hourly and daily aggregates, every incident, and the
+// fleet's directory of probes, in SQLite in the state directory (sqlite.ts) or in a PostgreSQL a
+// fleet shares (postgres.ts). Results are queued in memory and written once a second in one
+// transaction, never on the probing path; the hour and day in progress live in memory too and are
+// written with each batch, so a page reads them at once and kill -9 loses at most the last
+// second. While the database cannot be written (a full disk, PostgreSQL down), runs wait in
+// memory, at most MAX_PENDING, and go in when it can. Retention runs by itself, hourly.
 import { formatDuration } from '../config/units.js';
 import type { Transition } from '../detect/probe-state.js';
-import { makeDirectory } from '../detect/state-file.js';
 import type { Clock, Timer } from '../scheduler/clock.js';
+import type { AggregateRow, Backend, Batch, IncidentRow, ProbeRow, Span, Verdict } from './backend.js';
 import { Sketch } from './sketch.js';
+
+export { NewerSchemaError, type Span, type Verdict } from './backend.js';
 
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 86_400_000;
 
-export type Verdict = 'ok' | 'degraded' | 'failed';
-export type Span = 'hour' | 'day';
-
 /** What the store keeps of one run. */
 export interface RunSummary {
   probe: string;
+  kind: string;
   at: number;
   verdict: Verdict;
   /** The kind's main figure (ms), when the run had one. */
@@ -59,6 +58,18 @@ export interface IncidentRecord {
   timeline: Array<{ at: number; text: string }>;
 }
 
+/** A probe of the fleet as the store knows it: where it runs and its newest run. */
+export interface FleetProbe {
+  probe: string;
+  location: string;
+  shard: string;
+  kind: string | undefined;
+  lastAt: number;
+  verdict: Verdict;
+  figure: number | undefined;
+  headline: string | undefined;
+}
+
 export interface RetentionSettings {
   runsMs: number;
   hourlyMs: number;
@@ -66,42 +77,45 @@ export interface RetentionSettings {
   incidentsMs: number;
 }
 
+/** How the store is doing, for the page: written, and read, or why not. */
+export interface StoreHealth {
+  engine: 'sqlite' | 'postgres';
+  where: string;
+  /** Why the last write or read failed; undefined while they succeed. */
+  problem: string | undefined;
+  since: number | undefined;
+  /** Runs waiting to be written, and dropped unwritten since the start (beyond MAX_PENDING). */
+  queued: number;
+  dropped: number;
+}
+
+export type StoreTarget = { engine: 'sqlite'; file: string } | { engine: 'postgres'; url: string };
+
 export interface StoreOptions {
-  file: string;
+  target: StoreTarget;
   location: string;
   shard: string;
   keep: RetentionSettings;
   clock: Clock;
-  /** A batch could not be written (the caller alerts once); undefined when one was again. */
+  /** Whether this daemon runs the probe: only its own open incidents are taken up again (a
+   * fleet's store holds every shard's). */
+  owns(probe: string): boolean;
+  /** A batch could not be written (the caller alerts); undefined when one was again. */
   onWrite(error: unknown | undefined): void;
 }
 
 /** Runs waiting to be written, at most: beyond it the oldest are dropped (the aggregates, kept
  * in memory, still count them). At 1,000 runs a second, a minute of a store that cannot write. */
-const MAX_PENDING = 60_000;
+export const MAX_PENDING = 60_000;
 const TIMELINE_ENTRIES = 100;
 const FLUSH_MS = 1_000;
 const PRUNE_MS = HOUR_MS;
 /** Rows deleted from a table in one step (about 20 ms of work here). */
 const PRUNE_BATCH = 20_000;
-/** The newest schema; MIGRATIONS[n] takes a database from version n to n + 1. */
-const MIGRATIONS: readonly string[] = [
-  `CREATE TABLE runs (probe TEXT NOT NULL, location TEXT NOT NULL, shard TEXT NOT NULL, at INTEGER NOT NULL,
-     verdict TEXT NOT NULL, figure REAL, headline TEXT, phases TEXT NOT NULL);
-   CREATE INDEX runs_probe_at ON runs (probe, at);
-   CREATE INDEX runs_at ON runs (at);
-   CREATE TABLE aggregates (probe TEXT NOT NULL, location TEXT NOT NULL, span TEXT NOT NULL, start INTEGER NOT NULL,
-     shard TEXT NOT NULL, runs INTEGER NOT NULL, ok INTEGER NOT NULL, degraded INTEGER NOT NULL, failed INTEGER NOT NULL,
-     down_ms INTEGER NOT NULL, p50 REAL, p95 REAL, p99 REAL, sketch TEXT NOT NULL,
-     PRIMARY KEY (probe, span, start, location)) WITHOUT ROWID;
-   -- Covers the overview's one query of every probe's days (and retention's by age).
-   CREATE INDEX aggregates_start ON aggregates (span, start, probe, location, runs, ok, degraded, failed, down_ms);
-   CREATE TABLE incidents (id INTEGER PRIMARY KEY, probe TEXT NOT NULL, location TEXT NOT NULL, shard TEXT NOT NULL,
-     started_at INTEGER NOT NULL, ended_at INTEGER, duration_ms INTEGER, cause TEXT NOT NULL, timeline TEXT NOT NULL);
-   CREATE INDEX incidents_probe ON incidents (probe, started_at);
-   CREATE INDEX incidents_started ON incidents (started_at);`,
-];
-export const SCHEMA_VERSION = MIGRATIONS.length;
+/** How long the overview's read of every probe's days is used before it is read again. */
+const DAYS_FRESH_MS = 60_000;
+/** How long the fleet's directory of probes is used before it is read again. */
+const DIRECTORY_FRESH_MS = 10_000;
 
 interface Bucket {
   start: number;
@@ -112,6 +126,9 @@ interface Bucket {
   downMs: number;
   sketch: Sketch;
   dirty: boolean;
+  /** Whether what was written of this hour or day before (a restart) has been added in; until
+   * then it is not written (it would overwrite that) nor shown over what is written. */
+  loaded: boolean;
 }
 
 interface ProbeBuckets {
@@ -120,102 +137,69 @@ interface ProbeBuckets {
   lastAt: number | undefined;
   /** The headline of the newest failed run: an incident's cause. */
   lastFailure: string | undefined;
+  /** The newest run, for the fleet's directory; dirty until written. */
+  last: RunSummary | undefined;
+  lastDirty: boolean;
 }
 
 interface OpenIncident extends IncidentRecord {
   dirty: boolean;
 }
 
-/** Opens (or creates) the database; a file that cannot be read as one is moved aside and a new
- * one started: `problem` says so, for the daemon's state-lost alert. */
+/** Opens (or creates) the store. A SQLite file that cannot be read as a database is moved aside
+ * and a new one started: `problem` says so, for the daemon's state-lost alert. */
 export async function openStore(options: StoreOptions): Promise<{ store: HistoryStore; problem: { problem: string; lost: string[] } | undefined }> {
-  const { DatabaseSync } = await import('node:sqlite');
-  makeDirectory(path.dirname(options.file));
-  // Made here first, so a full disk or a wrong owner reads as such ("no space left on device"),
-  // not as SQLite's "unable to open database file". An empty file is a new database to SQLite.
-  closeSync(openSync(options.file, 'a', 0o600));
-  try {
-    return { store: new HistoryStore(options, open(DatabaseSync, options.file)), problem: undefined };
-  } catch (error) {
-    // Only a file that is not (or no longer) a database is moved aside; one that cannot be
-    // opened (permissions, a full disk) is left alone and the error goes to the caller.
-    if (!(error instanceof CorruptError) && !CORRUPT_CODES.has((error as { errcode?: number }).errcode ?? 0)) throw inWords(error);
-    const aside = `${options.file}.unreadable-${new Date(options.clock.now()).toISOString().replaceAll(':', '')}`;
-    for (const suffix of ['', '-wal', '-shm']) if (existsSync(options.file + suffix)) renameSync(options.file + suffix, aside + suffix);
-    const store = new HistoryStore(options, open(DatabaseSync, options.file));
-    return { store, problem: { problem: `the history database ${options.file} could not be read (${(error as Error).message}); it was moved to ${aside} and a new one started`, lost: ['history (runs, uptime, incidents) before now'] } };
+  const { target } = options;
+  let backend: Backend;
+  let problem: { problem: string; lost: string[] } | undefined;
+  if (target.engine === 'postgres') {
+    const { openPostgres } = await import('./postgres.js');
+    backend = await openPostgres(target.url);
+  } else {
+    const { openSqlite } = await import('./sqlite.js');
+    const opened = await openSqlite(target.file, options.clock.now());
+    backend = opened.backend;
+    if (opened.movedTo) problem = { problem: `the history database ${target.file} could not be read (${opened.reason}); it was moved to ${opened.movedTo} and a new one started`, lost: ['history (runs, uptime, incidents) before now'] };
   }
-}
-
-export class NewerSchemaError extends Error {}
-
-/** SQLite's result codes in the words the rest of the daemon uses, the code after them. */
-const SQLITE_WORDS: Record<number, string> = { 5: 'the database is locked by another process', 8: 'the database is read-only', 10: 'an I/O error', 13: 'no space left on device', 14: 'the file cannot be opened' };
-
-function inWords(error: unknown): unknown {
-  const { errcode, errstr } = error as { errcode?: number; errstr?: string };
-  const words = errcode === undefined ? undefined : SQLITE_WORDS[errcode & 0xff];
-  return words === undefined ? error : Object.assign(new Error(`${words} (SQLite: ${errstr ?? (error as Error).message})`), { cause: error });
-}
-class CorruptError extends Error {}
-/** SQLITE_CORRUPT, SQLITE_NOTADB. */
-const CORRUPT_CODES = new Set([11, 26]);
-
-function open(Database: typeof DatabaseSync, file: string): DatabaseSync {
-  const db = new Database(file);
   try {
-    // Like the other state files: the service user's alone (SQLite gives its -wal and -shm the
-    // database's mode).
-    chmodSync(file, 0o600);
-    db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 50;');
-    const check = db.prepare('PRAGMA quick_check').get() as { quick_check: string } | undefined;
-    if (check?.quick_check !== 'ok') throw new CorruptError(`quick_check: ${check?.quick_check ?? 'no answer'}`);
-    const version = (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
-    if (version > SCHEMA_VERSION) throw new NewerSchemaError(`the history database ${file} has schema version ${version}; this flowprobe knows up to ${SCHEMA_VERSION} (was it written by a newer release?). Move it aside or run the newer release.`);
-    for (let v = version; v < SCHEMA_VERSION; v++) {
-      db.exec('BEGIN');
-      db.exec(MIGRATIONS[v] as string);
-      db.exec(`PRAGMA user_version = ${v + 1}`);
-      db.exec('COMMIT');
-    }
-    return db;
+    // Incidents this daemon left open go on where they were.
+    const open = (await backend.openIncidents(options.location)).filter((row) => options.owns(row.probe)).map(incidentOf);
+    return { store: new HistoryStore(options, backend, open), problem };
   } catch (error) {
-    db.close();
+    await backend.close().catch(() => {});
     throw error;
   }
 }
 
 export class HistoryStore {
-  private pending: Array<RunSummary> = [];
+  private pending: RunSummary[] = [];
+  /** Runs of the batch being written: still read from here until it is. */
+  private writing: RunSummary[] = [];
+  private bucketsWriting = new Set<Bucket>();
   private dropped = 0;
   private readonly probes = new Map<string, ProbeBuckets>();
   private readonly incidents = new Map<string, OpenIncident>();
   private closedIncidents: OpenIncident[] = [];
+  /** Buckets that ended (a new hour or day began) before they were written. */
+  private finished: Array<{ probe: string; span: Span; bucket: Bucket }> = [];
   private flushTimer: Timer | undefined;
+  private flushing: Promise<void> | undefined;
   private started = false;
   private pruneTimer: Timer | undefined;
-  private failing = false;
-  private readonly sql: Record<'insertRun' | 'upsertAggregate' | 'insertIncident' | 'updateIncident' | 'aggregate', StatementSync>;
   private keep: RetentionSettings;
+  private writeProblem: { text: string; since: number } | undefined;
+  private readProblem: { text: string; since: number } | undefined;
+  private dayCache: { from: number; at: number; days: Map<string, Aggregate[]>; incidents: Map<string, IncidentRecord[]> } | undefined;
+  private dayRead: Promise<void> | undefined;
+  private directory: { at: number; rows: ProbeRow[] } | undefined;
 
-  constructor(private readonly options: StoreOptions, private readonly db: DatabaseSync) {
+  constructor(
+    private readonly options: StoreOptions,
+    private readonly backend: Backend,
+    open: IncidentRecord[],
+  ) {
     this.keep = options.keep;
-    this.sql = {
-      insertRun: db.prepare('INSERT INTO runs (probe, location, shard, at, verdict, figure, headline, phases) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
-      upsertAggregate: db.prepare(
-        `INSERT INTO aggregates (probe, location, span, start, shard, runs, ok, degraded, failed, down_ms, p50, p95, p99, sketch)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (probe, span, start, location) DO UPDATE SET shard = excluded.shard, runs = excluded.runs, ok = excluded.ok,
-           degraded = excluded.degraded, failed = excluded.failed, down_ms = excluded.down_ms, p50 = excluded.p50, p95 = excluded.p95,
-           p99 = excluded.p99, sketch = excluded.sketch`,
-      ),
-      insertIncident: db.prepare('INSERT INTO incidents (probe, location, shard, started_at, ended_at, duration_ms, cause, timeline) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
-      updateIncident: db.prepare('UPDATE incidents SET ended_at = ?, duration_ms = ?, cause = ?, timeline = ? WHERE id = ?'),
-      aggregate: db.prepare('SELECT runs, ok, degraded, failed, down_ms, sketch FROM aggregates WHERE probe = ? AND location = ? AND span = ? AND start = ?'),
-    };
-    // Incidents a previous run of this daemon left open go on where they were.
-    const open = db.prepare('SELECT * FROM incidents WHERE location = ? AND ended_at IS NULL').all(options.location) as unknown as IncidentRow[];
-    for (const row of open) this.incidents.set(row.probe, { ...incidentOf(row), dirty: false });
+    for (const incident of open) this.incidents.set(incident.probe, { ...incident, dirty: false });
   }
 
   start(): void {
@@ -228,28 +212,30 @@ export class HistoryStore {
     this.keep = keep;
   }
 
-  /** Writes what is queued and closes the database (the daemon's stop). */
-  close(): void {
+  /** Writes what is queued and closes the database (the daemon's stop); what could not be
+   * written is counted in the answer. */
+  async close(): Promise<{ unwritten: number }> {
     this.started = false;
     this.flushTimer?.cancel();
     this.pruneTimer?.cancel();
-    this.flush();
-    this.db.close();
+    await this.flush();
+    const unwritten = this.pending.length;
+    await this.backend.close();
+    return { unwritten };
   }
 
   /** A run: queued for the next batch, counted in its hour and day at once. */
   add(run: RunSummary): void {
     this.pending.push(run);
-    if (this.pending.length > MAX_PENDING) {
-      this.dropped += this.pending.length - MAX_PENDING;
-      this.pending.splice(0, this.pending.length - MAX_PENDING);
-    }
+    this.bound();
     const probe = this.probeBuckets(run.probe);
     const downMs = run.verdict === 'failed' && probe.lastAt !== undefined ? Math.min(HOUR_MS, Math.max(0, run.at - probe.lastAt)) : 0;
     probe.lastAt = Math.max(probe.lastAt ?? 0, run.at);
     if (run.verdict === 'failed' && run.headline) probe.lastFailure = run.headline;
+    if (!probe.last || run.at >= probe.last.at) (probe.last = run), (probe.lastDirty = true);
     for (const span of ['hour', 'day'] as const) {
       const bucket = this.bucketFor(run.probe, probe, span, run.at);
+      if (!bucket) continue;
       bucket.runs++;
       bucket[run.verdict]++;
       bucket.downMs += downMs;
@@ -268,7 +254,7 @@ export class HistoryStore {
       const cause = this.probes.get(t.probe)?.lastFailure ?? String(t.evidence.error ?? t.evidence.last_error ?? 'failing');
       incident = { id: 0, probe: t.probe, location: this.options.location, startedAt: t.outage?.startedAt ?? t.at, endedAt: undefined, durationMs: undefined, cause, timeline: [], dirty: true };
       this.incidents.set(t.probe, incident);
-      this.dayCache = undefined;
+      this.staleDays();
     }
     const text = t.reason === 'incident-closed' && t.outage ? `closed: failing ${formatDuration(t.outage.durationMs)}${t.outage.periods > 1 ? ` in ${t.outage.periods} periods` : ''}` : `${t.from} → ${t.to} (${t.reason.replaceAll('-', ' ')})`;
     this.note(incident, t.at, text);
@@ -278,7 +264,7 @@ export class HistoryStore {
       incident.durationMs = t.outage?.durationMs ?? t.at - incident.startedAt;
       this.incidents.delete(t.probe);
       this.closedIncidents.push(incident);
-      this.dayCache = undefined;
+      this.staleDays();
     }
   }
 
@@ -295,103 +281,155 @@ export class HistoryStore {
     this.armFlush();
   }
 
+  private bound(): void {
+    if (this.pending.length <= MAX_PENDING) return;
+    this.dropped += this.pending.length - MAX_PENDING;
+    this.pending.splice(0, this.pending.length - MAX_PENDING);
+  }
+
   private probeBuckets(name: string): ProbeBuckets {
     let probe = this.probes.get(name);
-    if (!probe) this.probes.set(name, (probe = { hour: undefined, day: undefined, lastAt: undefined, lastFailure: undefined }));
+    if (!probe) this.probes.set(name, (probe = { hour: undefined, day: undefined, lastAt: undefined, lastFailure: undefined, last: undefined, lastDirty: false }));
     return probe;
   }
 
-  /** The bucket of `span` holding `at`: the one in memory, or the one written before a restart. */
-  private bucketFor(name: string, probe: ProbeBuckets, span: Span, at: number): Bucket {
+  /** The bucket of `span` holding `at`. A new one starts empty, and what was written of it
+   * before (a restart in the middle of an hour) is added in before it is written. A run older
+   * than the bucket in progress (a probe's runs come in order; only a clock stepped back does
+   * that) is kept as a run but not counted again in an hour already moving on. */
+  private bucketFor(name: string, probe: ProbeBuckets, span: Span, at: number): Bucket | undefined {
     const size = span === 'hour' ? HOUR_MS : DAY_MS;
     const start = Math.floor(at / size) * size;
     const current = probe[span];
     if (current && current.start === start) return current;
+    if (current && start < current.start) return undefined;
     if (current?.dirty) this.finished.push({ probe: name, span, bucket: current });
-    const row = this.sql.aggregate.get(name, this.options.location, span, start) as { runs: number; ok: number; degraded: number; failed: number; down_ms: number; sketch: string } | undefined;
-    const bucket: Bucket = row
-      ? { start, runs: row.runs, ok: row.ok, degraded: row.degraded, failed: row.failed, downMs: row.down_ms, sketch: Sketch.from(safeJson(row.sketch)), dirty: false }
-      : { start, runs: 0, ok: 0, degraded: 0, failed: 0, downMs: 0, sketch: Sketch.empty(), dirty: false };
+    const bucket: Bucket = { start, runs: 0, ok: 0, degraded: 0, failed: 0, downMs: 0, sketch: Sketch.empty(), dirty: false, loaded: false };
     probe[span] = bucket;
     return bucket;
   }
-
-  /** Buckets that ended (a new hour or day began) before they were written. */
-  private finished: Array<{ probe: string; span: Span; bucket: Bucket }> = [];
 
   /** A batch a second while there is something to write; an idle store sets no timer. */
   private armFlush(): void {
     if (!this.started || this.flushTimer) return;
     this.flushTimer = this.options.clock.setTimer(FLUSH_MS, () => {
-      this.flushTimer = undefined;
-      this.flush();
-      if (this.pending.length > 0 || this.failing) this.armFlush();
+      void this.flush().then(() => {
+        this.flushTimer = undefined;
+        if (this.pending.length > 0 || this.writeProblem) this.armFlush();
+      });
     });
   }
 
   /** Hourly; while a pass found a full batch to delete, the next comes a second later, so a
    * backlog (a long retention shortened, a busy hour) goes in short steps, never in one block. */
   private pruneTick(): void {
-    const deleted = this.prune();
-    const more = Object.values(deleted).some((n) => n >= PRUNE_BATCH);
-    this.pruneTimer = this.options.clock.setTimer(more ? 1_000 : PRUNE_MS, () => this.pruneTick());
+    void this.prune().then((deleted) => {
+      if (!this.started) return;
+      const more = Object.values(deleted).some((n) => n >= PRUNE_BATCH);
+      this.pruneTimer = this.options.clock.setTimer(more ? 1_000 : PRUNE_MS, () => this.pruneTick());
+    });
   }
 
-  /** Writes every queued run, changed aggregate and incident in one transaction. */
-  flush(): void {
-    const runs = this.pending;
-    const buckets = [...this.finished];
-    for (const [name, probe] of this.probes) for (const span of ['hour', 'day'] as const) if (probe[span]?.dirty) buckets.push({ probe: name, span, bucket: probe[span] as Bucket });
-    const incidents = [...this.incidents.values(), ...this.closedIncidents].filter((i) => i.dirty);
-    if (runs.length === 0 && buckets.length === 0 && incidents.length === 0) return;
+  /** Writes every queued run, changed aggregate and incident in one transaction (after the one
+   * being written, if any). Never rejects: a failure is reported and everything is kept. */
+  flush(): Promise<void> {
+    const next = (this.flushing ?? Promise.resolve()).then(() => this.write());
+    const mine = next.finally(() => {
+      if (this.flushing === mine) this.flushing = undefined;
+    });
+    this.flushing = mine;
+    return mine;
+  }
+
+  private async write(): Promise<void> {
     const { location, shard } = this.options;
-    try {
-      this.db.exec('BEGIN');
-      for (const r of runs) this.sql.insertRun.run(r.probe, location, shard, Math.round(r.at), r.verdict, r.figure ?? null, r.headline ?? null, JSON.stringify(r.phases));
-      for (const { probe, span, bucket: b } of buckets) {
-        this.sql.upsertAggregate.run(probe, location, span, b.start, shard, b.runs, b.ok, b.degraded, b.failed, Math.round(b.downMs), b.sketch.percentile(50) ?? null, b.sketch.percentile(95) ?? null, b.sketch.percentile(99) ?? null, JSON.stringify(b.sketch));
+    // What was written of the hours and days that began since the last batch, added in first.
+    const unloaded = [...this.finished, ...this.inProgress()].filter((b) => !b.bucket.loaded);
+    if (unloaded.length > 0) {
+      try {
+        const rows = await this.backend.buckets(location, unloaded.map(({ probe, span, bucket }) => ({ probe, span, start: bucket.start })));
+        const byKey = new Map(rows.map((row) => [`${row.probe}\u0000${row.span}\u0000${row.start}`, row]));
+        for (const { probe, span, bucket: b } of unloaded) {
+          const row = byKey.get(`${probe}\u0000${span}\u0000${b.start}`);
+          if (row) {
+            (b.runs += row.runs), (b.ok += row.ok), (b.degraded += row.degraded), (b.failed += row.failed), (b.downMs += row.down_ms);
+            b.sketch.merge(Sketch.from(safeJson(row.sketch)));
+          }
+          b.loaded = true;
+        }
+      } catch (error) {
+        return this.writeFailed(error);
       }
-      const inserted: Array<[OpenIncident, number]> = [];
-      for (const i of incidents) {
-        const timeline = JSON.stringify(i.timeline);
-        if (i.id === 0) inserted.push([i, Number(this.sql.insertIncident.run(i.probe, location, shard, Math.round(i.startedAt), i.endedAt === undefined ? null : Math.round(i.endedAt), i.durationMs === undefined ? null : Math.round(i.durationMs), i.cause, timeline).lastInsertRowid)]);
-        else this.sql.updateIncident.run(i.endedAt === undefined ? null : Math.round(i.endedAt), i.durationMs === undefined ? null : Math.round(i.durationMs), i.cause, timeline, i.id);
-      }
-      this.db.exec('COMMIT');
-      for (const [i, id] of inserted) i.id = id;
-    } catch (error) {
-      if (this.db.isTransaction) this.db.exec('ROLLBACK');
-      this.failing = true;
-      this.options.onWrite(inWords(error));
-      return;
     }
-    // Synchronous from the first read to here: nothing was added meanwhile.
+
+    const runs = this.pending;
+    const buckets = [...this.finished, ...this.inProgress()].filter((b) => b.bucket.dirty && b.bucket.loaded);
+    const finished = this.finished;
+    const incidents = [...this.incidents.values(), ...this.closedIncidents].filter((i) => i.dirty);
+    const probes = [...this.probes.values()].filter((p) => p.lastDirty && p.last);
+    if (runs.length === 0 && buckets.length === 0 && incidents.length === 0 && probes.length === 0) return;
+    const batch: Batch = {
+      location,
+      shard,
+      runs: runs.map((r) => ({ probe: r.probe, at: Math.round(r.at), verdict: r.verdict, figure: r.figure ?? null, headline: r.headline ?? null, phases: JSON.stringify(r.phases) })),
+      buckets: buckets.map(({ probe, span, bucket: b }) => ({ probe, span, start: b.start, runs: b.runs, ok: b.ok, degraded: b.degraded, failed: b.failed, down_ms: Math.round(b.downMs), p50: b.sketch.percentile(50) ?? null, p95: b.sketch.percentile(95) ?? null, p99: b.sketch.percentile(99) ?? null, sketch: JSON.stringify(b.sketch) })),
+      incidents: incidents.map((i) => ({ id: i.id, probe: i.probe, started_at: Math.round(i.startedAt), ended_at: i.endedAt === undefined ? null : Math.round(i.endedAt), duration_ms: i.durationMs === undefined ? null : Math.round(i.durationMs), cause: i.cause, timeline: JSON.stringify(i.timeline) })),
+      probes: probes.map(({ last }) => ({ probe: (last as RunSummary).probe, kind: (last as RunSummary).kind, last_at: Math.round((last as RunSummary).at), verdict: (last as RunSummary).verdict, figure: (last as RunSummary).figure ?? null, headline: (last as RunSummary).headline ?? null })),
+    };
+    // Taken as written; put back as they were if the write fails. What comes in meanwhile
+    // marks them again.
     this.pending = [];
-    this.finished = [];
+    this.writing = runs;
+    this.bucketsWriting = new Set(buckets.map((b) => b.bucket));
+    this.finished = this.finished.filter((f) => !buckets.includes(f));
     for (const { bucket } of buckets) bucket.dirty = false;
     for (const i of incidents) i.dirty = false;
+    for (const p of probes) p.lastDirty = false;
+    let ids: number[];
+    try {
+      ids = await this.backend.write(batch);
+    } catch (error) {
+      this.pending = runs.concat(this.pending);
+      this.writing = [];
+      this.bucketsWriting = new Set();
+      this.bound();
+      this.finished = [...finished.filter((f) => buckets.includes(f)), ...this.finished];
+      for (const { bucket } of buckets) bucket.dirty = true;
+      for (const i of incidents) i.dirty = true;
+      for (const p of probes) p.lastDirty = true;
+      return this.writeFailed(error);
+    }
+    this.writing = [];
+    this.bucketsWriting = new Set();
+    const inserted = incidents.filter((i) => i.id === 0);
+    inserted.forEach((incident, n) => (incident.id = ids[n] ?? 0));
     this.closedIncidents = this.closedIncidents.filter((i) => i.dirty);
-    if (this.failing) {
-      this.failing = false;
+    this.readProblem = undefined; // it answers again
+    if (this.writeProblem) {
+      this.writeProblem = undefined;
       this.options.onWrite(undefined);
     }
   }
 
+  /** The hour and day in progress of every probe. */
+  private inProgress(): Array<{ probe: string; span: Span; bucket: Bucket }> {
+    const list: Array<{ probe: string; span: Span; bucket: Bucket }> = [];
+    for (const [probe, p] of this.probes) for (const span of ['hour', 'day'] as const) if (p[span]) list.push({ probe, span, bucket: p[span] });
+    return list;
+  }
+
+  private writeFailed(error: unknown): void {
+    this.writeProblem = { text: (error as Error).message ?? String(error), since: this.writeProblem?.since ?? this.options.clock.now() };
+    this.options.onWrite(error);
+  }
+
   /** Deletes what is older than its retention, at most PRUNE_BATCH rows a table per call. */
-  prune(): { runs: number; aggregates: number; incidents: number } {
+  async prune(): Promise<{ runs: number; aggregates: number; incidents: number }> {
     const now = this.options.clock.now();
-    const limit = PRUNE_BATCH;
-    const del = (sql: string, before: number) => Number(this.db.prepare(sql).run(Math.round(before), limit).changes);
     try {
-      return {
-        runs: del('DELETE FROM runs WHERE rowid IN (SELECT rowid FROM runs WHERE at < ? LIMIT ?)', now - this.keep.runsMs),
-        aggregates:
-          del("DELETE FROM aggregates WHERE (probe, span, start, location) IN (SELECT probe, span, start, location FROM aggregates WHERE span = 'hour' AND start < ? LIMIT ?)", now - this.keep.hourlyMs) +
-          del("DELETE FROM aggregates WHERE (probe, span, start, location) IN (SELECT probe, span, start, location FROM aggregates WHERE span = 'day' AND start < ? LIMIT ?)", now - this.keep.dailyMs),
-        incidents: del('DELETE FROM incidents WHERE id IN (SELECT id FROM incidents WHERE ended_at IS NOT NULL AND ended_at < ? LIMIT ?)', now - this.keep.incidentsMs),
-      };
+      return await this.backend.prune({ runs: Math.round(now - this.keep.runsMs), hourly: Math.round(now - this.keep.hourlyMs), daily: Math.round(now - this.keep.dailyMs), incidents: Math.round(now - this.keep.incidentsMs) }, PRUNE_BATCH);
     } catch (error) {
-      this.options.onWrite(inWords(error));
+      this.writeFailed(error);
       return { runs: 0, aggregates: 0, incidents: 0 };
     }
   }
@@ -401,110 +439,144 @@ export class HistoryStore {
     return this.dropped;
   }
 
+  health(): StoreHealth {
+    const problem = this.writeProblem ?? this.readProblem;
+    return { engine: this.backend.engine, where: this.backend.where, problem: problem?.text, since: problem?.since, queued: this.pending.length + this.writing.length, dropped: this.dropped };
+  }
+
   // ---- reading: what is written, overlaid with what is in memory and not yet written ----
 
   /** One probe's hours or days from `from` (inclusive) to `to` (exclusive), oldest first. */
-  aggregates(probe: string, span: Span, from: number, to: number, limit = 5_000): Aggregate[] {
-    const rows = this.db
-      .prepare('SELECT * FROM aggregates WHERE probe = ? AND span = ? AND start >= ? AND start < ? ORDER BY start LIMIT ?')
-      .all(probe, span, Math.round(from), Math.round(to), limit) as unknown as AggregateRow[];
+  async aggregates(probe: string, span: Span, from: number, to: number, limit = 5_000, location?: string): Promise<Aggregate[]> {
+    const rows = await this.read(() => this.backend.aggregates(probe, location, span, Math.round(from), Math.round(to), limit));
     const byStart = new Map(rows.map((row) => [`${row.location} ${row.start}`, aggregateOf(row)]));
-    const memory = [...(this.finished.filter((f) => f.probe === probe && f.span === span).map((f) => f.bucket)), this.probes.get(probe)?.[span]].filter((b): b is Bucket => b !== undefined && b.dirty);
-    for (const b of memory) if (b.start >= from && b.start < to) byStart.set(`${this.options.location} ${b.start}`, aggregateOfBucket(probe, this.options.location, span, b));
-    return [...byStart.values()].sort((a, b) => a.start - b.start || a.location.localeCompare(b.location));
+    const mine = location === undefined || location === this.options.location;
+    for (const b of mine ? this.memoryBuckets(probe, span) : []) {
+      const key = `${this.options.location} ${b.start}`;
+      if (b.start >= from && b.start < to) byStart.set(key, overlay(byStart.get(key), probe, this.options.location, span, b));
+    }
+    return [...byStart.values()].sort((a, b) => a.start - b.start || a.location.localeCompare(b.location)).slice(0, limit);
   }
 
   /** One probe's runs from `from` to `to`, oldest first (at most `limit`). */
-  runs(probe: string, from: number, to: number, limit = 5_000): Array<RunSummary & { location: string }> {
-    const rows = this.db.prepare('SELECT * FROM runs WHERE probe = ? AND at >= ? AND at < ? ORDER BY at LIMIT ?').all(probe, Math.round(from), Math.round(to), limit) as unknown as RunRow[];
-    const written = rows.map((row) => ({ probe: row.probe, location: row.location, at: row.at, verdict: row.verdict as Verdict, figure: row.figure ?? undefined, headline: row.headline ?? undefined, phases: safeJson(row.phases) as Record<string, number> }));
-    const queued = this.pending.filter((r) => r.probe === probe && r.at >= from && r.at < to).map((r) => ({ ...r, location: this.options.location }));
+  async runs(probe: string, from: number, to: number, limit = 5_000, location?: string): Promise<Array<Omit<RunSummary, 'kind'> & { location: string }>> {
+    const rows = await this.read(() => this.backend.runs(probe, location, Math.round(from), Math.round(to), limit));
+    const written = rows.map((row) => ({ probe: row.probe, location: row.location, at: row.at, verdict: row.verdict, figure: row.figure ?? undefined, headline: row.headline ?? undefined, phases: safeJson(row.phases) as Record<string, number> }));
+    const mine = location === undefined || location === this.options.location;
+    const queued = [...this.writing, ...this.pending].filter((r) => mine && r.probe === probe && r.at >= from && r.at < to).map(({ kind: _, ...r }) => ({ ...r, location: this.options.location }));
     return [...written, ...queued].slice(0, limit);
   }
 
-  /** A probe's daily rows from `from` on, and its incidents that touch them: what the overview
-   * draws for each probe of the fleet. Every probe's written rows are read in one query once a
-   * minute (or when an incident opens or closes); the day in progress always comes from memory. */
-  probeDays(probe: string, from: number): { days: Aggregate[]; incidents: IncidentRecord[] } {
-    const now = this.options.clock.now();
-    if (!this.dayCache || this.dayCache.from !== from || now - this.dayCache.at > 60_000) {
-      // The columns the bars need, all in the index: 90 days of 1,000 probes read in one pass.
-      const rows = this.db.prepare("SELECT probe, location, span, start, runs, ok, degraded, failed, down_ms, NULL AS p50, NULL AS p95, NULL AS p99 FROM aggregates WHERE span = 'day' AND start >= ? ORDER BY start").all(Math.round(from)) as unknown as AggregateRow[];
-      const incidents = (this.db.prepare('SELECT * FROM incidents WHERE ended_at IS NULL OR ended_at >= ? ORDER BY started_at DESC LIMIT 10000').all(Math.round(from)) as unknown as IncidentRow[]).map(incidentOf);
-      const days = new Map<string, Aggregate[]>();
-      for (const row of rows) pushTo(days, row.probe, aggregateOf(row));
-      const byProbe = new Map<string, IncidentRecord[]>();
-      for (const i of incidents) pushTo(byProbe, i.probe, i);
-      this.dayCache = { from, at: now, days, incidents: byProbe };
-    }
+  /** Reads the fleet's written days for the overview, unless that was done in the last minute
+   * and no incident opened or closed since. Days before yesterday no longer change: they are read
+   * once (at the first read, and when a new UTC day begins), and each later read takes only
+   * yesterday's and today's rows. Never rejects: a failed read keeps the last one and is told by
+   * health(). */
+  refreshDays(now: number): Promise<void> {
+    const from = daysFrom(now);
+    const cache = this.dayCache;
+    if (cache && cache.from === from && now - cache.at <= DAYS_FRESH_MS) return Promise.resolve();
+    this.dayRead ??= (async () => {
+      try {
+        const full = !cache || cache.from !== from;
+        const since = full ? from : Math.floor(now / DAY_MS) * DAY_MS - DAY_MS;
+        const [rows, incidents] = await Promise.all([
+          this.read(() => this.backend.days(since)),
+          this.read(() => this.backend.incidents({ state: undefined, from: 0, to: Number.MAX_SAFE_INTEGER, limit: 10_000 })),
+        ]);
+        const days = new Map<string, Aggregate[]>();
+        if (!full) for (const [probe, list] of cache.days) days.set(probe, list.filter((a) => a.start < since));
+        for (const row of rows) pushTo(days, row.probe, aggregateOf(row));
+        const byProbe = new Map<string, IncidentRecord[]>();
+        for (const row of incidents) if (row.ended_at === null || row.ended_at >= from) pushTo(byProbe, row.probe, incidentOf(row));
+        this.dayCache = { from, at: now, days, incidents: byProbe };
+      } catch {
+        // Told by health(); the page shows what it read last.
+      } finally {
+        this.dayRead = undefined;
+      }
+    })();
+    return this.dayRead;
+  }
+
+  /** A probe's daily rows of the last 90 days and its incidents that touch them: what the
+   * overview draws per row, from the last refreshDays() and the day in progress in memory.
+   * When that read is old, a new one starts (the next render has it). */
+  daysOf(probe: string, now: number, at?: string): { days: Aggregate[]; incidents: IncidentRecord[] } {
+    const from = daysFrom(now);
+    void this.refreshDays(now);
+    const cache = this.dayCache?.from === from ? this.dayCache : undefined;
     const { location } = this.options;
-    const merged = new Map((this.dayCache.days.get(probe) ?? []).map((a) => [`${a.location} ${a.start}`, a]));
-    const memory = this.probes.get(probe);
-    for (const b of [...this.finished.filter((f) => f.probe === probe && f.span === 'day').map((f) => f.bucket), ...(memory?.day ? [memory.day] : [])]) {
-      if (b.start >= from) merged.set(`${location} ${b.start}`, aggregateOfBucket(probe, location, 'day', b));
+    const here = <T extends { location: string }>(list: T[]) => (at === undefined ? list : list.filter((x) => x.location === at));
+    const merged = new Map(here(cache?.days.get(probe) ?? []).map((a) => [`${a.location} ${a.start}`, a]));
+    const mine = at === undefined || at === location;
+    for (const b of mine ? this.memoryBuckets(probe, 'day') : []) {
+      const key = `${location} ${b.start}`;
+      if (b.start >= from) merged.set(key, overlay(merged.get(key), probe, location, 'day', b));
     }
-    const incidents = new Map((this.dayCache.incidents.get(probe) ?? []).map((i) => [i.id, i]));
+    const incidents = new Map(here(cache?.incidents.get(probe) ?? []).map((i) => [i.id, i]));
     const open = this.incidents.get(probe);
-    for (const i of [...(open ? [open] : []), ...this.closedIncidents.filter((c) => c.probe === probe)]) incidents.set(i.id === 0 ? -incidents.size - 1 : i.id, i);
+    for (const i of mine ? [...(open ? [open] : []), ...this.closedIncidents.filter((c) => c.probe === probe)] : []) incidents.set(i.id === 0 ? -incidents.size - 1 : i.id, i);
     return { days: [...merged.values()].sort((a, b) => a.start - b.start), incidents: [...incidents.values()] };
   }
 
-  private dayCache: { from: number; at: number; days: Map<string, Aggregate[]>; incidents: Map<string, IncidentRecord[]> } | undefined;
-
   /** Incidents, newest first. */
-  incidentList(filter: { probe?: string | undefined; state?: 'open' | 'closed' | undefined; from?: number | undefined; to?: number | undefined; limit: number }): IncidentRecord[] {
-    const where = ['started_at >= ?', 'started_at < ?'];
-    const args: Array<string | number> = [Math.round(filter.from ?? 0), Math.round(filter.to ?? Number.MAX_SAFE_INTEGER)];
-    if (filter.probe !== undefined) (where.push('probe = ?'), args.push(filter.probe));
-    if (filter.state === 'open') where.push('ended_at IS NULL');
-    if (filter.state === 'closed') where.push('ended_at IS NOT NULL');
-    const rows = this.db.prepare(`SELECT * FROM incidents WHERE ${where.join(' AND ')} ORDER BY started_at DESC LIMIT ?`).all(...args, filter.limit) as unknown as IncidentRow[];
+  async incidentList(filter: { probe?: string | undefined; location?: string | undefined; state?: 'open' | 'closed' | undefined; from?: number | undefined; to?: number | undefined; limit: number }): Promise<IncidentRecord[]> {
+    const from = Math.round(filter.from ?? 0);
+    const to = Math.round(filter.to ?? Number.MAX_SAFE_INTEGER);
+    const rows = await this.read(() => this.backend.incidents({ probe: filter.probe, location: filter.location, state: filter.state, from, to, limit: filter.limit }));
     const byId = new Map(rows.map((row) => [row.id, incidentOf(row)]));
     // Not yet written, or written and changed since: memory is newer.
     for (const i of [...this.incidents.values(), ...this.closedIncidents]) {
-      const matches = (filter.probe === undefined || i.probe === filter.probe) && (filter.state === undefined || (filter.state === 'open') === (i.endedAt === undefined)) && i.startedAt >= (filter.from ?? 0) && i.startedAt < (filter.to ?? Number.MAX_SAFE_INTEGER);
+      const matches = (filter.probe === undefined || i.probe === filter.probe) && (filter.location === undefined || i.location === filter.location) && (filter.state === undefined || (filter.state === 'open') === (i.endedAt === undefined)) && i.startedAt >= from && i.startedAt < to;
       if (matches) byId.set(i.id === 0 ? -byId.size - 1 : i.id, { ...i, timeline: [...i.timeline] });
       // The written row is older (an incident closed since): it no longer matches.
       else if (i.id !== 0) byId.delete(i.id);
     }
     return [...byId.values()].sort((a, b) => b.startedAt - a.startedAt).slice(0, filter.limit);
   }
+
+  /** Every probe of the fleet the store knows (each location's), by name; the directory is read
+   * at most every 10 s, this daemon's own newest runs laid over it. */
+  async fleet(): Promise<FleetProbe[]> {
+    const now = this.options.clock.now();
+    if (!this.directory || now - this.directory.at > DIRECTORY_FRESH_MS) this.directory = { at: now, rows: await this.read(() => this.backend.fleet()) };
+    const { rows } = this.directory;
+    const byKey = new Map(rows.map((row) => [`${row.probe}\u0000${row.location}`, fleetProbeOf(row)]));
+    const { location, shard } = this.options;
+    for (const [name, p] of this.probes) {
+      const key = `${name}\u0000${location}`;
+      if (p.last && p.last.at >= (byKey.get(key)?.lastAt ?? 0)) byKey.set(key, { probe: name, location, shard, kind: p.last.kind, lastAt: p.last.at, verdict: p.last.verdict, figure: p.last.figure, headline: p.last.headline });
+    }
+    return [...byKey.values()].sort((a, b) => a.probe.localeCompare(b.probe) || a.location.localeCompare(b.location));
+  }
+
+  private async read<T>(body: () => Promise<T>): Promise<T> {
+    try {
+      const value = await body();
+      this.readProblem = undefined;
+      return value;
+    } catch (error) {
+      this.readProblem = { text: (error as Error).message ?? String(error), since: this.readProblem?.since ?? this.options.clock.now() };
+      throw error;
+    }
+  }
+
+  /** This daemon's hours or days of the probe held in memory, newer than what is written. */
+  private memoryBuckets(probe: string, span: Span): Bucket[] {
+    const current = this.probes.get(probe)?.[span];
+    // Written, unchanged buckets are the rows (and may be pruned): only newer ones lay over them.
+    return [...this.finished.filter((f) => f.probe === probe && f.span === span).map((f) => f.bucket), ...(current ? [current] : [])].filter((b) => b.dirty || !b.loaded || this.bucketsWriting.has(b));
+  }
+
+  private staleDays(): void {
+    if (this.dayCache) this.dayCache.at = Number.NEGATIVE_INFINITY;
+  }
 }
 
-interface RunRow {
-  probe: string;
-  location: string;
-  at: number;
-  verdict: string;
-  figure: number | null;
-  headline: string | null;
-  phases: string;
-}
-
-interface AggregateRow {
-  probe: string;
-  location: string;
-  span: Span;
-  start: number;
-  runs: number;
-  ok: number;
-  degraded: number;
-  failed: number;
-  down_ms: number;
-  p50: number | null;
-  p95: number | null;
-  p99: number | null;
-}
-
-interface IncidentRow {
-  id: number;
-  probe: string;
-  location: string;
-  started_at: number;
-  ended_at: number | null;
-  duration_ms: number | null;
-  cause: string;
-  timeline: string;
+/** The first day the overview's 90 bars show. */
+function daysFrom(now: number): number {
+  return Math.floor(now / DAY_MS) * DAY_MS - 89 * DAY_MS;
 }
 
 function aggregateOf(row: AggregateRow): Aggregate {
@@ -513,6 +585,15 @@ function aggregateOf(row: AggregateRow): Aggregate {
 
 function aggregateOfBucket(probe: string, location: string, span: Span, b: Bucket): Aggregate {
   return { probe, location, span, start: b.start, runs: b.runs, ok: b.ok, degraded: b.degraded, failed: b.failed, downMs: b.downMs, p50: b.sketch.percentile(50), p95: b.sketch.percentile(95), p99: b.sketch.percentile(99) };
+}
+
+/** An hour or day from memory over its written row: the memory's whole when it holds what was
+ * written; otherwise (the first second after a restart) the written counts plus memory's, with
+ * the written percentiles. */
+function overlay(written: Aggregate | undefined, probe: string, location: string, span: Span, b: Bucket): Aggregate {
+  const memory = aggregateOfBucket(probe, location, span, b);
+  if (b.loaded || !written) return memory;
+  return { ...written, runs: written.runs + b.runs, ok: written.ok + b.ok, degraded: written.degraded + b.degraded, failed: written.failed + b.failed, downMs: written.downMs + b.downMs };
 }
 
 function incidentOf(row: IncidentRow): IncidentRecord {
@@ -527,6 +608,10 @@ function incidentOf(row: IncidentRow): IncidentRecord {
     cause: row.cause,
     timeline: Array.isArray(timeline) ? (timeline as IncidentRecord['timeline']) : [],
   };
+}
+
+function fleetProbeOf(row: ProbeRow): FleetProbe {
+  return { probe: row.probe, location: row.location, shard: row.shard, kind: row.kind ?? undefined, lastAt: row.last_at, verdict: row.verdict, figure: row.figure ?? undefined, headline: row.headline ?? undefined };
 }
 
 function pushTo<T>(map: Map<string, T[]>, key: string, value: T): void {

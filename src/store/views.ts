@@ -31,11 +31,12 @@ function share(runs: number, failed: number): number | undefined {
   return runs === 0 ? undefined : (runs - failed) / runs;
 }
 
-/** The last `days` UTC days up to and including today's, oldest first, one bar each. */
-export function dayBars(store: HistoryStore, probe: string, now: number, days = 90): DayBar[] {
+/** The last `days` UTC days up to and including today's, oldest first, one bar each: from the
+ * store's last read of the fleet's days (`await store.refreshDays(now)` first for a fresh one). */
+export function dayBars(store: HistoryStore, probe: string, now: number, days = 90, location?: string): DayBar[] {
   const today = Math.floor(now / DAY_MS) * DAY_MS;
   const from = today - (days - 1) * DAY_MS;
-  const written = store.probeDays(probe, today - 89 * DAY_MS);
+  const written = store.daysOf(probe, now, location);
   const rows = new Map<number, Aggregate[]>();
   for (const a of written.days) if (a.start >= from) rows.set(a.start, [...(rows.get(a.start) ?? []), a]);
   const { incidents } = written;
@@ -48,10 +49,20 @@ export function dayBars(store: HistoryStore, probe: string, now: number, days = 
 }
 
 /** Uptime over each window: 24 h from the hourly rows, the others from the daily bars. */
-export function uptimeOf(store: HistoryStore, probe: string, now: number, bars: DayBar[] = dayBars(store, probe, now)): Record<UptimeWindow, number | undefined> {
+export async function uptimeOf(store: HistoryStore, probe: string, now: number, bars: DayBar[], location?: string): Promise<Record<UptimeWindow, number | undefined>> {
   const hour = Math.floor(now / HOUR_MS) * HOUR_MS;
-  const hours = store.aggregates(probe, 'hour', hour - 23 * HOUR_MS, hour + HOUR_MS);
+  const hours = await store.aggregates(probe, 'hour', hour - 23 * HOUR_MS, hour + HOUR_MS, 5_000, location);
   return { '24h': uptimeOfBars(hours), '7d': uptimeOfBars(bars.slice(-7)), '30d': uptimeOfBars(bars.slice(-30)), '90d': uptimeOfBars(bars.slice(-90)) };
+}
+
+/** Uptime over one window alone (a badge): the last 24 hours' rows, or the window's days. */
+export async function uptimeOver(store: HistoryStore, probe: string, now: number, window: UptimeWindow): Promise<number | undefined> {
+  if (window === '24h') {
+    const hour = Math.floor(now / HOUR_MS) * HOUR_MS;
+    return uptimeOfBars(await store.aggregates(probe, 'hour', hour - 23 * HOUR_MS, hour + HOUR_MS));
+  }
+  await store.refreshDays(now);
+  return uptimeOfBars(dayBars(store, probe, now, UPTIME_WINDOWS[window]));
 }
 
 /** Uptime over the runs of these bars (or hourly rows): the share not failed. */
@@ -79,17 +90,23 @@ export interface ProbeHistory {
   mttrMs: number | undefined;
 }
 
-export function probeHistory(store: HistoryStore, probe: string, now: number): ProbeHistory {
-  const bars = dayBars(store, probe, now);
+/** At one location (a fleet runs a probe in several), or at every one. */
+export async function probeHistory(store: HistoryStore, probe: string, now: number, location?: string): Promise<ProbeHistory> {
+  await store.refreshDays(now);
+  const bars = dayBars(store, probe, now, 90, location);
   const hour = Math.floor(now / HOUR_MS) * HOUR_MS;
-  const week = store.aggregates(probe, 'hour', hour - (7 * 24 - 1) * HOUR_MS, hour + HOUR_MS);
-  const closed = store.incidentList({ probe, state: 'closed', from: now - 90 * DAY_MS, limit: 500 }).filter((i) => i.durationMs !== undefined);
+  const [week, closedAll, incidents] = await Promise.all([
+    store.aggregates(probe, 'hour', hour - (7 * 24 - 1) * HOUR_MS, hour + HOUR_MS, 5_000, location),
+    store.incidentList({ probe, location, state: 'closed', from: now - 90 * DAY_MS, limit: 500 }),
+    store.incidentList({ probe, location, limit: 20 }),
+  ]);
+  const closed = closedAll.filter((i) => i.durationMs !== undefined);
   return {
     bars,
-    uptime: uptimeOf(store, probe, now, bars),
+    uptime: await uptimeOf(store, probe, now, bars, location),
     day: week.filter((a) => a.start > hour - 24 * HOUR_MS),
     week,
-    incidents: store.incidentList({ probe, limit: 20 }),
+    incidents,
     mttrMs: closed.length === 0 ? undefined : closed.reduce((sum, i) => sum + (i.durationMs as number), 0) / closed.length,
   };
 }

@@ -2,7 +2,7 @@
 // (from the same rows), a response-time chart with its p50 and p95 per hour (SVG drawn here, no
 // chart library in the browser), and incidents with their causes, durations and timelines.
 import { formatDuration } from '../config/units.js';
-import type { Aggregate, IncidentRecord } from '../store/store.js';
+import { MAX_PENDING, type Aggregate, type IncidentRecord, type StoreHealth } from '../store/store.js';
 import { formatUptime, UPTIME_WINDOWS, type DayBar, type ProbeHistory } from '../store/views.js';
 import { When } from './time.js';
 
@@ -171,5 +171,18 @@ export function HistoryBody({ probe, history, label, now }: { probe: string; his
       </p>
       <IncidentTable incidents={history.incidents} showProbe={false} />
     </section>
+  );
+}
+
+/** Said at the top of every page while the history store cannot be written or read: since
+ * when, why, and what is held meanwhile. */
+export function StoreNote({ health }: { health: StoreHealth | undefined }) {
+  if (!health?.problem) return null;
+  const engine = health.engine === 'postgres' ? 'PostgreSQL' : 'SQLite';
+  return (
+    <p class="warning" id="store-note" role="status">
+      ⚠ The history store ({engine}, {health.where}) is unreachable{health.since !== undefined && <> since <When at={health.since} /></>}: {health.problem}. {health.queued.toLocaleString('en')} run(s) are held in memory (at most {MAX_PENDING.toLocaleString('en')}) and written when it is back
+      {health.dropped > 0 && <>; {health.dropped.toLocaleString('en')} older ones were dropped</>}. History shown here may be missing its last minutes.
+    </p>
   );
 }

@@ -12,9 +12,9 @@ import { kindOf, type KindBars } from '../probers/kinds.js';
 import type { TimelineEntry } from '../results/history.js';
 import { ASSETS } from './assets.js';
 import { Ago, When, Until } from './time.js';
-import { DayStrip, HistoryBody, HistoryHead, IncidentTable, type IncidentFilter } from './history.js';
+import { DayStrip, HistoryBody, HistoryHead, IncidentTable, StoreNote, type IncidentFilter } from './history.js';
 import { formatUptime, type DayBar, type ProbeHistory } from '../store/views.js';
-import type { IncidentRecord } from '../store/store.js';
+import type { FleetProbe, IncidentRecord, StoreHealth } from '../store/store.js';
 
 /** The overview's filter, from its query string: each absent means "any". */
 export interface Filter {
@@ -38,10 +38,22 @@ function matches(p: ProbeSummary, filter: Filter): boolean {
 
 const page = (node: preact.VNode) => `<!doctype html>${renderToString(node)}`;
 
-/** A probe's 90 daily bars and 30-day uptime, when a history store is kept. */
-export type DaysOf = (name: string) => { bars: DayBar[]; uptime30d: number | undefined } | undefined;
+/** A probe's 90 daily bars at a location and its 30-day uptime, when a history store is kept. */
+export type DaysOf = (name: string, location: string) => { bars: DayBar[]; uptime30d: number | undefined } | undefined;
 
-export function overviewPage(summary: StatusSummary, filter: Filter, since: number, days: DaysOf): string {
+/** What the overview shows of the history store. */
+export interface OverviewHistory {
+  days: DaysOf;
+  health: StoreHealth | undefined;
+  /** The fleet's probes this daemon does not run here (other shards, other locations). */
+  elsewhere: FleetProbe[] | undefined;
+}
+
+/** A read of the store that failed: the page says why instead of showing history. */
+export type Unreadable = { unreadable: string };
+
+export function overviewPage(summary: StatusSummary, filter: Filter, since: number, history: OverviewHistory): string {
+  const { days } = history;
   const shown = summary.probes.filter((p) => matches(p, filter));
   const kinds = [...new Set(summary.probes.map((p) => p.kind))].sort();
   return page(
@@ -53,6 +65,7 @@ export function overviewPage(summary: StatusSummary, filter: Filter, since: numb
       {summary.warnings.map((w) => (
         <p class="warning">⚠ {w}</p>
       ))}
+      <StoreNote health={history.health} />
       <form class="filter" method="get" action="/">
         <label>
           state{' '}
@@ -101,11 +114,12 @@ export function overviewPage(summary: StatusSummary, filter: Filter, since: numb
         </thead>
         <tbody id="rows">
           {shown.map((p) => (
-            <Row p={p} location={summary.location} days={days(p.name)} />
+            <Row p={p} location={summary.location} days={days(p.name, summary.location)} />
           ))}
         </tbody>
       </table>
       {shown.length === 0 && <p class="empty">No probe matches this filter.</p>}
+      {history.elsewhere && history.elsewhere.length > 0 && <Elsewhere probes={history.elsewhere} days={days} />}
     </Layout>,
   );
 }
@@ -124,7 +138,99 @@ export function countsHtml(summary: StatusSummary): string {
 }
 
 export function rowHtml(p: ProbeSummary, location: string, days: DaysOf): string {
-  return renderToString(<Row p={p} location={location} days={days(p.name)} />);
+  return renderToString(<Row p={p} location={location} days={days(p.name, location)} />);
+}
+
+/** The fleet's probes other daemons run, from the shared store: where, which shard, the newest
+ * run it wrote, and the same bars. Their live state is on their own daemon's page. */
+function Elsewhere({ probes, days }: { probes: FleetProbe[]; days: DaysOf }) {
+  return (
+    <>
+      <h2 id="fleet">Elsewhere in the fleet</h2>
+      <p class="note">Probes other flowprobe daemons run and write to the same history store: their newest run as written there (at most a few seconds old).</p>
+      <table class="probes fleet">
+        <thead>
+          <tr>
+            <th>last run</th>
+            <th>probe</th>
+            <th>kind</th>
+            <th>location</th>
+            <th>shard</th>
+            <th>when</th>
+            <th>main figure</th>
+            <th>90 days (UTC)</th>
+            <th>what happened</th>
+          </tr>
+        </thead>
+        <tbody>
+          {probes.map((f) => {
+            const d = days(f.probe, f.location);
+            return (
+              <tr id={`fleet-${f.location}-${f.probe}`} class={`verdict-${f.verdict}`} data-name={f.probe} data-location={f.location} data-shard={f.shard}>
+                <td class="state">
+                  <VerdictIcon verdict={f.verdict} /> {f.verdict}
+                </td>
+                <td>
+                  <a href={`${probeHref(f.probe)}?location=${encodeURIComponent(f.location)}`}>{f.probe}</a>
+                </td>
+                <td>{f.kind ?? ''}</td>
+                <td>{f.location}</td>
+                <td>{f.shard}</td>
+                <td class="nowrap">
+                  <Ago at={f.lastAt} />
+                </td>
+                <td class="figure">{f.figure === undefined ? '–' : formatDuration(f.figure)}</td>
+                <td class="history">
+                  {d && (
+                    <>
+                      <DayStrip bars={d.bars} each={false} /> <span class="uptime">30 d {formatUptime(d.uptime30d)}</span>
+                    </>
+                  )}
+                </td>
+                <td class="headline" data-verdict={f.verdict}>
+                  {f.headline ?? ''}
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </>
+  );
+}
+
+/** The page of a probe another daemon of the fleet runs: its history, from the shared store. */
+export function fleetProbePage(probe: FleetProbe, history: ProbeHistory | Unreadable | undefined, now: number, health: StoreHealth | undefined): string {
+  return page(
+    <Layout title={`${probe.probe} at ${probe.location} · flowprobe`}>
+      <p class="crumbs">
+        <a href="/#fleet">← all probes</a>
+      </p>
+      <h1>
+        {probe.probe} <small>{probe.kind ?? ''} at {probe.location}, shard {probe.shard}</small>
+      </h1>
+      <p class="meta">Run by another flowprobe daemon of the fleet: its history is read from the shared store; its live state, recent runs and alerts are on that daemon's own page.</p>
+      <StoreNote health={health} />
+      <p class={`now verdict-${probe.verdict}`}>
+        <VerdictIcon verdict={probe.verdict} /> newest run <strong>{probe.verdict}</strong> <Ago at={probe.lastAt} />
+        {probe.figure !== undefined && <> in {formatDuration(probe.figure)}</>}
+        {probe.headline && <>: {probe.headline}</>}
+      </p>
+      <HistoryOf history={history} probe={probe.probe} label="main figure" now={now} />
+    </Layout>,
+  );
+}
+
+/** A probe's history on its page: the head and body, or why it cannot be shown. */
+function HistoryOf({ history, probe, label, now, part = 'all' }: { history: ProbeHistory | Unreadable | undefined; probe: string; label: string; now: number; part?: 'head' | 'body' | 'all' }) {
+  if (history === undefined) return part === 'body' ? null : <p class="note">No history is kept (history.store: none, or its database could not be opened).</p>;
+  if ('unreadable' in history) return part === 'body' ? null : <p class="warning">⚠ The history store cannot be read now ({history.unreadable}): uptime, charts and incidents come back when it can.</p>;
+  return (
+    <>
+      {part !== 'body' && <HistoryHead history={history} />}
+      {part !== 'head' && <HistoryBody probe={probe} history={history} label={label} now={now} />}
+    </>
+  );
 }
 
 function Row({ p, location, days }: { p: ProbeSummary; location: string; days: ReturnType<DaysOf> }) {
@@ -161,7 +267,7 @@ function Row({ p, location, days }: { p: ProbeSummary; location: string; days: R
   );
 }
 
-export function probePage(doc: ProbeDocument, location: string, since: number, history: ProbeHistory | undefined, now: number): string {
+export function probePage(doc: ProbeDocument, location: string, since: number, history: ProbeHistory | Unreadable | undefined, now: number, health: StoreHealth | undefined): string {
   return page(
     <Layout title={`${doc.name} · flowprobe`} live={`/events?page=probe&probe=${encodeURIComponent(doc.name)}`} since={since}>
       <p class="crumbs">
@@ -178,9 +284,10 @@ export function probePage(doc: ProbeDocument, location: string, since: number, h
           </span>
         ))}
       </p>
-      {history ? <HistoryHead history={history} /> : <p class="note">No history is kept (history.store: none, or its database could not be opened).</p>}
+      <StoreNote health={health} />
+      <HistoryOf history={history} probe={doc.name} label={doc.main.label} now={now} part="head" />
       <ProbeLive doc={doc} />
-      {history && <HistoryBody probe={doc.name} history={history} label={doc.main.label} now={now} />}
+      <HistoryOf history={history} probe={doc.name} label={doc.main.label} now={now} part="body" />
     </Layout>,
   );
 }
@@ -539,7 +646,7 @@ function Sparkline({ values }: { values: ProbeSummary['main']['recent'] }) {
   );
 }
 
-export function incidentsPage(incidents: IncidentRecord[] | undefined, filter: IncidentFilter, location: string, limit: number): string {
+export function incidentsPage(incidents: IncidentRecord[] | Unreadable | undefined, filter: IncidentFilter, location: string, limit: number, health: StoreHealth | undefined): string {
   return page(
     <Layout title={`incidents · flowprobe · ${location}`}>
       <h1>
@@ -561,8 +668,15 @@ export function incidentsPage(incidents: IncidentRecord[] | undefined, filter: I
         </label>
         <button type="submit">Filter</button>
       </form>
-      {incidents === undefined ? <p class="note">No history is kept (history.store: none, or its database could not be opened).</p> : <IncidentTable incidents={incidents} showProbe />}
-      {incidents && incidents.length === limit && <p class="note">The newest {limit} shown; narrow the filter, or page through /api/v1/incidents with from and to.</p>}
+      <StoreNote health={health} />
+      {incidents === undefined ? (
+        <p class="note">No history is kept (history.store: none, or its database could not be opened).</p>
+      ) : 'unreadable' in incidents ? (
+        <p class="warning">⚠ The history store cannot be read now ({incidents.unreadable}).</p>
+      ) : (
+        <IncidentTable incidents={incidents} showProbe />
+      )}
+      {Array.isArray(incidents) && incidents.length === limit && <p class="note">The newest {limit} shown; narrow the filter, or page through /api/v1/incidents with from and to.</p>}
     </Layout>,
   );
 }

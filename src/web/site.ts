@@ -4,21 +4,17 @@
 import type http from 'node:http';
 import type { Health } from '../detect/probe-state.js';
 import { send } from '../server/server.js';
-import type { AlertsDocument, ProbeDocument, StatusSummary } from '../server/status.js';
+import type { AlertsDocument, ProbeDocument, StatusSummary, StoreDocuments } from '../server/status.js';
 import { ASSETS } from './assets.js';
 import { LiveHub, type Patch, type Topic } from './live.js';
-import { alertsPage, countsHtml, incidentsPage, notFoundPage, overviewPage, probeLiveHtml, probePage, rowHtml, type DaysOf, type Filter } from './pages.js';
+import { alertsPage, countsHtml, fleetProbePage, incidentsPage, notFoundPage, overviewPage, probeLiveHtml, probePage, rowHtml, type DaysOf, type Filter } from './pages.js';
 import type { IncidentFilter } from './history.js';
-import type { ProbeHistory } from '../store/views.js';
-import type { IncidentRecord } from '../store/store.js';
 
 export interface SiteSource {
   summary(): StatusSummary;
   probe(name: string): ProbeDocument | undefined;
-  /** The history store's views (undefined when none is kept). */
-  days: DaysOf;
-  history(name: string): ProbeHistory | undefined;
-  incidents(filter: IncidentFilter & { limit: number }): IncidentRecord[] | undefined;
+  /** The history store's views (every answer undefined when none is kept). */
+  store: StoreDocuments;
   alerts(): AlertsDocument;
   location(): string;
   now(): number;
@@ -39,20 +35,39 @@ export class StatusSite {
   }
 
   /** Serves the request if it is one of the site's; false when it is not. */
-  handle(req: http.IncomingMessage, res: http.ServerResponse, url: URL): boolean {
+  async handle(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<boolean> {
     const { pathname } = url;
-    if (pathname === '/') return (this.html(res, 200, overviewPage(this.source.summary(), filterOf(url), this.live.eventId, this.source.days)), true);
+    const { store } = this.source;
+    if (pathname === '/') {
+      await store.refresh();
+      const fleet = await store.fleet().catch(() => undefined);
+      const summary = this.source.summary();
+      const here = new Set(summary.probes.map((p) => p.name));
+      // The fleet's other probes: other shards', and this one's at other locations.
+      const elsewhere = fleet?.filter((f) => !(f.location === summary.location && here.has(f.probe)));
+      return (this.html(res, 200, overviewPage(summary, filterOf(url), this.live.eventId, { days: this.days, health: store.health(), elsewhere })), true);
+    }
     if (pathname === '/incidents') {
       const state = url.searchParams.get('state');
       const filter: IncidentFilter = { probe: url.searchParams.get('probe')?.slice(0, MAX_FILTER_CHARS) || undefined, state: state === 'open' || state === 'closed' ? state : undefined };
-      return (this.html(res, 200, incidentsPage(this.source.incidents({ ...filter, limit: INCIDENTS_SHOWN }), filter, this.source.location(), INCIDENTS_SHOWN)), true);
+      const incidents = await store.incidents({ ...filter, limit: INCIDENTS_SHOWN }).catch((error: unknown) => unreadable(error));
+      return (this.html(res, 200, incidentsPage(incidents, filter, this.source.location(), INCIDENTS_SHOWN, store.health())), true);
     }
     if (pathname === '/alerts') return (this.html(res, 200, alertsPage(this.source.alerts(), this.source.location(), this.source.now())), true);
     if (pathname.startsWith('/probes/')) {
       const name = safeDecode(pathname.slice('/probes/'.length));
       const doc = name === undefined ? undefined : this.source.probe(name);
-      if (!doc) return (this.html(res, 404, notFoundPage(name ?? pathname)), true);
-      return (this.html(res, 200, probePage(doc, this.source.location(), this.live.eventId, this.source.history(doc.name), this.source.now())), true);
+      if (doc) {
+        const history = await store.history(doc.name, this.source.location()).catch((error: unknown) => unreadable(error));
+        return (this.html(res, 200, probePage(doc, this.source.location(), this.live.eventId, history, this.source.now(), store.health())), true);
+      }
+      // A probe another daemon of the fleet runs: its history from the store.
+      const location = url.searchParams.get('location');
+      const fleet = name === undefined ? undefined : await store.fleet().catch(() => undefined);
+      const remote = fleet?.find((f) => f.probe === name && (location === null || f.location === location));
+      if (!remote) return (this.html(res, 404, notFoundPage(name ?? pathname)), true);
+      const history = await store.history(remote.probe, remote.location).catch((error: unknown) => unreadable(error));
+      return (this.html(res, 200, fleetProbePage(remote, history, this.source.now(), store.health())), true);
     }
     if (pathname === '/events') {
       const topic = topicOf(url);
@@ -74,7 +89,7 @@ export class StatusSite {
     const summary = this.source.summary();
     const rows = summary.probes
       .filter((p) => probes === undefined || probes.includes(p.name))
-      .map((p): Patch => ({ target: `row-${p.name}`, html: rowHtml(p, summary.location, this.source.days), into: 'rows', match: { state: p.state, kind: p.kind, labels: Object.entries(p.labels).map(([k, v]) => `${k}=${v}`) } }));
+      .map((p): Patch => ({ target: `row-${p.name}`, html: rowHtml(p, summary.location, this.days), into: 'rows', match: { state: p.state, kind: p.kind, labels: Object.entries(p.labels).map(([k, v]) => `${k}=${v}`) } }));
     return [...rows, { target: 'counts', html: countsHtml(summary) }];
   }
 
@@ -83,9 +98,15 @@ export class StatusSite {
     return doc && { target: 'probe-live', html: probeLiveHtml(doc) };
   }
 
+  private readonly days: DaysOf = (name, location) => this.source.store.days(name, location);
+
   private html(res: http.ServerResponse, status: number, body: string): void {
     send(res, status, 'text/html; charset=utf-8', body, { 'content-security-policy': CSP, 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' });
   }
+}
+
+function unreadable(error: unknown): { unreadable: string } {
+  return { unreadable: (error as Error).message ?? String(error) };
 }
 
 function filterOf(url: URL): Filter {
