@@ -17,7 +17,7 @@ import { Health } from './detect/health.js';
 import type { Transition } from './detect/probe-state.js';
 import { logDelivery, logResourceTransition, logResult, logTransition } from './logging/events.js';
 import { createLogger, type Logger } from './logging/logger.js';
-import { createRedactor, type Redact } from './logging/redact.js';
+import { createRedactor, redactDeep, type Redact } from './logging/redact.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { HeartbeatBook } from './probers/heartbeat/book.js';
 import { judge } from './probers/heartbeat/prober.js';
@@ -132,7 +132,8 @@ export class Daemon {
           logDelivery(this.logger, receiver, notification, delivery, attempts);
           for (const probe of this.history.noteDelivery(receiver, notification, delivery, clock.now(), (name) => this.specs.has(name))) {
             const [at, text] = [clock.now(), delivery.ok ? `notified ${receiver}` : `notification to ${receiver} failed: ${delivery.reason}`];
-            this.toStore((store) => store.notified(probe, at, text));
+            // A delivery failure's reason may quote a receiver's URL: stored as shown, redacted.
+            this.toStore((store) => store.notified(probe, at, this.redact(text)));
             this.site.live.changed(probe);
           }
         },
@@ -349,7 +350,7 @@ export class Daemon {
       ...(touchesFailing ? this.selfAlerts.probeSideEvents(this.config.probes.map(({ name }) => this.failingNow(name)), alerting.probeSide) : []),
       ...transitions.flatMap((t) => eventsFromTransition(t, this.probeInfo(t.probe), location, alerting.severity)),
     ]);
-    for (const t of transitions) (this.metrics.recordTransition(t), logTransition(this.logger, t), this.history.noteTransition(t), this.toStore((store) => store.transition(t)), this.site.live.changed(t.probe));
+    for (const t of transitions) (this.metrics.recordTransition(t), logTransition(this.logger, t), this.history.noteTransition(t), this.toStore((store) => store.transition(redactDeep(t, this.redact))), this.site.live.changed(t.probe));
   }
 
   private failingNow(probe: string): { failing: boolean; lastCode: string | undefined } {

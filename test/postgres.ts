@@ -20,6 +20,8 @@ export interface Postgres {
   start(): Promise<void>;
   /** Stops it and removes the cluster. */
   close(): Promise<void>;
+  /** The postmaster's process id (its backends are its children). */
+  pid(): number;
 }
 
 /** The directory of Debian's PostgreSQL binaries (the newest version installed). */
@@ -90,6 +92,7 @@ export async function startPostgres(): Promise<Postgres | undefined> {
     },
     stop,
     start,
+    pid: () => child?.pid ?? 0,
     close: async () => {
       await stop();
       execFileSync('rm', ['-rf', dir]);
