@@ -25,7 +25,7 @@ async function seedHistory(stateDir) {
   let now = today - 89 * DAY;
   const clock = { now: () => now, setTimer: () => ({ cancel() {} }) };
   const keep = { runsMs: 7 * DAY, hourlyMs: 90 * DAY, dailyMs: 400 * DAY, incidentsMs: 400 * DAY };
-  const { store } = await openStore({ file: path.join(stateDir, 'history.db'), location: 'local', shard: '0/1', keep, clock, onWrite: (err) => err && console.error(err) });
+  const { store } = await openStore({ target: { engine: 'sqlite', file: path.join(stateDir, 'history.db') }, location: 'local', shard: '0/1', keep, clock, owns: () => true, onWrite: (err) => err && console.error(err) });
   // [probe, first failing minute from the start of the seeded span, minutes failing, cause]
   const outages = [
     ['demo-dashboard', 20 * 1440 + 600, 40, 'status: expected 2xx, observed 503'],
@@ -40,7 +40,7 @@ async function seedHistory(stateDir) {
       const outage = outages.find(([name, from, length]) => name === probe && minute >= from && minute < from + length);
       const slow = probe === 'demo-dashboard' && minute >= 70 * 1440 && minute < 77 * 1440 ? 3 : 1;
       const figure = (probe === 'demo-pipeline' ? 60 : 4 + i) * slow * (0.8 + random() * 0.6);
-      store.add({ probe, at: now + i, verdict: outage ? 'failed' : 'ok', figure: outage ? undefined : figure, headline: outage?.[3], phases: {} });
+      store.add({ probe, kind: probe === 'demo-pipeline' ? 'flow' : 'http', at: now + i, verdict: outage ? 'failed' : 'ok', figure: outage ? undefined : figure, headline: outage?.[3], phases: {} });
       for (const [name, from, length] of outages) {
         if (name !== probe) continue;
         const transition = (to, reason, durationMs) => store.transition({ probe, from: to === 'failing' ? 'healthy' : 'failing', to, reason, at: now, evidence: {}, outage: { startedAt: today - 89 * DAY + from * 60_000, endedAt: undefined, durationMs, spanMs: durationMs, periods: 1, overdue: false } });
@@ -49,9 +49,9 @@ async function seedHistory(stateDir) {
         if (minute === from + length + 20) transition('healthy', 'incident-closed', length * 60_000);
       }
     }
-    if (minute % 1440 === 0) store.flush();
+    if (minute % 1440 === 0) await store.flush();
   }
-  store.close();
+  await store.close();
 }
 
 const TOKEN = 'screenshots-fault-token';

@@ -165,6 +165,8 @@ export async function backupHistory(args: ConfigArgs & { to: string }, io: Io): 
     for (const d of loaded.diagnostics) io.err(formatDiagnostic(d));
     return EXIT.config;
   }
+  const { history } = loaded.config.settings;
+  if (history.store !== 'sqlite') return (io.err(history.store === 'postgres' ? 'flowprobe backup-history: the history is in PostgreSQL (history.postgres): back it up with pg_dump, like any PostgreSQL database' : 'flowprobe backup-history: no history is kept (history.store: none)'), EXIT.failed);
   const file = path.join(loaded.config.settings.stateDir, 'history.db');
   if (!existsSync(file)) return (io.err(`flowprobe backup-history: no history database at ${file}`), EXIT.failed);
   if (existsSync(args.to)) return (io.err(`flowprobe backup-history: ${args.to} exists: give a new file`), EXIT.failed);

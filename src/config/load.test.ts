@@ -82,6 +82,9 @@ const cases: Array<{ name: string; config?: string; probes: Record<string, strin
     'probes/a.yaml:4:16 subprotocols[0]: expected a subprotocol that is an HTTP token (letters, digits and !#$%&\'*+-.^_`|~, no spaces or commas), found "a b"',
     'probes/a.yaml:5:16 auth.token: expected a token that can be sent as a subprotocol (an HTTP token: no spaces, commas or quotes); send it in: header or query, found "has space"',
   ] },
+  { name: 'history: postgres set with store sqlite', config: 'probesDir: probes\nhistory: { store: sqlite, postgres: { url: "postgres://db/x" } }\n', probes: { 'a.yaml': HTTP }, expected: ['flowprobe.yaml:2:19 history.store: expected store: postgres (or no store key) when postgres is set, found "sqlite"'] },
+  { name: 'history: store postgres without its url', config: 'probesDir: probes\nhistory: { store: postgres }\n', probes: { 'a.yaml': HTTP }, expected: ['flowprobe.yaml:2:10 history.postgres: missing, expected postgres: { url: "${PG_URL}" } with store: postgres'] },
+  { name: 'history: a PostgreSQL URL that is not one, from the environment', config: 'probesDir: probes\nhistory: { postgres: { url: "${PG_URL}" } }\n', probes: { 'a.yaml': HTTP }, env: { PG_URL: 'mysql://root:hunter2@db/x' }, expected: ['flowprobe.yaml:2:29 history.postgres.url: expected a URL like postgres://user:password@host:5432/database (from the environment: url: "${PG_URL}"), found "${PG_URL}"'] },
   { name: 'missing probes directory', config: 'probesDir: nowhere\n', probes: {}, expected: [] },
 ];
 
@@ -139,6 +142,17 @@ describe('config loading', () => {
     assert.ok(probe?.kind === 'http');
     assert.deepEqual(probe.headers, { authorization: 'Bearer env-secret-value', 'x-other': 'file-secret-value', 'x-literal': '${NOT_A_REF}' });
     assert.deepEqual([...result.config.secrets].sort(), ['env-secret-value', 'file-secret-value']);
+  });
+
+  it('keeps the history in PostgreSQL when history.postgres is set, the URL a secret', () => {
+    const dir = configDir('probesDir: probes\nhistory: { postgres: { url: "${PG_URL}" } }\n', { 'a.yaml': HTTP });
+    const result = loadConfig(dir.configFile, { env: { PG_URL: 'postgres://flowprobe:pw-7781@db:5432/flowprobe' } });
+    assert.ok(result.ok);
+    assert.equal(result.config.settings.history.store, 'postgres');
+    assert.equal(result.config.settings.history.postgres?.url, 'postgres://flowprobe:pw-7781@db:5432/flowprobe');
+    assert.ok(result.config.secrets.includes('postgres://flowprobe:pw-7781@db:5432/flowprobe'), 'redacted wherever it would show');
+    const plain = loadConfig(configDir('probesDir: probes\n', { 'a.yaml': HTTP }).configFile, { env: {} });
+    assert.ok(plain.ok && plain.config.settings.history.store === 'sqlite', 'SQLite by default');
   });
 
   it('never prints the value of a variable in a diagnostic', () => {
