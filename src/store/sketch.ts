@@ -46,16 +46,23 @@ export class Sketch {
 
   /** The p-th percentile (0–100), or undefined with no figures. */
   percentile(p: number): number | undefined {
+    return this.percentiles([p])[0];
+  }
+
+  /** Several percentiles (ascending) in one pass over the buckets. */
+  percentiles(ps: readonly number[]): Array<number | undefined> {
     const total = this.size;
-    if (total === 0) return undefined;
-    const rank = Math.max(1, Math.ceil((p / 100) * total));
+    const out: Array<number | undefined> = ps.map(() => undefined);
+    if (total === 0) return out;
+    let next = 0;
     let seen = 0;
     for (const index of [...this.counts.keys()].sort((a, b) => a - b)) {
       seen += this.counts.get(index) as number;
       // The bucket (γ^(i-1), γ^i] × MIN_MS, read as the value that errs least either way.
-      if (seen >= rank) return index === 0 ? MIN_MS : ((2 * MIN_MS * GAMMA ** index) / (GAMMA + 1));
+      while (next < ps.length && seen >= Math.max(1, Math.ceil(((ps[next] as number) / 100) * total))) out[next++] = index === 0 ? MIN_MS : (2 * MIN_MS * GAMMA ** index) / (GAMMA + 1);
+      if (next === ps.length) break;
     }
-    return undefined;
+    return out;
   }
 
   toJSON(): SketchCounts {

@@ -141,6 +141,36 @@ describe('history store', () => {
     await store.close();
   });
 
+  it('reads every day once, then only yesterday and today each minute, and moves on at midnight', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'flowprobe-store-'));
+    const clock = new FakeClock(START + 100 * DAY_MS + 12 * HOUR_MS);
+    const { store } = await storeIn(dir, clock);
+    // 90 days written by a daemon before this one (another shard, say): one run a day.
+    for (let d = 0; d < 90; d++) store.add(run('api', START + (11 + d) * DAY_MS, d === 0 ? 'failed' : 'ok', 5));
+    await store.flush();
+    await store.refreshDays(clock.now());
+    const first = dayBars(store, 'api', clock.now());
+    assert.deepEqual([first[0]?.state, first[0]?.runs, first.filter((b) => b.runs === 1).length], ['failed', 1, 90]);
+    // A row of today written behind this store's back (another daemon of the fleet): seen after
+    // the minute, without reading the other 89 days again.
+    const other = new DatabaseSync(path.join(dir, 'history.db'));
+    const today = Math.floor(clock.now() / DAY_MS) * DAY_MS;
+    other.prepare("UPDATE aggregates SET runs = 7, ok = 7 WHERE probe = 'api' AND span = 'day' AND start = ?").run(today);
+    other.prepare("DELETE FROM aggregates WHERE probe = 'api' AND span = 'day' AND start = ?").run(today - 50 * DAY_MS);
+    other.close();
+    await clock.advance(61_000);
+    await store.refreshDays(clock.now());
+    const minute = dayBars(store, 'api', clock.now());
+    assert.equal(minute.at(-1)?.runs, 7, "today's row read again");
+    assert.equal(minute.at(-51)?.runs, 1, 'an older day not read again (days before yesterday do not change)');
+    // Midnight: the first day drops off the strip, the new one is empty.
+    await clock.advance(DAY_MS);
+    await store.refreshDays(clock.now());
+    const next = dayBars(store, 'api', clock.now());
+    assert.deepEqual([next.length, next[0]?.state, next.at(-1)?.state, next.at(-2)?.runs], [90, 'ok', 'none', 7]);
+    await store.close();
+  });
+
   it('deletes what is past its retention, by itself', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'flowprobe-store-'));
     const clock = new FakeClock(START);

@@ -116,6 +116,8 @@ const PRUNE_BATCH = 20_000;
 const DAYS_FRESH_MS = 60_000;
 /** How long the fleet's directory of probes is used before it is read again. */
 const DIRECTORY_FRESH_MS = 10_000;
+/** How often this daemon's newest runs go into the fleet's directory. */
+const DIRECTORY_WRITE_MS = 10_000;
 
 interface Bucket {
   start: number;
@@ -192,6 +194,7 @@ export class HistoryStore {
   private dayCache: { from: number; at: number; days: Map<string, Aggregate[]>; incidents: Map<string, IncidentRecord[]> } | undefined;
   private dayRead: Promise<void> | undefined;
   private directory: { at: number; rows: ProbeRow[] } | undefined;
+  private directoryWrittenAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly options: StoreOptions,
@@ -315,7 +318,7 @@ export class HistoryStore {
     this.flushTimer = this.options.clock.setTimer(FLUSH_MS, () => {
       void this.flush().then(() => {
         this.flushTimer = undefined;
-        if (this.pending.length > 0 || this.writeProblem) this.armFlush();
+        if (this.pending.length > 0 || this.writeProblem || [...this.probes.values()].some((p) => p.lastDirty)) this.armFlush();
       });
     });
   }
@@ -366,13 +369,20 @@ export class HistoryStore {
     const buckets = [...this.finished, ...this.inProgress()].filter((b) => b.bucket.dirty && b.bucket.loaded);
     const finished = this.finished;
     const incidents = [...this.incidents.values(), ...this.closedIncidents].filter((i) => i.dirty);
-    const probes = [...this.probes.values()].filter((p) => p.lastDirty && p.last);
+    // The fleet's directory is for other daemons' pages: every 10 s is fresh enough (and the
+    // last batch on a stop), not a row per probe every second.
+    const now = this.options.clock.now();
+    const directory = !this.started || now - this.directoryWrittenAt >= DIRECTORY_WRITE_MS;
+    const probes = directory ? [...this.probes.values()].filter((p) => p.lastDirty && p.last) : [];
     if (runs.length === 0 && buckets.length === 0 && incidents.length === 0 && probes.length === 0) return;
     const batch: Batch = {
       location,
       shard,
       runs: runs.map((r) => ({ probe: r.probe, at: Math.round(r.at), verdict: r.verdict, figure: r.figure ?? null, headline: r.headline ?? null, phases: JSON.stringify(r.phases) })),
-      buckets: buckets.map(({ probe, span, bucket: b }) => ({ probe, span, start: b.start, runs: b.runs, ok: b.ok, degraded: b.degraded, failed: b.failed, down_ms: Math.round(b.downMs), p50: b.sketch.percentile(50) ?? null, p95: b.sketch.percentile(95) ?? null, p99: b.sketch.percentile(99) ?? null, sketch: JSON.stringify(b.sketch) })),
+      buckets: buckets.map(({ probe, span, bucket: b }) => {
+        const [p50, p95, p99] = b.sketch.percentiles([50, 95, 99]);
+        return { probe, span, start: b.start, runs: b.runs, ok: b.ok, degraded: b.degraded, failed: b.failed, down_ms: Math.round(b.downMs), p50: p50 ?? null, p95: p95 ?? null, p99: p99 ?? null, sketch: JSON.stringify(b.sketch) };
+      }),
       incidents: incidents.map((i) => ({ id: i.id, probe: i.probe, started_at: Math.round(i.startedAt), ended_at: i.endedAt === undefined ? null : Math.round(i.endedAt), duration_ms: i.durationMs === undefined ? null : Math.round(i.durationMs), cause: i.cause, timeline: JSON.stringify(i.timeline) })),
       probes: probes.map(({ last }) => ({ probe: (last as RunSummary).probe, kind: (last as RunSummary).kind, last_at: Math.round((last as RunSummary).at), verdict: (last as RunSummary).verdict, figure: (last as RunSummary).figure ?? null, headline: (last as RunSummary).headline ?? null })),
     };
@@ -401,6 +411,7 @@ export class HistoryStore {
     }
     this.writing = [];
     this.bucketsWriting = new Set();
+    if (directory) this.directoryWrittenAt = now;
     const inserted = incidents.filter((i) => i.id === 0);
     inserted.forEach((incident, n) => (incident.id = ids[n] ?? 0));
     this.closedIncidents = this.closedIncidents.filter((i) => i.dirty);
@@ -469,8 +480,8 @@ export class HistoryStore {
 
   /** Reads the fleet's written days for the overview, unless that was done in the last minute
    * and no incident opened or closed since. Days before yesterday no longer change: they are read
-   * once (at the first read, and when a new UTC day begins), and each later read takes only
-   * yesterday's and today's rows. Never rejects: a failed read keeps the last one and is told by
+   * once (the first read), and each later read takes only yesterday's and today's rows (a new UTC
+   * day drops the oldest). Never rejects: a failed read keeps the last one and is told by
    * health(). */
   refreshDays(now: number): Promise<void> {
     const from = daysFrom(now);
@@ -478,14 +489,14 @@ export class HistoryStore {
     if (cache && cache.from === from && now - cache.at <= DAYS_FRESH_MS) return Promise.resolve();
     this.dayRead ??= (async () => {
       try {
-        const full = !cache || cache.from !== from;
+        const full = !cache || cache.from > from;
         const since = full ? from : Math.floor(now / DAY_MS) * DAY_MS - DAY_MS;
         const [rows, incidents] = await Promise.all([
           this.read(() => this.backend.days(since)),
           this.read(() => this.backend.incidents({ state: undefined, from: 0, to: Number.MAX_SAFE_INTEGER, limit: 10_000 })),
         ]);
         const days = new Map<string, Aggregate[]>();
-        if (!full) for (const [probe, list] of cache.days) days.set(probe, list.filter((a) => a.start < since));
+        if (!full) for (const [probe, list] of cache.days) days.set(probe, list.filter((a) => a.start >= from && a.start < since));
         for (const row of rows) pushTo(days, row.probe, aggregateOf(row));
         const byProbe = new Map<string, IncidentRecord[]>();
         for (const row of incidents) if (row.ended_at === null || row.ended_at >= from) pushTo(byProbe, row.probe, incidentOf(row));
@@ -508,16 +519,24 @@ export class HistoryStore {
     const cache = this.dayCache?.from === from ? this.dayCache : undefined;
     const { location } = this.options;
     const here = <T extends { location: string }>(list: T[]) => (at === undefined ? list : list.filter((x) => x.location === at));
-    const merged = new Map(here(cache?.days.get(probe) ?? []).map((a) => [`${a.location} ${a.start}`, a]));
-    const mine = at === undefined || at === location;
-    for (const b of mine ? this.memoryBuckets(probe, 'day') : []) {
-      const key = `${location} ${b.start}`;
-      if (b.start >= from) merged.set(key, overlay(merged.get(key), probe, location, 'day', b));
+    let days = here(cache?.days.get(probe) ?? []);
+    let incidents = here(cache?.incidents.get(probe) ?? []);
+    if (at !== undefined && at !== location) return { days, incidents };
+    // This daemon's day in progress and its incidents not yet written lay over what was read.
+    const memory = this.memoryBuckets(probe, 'day').filter((b) => b.start >= from);
+    if (memory.length > 0) {
+      const merged = new Map(days.map((a) => [`${a.location} ${a.start}`, a]));
+      for (const b of memory) merged.set(`${location} ${b.start}`, overlay(merged.get(`${location} ${b.start}`), probe, location, 'day', b));
+      days = [...merged.values()].sort((a, b) => a.start - b.start);
     }
-    const incidents = new Map(here(cache?.incidents.get(probe) ?? []).map((i) => [i.id, i]));
     const open = this.incidents.get(probe);
-    for (const i of mine ? [...(open ? [open] : []), ...this.closedIncidents.filter((c) => c.probe === probe)] : []) incidents.set(i.id === 0 ? -incidents.size - 1 : i.id, i);
-    return { days: [...merged.values()].sort((a, b) => a.start - b.start), incidents: [...incidents.values()] };
+    const newer = [...(open ? [open] : []), ...this.closedIncidents.filter((c) => c.probe === probe)];
+    if (newer.length > 0) {
+      const byId = new Map(incidents.map((i) => [i.id, i]));
+      for (const i of newer) byId.set(i.id === 0 ? -byId.size - 1 : i.id, i);
+      incidents = [...byId.values()];
+    }
+    return { days, incidents };
   }
 
   /** Incidents, newest first. */
@@ -584,7 +603,8 @@ function aggregateOf(row: AggregateRow): Aggregate {
 }
 
 function aggregateOfBucket(probe: string, location: string, span: Span, b: Bucket): Aggregate {
-  return { probe, location, span, start: b.start, runs: b.runs, ok: b.ok, degraded: b.degraded, failed: b.failed, downMs: b.downMs, p50: b.sketch.percentile(50), p95: b.sketch.percentile(95), p99: b.sketch.percentile(99) };
+  const [p50, p95, p99] = b.sketch.percentiles([50, 95, 99]);
+  return { probe, location, span, start: b.start, runs: b.runs, ok: b.ok, degraded: b.degraded, failed: b.failed, downMs: b.downMs, p50, p95, p99 };
 }
 
 /** An hour or day from memory over its written row: the memory's whole when it holds what was

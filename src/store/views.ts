@@ -37,14 +37,23 @@ export function dayBars(store: HistoryStore, probe: string, now: number, days = 
   const today = Math.floor(now / DAY_MS) * DAY_MS;
   const from = today - (days - 1) * DAY_MS;
   const written = store.daysOf(probe, now, location);
-  const rows = new Map<number, Aggregate[]>();
-  for (const a of written.days) if (a.start >= from) rows.set(a.start, [...(rows.get(a.start) ?? []), a]);
-  const { incidents } = written;
+  // Drawn for every probe of the overview: arrays by day, no per-day search.
+  const runs = new Array<number>(days).fill(0);
+  const failed = new Array<number>(days).fill(0);
+  const degraded = new Array<number>(days).fill(0);
+  const incidents = new Array<number>(days).fill(0);
+  for (const a of written.days) {
+    const i = (a.start - from) / DAY_MS;
+    if (i >= 0 && i < days && Number.isInteger(i)) (runs[i] = (runs[i] as number) + a.runs), (failed[i] = (failed[i] as number) + a.failed), (degraded[i] = (degraded[i] as number) + a.degraded);
+  }
+  for (const inc of written.incidents) {
+    const first = Math.max(0, Math.floor((inc.startedAt - from) / DAY_MS));
+    const last = Math.min(days - 1, Math.floor(((inc.endedAt ?? now) - from) / DAY_MS));
+    for (let i = first; i <= last; i++) incidents[i] = (incidents[i] as number) + 1;
+  }
   return Array.from({ length: days }, (_, i) => {
-    const start = from + i * DAY_MS;
-    const day = (rows.get(start) ?? []).reduce((sum, a) => ({ runs: sum.runs + a.runs, failed: sum.failed + a.failed, degraded: sum.degraded + a.degraded }), { runs: 0, failed: 0, degraded: 0 });
-    const overlapping = incidents.filter((inc) => inc.startedAt < start + DAY_MS && (inc.endedAt ?? now) >= start).length;
-    return { start, state: dayState(day), ...day, uptime: share(day.runs, day.failed), incidents: overlapping };
+    const day = { runs: runs[i] as number, failed: failed[i] as number, degraded: degraded[i] as number };
+    return { start: from + i * DAY_MS, state: dayState(day), ...day, uptime: share(day.runs, day.failed), incidents: incidents[i] as number };
   });
 }
 
