@@ -1,7 +1,8 @@
 // The history store in PostgreSQL (history.postgres.url): the same tables as SQLite, so every
 // daemon of a fleet (shards of a location, several locations) writes to one store and any
 // daemon's page shows the whole fleet. node-postgres with a small pool; a batch is one
-// transaction of a few statements (runs, hours and days go in as arrays, not a row at a time).
+// transaction of a few statements (runs, hours and days go in as one JSON document a table, not
+// a row at a time).
 import pg from 'pg';
 import { NewerSchemaError, type AggregateRow, type Backend, type Batch, type BucketRow, type IncidentQuery, type IncidentRow, type ProbeRow, type RunRow, type Span } from './backend.js';
 
@@ -96,26 +97,26 @@ export class PostgresBackend implements Backend {
     try {
       client = await this.pool.connect();
       await client.query('BEGIN');
+      // Each table's rows go in as one JSON document (json_to_recordset): one statement, and
+      // JSON.stringify does the quoting (node-postgres's array literals quote in JavaScript).
       if (batch.runs.length > 0) {
-        const r = batch.runs;
         await client.query(
           `INSERT INTO runs (probe, location, shard, at, verdict, figure, headline, phases)
            SELECT probe, $1, $2, at, verdict, figure, headline, phases
-           FROM unnest($3::text[], $4::bigint[], $5::text[], $6::float8[], $7::text[], $8::text[]) AS r(probe, at, verdict, figure, headline, phases)`,
-          [location, shard, r.map((x) => x.probe), r.map((x) => x.at), r.map((x) => x.verdict), r.map((x) => x.figure), r.map((x) => x.headline), r.map((x) => x.phases)],
+           FROM json_to_recordset($3::json) AS r(probe text, at bigint, verdict text, figure float8, headline text, phases text)`,
+          [location, shard, JSON.stringify(batch.runs)],
         );
       }
       if (batch.buckets.length > 0) {
-        const b = batch.buckets;
         await client.query(
           `INSERT INTO aggregates (probe, location, span, start, shard, runs, ok, degraded, failed, down_ms, p50, p95, p99, sketch)
            SELECT probe, $1, span, start, $2, runs, ok, degraded, failed, down_ms, p50, p95, p99, sketch
-           FROM unnest($3::text[], $4::text[], $5::bigint[], $6::int[], $7::int[], $8::int[], $9::int[], $10::bigint[], $11::float8[], $12::float8[], $13::float8[], $14::text[])
-             AS b(probe, span, start, runs, ok, degraded, failed, down_ms, p50, p95, p99, sketch)
+           FROM json_to_recordset($3::json)
+             AS b(probe text, span text, start bigint, runs int, ok int, degraded int, failed int, down_ms bigint, p50 float8, p95 float8, p99 float8, sketch text)
            ON CONFLICT (probe, span, start, location) DO UPDATE SET shard = excluded.shard, runs = excluded.runs, ok = excluded.ok,
              degraded = excluded.degraded, failed = excluded.failed, down_ms = excluded.down_ms, p50 = excluded.p50, p95 = excluded.p95,
              p99 = excluded.p99, sketch = excluded.sketch`,
-          [location, shard, ...(['probe', 'span', 'start', 'runs', 'ok', 'degraded', 'failed', 'down_ms', 'p50', 'p95', 'p99', 'sketch'] as const).map((key) => b.map((x) => x[key]))],
+          [location, shard, JSON.stringify(batch.buckets)],
         );
       }
       const ids: number[] = [];
@@ -126,14 +127,13 @@ export class PostgresBackend implements Backend {
         } else await client.query('UPDATE incidents SET ended_at = $1, duration_ms = $2, cause = $3, timeline = $4 WHERE id = $5', [i.ended_at, i.duration_ms, i.cause, i.timeline, i.id]);
       }
       if (batch.probes.length > 0) {
-        const p = batch.probes;
         await client.query(
           `INSERT INTO probes (probe, location, shard, kind, last_at, verdict, figure, headline)
            SELECT probe, $1, $2, kind, last_at, verdict, figure, headline
-           FROM unnest($3::text[], $4::text[], $5::bigint[], $6::text[], $7::float8[], $8::text[]) AS p(probe, kind, last_at, verdict, figure, headline)
+           FROM json_to_recordset($3::json) AS p(probe text, kind text, last_at bigint, verdict text, figure float8, headline text)
            ON CONFLICT (probe, location) DO UPDATE SET shard = excluded.shard, kind = excluded.kind, last_at = excluded.last_at,
              verdict = excluded.verdict, figure = excluded.figure, headline = excluded.headline WHERE excluded.last_at >= probes.last_at`,
-          [location, shard, ...(['probe', 'kind', 'last_at', 'verdict', 'figure', 'headline'] as const).map((key) => p.map((x) => x[key]))],
+          [location, shard, JSON.stringify(batch.probes)],
         );
       }
       await client.query('COMMIT');

@@ -391,7 +391,8 @@ export class HistoryStore {
     this.pending = [];
     this.writing = runs;
     this.bucketsWriting = new Set(buckets.map((b) => b.bucket));
-    this.finished = this.finished.filter((f) => !buckets.includes(f));
+    const inBatch = new Set(buckets);
+    this.finished = this.finished.filter((f) => !inBatch.has(f));
     for (const { bucket } of buckets) bucket.dirty = false;
     for (const i of incidents) i.dirty = false;
     for (const p of probes) p.lastDirty = false;
@@ -403,7 +404,7 @@ export class HistoryStore {
       this.writing = [];
       this.bucketsWriting = new Set();
       this.bound();
-      this.finished = [...finished.filter((f) => buckets.includes(f)), ...this.finished];
+      this.finished = [...finished.filter((f) => inBatch.has(f)), ...this.finished];
       for (const { bucket } of buckets) bucket.dirty = true;
       for (const i of incidents) i.dirty = true;
       for (const p of probes) p.lastDirty = true;
