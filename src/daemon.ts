@@ -22,7 +22,8 @@ import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { HeartbeatBook } from './probers/heartbeat/book.js';
 import { judge } from './probers/heartbeat/prober.js';
 import { runProbe } from './probers/run-probe.js';
-import type { ProbeResult } from './probers/types.js';
+import { Chromium } from './probers/browser/chromium.js';
+import type { ProbeResult, Screenshot } from './probers/types.js';
 import { ResourceMonitor } from './resources/monitor.js';
 import { fanOut, type ResultSink } from './results/fan-out.js';
 import { History } from './results/history.js';
@@ -172,7 +173,7 @@ export class Daemon {
         return { alerts: this.alerting.alerts(), silences: this.alerting.silences(), receivers, warning: receivers.length === 0 ? NO_RECEIVER : undefined };
       },
     });
-    this.site = new StatusSite({ ...documents, location: () => this.config.settings.location, now: () => clock.now() });
+    this.site = new StatusSite({ ...documents, location: () => this.config.settings.location, now: () => clock.now(), screenshot: (name) => this.screenshots.get(name) });
     // Where each result goes, in order. Health comes last but one: it sees what was recorded,
     // and the status page shows the state it left.
     this.record = fanOut([(r) => this.metrics.recordResult(r), (r) => this.history.add(r), (r) => this.keep(r), (r) => logResult(this.logger, r), (r) => this.health.observe(r), (r) => this.site.live.changed(r.probe)], this.logger);
@@ -309,7 +310,7 @@ export class Daemon {
     this.specs = new Map(config.probes.map((spec) => [spec.name, previous.get(spec.name)?.fingerprint === spec.fingerprint ? (previous.get(spec.name) as ProbeSpec) : spec]));
     // A probe that is gone, or now of another kind, leaves no series (or results) behind.
     const gone = new Set([...previous].filter(([name, was]) => this.specs.get(name)?.kind !== was.kind).map(([name]) => name));
-    for (const name of gone) this.history.forget(name);
+    for (const name of gone) (this.history.forget(name), this.screenshots.delete(name));
     await this.metrics.forgetProbes(gone);
     await this.metrics.declareProbes(config.probes);
     this.health.configure(config.settings.detect, config.probes);
@@ -332,7 +333,7 @@ export class Daemon {
       schedule: spec.schedule,
       timeoutMs: spec.timeoutMs,
       run: async ({ slot, startedAt, signal }) => {
-        const result = this.resources.judge(await runProbe(spec, { signal, runId: randomUUID(), redact: this.redact, pings: (name) => this.heartbeats.get(name), now: () => this.options.clock.now() }, { slot, startedAt }));
+        const result = this.resources.judge(await runProbe(spec, { signal, runId: randomUUID(), redact: this.redact, pings: (name) => this.heartbeats.get(name), now: () => this.options.clock.now(), browser: this.browser, screenshot: (shot) => this.screenshots.set(shot.probe, shot) }, { slot, startedAt }));
         // A run that outlived its probe's removal (or was cut short by shutdown) is not recorded.
         if (this.specs.get(spec.name) !== spec) return;
         if (!result.ok && result.failure.code === 'inconclusive' && this.state === 'stopping') return;
@@ -408,6 +409,12 @@ export class Daemon {
 
   private historyRefused = false;
 
+  /** The shared Chromium, started by the first browser run (never without browser probes). */
+  private chromium: Chromium | undefined;
+  private readonly browser = (): Chromium => (this.chromium ??= new Chromium(this.config.settings.browser));
+  /** The newest failed or degraded browser leg's screenshot of each probe. */
+  private readonly screenshots = new Map<string, Screenshot>();
+
   /** Into the history store, or into the backlog while it cannot be opened. */
   private toStore(write: (store: HistoryStore) => void): void {
     if (this.store) return write(this.store);
@@ -478,6 +485,7 @@ export class Daemon {
       else if (closed instanceof Error) this.logger.error({ err: closed }, 'cannot write the last history batch');
       else if (closed.unwritten > 0) this.logger.error({ unwritten: closed.unwritten, problem: store.health().problem }, 'the last history batch could not be written: these runs are lost');
     }
+    await this.chromium?.close();
     this.site.close();
     if (this.server.listening) await new Promise<void>((resolve) => (this.server.close(() => resolve()), this.server.closeAllConnections()));
     this.state = 'stopped';

@@ -1,5 +1,6 @@
 // The subcommands. Each takes what it needs (argv is parsed in main.ts) and returns an exit code.
 import { randomBytes, randomUUID } from 'node:crypto';
+import { Chromium } from '../probers/browser/chromium.js';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -71,7 +72,11 @@ export async function probe(args: ConfigArgs & { name: string; json: boolean }, 
   const startedAt = Date.now();
   const controller = new AbortController();
   const deadline = setTimeout(() => controller.abort(deadlineReason(spec.timeoutMs)), spec.timeoutMs);
-  const result = await runProbe(spec, { signal: controller.signal, runId: randomUUID(), redact }, { slot: startedAt, startedAt }).finally(() => clearTimeout(deadline));
+  // A browser step starts its own Chromium for this one run.
+  let chromium: Chromium | undefined;
+  const browser = () => (chromium ??= new Chromium({ maxPages: 1, executable: loaded.config.settings.browser.executable }));
+  const result = await runProbe(spec, { signal: controller.signal, runId: randomUUID(), redact, browser }, { slot: startedAt, startedAt }).finally(() => clearTimeout(deadline));
+  await chromium?.close();
   io.out(args.json ? JSON.stringify(redactDeep(result, redact), null, 2) : redact(formatResult(result, targetOf(spec))));
   return result.ok ? EXIT.ok : EXIT.failed;
 }

@@ -178,6 +178,15 @@ export const daemonConfigSchema = z.strictObject({
     .strictObject({ maxConcurrent: count(1, 100_000).default(256) })
     .default({ maxConcurrent: 256 }),
   shutdownGrace: duration(0, 10 * 60_000).default(10_000),
+  /** The headless Chromium browser steps and probes share (started only if one runs). */
+  browser: z
+    .strictObject({
+      /** Runs that hold a page at once; the rest wait their turn within their deadline. */
+      maxPages: count(1, 64).default(4),
+      /** The browser binary; the system's chromium (/usr/bin/chromium) when unset. */
+      executable: text(4_096, 'a path to a chromium binary').optional(),
+    })
+    .default({ maxPages: 4 }),
   /** The monitor's own dead-man's switch: while running, the daemon POSTs to this URL every
    * interval (a healthchecks-style service, or another flowprobe's heartbeat endpoint), so
    * someone learns when the monitor itself has died. */

@@ -5,6 +5,8 @@
 //   GET  /api/stream            text/event-stream, ids, Last-Event-ID replay, heartbeats
 //   WS   /ws/alerts?token=JWT   every stored event as JSON; {"type":"ping",…} → pong; {"type":"echo",…} back
 //   GET  /api/dashboard         latest items and counts, refreshed every dashboardRefreshMs
+//   GET  /dashboard             the dashboard page people look at: it renders each event as it
+//                               comes (its own SSE client on /ui/stream), newest first
 //   GET  /api/faults            the fault switch; PUT a patch of it (DEMO_FAULTS), DELETE to mend
 //                               everything, both with "Authorization: Bearer <token>"
 //   POST /oncall                a stand-in pager: flowprobe's webhook notifications are printed
@@ -18,7 +20,7 @@ import { z } from 'zod';
 
 export interface Faults {
   /** Added delay per hop, in ms. */
-  latencyMs: { ingest: number; stream: number; ws: number; dashboard: number };
+  latencyMs: { ingest: number; stream: number; ws: number; dashboard: number; ui: number };
   /** Share of events (0..1) not delivered to streams and sockets. */
   dropRate: number;
   /** The SSE stream keeps its connections open but sends nothing. */
@@ -29,20 +31,26 @@ export interface Faults {
   errorRate: number;
   /** The dashboard stops refreshing. */
   staleDashboard: boolean;
+  /** The dashboard page stops updating (its stream goes silent); the API stays fresh. */
+  staleUi: boolean;
+  /** The dashboard page logs a console error with every event it renders. */
+  uiErrors: boolean;
   /** One hop alters each event's `value` (adds 1) before passing it on. */
-  corruptHop: 'none' | 'stream' | 'ws' | 'dashboard';
+  corruptHop: 'none' | 'stream' | 'ws' | 'dashboard' | 'ui';
 }
 
 /** What PUT /api/faults accepts: any of the faults, each within its range; nothing else. */
 const hopMs = z.number().int().min(0).max(60_000);
 export const faultPatch = z.strictObject({
-  latencyMs: z.strictObject({ ingest: hopMs, stream: hopMs, ws: hopMs, dashboard: hopMs }).partial().optional(),
+  latencyMs: z.strictObject({ ingest: hopMs, stream: hopMs, ws: hopMs, dashboard: hopMs, ui: hopMs }).partial().optional(),
   dropRate: z.number().min(0).max(1).optional(),
   stallStream: z.boolean().optional(),
   closeSockets: z.boolean().optional(),
   errorRate: z.number().min(0).max(1).optional(),
   staleDashboard: z.boolean().optional(),
-  corruptHop: z.enum(['none', 'stream', 'ws', 'dashboard']).optional(),
+  staleUi: z.boolean().optional(),
+  uiErrors: z.boolean().optional(),
+  corruptHop: z.enum(['none', 'stream', 'ws', 'dashboard', 'ui']).optional(),
 });
 
 export type FaultPatch = z.output<typeof faultPatch>;
@@ -50,21 +58,25 @@ export type FaultPatch = z.output<typeof faultPatch>;
 /** Every fault, how to break with it and what it does — the demo's banner and the 400 answer. */
 export const DEMO_FAULTS: ReadonlyArray<{ name: keyof Faults; breaks: FaultPatch; mends: FaultPatch; effect: string }> = [
   { name: 'errorRate', breaks: { errorRate: 1 }, mends: { errorRate: 0 }, effect: 'ingest and dashboard answer 503 (0..1 of requests)' },
-  { name: 'latencyMs', breaks: { latencyMs: { ws: 300 } }, mends: { latencyMs: { ws: 0 } }, effect: 'one hop is slow (ms per hop: ingest, stream, ws, dashboard; up to 60000)' },
+  { name: 'latencyMs', breaks: { latencyMs: { ws: 300 } }, mends: { latencyMs: { ws: 0 } }, effect: 'one hop is slow (ms per hop: ingest, stream, ws, dashboard, ui; up to 60000)' },
   { name: 'dropRate', breaks: { dropRate: 0.5 }, mends: { dropRate: 0 }, effect: 'events are lost on the stream and the socket (0..1)' },
   { name: 'stallStream', breaks: { stallStream: true }, mends: { stallStream: false }, effect: 'the SSE stream stays open and goes silent' },
   { name: 'closeSockets', breaks: { closeSockets: true }, mends: { closeSockets: false }, effect: 'new stream and socket connections are closed at once' },
   { name: 'staleDashboard', breaks: { staleDashboard: true }, mends: { staleDashboard: false }, effect: 'the dashboard API stops refreshing' },
-  { name: 'corruptHop', breaks: { corruptHop: 'stream' }, mends: { corruptHop: 'none' }, effect: 'one hop alters each event (none, stream, ws, dashboard)' },
+  { name: 'staleUi', breaks: { staleUi: true }, mends: { staleUi: false }, effect: 'the dashboard page stops updating; its API stays fresh' },
+  { name: 'uiErrors', breaks: { uiErrors: true }, mends: { uiErrors: false }, effect: 'the dashboard page logs a console error per event' },
+  { name: 'corruptHop', breaks: { corruptHop: 'stream' }, mends: { corruptHop: 'none' }, effect: 'one hop alters each event (none, stream, ws, dashboard, ui)' },
 ];
 
 export const NO_FAULTS: Faults = {
-  latencyMs: { ingest: 0, stream: 0, ws: 0, dashboard: 0 },
+  latencyMs: { ingest: 0, stream: 0, ws: 0, dashboard: 0, ui: 0 },
   dropRate: 0,
   stallStream: false,
   closeSockets: false,
   errorRate: 0,
   staleDashboard: false,
+  staleUi: false,
+  uiErrors: false,
   corruptHop: 'none',
 };
 
@@ -117,6 +129,7 @@ export async function startDemoService(options: DemoOptions): Promise<DemoServic
   const secret = new TextEncoder().encode(options.jwtSecret);
   const events: DemoEvent[] = [];
   const streams = new Set<http.ServerResponse>();
+  const pages = new Set<http.ServerResponse>();
   const sockets = new Set<WebSocket>();
   let nextId = 1;
   let faults: Faults = structuredClone(NO_FAULTS);
@@ -144,6 +157,15 @@ export async function startDemoService(options: DemoOptions): Promise<DemoServic
       later(faults.latencyMs.stream, () => {
         stamp(event, 'streamAt');
         streams.forEach((res) => writeEvent(res, sent));
+      });
+    }
+    if (!faults.staleUi) {
+      const shown = at('ui', event);
+      later(faults.latencyMs.ui, () => {
+        for (const res of pages) {
+          res.write(`data: ${JSON.stringify(shown)}\n\n`);
+          if (faults.uiErrors) res.write(`event: ui-error\ndata: could not render the chart for event ${shown.id}\n\n`);
+        }
       });
     }
     if (!dropped()) {
@@ -186,6 +208,16 @@ export async function startDemoService(options: DemoOptions): Promise<DemoServic
       case 'GET /api/dashboard':
         if (faults.errorRate > 0 && random() < faults.errorRate) return later(faults.latencyMs.dashboard, () => json(res, 503, { error: 'dashboard unavailable' }));
         return later(faults.latencyMs.dashboard, () => json(res, 200, dashboard));
+      case 'GET /dashboard':
+        return text(res, 'text/html; charset=utf-8', DASHBOARD_HTML);
+      case 'GET /dashboard.js':
+        return text(res, 'text/javascript; charset=utf-8', DASHBOARD_JS);
+      case 'GET /ui/stream':
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+        res.write('retry: 1000\n\n');
+        pages.add(res);
+        res.on('close', () => pages.delete(res));
+        return;
       case 'GET /api/faults':
         return json(res, 200, faults);
       case 'GET /api/hop-times':
@@ -300,7 +332,7 @@ export async function startDemoService(options: DemoOptions): Promise<DemoServic
     hopTimes: (marker) => hops.get(marker),
     async close() {
       intervals.forEach(clearInterval);
-      for (const res of streams) res.destroy();
+      for (const res of [...streams, ...pages]) res.destroy();
       for (const ws of sockets) ws.terminate();
       wss.close();
       await new Promise<void>((resolve) => {
@@ -313,6 +345,49 @@ export async function startDemoService(options: DemoOptions): Promise<DemoServic
 
 function writeEvent(res: http.ServerResponse, event: DemoEvent): void {
   res.write(`id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+}
+
+/** The dashboard page: no framework, no inline script (its own CSP allows only itself). */
+const DASHBOARD_HTML = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>demo dashboard</title>
+<meta http-equiv="content-security-policy" content="default-src 'self'; img-src 'self' data:">
+<link rel="icon" href="data:,">
+</head><body>
+<h1>Live events</h1>
+<p id="status" data-state="connecting">connecting…</p>
+<p><label><input type="checkbox" id="live" checked> live</label> <label>filter <input id="filter" placeholder="marker"></label></p>
+<ul id="events"></ul>
+<script src="/dashboard.js"></script>
+</body></html>
+`;
+
+const DASHBOARD_JS = `'use strict';
+const list = document.getElementById('events');
+const live = document.getElementById('live');
+const filter = document.getElementById('filter');
+const status = document.getElementById('status');
+const stream = new EventSource('/ui/stream');
+stream.onopen = () => { status.dataset.state = 'live'; status.textContent = 'live'; };
+stream.onerror = () => { status.dataset.state = 'reconnecting'; status.textContent = 'reconnecting…'; };
+stream.onmessage = (message) => {
+  const event = JSON.parse(message.data);
+  if (!live.checked || (filter.value && !String(event.marker || '').includes(filter.value))) return;
+  const item = document.createElement('li');
+  item.setAttribute('data-marker', event.marker || '');
+  item.append(document.createTextNode((event.marker || event.type) + ' '));
+  const value = document.createElement('span');
+  value.setAttribute('data-value', '');
+  value.textContent = String(event.value);
+  item.append(value);
+  list.prepend(item);
+  while (list.children.length > 50) list.lastElementChild.remove();
+};
+stream.addEventListener('ui-error', (message) => console.error('dashboard: ' + message.data));
+`;
+
+function text(res: http.ServerResponse, type: string, body: string): void {
+  res.writeHead(200, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+  res.end(body);
 }
 
 function json(res: http.ServerResponse, status: number, body: unknown): void {

@@ -6,6 +6,7 @@ import type { Details } from './kinds.js';
 import type { TlsReport } from './tls-report.js';
 import type { Remote } from './connect.js';
 import type { PingRecord } from './heartbeat/book.js';
+import type { Chromium } from './browser/chromium.js';
 
 export const FAILURE_CODES = [
   'timeout',
@@ -20,6 +21,7 @@ export const FAILURE_CODES = [
   'missed',
   'closed',
   'handshake',
+  'browser',
   'inconclusive',
   'internal',
 ] as const;
@@ -103,6 +105,19 @@ export interface ProbeContext {
   /** The daemon's clock (epoch ms), for a prober that judges times the daemon recorded
    * (heartbeats); Date.now outside the daemon. */
   now?: () => number;
+  /** The shared headless Chromium (browser steps and probes); absent where none may start. */
+  browser?: () => Chromium;
+  /** Keeps a failed or degraded browser leg's screenshot (one per probe, the newest). */
+  screenshot?: (shot: Screenshot) => void;
+}
+
+/** A page as a browser leg saw it when it failed or was degraded. */
+export interface Screenshot {
+  probe: string;
+  runId: string;
+  leg: string;
+  at: number;
+  jpeg: Buffer;
 }
 
 /** What a prober measured; run-probe stamps it with probe, slot and timing. */

@@ -58,6 +58,7 @@ span.verdict-degraded, tr.verdict-degraded td.headline { color: var(--degraded);
 .filter label { margin-right: 1em; }
 .timeline-state { font-weight: bold; }
 p.warning { padding: .5em 1em; border: 1px solid var(--degraded); border-radius: 4px; color: var(--degraded); font-weight: bold; }
+img.screenshot { max-width: 100%; height: auto; border: 1px solid var(--muted); }
 .timeline-undelivered { color: var(--degraded); }
 tr.expired { color: var(--muted); }
 `;

@@ -267,7 +267,7 @@ function Row({ p, location, days }: { p: ProbeSummary; location: string; days: R
   );
 }
 
-export function probePage(doc: ProbeDocument, location: string, since: number, history: ProbeHistory | Unreadable | undefined, now: number, health: StoreHealth | undefined): string {
+export function probePage(doc: ProbeDocument, location: string, since: number, history: ProbeHistory | Unreadable | undefined, now: number, health: StoreHealth | undefined, screenshot?: { leg: string; at: number; runId: string }): string {
   return page(
     <Layout title={`${doc.name} · flowprobe`} live={`/events?page=probe&probe=${encodeURIComponent(doc.name)}`} since={since}>
       <p class="crumbs">
@@ -287,6 +287,17 @@ export function probePage(doc: ProbeDocument, location: string, since: number, h
       <StoreNote health={health} />
       <HistoryOf history={history} probe={doc.name} label={doc.main.label} now={now} part="head" />
       <ProbeLive doc={doc} />
+      {screenshot && (
+        <section id="screenshot">
+          <h2>The page when a browser leg last failed or was degraded</h2>
+          <p class="meta">
+            leg {screenshot.leg}, <Ago at={screenshot.at} /> (run {screenshot.runId})
+          </p>
+          <a href={`${probeHref(doc.name)}/screenshot.jpg`}>
+            <img class="screenshot" src={`${probeHref(doc.name)}/screenshot.jpg?run=${encodeURIComponent(screenshot.runId)}`} alt={`the page of leg ${screenshot.leg} as the browser saw it when the leg failed or was degraded`} width={640} height={400} />
+          </a>
+        </section>
+      )}
       <HistoryOf history={history} probe={doc.name} label={doc.main.label} now={now} part="body" />
     </Layout>,
   );

@@ -9,6 +9,7 @@ import { ASSETS } from './assets.js';
 import { LiveHub, type Patch, type Topic } from './live.js';
 import { alertsPage, countsHtml, fleetProbePage, incidentsPage, notFoundPage, overviewPage, probeLiveHtml, probePage, rowHtml, type DaysOf, type Filter } from './pages.js';
 import type { IncidentFilter } from './history.js';
+import type { Screenshot } from '../probers/types.js';
 
 export interface SiteSource {
   summary(): StatusSummary;
@@ -18,6 +19,8 @@ export interface SiteSource {
   alerts(): AlertsDocument;
   location(): string;
   now(): number;
+  /** The probe's newest failed or degraded browser leg, as the page looked. */
+  screenshot(name: string): Screenshot | undefined;
 }
 
 /** No inline script or style runs: even text that escaped escaping could not execute. */
@@ -54,12 +57,21 @@ export class StatusSite {
       return (this.html(res, 200, incidentsPage(incidents, filter, this.source.location(), INCIDENTS_SHOWN, store.health())), true);
     }
     if (pathname === '/alerts') return (this.html(res, 200, alertsPage(this.source.alerts(), this.source.location(), this.source.now())), true);
+    const shot = /^\/probes\/([^/]+)\/screenshot\.jpg$/.exec(pathname);
+    if (shot) {
+      const found = this.source.screenshot(safeDecode(shot[1] as string) ?? '');
+      if (!found) return (send(res, 404, 'text/plain', 'no screenshot: one is kept when a browser leg fails or is degraded\n'), true);
+      res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': found.jpeg.length, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', 'x-flowprobe-leg': found.leg, 'x-flowprobe-run': found.runId });
+      res.end(found.jpeg);
+      return true;
+    }
     if (pathname.startsWith('/probes/')) {
       const name = safeDecode(pathname.slice('/probes/'.length));
       const doc = name === undefined ? undefined : this.source.probe(name);
       if (doc) {
         const history = await store.history(doc.name, this.source.location()).catch((error: unknown) => unreadable(error));
-        return (this.html(res, 200, probePage(doc, this.source.location(), this.live.eventId, history, this.source.now(), store.health())), true);
+        const screenshot = this.source.screenshot(doc.name);
+        return (this.html(res, 200, probePage(doc, this.source.location(), this.live.eventId, history, this.source.now(), store.health(), screenshot && { leg: screenshot.leg, at: screenshot.at, runId: screenshot.runId })), true);
       }
       // A probe another daemon of the fleet runs: its history from the store.
       const location = url.searchParams.get('location');

@@ -32,6 +32,21 @@ export interface FlowDetail {
   /** Hops whose marker never came: how long each waited after the injection was accepted. */
   waited?: Record<string, number>;
   polls: number;
+  /** Each browser leg's page: its load (navigation to the load event), and what went wrong in
+   * it during the run (console errors, uncaught exceptions, failed requests; at most 20 each). */
+  pages?: Record<string, BrowserPageReport>;
+}
+
+export interface BrowserPageReport {
+  url: string;
+  loadMs: number | undefined;
+  consoleErrors: string[];
+  exceptions: string[];
+  failedRequests: string[];
+  /** Counted beyond the 20 listed. */
+  more: number;
+  /** A screenshot was kept (GET /probes/NAME/screenshot.jpg). */
+  screenshot: boolean;
 }
 
 const series = (registers: Registry[]) => ({
@@ -46,9 +61,9 @@ export const flowKind: Kind<'flow', ReturnType<typeof series>> = {
     figure: (d, figure) => (figure.name === 'total' ? d.totalMs : figure.name === 'leg' ? d.legs[figure.leg] : undefined),
     emptyDetail: () => ({ kind: 'flow', legs: {}, legsFromSend: {}, totalMs: undefined, injected: false, unfinished: [], polls: 0 }),
     main: { figure: { name: 'total' }, label: 'end to end' },
-    target: (spec) => `flow ${spec.steps.map((s) => ('inject' in s ? 'inject' : 'await' in s ? `→ ${s.await.on}` : `→ ${s.poll.name}`)).join(' ')}`,
+    target: (spec) => `flow ${spec.steps.map((s) => ('inject' in s ? 'inject' : 'await' in s ? `→ ${s.await.on}` : 'poll' in s ? `→ ${s.poll.name}` : `→ ${s.browser.name} (browser)`)).join(' ')}`,
     figures: (spec) => {
-      const legs = (spec.steps ?? []).flatMap((step) => ('await' in step ? [`leg.${step.await.on}`] : 'poll' in step ? [`leg.${step.poll.name}`] : []));
+      const legs = (spec.steps ?? []).flatMap((step) => ('await' in step ? [`leg.${step.await.on}`] : 'poll' in step ? [`leg.${step.poll.name}`] : 'browser' in step ? [`leg.${step.browser.name}`] : []));
       const inject = (spec.steps ?? []).some((step) => 'inject' in step) ? ['leg.inject'] : [];
       return ['duration', 'total', ...inject, ...legs, ...((spec.watch ?? []).length > 0 ? CONNECTION_PHASES : [])];
     },
@@ -69,6 +84,10 @@ export const flowKind: Kind<'flow', ReturnType<typeof series>> = {
       return [
         `flow: legs ${legs.length ? legs.join(' · ') : '-'} (after the injection was accepted) · ${total} · ${d.polls} poll(s)${d.injected ? '' : ' · nothing injected'}`,
         ...(d.unfinished.length ? [`      unfinished: ${d.unfinished.join(', ')}`] : []),
+        ...Object.entries(d.pages ?? {}).flatMap(([leg, p]) => [
+          `      page ${leg}: loaded in ${ms(p.loadMs)} · ${p.consoleErrors.length + p.exceptions.length} console error(s) · ${p.failedRequests.length} failed request(s)${p.more ? ` (+${p.more} more)` : ''}${p.screenshot ? ' · screenshot kept' : ''}`,
+          ...[...p.exceptions.map((e) => `exception: ${e}`), ...p.consoleErrors.map((e) => `console: ${e}`), ...p.failedRequests.map((e) => `request: ${e}`)].slice(0, 10).map((line) => `        ${line}`),
+        ]),
       ];
     },
     declare: () => undefined,

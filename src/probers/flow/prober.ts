@@ -8,7 +8,9 @@ import type { JsonExpectation, JsonScalar } from '../../config/assertions.js';
 import type { JsonPath } from '../../config/fields.js';
 import { request, type Dispatcher } from 'undici';
 import type { ProbeSpec } from '../../config/schema.js';
-import type { FlowStep, FlowWatcher } from './schema.js';
+import type { Page } from 'playwright-core';
+import type { BrowserStep, FlowStep, FlowWatcher } from './schema.js';
+import { browserFailure } from '../browser/chromium.js';
 import { formatDuration } from '../../config/units.js';
 import { check, checkLimit, checkStatus, failureFromChecks, limitChecks } from '../checks.js';
 import { readEventStream, streamRefusal } from '../event-stream.js';
@@ -16,7 +18,7 @@ import { classifyError } from '../classify-error.js';
 import { stageOf, timedAgent, type Timeline } from '../connect.js';
 import { delay, Inbox, isFailure, matches, parseJson, renderValue, substitute, type Captured, type Vars } from '../messages.js';
 import type { CheckResult, Failure, ProbeContext, ProberOutcome } from '../types.js';
-import type { FlowDetail } from './kind.js';
+import type { BrowserPageReport, FlowDetail } from './kind.js';
 import { openMqtt } from '../mqtt-client.js';
 import { authFor, connectWebSocket } from '../ws-client.js';
 
@@ -24,6 +26,14 @@ interface Watch {
   name: string;
   inbox: Inbox;
   close(): void;
+}
+
+/** A browser step's page, opened (and its actions done) before anything is injected. */
+interface PageWatch {
+  step: BrowserStep;
+  page: Page;
+  report: BrowserPageReport;
+  close(): Promise<void>;
 }
 
 interface FlowState {
@@ -49,16 +59,147 @@ export async function probeFlow(spec: ProbeSpec<'flow'>, ctx: ProbeContext): Pro
     checks: [],
   };
   const watches: Watch[] = [];
+  const pages: PageWatch[] = [];
+  const deadline = performance.now() + spec.timeoutMs;
   try {
-    const failure = (await openWatchers(spec, ctx, timeline, watches)) ?? (await runSteps(spec, ctx, watches, state));
+    const failure = (await openWatchers(spec, ctx, timeline, watches)) ?? (await openPages(spec, ctx, state, pages, deadline)) ?? (await runSteps(spec, ctx, watches, state, pages));
     // An end-to-end time only for a flow that reached its end: a failed one has none to show.
-    if (failure) return { failure, phases: timeline.phases, tls: timeline.tls, checks: [...state.checks, ...latencyChecks(spec, state.detail)], detail: state.detail };
+    if (failure) {
+      const checks = [...state.checks, ...latencyChecks(spec, state.detail)];
+      await keepScreenshots(pages, ctx, spec, state, checks, true);
+      return { failure, phases: timeline.phases, tls: timeline.tls, checks, detail: state.detail };
+    }
     state.detail.totalMs = maxOf(Object.values(state.detail.legsFromSend));
     state.checks.push(...latencyChecks(spec, state.detail));
-    return { failure: failureFromChecks(state.checks), phases: timeline.phases, tls: timeline.tls, checks: state.checks, detail: state.detail };
+    const failed = failureFromChecks(state.checks);
+    await keepScreenshots(pages, ctx, spec, state, state.checks, failed !== undefined);
+    return { failure: failed, phases: timeline.phases, tls: timeline.tls, checks: state.checks, detail: state.detail };
   } finally {
     for (const watch of watches) watch.close();
+    await Promise.all(pages.map((p) => p.close()));
   }
+}
+
+const LISTED = 20;
+const MAX_SCREENSHOT_BYTES = 512 * 1024;
+
+/** Opens each browser step's page before anything is injected (like a watcher, so its leg is
+ * delivery and render, not page load), loads it, and does its actions as a user would. */
+async function openPages(spec: ProbeSpec<'flow'>, ctx: ProbeContext, state: FlowState, pages: PageWatch[], deadline: number): Promise<Failure | undefined> {
+  const steps = spec.steps.flatMap((s) => ('browser' in s ? [s.browser] : []));
+  if (steps.length === 0) return undefined;
+  const chromium = ctx.browser?.();
+  if (!chromium) return { code: 'browser', message: 'browser steps need the daemon\'s shared Chromium (they run in the daemon and in flowprobe probe)' };
+  for (const step of steps) {
+    const url = substitute(step.url, state.vars);
+    const cookies = step.cookies && Object.entries(step.cookies).map(([name, value]) => ({ name, value, url }));
+    const opened = await chromium.page(ctx.signal, { headers: step.headers, cookies });
+    if ('failure' in opened) return prefix(`browser ${step.name}`, opened.failure);
+    const report: BrowserPageReport = { url: ctx.redact(url), loadMs: undefined, consoleErrors: [], exceptions: [], failedRequests: [], more: 0, screenshot: false };
+    const watch: PageWatch = { step, page: opened.page, report, close: opened.close };
+    pages.push(watch);
+    (state.detail.pages ??= {})[step.name] = report;
+    const note = (list: string[], line: string) => (list.length < LISTED ? list.push(ctx.redact(line).slice(0, 300)) : report.more++);
+    const { page } = opened;
+    page.on('console', (m) => m.type() === 'error' && note(report.consoleErrors, m.text()));
+    page.on('pageerror', (e) => note(report.exceptions, e.message));
+    page.on('requestfailed', (r) => note(report.failedRequests, `${r.method()} ${r.url()}: ${r.failure()?.errorText ?? 'failed'}`));
+    page.on('response', (r) => r.status() >= 400 && note(report.failedRequests, `${r.request().method()} ${r.url()}: status ${r.status()}`));
+    const left = () => Math.max(1, Math.ceil(deadline - performance.now()));
+    const loading = performance.now();
+    try {
+      await untilAborted(page.goto(url, { waitUntil: 'load', timeout: left() }), ctx.signal);
+    } catch (error) {
+      return prefix(`browser ${step.name}`, browserFailure(error, `loaded ${ctx.redact(url)}`));
+    }
+    report.loadMs = performance.now() - loading;
+    for (const [i, action] of step.actions.entries()) {
+      try {
+        if ('click' in action) await untilAborted(page.locator(action.click).first().click({ timeout: left() }), ctx.signal);
+        else if ('select' in action) for (const [selector, value] of Object.entries(action.select)) await untilAborted(page.locator(selector).first().selectOption(substitute(value, state.vars), { timeout: left() }), ctx.signal);
+        else for (const [selector, value] of Object.entries(action.type)) await untilAborted(page.locator(selector).first().fill(substitute(value, state.vars), { timeout: left() }), ctx.signal);
+      } catch (error) {
+        return prefix(`browser ${step.name}: action ${i + 1} (${Object.keys(action)[0]})`, browserFailure(error, 'did it'));
+      }
+    }
+    if (step.ready !== undefined) {
+      try {
+        await untilAborted(page.locator(step.ready).first().waitFor({ state: 'visible', timeout: left() }), ctx.signal);
+      } catch (error) {
+        const failure = browserFailure(error, `waited for ${step.ready}`);
+        return failure.code === 'timeout' ? { code: 'timeout', message: `browser ${step.name}: the page never got ready (${step.ready} not visible before the deadline; nothing injected)` } : prefix(`browser ${step.name}`, failure);
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Waits for the marker to be visible on the page; its leg ends there. Then what the element
+ * shows is compared with what was sent, and the page's own figures are checked. */
+async function awaitPage(step: BrowserStep, spec: ProbeSpec<'flow'>, ctx: ProbeContext, pages: PageWatch[], state: FlowState): Promise<Failure | undefined> {
+  const { page, report } = pages.find((p) => p.step === step) as PageWatch;
+  const text = substitute(step.waitFor.text, state.vars);
+  const marker = page.locator(step.waitFor.selector).filter({ hasText: text }).first();
+  try {
+    await untilAborted(marker.waitFor({ state: 'visible', timeout: Math.max(1, Math.ceil(remaining(step.within, state))) }), ctx.signal);
+  } catch (error) {
+    const failure = browserFailure(error, `waited for ${step.waitFor.selector}`);
+    if (failure.code !== 'timeout') {
+      missed(step.name, step.within, spec, state, failure.message);
+      return prefix(`leg ${step.name}`, failure);
+    }
+    missed(step.name, step.within, spec, state, `not visible in ${formatDuration(waitedSince(state))}`);
+    return { code: 'timeout', message: `leg ${step.name}: marker not visible on the page within ${formatDuration(step.within)} of the injection (${step.waitFor.selector} showing ${JSON.stringify(ctx.redact(text)).slice(0, 80)})` };
+  }
+  arrived(step.name, performance.now(), state);
+  let failure: Failure | undefined;
+  for (const [selector, want] of Object.entries(step.expect.text ?? {})) {
+    const expected = substitute(want, state.vars);
+    const shown = await marker.locator(selector).first().textContent({ timeout: 1_000 }).catch(() => null);
+    const ok = shown !== null && shown.includes(expected);
+    state.checks.push(check(`text ${selector} at ${step.name}`, ok, `contains ${JSON.stringify(expected)}`, shown === null ? 'no such element in the marker\'s' : JSON.stringify(shown.trim().slice(0, 200))));
+    failure ??= ok ? undefined : { code: 'assertion', message: `the page shows ${shown === null ? 'nothing' : JSON.stringify(shown.trim().slice(0, 80))} at ${selector} where ${JSON.stringify(expected)} was sent (leg ${step.name})` };
+  }
+  return failure ?? pageChecks(step, report, state);
+}
+
+/** The page's figures beside their limits: load time, console errors, failed requests. */
+function pageChecks(step: BrowserStep, report: BrowserPageReport, state: FlowState): Failure | undefined {
+  const { expect } = step;
+  const checks: CheckResult[] = [];
+  if (expect.pageLoad !== undefined && report.loadMs !== undefined) checks.push({ ...checkLimit(`page load ${step.name}`, report.loadMs, { fail: expect.pageLoad, degrade: undefined }, 'duration'), headline: report.loadMs > expect.pageLoad ? `page ${step.name} loaded in ${formatDuration(report.loadMs)} > ${formatDuration(expect.pageLoad)}` : undefined } as CheckResult);
+  const errors = report.consoleErrors.length + report.exceptions.length;
+  if (expect.consoleErrors !== undefined) checks.push({ ...check(`console errors at ${step.name}`, errors <= expect.consoleErrors, `<= ${expect.consoleErrors}`, String(errors)), headline: `${errors} console error(s) on page ${step.name} > ${expect.consoleErrors}${[...report.exceptions, ...report.consoleErrors][0] ? `: ${[...report.exceptions, ...report.consoleErrors][0]}` : ''}` });
+  if (expect.failedRequests !== undefined) checks.push({ ...check(`failed requests at ${step.name}`, report.failedRequests.length <= expect.failedRequests, `<= ${expect.failedRequests}`, String(report.failedRequests.length)), headline: `${report.failedRequests.length} failed request(s) on page ${step.name} > ${expect.failedRequests}${report.failedRequests[0] ? `: ${report.failedRequests[0]}` : ''}` });
+  state.checks.push(...checks);
+  return failureFromChecks(checks);
+}
+
+/** A failed or degraded run keeps one screenshot of each page it had open (the probe's newest
+ * replaces the last), capped in size. */
+async function keepScreenshots(pages: PageWatch[], ctx: ProbeContext, spec: ProbeSpec<'flow'>, state: FlowState, checks: CheckResult[], failed: boolean): Promise<void> {
+  if (!ctx.screenshot || pages.length === 0 || (!failed && !checks.some((c) => c.degraded))) return;
+  for (const { page, step, report } of pages) {
+    const jpeg = await page.screenshot({ type: 'jpeg', quality: 60, timeout: 2_000 }).catch(() => undefined);
+    if (!jpeg || jpeg.length > MAX_SCREENSHOT_BYTES) continue;
+    ctx.screenshot({ probe: spec.name, runId: ctx.runId, leg: step.name, at: Date.now(), jpeg });
+    report.screenshot = true;
+    state.detail.pages = { ...state.detail.pages, [step.name]: report };
+    return;
+  }
+}
+
+/** Rejects when the run's signal fires (the deadline, a stop), whatever the browser is doing. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new Error('Timeout 0ms exceeded (the run was cut off)'));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new Error('Timeout exceeded: the run was cut off at its deadline'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => (signal.removeEventListener('abort', onAbort), resolve(value)),
+      (error: unknown) => (signal.removeEventListener('abort', onAbort), reject(error)),
+    );
+  });
 }
 
 /** Opens every watcher at once and waits until each is ready; the first failure ends the run
@@ -152,7 +293,7 @@ async function pump(body: Dispatcher.ResponseData['body'], inbox: Inbox, maxPayl
 /** Injections run in order; the awaits and polls after one wait for it side by side (each is
  * its own hop), so one hop's wait is never counted in another's leg, and when one hop fails the
  * others are still measured and named in the headline. */
-async function runSteps(spec: ProbeSpec<'flow'>, ctx: ProbeContext, watches: Watch[], state: FlowState): Promise<Failure | undefined> {
+async function runSteps(spec: ProbeSpec<'flow'>, ctx: ProbeContext, watches: Watch[], state: FlowState, pages: PageWatch[]): Promise<Failure | undefined> {
   const labels = spec.steps.map(stepLabel);
   for (let index = 0; index < spec.steps.length; ) {
     const step = spec.steps[index] as FlowStep;
@@ -164,7 +305,7 @@ async function runSteps(spec: ProbeSpec<'flow'>, ctx: ProbeContext, watches: Wat
     }
     let end = index;
     while (end < spec.steps.length && !('inject' in (spec.steps[end] as FlowStep))) end++;
-    const outcomes = await waitForHops(spec.steps.slice(index, end), spec, ctx, watches, state);
+    const outcomes = await waitForHops(spec.steps.slice(index, end), spec, ctx, watches, state, pages);
     const failedAt = outcomes.findIndex((f) => f !== undefined);
     if (failedAt >= 0) {
       // Unfinished: the hops whose marker never came, and every step after them. A hop whose
@@ -180,7 +321,7 @@ async function runSteps(spec: ProbeSpec<'flow'>, ctx: ProbeContext, watches: Wat
 
 /** One chain per watcher (awaits on one watcher share its inbox, so they take turns), one per
  * poll; the chains run at once. Outcomes in step order. */
-async function waitForHops(steps: FlowStep[], spec: ProbeSpec<'flow'>, ctx: ProbeContext, watches: Watch[], state: FlowState): Promise<Array<Failure | undefined>> {
+async function waitForHops(steps: FlowStep[], spec: ProbeSpec<'flow'>, ctx: ProbeContext, watches: Watch[], state: FlowState, pages: PageWatch[]): Promise<Array<Failure | undefined>> {
   const outcomes: Array<Failure | undefined> = steps.map(() => undefined);
   const chains = new Map<string, number[]>();
   steps.forEach((step, i) => {
@@ -192,21 +333,21 @@ async function waitForHops(steps: FlowStep[], spec: ProbeSpec<'flow'>, ctx: Prob
     [...chains.values()].map(async (chain) => {
       for (const i of chain) {
         const step = steps[i] as FlowStep;
-        outcomes[i] = 'await' in step ? await awaitMarker(step.await, spec, ctx, watches, state) : 'poll' in step ? await poll(step.poll, spec, ctx, state) : undefined;
+        outcomes[i] = 'await' in step ? await awaitMarker(step.await, spec, ctx, watches, state) : 'poll' in step ? await poll(step.poll, spec, ctx, state) : 'browser' in step ? await awaitPage(step.browser, spec, ctx, pages, state) : undefined;
         if (outcomes[i]) return;
       }
     }),
   );
   // Checks in step order, whichever hop answered first.
   const order = steps.map(hopOf);
-  const hop = (c: CheckResult) => order.indexOf(c.name.replace(/^(integrity|leg) /, ''));
+  const hop = (c: CheckResult) => order.indexOf(c.name.replace(/^(integrity|leg) /, '').replace(/^.* at /, ''));
   const added = state.checks.splice(before).sort((a, b) => hop(a) - hop(b));
   state.checks.push(...added);
   return outcomes;
 }
 
 function hopOf(step: FlowStep): string {
-  return 'await' in step ? step.await.on : 'poll' in step ? step.poll.name : 'inject';
+  return 'await' in step ? step.await.on : 'poll' in step ? step.poll.name : 'browser' in step ? step.browser.name : 'inject';
 }
 
 /** "…; other hops: inject 3ms, alerts 4ms, dashboard 120ms" — what the rest of the flow did. */
@@ -219,6 +360,7 @@ function withOtherHops(failure: Failure, hop: string, state: FlowState): Failure
 function stepLabel(step: FlowStep): string {
   if ('inject' in step) return `inject ${step.inject.method} ${new URL(step.inject.url).pathname}`;
   if ('await' in step) return `await ${step.await.on}`;
+  if ('browser' in step) return `browser ${step.browser.name}`;
   return `poll ${step.poll.name}`;
 }
 

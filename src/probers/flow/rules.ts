@@ -30,6 +30,10 @@ function checkFlowNames(raw: Partial<RawProbeOf<'flow'>>, problems: Problem[]): 
       if (step.poll.name === 'inject' || legs.has(step.poll.name)) problems.push(problem.at(['steps', i, 'poll', 'name'], `expected a leg name of its own, found "${step.poll.name}" (${step.poll.name === 'inject' ? 'the injection\'s leg' : 'another leg'} has it)`));
       legs.add(step.poll.name);
     }
+    if ('browser' in step) {
+      if (step.browser.name === 'inject' || legs.has(step.browser.name) || watchers.includes(step.browser.name)) problems.push(problem.at(['steps', i, 'browser', 'name'], `expected a leg name of its own, found "${step.browser.name}" (another leg or watcher has it)`));
+      legs.add(step.browser.name);
+    }
     if ('inject' in step) legs.add('inject');
   });
   checkFlowTemplates(raw.steps, problems);
@@ -50,7 +54,7 @@ function checkFlowTemplates(steps: ReadonlyArray<Record<string, unknown>>, probl
   let injected = false;
   steps.forEach((step, i) => {
     const [kind, body] = Object.entries(step)[0] ?? [];
-    if ((kind === 'await' || kind === 'poll') && !injected) problems.push(problem.at(['steps', i, kind], `expected an inject step before this ${kind} (nothing would carry the marker it waits for)`));
+    if ((kind === 'await' || kind === 'poll' || kind === 'browser') && !injected) problems.push(problem.at(['steps', i, kind], `expected an inject step before this ${kind} (nothing would carry the marker it waits for)`));
     for (const { keys, text } of stringsIn(body, ['steps', i, kind ?? ''])) {
       for (const [whole, name] of text.matchAll(PLACEHOLDER)) {
         const capture = /^capture\.([A-Za-z0-9_]+)$/.exec(name as string)?.[1];
