@@ -4,9 +4,9 @@
 // error, a user filtering the page first, and Chromium killed in the middle of a run (failed by
 // name, started again for the next run).
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { binaryForSuite } from '../../../test/binaries.js';
+import { chromiumChildren } from '../../../test/browser.js';
 import { flowSpec } from '../../../test/probe-spec.js';
 import { NO_FAULTS, startDemoService, type DemoService } from '../../demo/service.js';
 import { createRedactor } from '../../logging/redact.js';
@@ -17,22 +17,6 @@ import type { FlowDetail } from './kind.js';
 
 const headline = (r: ProbeResult) => (r.ok ? r.verdict : `${r.failure.code}: ${r.failure.message}`);
 const flow = (r: ProbeResult) => r.detail as FlowDetail;
-
-/** Chromium processes this test process started (the browser and its helpers). */
-function chromiumChildren(): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === process.pid && /chrom/i.test(readFileSync(`/proc/${entry}/cmdline`, 'utf8'))) pids.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return pids;
-}
 
 describe('flow: the browser leg, in headless Chromium', () => {
   let demo: DemoService;
@@ -95,7 +79,7 @@ describe('flow: the browser leg, in headless Chromium', () => {
     if (!chromium) return t.skip('chromium is not installed');
     demo.setFaults({ staleUi: true });
     const r = await probe({}, { poll: true });
-    assert.match(headline(r), /^timeout: leg ui: marker not visible on the page within 1\.5s of the injection \(\[data-marker\] showing "ui-run-[^"]+"\) \(inject \S+, dashboard \S+\)$/);
+    assert.match(headline(r), /^timeout: leg ui: marker not visible on the page within 1\.5s of the injection, though the API showed it: the page is stale \(inject \S+, dashboard \S+\)$/);
     assert.ok(flow(r).legs.dashboard !== undefined, 'the API leg arrived');
     assert.deepEqual(flow(r).unfinished, ['browser ui']);
     assert.equal(shots.length, 1, 'the stale page kept');

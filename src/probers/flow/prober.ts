@@ -149,7 +149,10 @@ async function awaitPage(step: BrowserStep, spec: ProbeSpec<'flow'>, ctx: ProbeC
       return prefix(`leg ${step.name}`, failure);
     }
     missed(step.name, step.within, spec, state, `not visible in ${formatDuration(waitedSince(state))}`);
-    return { code: 'timeout', message: `leg ${step.name}: marker not visible on the page within ${formatDuration(step.within)} of the injection (${step.waitFor.selector} showing ${JSON.stringify(ctx.redact(text)).slice(0, 80)})` };
+    // The API the page reads from had it: the page itself is what is stale.
+    const apiShowed = spec.steps.some((s) => 'poll' in s && state.detail.legs[s.poll.name] !== undefined);
+    const what = apiShowed ? ', though the API showed it: the page is stale' : ` (${step.waitFor.selector} showing ${JSON.stringify(ctx.redact(text)).slice(0, 80)})`;
+    return { code: 'timeout', message: `leg ${step.name}: marker not visible on the page within ${formatDuration(step.within)} of the injection${what}` };
   }
   arrived(step.name, performance.now(), state);
   let failure: Failure | undefined;
