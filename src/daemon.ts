@@ -22,7 +22,7 @@ import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { HeartbeatBook } from './probers/heartbeat/book.js';
 import { judge } from './probers/heartbeat/prober.js';
 import { runProbe } from './probers/run-probe.js';
-import { Chromium } from './probers/browser/chromium.js';
+import { Chromium } from './probers/chromium.js';
 import type { ProbeResult, Screenshot } from './probers/types.js';
 import { ResourceMonitor } from './resources/monitor.js';
 import { fanOut, type ResultSink } from './results/fan-out.js';

@@ -1,6 +1,6 @@
 // The subcommands. Each takes what it needs (argv is parsed in main.ts) and returns an exit code.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Chromium } from '../probers/browser/chromium.js';
+import { Chromium } from '../probers/chromium.js';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

@@ -310,3 +310,21 @@ export const mqttSubscription = {
   topics: z.array(mqttTopicFilter).min(1).max(100),
   qos: mqttQos,
 };
+
+// ---- a page in a browser: a flow's browser step and the browser kind ----
+
+/** A CSS selector (Playwright's default engine), as written. */
+export const cssSelector = text(1_000, 'a CSS selector like [data-marker]');
+export const cookieName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,200}$/, { error: 'expected a cookie name (an HTTP token)' });
+
+/** What a user does on the page before the marker is awaited. */
+export const browserAction = z.union(
+  [
+    z.strictObject({ click: cssSelector }),
+    /** Chooses an option (by value or label) of each select element. */
+    z.strictObject({ select: z.record(cssSelector, text(1_000)) }),
+    /** Types into each input (templates such as {{run.id}} allowed). */
+    z.strictObject({ type: z.record(cssSelector, text(10_000)) }),
+  ],
+  { error: 'expected an action: { click: SELECTOR }, { select: { SELECTOR: VALUE } } or { type: { SELECTOR: TEXT } }' },
+);

@@ -10,6 +10,8 @@ import type { Problem } from '../config/diagnostics.js';
 import type { ProbeKind, ProbeSpec, RawProbe } from '../config/schema.js';
 import type { Registry } from 'prom-client';
 import type { SharedSeries } from '../metrics/metrics.js';
+import { browserKind } from './browser/kind.js';
+import { browserProbe } from './browser/schema.js';
 import { dnsKind } from './dns/kind.js';
 import { dnsProbe } from './dns/schema.js';
 import { flowKind } from './flow/kind.js';
@@ -33,7 +35,7 @@ import { websocketKind } from './websocket/kind.js';
 import { websocketProbe } from './websocket/schema.js';
 
 /** Every kind's schema: the probe schema is their union, the kind names theirs. */
-export const PROBE_SCHEMAS = [httpProbe, sseProbe, websocketProbe, flowProbe, tlsProbe, tcpProbe, dnsProbe, grpcProbe, heartbeatProbe, mqttProbe] as const;
+export const PROBE_SCHEMAS = [httpProbe, sseProbe, websocketProbe, flowProbe, tlsProbe, tcpProbe, dnsProbe, grpcProbe, heartbeatProbe, mqttProbe, browserProbe] as const;
 
 /** Each kind's result detail, by kind name: every kind.ts adds its own entry
  * (`declare module '../kinds.js' { interface Details { http: HttpDetail } }`). */
@@ -82,7 +84,7 @@ export interface Kind<K extends ProbeKind, S = unknown> {
   record(probe: string, detail: Details[K], series: S, shared: SharedSeries, phases: Phases): void;
 }
 
-export const KINDS: { [K in ProbeKind]: Kind<K, unknown> } = { http: httpKind, sse: sseKind, websocket: websocketKind, flow: flowKind, tls: tlsKind, tcp: tcpKind, dns: dnsKind, grpc: grpcKind, heartbeat: heartbeatKind, mqtt: mqttKind };
+export const KINDS: { [K in ProbeKind]: Kind<K, unknown> } = { http: httpKind, sse: sseKind, websocket: websocketKind, flow: flowKind, tls: tlsKind, tcp: tcpKind, dns: dnsKind, grpc: grpcKind, heartbeat: heartbeatKind, mqtt: mqttKind, browser: browserKind };
 
 /** The table entry for a kind (TypeScript cannot correlate a spec's kind with its entry alone). */
 export function kindOf<K extends ProbeKind>(kind: K): Kind<K> {

@@ -6,7 +6,7 @@ import type { Details } from './kinds.js';
 import type { TlsReport } from './tls-report.js';
 import type { Remote } from './connect.js';
 import type { PingRecord } from './heartbeat/book.js';
-import type { Chromium } from './browser/chromium.js';
+import type { Chromium } from './chromium.js';
 
 export const FAILURE_CODES = [
   'timeout',

@@ -10,7 +10,7 @@ import { chromiumChildren } from '../../../test/browser.js';
 import { flowSpec } from '../../../test/probe-spec.js';
 import { NO_FAULTS, startDemoService, type DemoService } from '../../demo/service.js';
 import { createRedactor } from '../../logging/redact.js';
-import { Chromium } from '../browser/chromium.js';
+import { Chromium } from '../chromium.js';
 import { runProbe } from '../run-probe.js';
 import type { ProbeResult, Screenshot } from '../types.js';
 import type { FlowDetail } from './kind.js';

@@ -6,6 +6,7 @@ import { RecentQuantiles, RUNS_KEPT } from '../../metrics/recent-quantiles.js';
 import type { Kind } from '../kinds.js';
 import { flowRules } from './rules.js';
 import { CONNECTION_PHASES } from '../types.js';
+import type { BrowserPageReport } from '../browser-page.js';
 
 const ms = (v: number | undefined): string => (v === undefined ? '-' : formatDuration(v));
 
@@ -35,18 +36,6 @@ export interface FlowDetail {
   /** Each browser leg's page: its load (navigation to the load event), and what went wrong in
    * it during the run (console errors, uncaught exceptions, failed requests; at most 20 each). */
   pages?: Record<string, BrowserPageReport>;
-}
-
-export interface BrowserPageReport {
-  url: string;
-  loadMs: number | undefined;
-  consoleErrors: string[];
-  exceptions: string[];
-  failedRequests: string[];
-  /** Counted beyond the 20 listed. */
-  more: number;
-  /** A screenshot was kept (GET /probes/NAME/screenshot.jpg). */
-  screenshot: boolean;
 }
 
 const series = (registers: Registry[]) => ({

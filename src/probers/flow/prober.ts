@@ -10,7 +10,8 @@ import { request, type Dispatcher } from 'undici';
 import type { ProbeSpec } from '../../config/schema.js';
 import type { Page } from 'playwright-core';
 import type { BrowserStep, FlowStep, FlowWatcher } from './schema.js';
-import { browserFailure } from '../browser/chromium.js';
+import { browserFailure } from '../chromium.js';
+import { pageLimitChecks, screenshotOf, untilAborted, watchPage, type BrowserPageReport } from '../browser-page.js';
 import { formatDuration } from '../../config/units.js';
 import { check, checkLimit, checkStatus, failureFromChecks, limitChecks } from '../checks.js';
 import { readEventStream, streamRefusal } from '../event-stream.js';
@@ -18,7 +19,7 @@ import { classifyError } from '../classify-error.js';
 import { stageOf, timedAgent, type Timeline } from '../connect.js';
 import { delay, Inbox, isFailure, matches, parseJson, renderValue, substitute, type Captured, type Vars } from '../messages.js';
 import type { CheckResult, Failure, ProbeContext, ProberOutcome } from '../types.js';
-import type { BrowserPageReport, FlowDetail } from './kind.js';
+import type { FlowDetail } from './kind.js';
 import { openMqtt } from '../mqtt-client.js';
 import { authFor, connectWebSocket } from '../ws-client.js';
 
@@ -80,9 +81,6 @@ export async function probeFlow(spec: ProbeSpec<'flow'>, ctx: ProbeContext): Pro
   }
 }
 
-const LISTED = 20;
-const MAX_SCREENSHOT_BYTES = 512 * 1024;
-
 /** Opens each browser step's page before anything is injected (like a watcher, so its leg is
  * delivery and render, not page load), loads it, and does its actions as a user would. */
 async function openPages(spec: ProbeSpec<'flow'>, ctx: ProbeContext, state: FlowState, pages: PageWatch[], deadline: number): Promise<Failure | undefined> {
@@ -95,16 +93,10 @@ async function openPages(spec: ProbeSpec<'flow'>, ctx: ProbeContext, state: Flow
     const cookies = step.cookies && Object.entries(step.cookies).map(([name, value]) => ({ name, value, url }));
     const opened = await chromium.page(ctx.signal, { headers: step.headers, cookies });
     if ('failure' in opened) return prefix(`browser ${step.name}`, opened.failure);
-    const report: BrowserPageReport = { url: ctx.redact(url), loadMs: undefined, consoleErrors: [], exceptions: [], failedRequests: [], more: 0, screenshot: false };
-    const watch: PageWatch = { step, page: opened.page, report, close: opened.close };
-    pages.push(watch);
-    (state.detail.pages ??= {})[step.name] = report;
-    const note = (list: string[], line: string) => (list.length < LISTED ? list.push(ctx.redact(line).slice(0, 300)) : report.more++);
     const { page } = opened;
-    page.on('console', (m) => m.type() === 'error' && note(report.consoleErrors, m.text()));
-    page.on('pageerror', (e) => note(report.exceptions, e.message));
-    page.on('requestfailed', (r) => note(report.failedRequests, `${r.method()} ${r.url()}: ${r.failure()?.errorText ?? 'failed'}`));
-    page.on('response', (r) => r.status() >= 400 && note(report.failedRequests, `${r.request().method()} ${r.url()}: status ${r.status()}`));
+    const report = watchPage(page, url, ctx.redact);
+    pages.push({ step, page, report, close: opened.close });
+    (state.detail.pages ??= {})[step.name] = report;
     const left = () => Math.max(1, Math.ceil(deadline - performance.now()));
     const loading = performance.now();
     try {
@@ -168,12 +160,7 @@ async function awaitPage(step: BrowserStep, spec: ProbeSpec<'flow'>, ctx: ProbeC
 
 /** The page's figures beside their limits: load time, console errors, failed requests. */
 function pageChecks(step: BrowserStep, report: BrowserPageReport, state: FlowState): Failure | undefined {
-  const { expect } = step;
-  const checks: CheckResult[] = [];
-  if (expect.pageLoad !== undefined && report.loadMs !== undefined) checks.push({ ...checkLimit(`page load ${step.name}`, report.loadMs, { fail: expect.pageLoad, degrade: undefined }, 'duration'), headline: report.loadMs > expect.pageLoad ? `page ${step.name} loaded in ${formatDuration(report.loadMs)} > ${formatDuration(expect.pageLoad)}` : undefined } as CheckResult);
-  const errors = report.consoleErrors.length + report.exceptions.length;
-  if (expect.consoleErrors !== undefined) checks.push({ ...check(`console errors at ${step.name}`, errors <= expect.consoleErrors, `<= ${expect.consoleErrors}`, String(errors)), headline: `${errors} console error(s) on page ${step.name} > ${expect.consoleErrors}${[...report.exceptions, ...report.consoleErrors][0] ? `: ${[...report.exceptions, ...report.consoleErrors][0]}` : ''}` });
-  if (expect.failedRequests !== undefined) checks.push({ ...check(`failed requests at ${step.name}`, report.failedRequests.length <= expect.failedRequests, `<= ${expect.failedRequests}`, String(report.failedRequests.length)), headline: `${report.failedRequests.length} failed request(s) on page ${step.name} > ${expect.failedRequests}${report.failedRequests[0] ? `: ${report.failedRequests[0]}` : ''}` });
+  const checks = pageLimitChecks(step.name, report, step.expect);
   state.checks.push(...checks);
   return failureFromChecks(checks);
 }
@@ -183,26 +170,13 @@ function pageChecks(step: BrowserStep, report: BrowserPageReport, state: FlowSta
 async function keepScreenshots(pages: PageWatch[], ctx: ProbeContext, spec: ProbeSpec<'flow'>, state: FlowState, checks: CheckResult[], failed: boolean): Promise<void> {
   if (!ctx.screenshot || pages.length === 0 || (!failed && !checks.some((c) => c.degraded))) return;
   for (const { page, step, report } of pages) {
-    const jpeg = await page.screenshot({ type: 'jpeg', quality: 60, timeout: 2_000 }).catch(() => undefined);
-    if (!jpeg || jpeg.length > MAX_SCREENSHOT_BYTES) continue;
+    const jpeg = await screenshotOf(page);
+    if (!jpeg) continue;
     ctx.screenshot({ probe: spec.name, runId: ctx.runId, leg: step.name, at: Date.now(), jpeg });
     report.screenshot = true;
     state.detail.pages = { ...state.detail.pages, [step.name]: report };
     return;
   }
-}
-
-/** Rejects when the run's signal fires (the deadline, a stop), whatever the browser is doing. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(new Error('Timeout 0ms exceeded (the run was cut off)'));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new Error('Timeout exceeded: the run was cut off at its deadline'));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => (signal.removeEventListener('abort', onAbort), resolve(value)),
-      (error: unknown) => (signal.removeEventListener('abort', onAbort), reject(error)),
-    );
-  });
 }
 
 /** Opens every watcher at once and waits until each is ready; the first failure ends the run

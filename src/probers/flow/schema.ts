@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { jsonExpectations } from '../../config/assertions.js';
 import { count, headers, jsonPath, size, text, tls as tlsOptions } from '../../config/fields.js';
-import { httpUrl, inRun, jsonBody, KiB, messageMatcher, MiB, mqttSubscription, probeName, scheduleFields, phaseLimits, statusExpectation, wsAuth, wsUrl } from '../../config/probe-fields.js';
+import { browserAction, cookieName, cssSelector, httpUrl, inRun, jsonBody, KiB, messageMatcher, MiB, mqttSubscription, probeName, scheduleFields, phaseLimits, statusExpectation, wsAuth, wsUrl } from '../../config/probe-fields.js';
 
 const legName = z.string().regex(/^[a-z][a-z0-9_-]{0,39}$/, { error: 'expected a short lower-case name like stream or dashboard' });
 
@@ -32,22 +32,6 @@ const flowWatcher = z.union(
   { error: 'expected a watcher: { name, sse: { url } }, { name, websocket: { url } } or { name, mqtt: { url, topics } }' },
 );
 
-/** A CSS selector (Playwright's default engine), as written. */
-const selector = text(1_000, 'a CSS selector like [data-marker]');
-const cookieName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,200}$/, { error: 'expected a cookie name (an HTTP token)' });
-
-/** What a user does on the page before the marker is awaited. */
-const browserAction = z.union(
-  [
-    z.strictObject({ click: selector }),
-    /** Chooses an option (by value or label) of each select element. */
-    z.strictObject({ select: z.record(selector, text(1_000)) }),
-    /** Types into each input (templates such as {{run.id}} allowed). */
-    z.strictObject({ type: z.record(selector, text(10_000)) }),
-  ],
-  { error: 'expected an action: { click: SELECTOR }, { select: { SELECTOR: VALUE } } or { type: { SELECTOR: TEXT } }' },
-);
-
 /** The last leg as people see it: a page opened before the injection (like a watcher), the leg
  * ending when the marker is visible in it. */
 export const browserStep = z.strictObject({
@@ -60,13 +44,13 @@ export const browserStep = z.strictObject({
   actions: z.array(browserAction).max(20).default([]),
   /** Visible once the page is ready for news (its live connection open): awaited, after the
    * actions, before anything is injected. Without it the page is ready at its load event. */
-  ready: selector.optional(),
-  waitFor: z.strictObject({ selector, text: text(1_000).default('{{run.id}}') }),
+  ready: cssSelector.optional(),
+  waitFor: z.strictObject({ selector: cssSelector, text: text(1_000).default('{{run.id}}') }),
   within: inRun(1).default(5_000),
   expect: z
     .strictObject({
       /** Inside the element that shows the marker: each selector's text contains the value. */
-      text: z.record(selector, text(1_000)).optional(),
+      text: z.record(cssSelector, text(1_000)).optional(),
       /** Navigation to the load event, at most. */
       pageLoad: inRun().optional(),
       /** Console errors and uncaught exceptions during the run, at most. */

@@ -6,7 +6,7 @@
 // the runs it was serving, by name, and the next run starts a new one.
 import { existsSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import type { Failure } from '../types.js';
+import type { Failure } from './types.js';
 
 export interface ChromiumOptions {
   /** Runs that hold a page at once; beyond it, runs wait (within their own deadline). */
@@ -153,6 +153,7 @@ export function browserFailure(error: unknown, doing: string): Failure {
   if (/Timeout [\d.]+ms exceeded|Timeout exceeded/i.test(message)) return { code: 'timeout', message: `the browser did not answer in time while it ${doing}` };
   if (/Failed to launch|spawn|ENOENT|EACCES/i.test(message)) return { code: 'browser', message: `Chromium could not be started: ${firstLine(message)}` };
   if (/net::ERR_CONNECTION_REFUSED/.test(message)) return { code: 'connect', message: `${doing}: connection refused` };
+  if (/net::ERR_UNSAFE_PORT/.test(message)) return { code: 'connect', message: `${doing}: the browser refuses this port (a port browsers never connect to, like 9 or 25)` };
   if (/net::ERR_NAME_NOT_RESOLVED/.test(message)) return { code: 'dns', message: `${doing}: the host name does not resolve` };
   if (/net::ERR_CERT|SSL/.test(message)) return { code: 'tls', message: `${doing}: ${firstLine(message).replace(/^.*?(net::ERR_\w+).*$/, 'the certificate was refused ($1)')}` };
   if (/net::ERR_/.test(message)) return { code: 'connect', message: `${doing}: ${firstLine(message).replace(/^.*?(net::ERR_\w+).*$/, '$1')}` };
