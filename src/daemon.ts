@@ -249,6 +249,7 @@ export class Daemon {
     this.selfAlerts.stateLost(unread);
     this.health.start();
     this.store?.start();
+    this.warmBrowser();
     this.state = 'running';
     this.selfHeartbeat.configure(settings.selfHeartbeat);
     const listening = `${this.address.host}:${this.address.port}`;
@@ -294,6 +295,7 @@ export class Daemon {
     this.lastReload = { at, ok: true, problems: [] };
     this.metrics.configLoaded(true, at);
     this.logger.info({ probes: loaded.config.probes.length }, 'configuration reloaded');
+    this.warmBrowser();
     this.warnIfNoReceiver();
     return { ok: true, diagnostics: [] };
   }
@@ -412,6 +414,12 @@ export class Daemon {
   /** The shared Chromium, started by the first browser run (never without browser probes). */
   private chromium: Chromium | undefined;
   private readonly browser = (): Chromium => (this.chromium ??= new Chromium(this.config.settings.browser));
+  /** With a browser probe (or a flow with a browser step) configured, Chromium starts now, not
+   * in the first run's time. */
+  private warmBrowser(): void {
+    if (this.config.probes.some((p) => p.kind === 'browser' || (p.kind === 'flow' && p.steps.some((step) => 'browser' in step)))) this.browser().warm();
+  }
+
   /** The newest failed or degraded browser leg's screenshot of each probe. */
   private readonly screenshots = new Map<string, Screenshot>();
 

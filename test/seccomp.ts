@@ -65,17 +65,19 @@ export function unitFilter(t: TestContext, unit: string): UnitFilter | undefined
   return { allowed: unitAllowList(analyze, unit) };
 }
 
-/** Starts `node main.js run` under the filter with one HTTP probe; resolves once /healthz
+/** Starts `node main.js run` under the filter with one HTTP probe (and, with `browser`, a
+ * browser probe: Chromium under the same filter, as the unit starts it); resolves once /healthz
  * answers and a result was recorded; fails with the daemon's last words if it dies. */
-export async function runsUnderFilter(filter: UnitFilter, node: string, main: string): Promise<void> {
+export async function runsUnderFilter(filter: UnitFilter, node: string, main: string, options: { browser?: boolean } = {}): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'flowprobe-seccomp-'));
   const list = path.join(dir, 'syscalls.txt');
   writeFileSync(list, `${filter.allowed.join('\n')}\n`);
-  const target = await httpServer((_req, res) => res.end('ok'));
+  const target = await httpServer((_req, res) => res.end('<!doctype html><title>ok</title><link rel="icon" href="data:,"><h1>ok</h1>'));
   const port = await closedPort();
   mkdirSync(path.join(dir, 'probes'));
   writeFileSync(path.join(dir, 'flowprobe.yaml'), `listen: 127.0.0.1:${port}\nprobesDir: probes\nstateDir: state\n`);
   writeFileSync(path.join(dir, 'probes', 'a.yaml'), `name: a\nkind: http\nevery: 200ms\ntimeout: 150ms\nurl: ${target.url}/\n`);
+  if (options.browser) writeFileSync(path.join(dir, 'probes', 'page.yaml'), `name: page\nkind: browser\nevery: 3s\ntimeout: 2900ms\nurl: ${target.url}/\nwaitFor: { selector: h1, text: ok }\nexpect: { consoleErrors: 0 }\n`);
   // Not as root: the unit runs as User=flowprobe, and systemd applies the filter after dropping
   // to it. Root is not the same process to a library: SQLite, as root only, hands each new WAL
   // file to the database's owner (fchown, which @privileged takes out). A user namespace in
@@ -94,6 +96,14 @@ export async function runsUnderFilter(filter: UnitFilter, node: string, main: st
     const first = await Promise.race([healthy.then(() => undefined), died]);
     assert.equal(first, undefined, first);
     await waitFor('a probe result', async () => (/flowprobe_probe_runs_total\{probe="a",result="success"[^}]*\} [1-9]/.test(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()) ? true : undefined), 20_000, 100);
+    if (options.browser) {
+      let last = 'no run yet';
+      await waitFor('a good browser run, Chromium under the filter', async () => {
+        const doc = (await (await fetch(`http://127.0.0.1:${port}/api/v1/status?probe=page`)).json()) as { last?: { verdict: string; headline?: string } };
+        if (doc.last) last = `${doc.last.verdict}: ${doc.last.headline ?? ''}`;
+        return doc.last?.verdict === 'ok' ? true : undefined;
+      }, 30_000, 200).catch((error: unknown) => assert.fail(`${(error as Error).message}; the browser probe's last run: ${last}; daemon stderr: ${stderr.slice(-500)}`));
+    }
     // …and written to the history database (SQLite's own syscalls under the filter).
     await waitFor('a run in the history database', async () => {
       const res = await fetch(`http://127.0.0.1:${port}/api/v1/probes/a/history?step=run`);

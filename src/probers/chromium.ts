@@ -86,6 +86,12 @@ export class Chromium {
     }
   }
 
+  /** Starts Chromium now (a daemon with browser probes, at start), so the first run does not
+   * pay for the launch; a failure here is the first run's to report. */
+  warm(): void {
+    this.launched().catch(() => undefined);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     const browser = this.browser;

@@ -43,6 +43,12 @@ describe('systemd unit under its own seccomp filter', () => {
     assert.ok(filter.allowed.length > 100 && filter.allowed.includes('read') && !filter.allowed.includes('reboot'), `${filter.allowed.length} syscalls allowed`);
     await runsUnderFilter(filter, process.execPath, path.join(ROOT, 'dist/src/main.js'));
   });
+
+  it('runs a browser probe with its Chromium under the same filter', { timeout: 90_000 }, async (t) => {
+    const filter = unitFilter(t, UNIT);
+    if (!filter || !requireBinary(t, 'chromium', 'chromium')) return;
+    await runsUnderFilter(filter, process.execPath, path.join(ROOT, 'dist/src/main.js'), { browser: true });
+  });
 });
 
 describe('installing on a host', () => {
