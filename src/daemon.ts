@@ -162,6 +162,7 @@ export class Daemon {
       probeStates: () => this.health.gauges(this.config.probes),
       resources: () => this.resources.readingsNow(),
       alerting: () => this.alerting.gauges(),
+      browser: () => this.chromium,
       now: () => clock.now(),
     });
     const documents = statusDocuments({

@@ -38,6 +38,8 @@ export interface MetricsOptions {
   resources: () => ProcessReading[];
   /** Read at scrape: receivers, their queues, and firing alerts. */
   alerting: () => { receivers: Array<{ receiver: string; pending: number; oldestCreatedAt: number | undefined }>; firing: number };
+  /** Read at scrape: the shared Chromium's pages and starts; undefined while none was needed. */
+  browser?: () => { pagesInUse: number; runsWaiting: number; queuedTotal: number; launches: number; crashes: number } | undefined;
   now: () => number;
 }
 
@@ -119,6 +121,7 @@ export function createMetrics(options: MetricsOptions) {
   declareStateGauges(registry, options);
   declareAlertingGauges(registry, options);
   declareSchedulerGauges(registry, options.schedulerState);
+  declareBrowserMetrics(registry, options.browser ?? (() => undefined));
   declareProcessMetrics(registry);
 
   // Every metric with a `probe` label goes with the probe: read off the registry, not a list
@@ -339,6 +342,24 @@ function declareAlertingGauges(registry: Registry, options: MetricsOptions): voi
 function declareSchedulerGauges(registry: Registry, state: MetricsOptions['schedulerState']): void {
   new Gauge({ name: 'flowprobe_scheduler_runs_in_flight', help: 'Probe runs in progress.', registers: [registry], collect() { this.set(state().inFlight); } });
   new Gauge({ name: 'flowprobe_scheduler_queue_depth', help: 'Runs waiting for a concurrency slot.', registers: [registry], collect() { this.set(state().queued); } });
+}
+
+/** The shared Chromium: pages held and runs waiting now; starts, crashes and runs that waited. */
+function declareBrowserMetrics(registry: Registry, browser: NonNullable<MetricsOptions['browser']>): void {
+  const r = [registry];
+  new Gauge({ name: 'flowprobe_browser_pages', help: 'Browser runs holding a page (in_use) and waiting for one (waiting), of browser.maxPages.', labelNames: ['state'], registers: r, collect() {
+    const b = browser();
+    this.set({ state: 'in_use' }, b?.pagesInUse ?? 0);
+    this.set({ state: 'waiting' }, b?.runsWaiting ?? 0);
+  } });
+  const counter = (name: string, help: string, read: (b: NonNullable<ReturnType<typeof browser>>) => number) =>
+    new Counter({ name, help, registers: r, collect() {
+      this.reset();
+      this.inc(read(browser() ?? { pagesInUse: 0, runsWaiting: 0, queuedTotal: 0, launches: 0, crashes: 0 }));
+    } });
+  counter('flowprobe_browser_launches_total', 'Times the shared Chromium was started (the first browser run, and after a crash).', (b) => b.launches);
+  counter('flowprobe_browser_crashes_total', 'Times the shared Chromium exited while the daemon needed it (its runs failed with code browser).', (b) => b.crashes);
+  counter('flowprobe_browser_queued_runs_total', 'Browser runs that waited for a page (browser.maxPages in use).', (b) => b.queuedTotal);
 }
 
 /** Our own process metrics (prom-client's defaults fail promtool: gauges named *_total). */

@@ -48,6 +48,10 @@ it('a flow ending in the page: stale UI fails it by name, with a screenshot; Chr
     assert.equal(Buffer.from(await shot.arrayBuffer()).subarray(0, 2).toString('hex'), 'ffd8');
     assert.match((await h.get('/probes/ui')).text, /<img class="screenshot" src="\/probes\/ui\/screenshot\.jpg\?run=[^"]+" alt="the page of leg page/);
     assert.ok(chromiumChildren().length > 0, 'one Chromium while browser probes run');
+    const metrics = (await h.get('/metrics')).text;
+    assert.match(metrics, /^flowprobe_browser_launches_total\{location="default"\} 1$/m, 'started once, at the daemon\'s start');
+    assert.match(metrics, /^flowprobe_browser_crashes_total\{location="default"\} 0$/m);
+    assert.match(metrics, /^flowprobe_browser_pages\{state="in_use",location="default"\} [01]$/m);
   } finally {
     await h.daemon.stop();
     await demo.close();
