@@ -8,7 +8,7 @@ COPY bench ./bench
 COPY test ./test
 RUN npx tsc -p tsconfig.json
 
-FROM node:24-bookworm-slim
+FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /opt/flowprobe
 COPY package.json package-lock.json ./
@@ -29,3 +29,13 @@ HEALTHCHECK --interval=30s --timeout=5s CMD ["node", "/opt/flowprobe/dist/src/ma
 # A 4 MB young generation, as the systemd unit runs it (docs/benchmarks.md).
 ENTRYPOINT ["node", "--max-semi-space-size=4", "/opt/flowprobe/dist/src/main.js"]
 CMD ["run", "--config", "/etc/flowprobe/flowprobe.yaml"]
+
+# flowprobe:browser — the same image with Debian's chromium for browser probes and flows' browser
+# steps (docker build --target browser -t flowprobe:browser .); the plain image stays without it.
+FROM runtime AS browser
+USER root
+RUN apt-get update && apt-get install -y --no-install-recommends chromium fonts-dejavu-core && rm -rf /var/lib/apt/lists/*
+USER node
+
+# The default target: the plain image.
+FROM runtime

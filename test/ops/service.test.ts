@@ -111,6 +111,17 @@ describe('Docker image', () => {
     for (const built of [...dockerfile.matchAll(/^COPY --from=build \/app\/(\S+)/gm)]) assert.ok(existsSync(path.join(ROOT, built[1] as string)), `built ${built[1]} missing`);
   });
 
+  it('has Chromium only in the browser variant, which runs as the same user; the default target is the plain image', () => {
+    const stages = dockerfile.split(/^FROM /m).slice(1).map((stage) => `FROM ${stage}`);
+    const browser = stages.find((stage) => /^FROM runtime AS browser$/m.test(stage));
+    assert.ok(browser, 'a browser stage built on the runtime');
+    assert.match(browser, /apt-get install -y --no-install-recommends chromium /);
+    assert.match(browser, /^USER node$/m, 'back to the unprivileged user after the install');
+    assert.equal(stages.at(-1)?.trim(), 'FROM runtime', 'docker build without --target gives the plain image');
+    const plain = stages.find((stage) => /^FROM node:24-bookworm-slim AS runtime$/m.test(stage)) ?? 'chromium';
+    assert.ok(!/chromium/.test(plain.split('\n').filter((line) => !line.startsWith('#')).join('\n')), 'no Chromium in the plain image');
+  });
+
   it('runs as a non-root user with a health check on /healthz', () => {
     assert.match(dockerfile, /^USER node$/m);
     assert.match(dockerfile, /^HEALTHCHECK .*"healthcheck", "--config", "\/etc\/flowprobe\/flowprobe\.yaml"\]$/m);
