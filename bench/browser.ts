@@ -2,7 +2,8 @@
 // its heading, read the Web Vitals) run back to back with `pages` at once for `seconds`, through
 // flowprobe's prober and shared Chromium; then the same work by a bare playwright-core script
 // (launch once; per run a new context, a page, goto, waitFor, close) in the same run. CPU is
-// this process plus every Chromium process it started; memory is their RSS at the end.
+// this process plus every Chromium process it started; memory is their PSS at the end (shared
+// pages counted once).
 //   node dist/bench/browser.js [--seconds 20] [--pages 4]
 import { readdirSync, readFileSync } from 'node:fs';
 import { chromium as playwright } from 'playwright-core';
@@ -50,9 +51,11 @@ function processCpu(pid: number): number {
   }
 }
 
-function processRss(pid: number): number {
+/** Proportional set size: each shared page counted once across the processes sharing it (RSS
+ * summed over Chromium's processes counts its shared libraries once per process). */
+function processPss(pid: number | 'self'): number {
   try {
-    return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+    return Number(/^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0) * 1024;
   } catch {
     return 0;
   }
@@ -77,7 +80,7 @@ async function measure(name: string, once: () => Promise<boolean>) {
   const own = process.cpuUsage(cpuBefore);
   const kids = descendants();
   const browserCpu = kids.reduce((n, pid) => n + processCpu(pid), 0) - browserCpuBefore;
-  const rss = process.memoryUsage.rss() + kids.reduce((n, pid) => n + processRss(pid), 0);
+  const pss = processPss('self') + kids.reduce((n, pid) => n + processPss(pid), 0);
   const runs = latencies.length;
   const nodeCpu = (own.user + own.system) / 1e6;
   const sorted = latencies.sort((a, b) => a - b);
@@ -91,7 +94,7 @@ async function measure(name: string, once: () => Promise<boolean>) {
     'node CPU ms/run': runs ? (nodeCpu * 1000) / runs : 0,
     'chromium CPU ms/run': runs ? (browserCpu * 1000) / runs : 0,
     'cores busy': (nodeCpu + browserCpu) / seconds,
-    'RSS MB (all)': rss / 1e6,
+    'PSS MB (Node + Chromium)': pss / 1e6,
   };
 }
 

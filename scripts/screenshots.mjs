@@ -20,7 +20,7 @@ const DAY = 86_400_000;
  * captions say the history is seeded). A run every 10 minutes; demo-dashboard has three
  * incidents and a slow week, demo-pipeline one incident. Deterministic. */
 async function seedHistory(stateDir) {
-  const names = ['demo-pipeline', 'demo-health', 'demo-dashboard', 'demo-ingest', 'demo-stream', 'demo-stream-resume', 'demo-tcp', 'demo-alerts', 'demo-alerts-load'];
+  const names = ['demo-pipeline', 'demo-health', 'demo-dashboard', 'demo-ingest', 'demo-stream', 'demo-stream-resume', 'demo-tcp', 'demo-alerts', 'demo-alerts-load', 'demo-ui'];
   const today = Math.floor(Date.now() / DAY) * DAY;
   let now = today - 89 * DAY;
   const clock = { now: () => now, setTimer: () => ({ cancel() {} }) };
@@ -107,7 +107,15 @@ try {
   await tab.screenshot({ path: 'docs/screenshots/incidents.png', fullPage: true });
   await tab.goto(`${page}/badges/demo-dashboard/uptime.svg?window=30d`);
   await tab.locator('svg').screenshot({ path: 'docs/screenshots/badge.png' });
-  console.log('screenshots: wrote docs/screenshots/{overview,probe,flow,recovering,incidents,badge}.png');
+
+  // The page itself stale while its API is fresh: the browser leg fails, with its screenshot.
+  await fault({ staleUi: true });
+  await until('demo-ui failing on its browser leg', async () => /the page is stale/.test((await probeDoc('demo-ui')).last?.headline ?? ''));
+  await tab.goto(`${page}/probes/demo-ui`);
+  await tab.locator('img.screenshot').waitFor();
+  await tab.screenshot({ path: 'docs/screenshots/browser-leg.png', fullPage: true });
+  await fault({ staleUi: false });
+  console.log('screenshots: wrote docs/screenshots/{overview,probe,flow,recovering,incidents,badge,browser-leg}.png');
 } finally {
   await browser.close();
   child.kill('SIGTERM');

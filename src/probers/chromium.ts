@@ -4,7 +4,8 @@
 // cookie, cache or storage is shared between runs); at most `maxPages` runs hold a page at
 // once, the rest wait their turn (counted). A Chromium that crashes or stops answering fails
 // the runs it was serving, by name, and the next run starts a new one.
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { Failure } from './types.js';
 
@@ -67,22 +68,34 @@ export class Chromium {
       this.waiting.shift()?.();
     };
     try {
-      const browser = await this.launched();
-      context = await browser.newContext({ extraHTTPHeaders: options.headers, viewport: { width: 1280, height: 800 }, ignoreHTTPSErrors: false, serviceWorkers: 'block' });
-      if (options.cookies?.length) await context.addCookies(options.cookies);
-      const page = await context.newPage();
+      const browser = await bySignal(this.launched(), signal);
+      const making = browser.newContext({ extraHTTPHeaders: options.headers, viewport: { width: 1280, height: 800 }, ignoreHTTPSErrors: false, serviceWorkers: 'block' });
+      // A context made after the run gave up is closed, not leaked.
+      making.then(
+        (late) => {
+          if (context === undefined && signal.aborted) late.close().catch(() => undefined);
+        },
+        () => undefined,
+      );
+      context = await bySignal(making, signal);
+      if (options.cookies?.length) await bySignal(context.addCookies(options.cookies), signal);
+      const page = await bySignal(context.newPage(), signal);
       const opened = context;
       return {
         page,
         close: async () => {
-          await withTimeout(opened.close(), CLOSE_TIMEOUT_MS).catch(() => undefined);
+          // A context that does not close is a browser that no longer answers (hung, stopped):
+          // it is ended, and the next run starts a new one.
+          await withTimeout(opened.close(), CLOSE_TIMEOUT_MS).catch(() => this.restart());
           release();
         },
       };
     } catch (error) {
       if (context) await withTimeout(context.close(), CLOSE_TIMEOUT_MS).catch(() => undefined);
+      // Opening a page takes milliseconds: a browser that did not within the run's time is hung.
+      if (error instanceof RunOver && this.browser) await this.restart();
       release();
-      return { failure: browserFailure(error, 'could not open a page') };
+      return { failure: error instanceof RunOver ? { code: 'browser', message: 'the browser (Chromium) did not open a page within the run\'s deadline: it was ended, and the next run starts a new one' } : browserFailure(error, 'could not open a page') };
     }
   }
 
@@ -90,6 +103,15 @@ export class Chromium {
    * pay for the launch; a failure here is the first run's to report. */
   warm(): void {
     this.launched().catch(() => undefined);
+  }
+
+  /** Ends a browser that stopped answering: closed if it will, killed if not. */
+  private async restart(): Promise<void> {
+    const browser = this.browser;
+    if (!browser) return;
+    this.browser = undefined;
+    const executable = this.options.executable ?? SYSTEM_CHROMIUM.find((p) => existsSync(p));
+    await withTimeout(browser.then((b) => b.close()), CLOSE_TIMEOUT_MS).catch(() => killChildren(executable));
   }
 
   async close(): Promise<void> {
@@ -145,6 +167,23 @@ export class Chromium {
   }
 }
 
+/** SIGKILL to this process's children running the browser binary (a hung Chromium ignores
+ * everything gentler; its helpers are its children and go with it). */
+function killChildren(executable: string | undefined): void {
+  if (!executable) return;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const command = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0')[0] ?? '';
+      if (ppid === process.pid && (command === executable || path.basename(command) === path.basename(executable) || command.includes('chrom'))) process.kill(Number(entry), 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+  }
+}
+
 export class BrowserMissing extends Error {
   constructor() {
     super(`no Chromium found (${SYSTEM_CHROMIUM.join(', ')}): install the Debian package chromium, or set browser.executable`);
@@ -168,6 +207,21 @@ export function browserFailure(error: unknown, doing: string): Failure {
 
 function firstLine(text: string): string {
   return (text.split('\n')[0] ?? text).slice(0, 300);
+}
+
+class RunOver extends Error {}
+
+/** The promise, or a RunOver rejection when the run's signal fires first. */
+function bySignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new RunOver());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new RunOver());
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => (signal.removeEventListener('abort', onAbort), resolve(value)),
+      (error: unknown) => (signal.removeEventListener('abort', onAbort), reject(error)),
+    );
+  });
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -36,6 +36,12 @@ describe('browser probes, in headless Chromium', () => {
     const executable = binaryForSuite('chromium', 'chromium');
     site = await httpServer((req, res) => {
       const path = new URL(req.url ?? '/', 'http://x').pathname;
+      // A logged-in page: only with the bearer token and the session cookie.
+      if (path === '/private') {
+        const authorized = req.headers.authorization === 'Bearer page-token-0123' && /(^|; )session=s3ss10n($|;)/.test(req.headers.cookie ?? '');
+        res.writeHead(authorized ? 200 : 401, { 'content-type': 'text/html' });
+        return void res.end(authorized ? '<!doctype html><link rel="icon" href="data:,"><h1 id="who">Signed in</h1>' : '<!doctype html><link rel="icon" href="data:,"><h1>Sign in</h1>');
+      }
       const delay = path === '/slow' ? 300 : 0;
       setTimeout(() => {
         const body = PAGES[path === '/slow' ? '/' : path];
@@ -78,6 +84,14 @@ describe('browser probes, in headless Chromium', () => {
     const judged = await probe({ url: `${site.url}/errors`, waitFor: { selector: 'h1' }, expect: { failedRequests: 0 } });
     assert.match(headline(judged), /^assertion: 1 failed request\(s\) on the page > 0: GET http:\/\/127\.0\.0\.1:\d+\/missing\.json: status 404$/);
     assert.equal(shots.at(-1)?.jpeg.subarray(0, 2).toString('hex'), 'ffd8', 'a failed page keeps its screenshot');
+  });
+
+  it('sends the headers and cookies it is given: a logged-in page', async (t) => {
+    if (!chromium) return t.skip('chromium is not installed');
+    const anonymous = await probe({ url: `${site.url}/private`, waitFor: { selector: '#who', within: '500ms' }, expect: { failedRequests: 0 } });
+    assert.match(headline(anonymous), /not visible on the page|failed request/);
+    const signedIn = await probe({ url: `${site.url}/private`, headers: { authorization: 'Bearer page-token-0123' }, cookies: { session: 's3ss10n' }, waitFor: { selector: '#who', text: 'Signed in' }, expect: { failedRequests: 0 } });
+    assert.equal(headline(signedIn), 'ok');
   });
 
   it('fails a page where what should show never does', async (t) => {

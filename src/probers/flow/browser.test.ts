@@ -110,6 +110,22 @@ describe('flow: the browser leg, in headless Chromium', () => {
     assert.match(headline(paused), /^timeout: leg ui: marker not visible on the page within 500ms/, 'live unticked: the page stops showing new events');
   });
 
+  it('fails a run whose Chromium hangs, ends that Chromium, and starts a new one for the next run', async (t) => {
+    if (!chromium) return t.skip('chromium is not installed');
+    const launches = chromium.launches;
+    await probe(); // a Chromium running
+    const pids = chromiumChildren();
+    assert.ok(pids.length > 0);
+    for (const pid of pids) process.kill(pid, 'SIGSTOP'); // it stops answering
+    const hung = await probe({}, { timeoutMs: 3_000 });
+    assert.match(headline(hung), /^(timeout|browser): /, headline(hung));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.deepEqual(chromiumChildren().filter((pid) => pids.includes(pid)), [], 'the hung Chromium is gone');
+    const next = await probe();
+    assert.equal(headline(next), 'ok', 'a new Chromium for the next run');
+    assert.ok(chromium.launches > launches);
+  });
+
   it('fails a run whose Chromium is killed, by name, and starts a new one for the next run', async (t) => {
     if (!chromium) return t.skip('chromium is not installed');
     demo.setFaults({ staleUi: true });
