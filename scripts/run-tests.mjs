@@ -7,7 +7,9 @@ import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 const root = path.resolve('dist');
-const only = process.argv.slice(2);
+// Patterns pick files by part of their path; one that starts with "!" leaves those out.
+const only = process.argv.slice(2).filter((p) => !p.startsWith('!'));
+const except = process.argv.slice(2).filter((p) => p.startsWith('!')).map((p) => p.slice(1));
 
 function find(dir) {
   return readdirSync(dir).flatMap((name) => {
@@ -19,6 +21,7 @@ function find(dir) {
 
 const files = find(root)
   .filter((file) => only.length === 0 || only.some((pattern) => file.includes(pattern)))
+  .filter((file) => !except.some((pattern) => file.includes(pattern)))
   .sort();
 if (files.length === 0) {
   console.error(`run-tests: no test files found under ${root}${only.length ? ` matching ${only.join(', ')}` : ''}`);

@@ -365,7 +365,8 @@ export class Daemon {
   private probeInfo(probe: string) {
     const spec = this.specs.get(probe);
     const last = this.history.last(probe);
-    return { kind: spec?.kind ?? 'unknown', labels: spec?.labels ?? {}, checks: last?.checks ?? [], lastError: last && !last.ok ? `${last.failure.code}: ${last.failure.message}` : undefined };
+    const shot = this.screenshots.get(probe);
+    return { kind: spec?.kind ?? 'unknown', labels: spec?.labels ?? {}, checks: last?.checks ?? [], lastError: last && !last.ok ? `${last.failure.code}: ${last.failure.message}` : undefined, screenshot: shot && shot.runId === last?.runId ? `probes/${encodeURIComponent(probe)}/screenshot.jpg` : undefined };
   }
 
   /** Opens the history store (history.store: sqlite or postgres); a SQLite file that cannot be

@@ -53,6 +53,8 @@ export interface ProbeInfo {
   /** The last result's checks, and its failure in words. */
   checks: CheckResult[];
   lastError: string | undefined;
+  /** The path of the page as the last run's browser leg saw it, when it kept a screenshot. */
+  screenshot?: string | undefined;
 }
 
 const DEFAULT_SEVERITY: Record<AlertName, string> = {
@@ -85,7 +87,7 @@ export function probeAlertLabels(name: AlertName, probe: string, info: Pick<Prob
 /** The alert events a probe transition causes (none for some, two for recovery). */
 export function eventsFromTransition(t: Transition, probe: ProbeInfo, location: string, severity: Readonly<Record<string, string>>): AlertEvent[] {
   const labelsFor = (name: AlertName) => probeAlertLabels(name, t.probe, probe, location, severity);
-  const base = { at: t.at, checks: probe.checks, evidence: t.evidence };
+  const base = { at: t.at, checks: probe.checks, evidence: probe.screenshot === undefined ? t.evidence : { ...t.evidence, screenshot: probe.screenshot } };
   const lastError = probe.lastError ?? String(t.evidence.last_error ?? '');
   switch (t.reason) {
     case 'consecutive-failures':

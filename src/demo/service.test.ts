@@ -104,7 +104,7 @@ describe('demo service', () => {
       assert.equal(res.status, 400, JSON.stringify(body));
       const answer = (await res.json()) as { error: string; valid: Record<string, { example: unknown; effect: string }> };
       assert.match(answer.error, why);
-      assert.deepEqual(Object.keys(answer.valid).sort(), ['closeSockets', 'corruptHop', 'dropRate', 'errorRate', 'latencyMs', 'staleDashboard', 'stallStream']);
+      assert.deepEqual(Object.keys(answer.valid).sort(), ['closeSockets', 'corruptHop', 'dropRate', 'errorRate', 'latencyMs', 'staleDashboard', 'staleUi', 'stallStream', 'uiErrors']);
     }
     assert.equal(demo.faults.errorRate, 0, 'a refused patch changes nothing');
     assert.equal((await put({ errorRate: 1, latencyMs: { ws: 300 } })).status, 200);

@@ -67,8 +67,10 @@ export class Chromium {
       this.active--;
       this.waiting.shift()?.();
     };
+    let launched = false;
     try {
       const browser = await bySignal(this.launched(), signal);
+      launched = true;
       const making = browser.newContext({ extraHTTPHeaders: options.headers, viewport: { width: 1280, height: 800 }, ignoreHTTPSErrors: false, serviceWorkers: 'block' });
       // A context made after the run gave up is closed, not leaked.
       making.then(
@@ -93,9 +95,11 @@ export class Chromium {
     } catch (error) {
       if (context) await withTimeout(context.close(), CLOSE_TIMEOUT_MS).catch(() => undefined);
       // Opening a page takes milliseconds: a browser that did not within the run's time is hung.
-      if (error instanceof RunOver && this.browser) await this.restart();
+      // (A browser still starting is left to start: the next run will have it.)
+      if (error instanceof RunOver && launched && this.browser) await this.restart();
       release();
-      return { failure: error instanceof RunOver ? { code: 'browser', message: 'the browser (Chromium) did not open a page within the run\'s deadline: it was ended, and the next run starts a new one' } : browserFailure(error, 'could not open a page') };
+      if (error instanceof RunOver) return { failure: launched ? { code: 'browser', message: 'the browser (Chromium) did not open a page within the run\'s deadline: it was ended, and the next run starts a new one' } : { code: 'browser', message: 'the browser (Chromium) was still starting when the run\'s deadline came' } };
+      return { failure: browserFailure(error, 'could not open a page') };
     }
   }
 

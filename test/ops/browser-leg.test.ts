@@ -7,6 +7,7 @@ import { it } from 'node:test';
 import { chromiumChildren } from '../browser.js';
 import { binaryForSuite } from '../binaries.js';
 import { startDaemon } from '../daemon-harness.js';
+import { webhookSink } from '../servers.js';
 import { startDemoService } from '../../src/demo/service.js';
 import { waitFor } from '../wait.js';
 
@@ -32,13 +33,14 @@ it('a flow ending in the page: stale UI fails it by name, with a screenshot; Chr
     `  - browser: { name: page, url: "${demo.url}/dashboard", ready: "#status[data-state=live]", waitFor: { selector: "[data-marker]", text: "{{run.id}}" }, within: 1s }`,
     '',
   ].join('\n');
-  const h = await startDaemon('probesDir: probes\nbrowser: { maxPages: 2 }\n', { 'ui.yaml': flow });
+  const sink = await webhookSink();
+  const config = ['probesDir: probes', 'browser: { maxPages: 2 }', 'detect: { failAfter: 1 }', 'alerting:', '  externalUrl: https://flowprobe.example', `  receivers: [{ name: pager, webhook: { url: "${sink.url}/" } }]`, '  group: { wait: 10ms, interval: 50ms }', ''].join('\n');
+  const h = await startDaemon(config, { 'ui.yaml': flow });
   try {
     await waitFor('a good run', async () => ((JSON.parse((await h.get('/api/v1/status?probe=ui')).text) as { last?: { verdict: string } }).last?.verdict === 'ok' ? true : undefined), 20_000, 100);
-    assert.equal((await h.get('/probes/ui/screenshot.jpg')).status, 404, 'no screenshot while all is well');
     demo.setFaults({ staleUi: true });
     const failing = await waitFor('failing by the browser leg', async () => {
-      const doc = JSON.parse((await h.get('/api/v1/status?probe=ui')).text) as { state: string; last?: { headline?: string } };
+      const doc = JSON.parse((await h.get('/api/v1/status?probe=ui')).text) as { state: string; last?: { headline?: string }; recent: Array<{ runId: string; verdict: string }> };
       return doc.state === 'failing' ? doc : undefined;
     }, 30_000, 200);
     assert.match(failing.last?.headline ?? '', /^leg page: marker not visible on the page within 1s of the injection, though the API showed it: the page is stale/);
@@ -46,8 +48,14 @@ it('a flow ending in the page: stale UI fails it by name, with a screenshot; Chr
     assert.equal(shot.status, 200);
     assert.equal(shot.headers.get('content-type'), 'image/jpeg');
     assert.equal(Buffer.from(await shot.arrayBuffer()).subarray(0, 2).toString('hex'), 'ffd8');
+    const shotRun = shot.headers.get('x-flowprobe-run');
+    const runs = (JSON.parse((await h.get('/api/v1/status?probe=ui')).text) as { recent: Array<{ runId: string; verdict: string }> }).recent;
+    assert.equal(runs.find((r) => r.runId === shotRun)?.verdict, 'failed', 'the screenshot is of a failed run');
     assert.match((await h.get('/probes/ui')).text, /<img class="screenshot" src="\/probes\/ui\/screenshot\.jpg\?run=[^"]+" alt="the page of leg page/);
     assert.ok(chromiumChildren().length > 0, 'one Chromium while browser probes run');
+    // The page goes with the page: the notification links to the screenshot.
+    const paged = await waitFor('the notification', () => sink.bodies.map((b) => JSON.parse(b) as { alerts: Array<{ status: string; evidence: Record<string, unknown> }> }).flatMap((b) => b.alerts).find((a) => a.status === 'firing'), 20_000, 100);
+    assert.equal(paged.evidence.screenshot, 'probes/ui/screenshot.jpg');
     const metrics = (await h.get('/metrics')).text;
     assert.match(metrics, /^flowprobe_browser_launches_total\{location="default"\} 1$/m, 'started once, at the daemon\'s start');
     assert.match(metrics, /^flowprobe_browser_crashes_total\{location="default"\} 0$/m);
@@ -55,6 +63,7 @@ it('a flow ending in the page: stale UI fails it by name, with a screenshot; Chr
   } finally {
     await h.daemon.stop();
     await demo.close();
+    await sink.close();
   }
   await waitFor('no Chromium left after the stop', () => (chromiumChildren().length === 0 ? true : undefined), 5_000, 50);
 });

@@ -3,7 +3,7 @@
 import type { Transporter } from 'nodemailer';
 import type { ReceiverConfig } from '../../config/schema.js';
 import type { Notification } from '../alert.js';
-import { alertLine, checkLines, linkFor, TEST_NOTE, title } from './format.js';
+import { alertLine, checkLines, linkFor, screenshotFor, TEST_NOTE, title } from './format.js';
 import { networkFailure, type Delivery, type Receiver } from './receiver.js';
 
 type EmailConfig = Extract<ReceiverConfig, { kind: 'email' }>;
@@ -65,14 +65,15 @@ function smtpFailure(error: unknown, signal: AbortSignal): Delivery {
 
 export function emailMessage(n: Notification): { subject: string; text: string; html: string } {
   const link = linkFor(n);
+  const shot = screenshotFor(n);
   const sections = n.alerts.map((a) => [alertLine(a), ...(a.status === 'firing' ? checkLines(a).map((l) => `   ${l}`) : []), `   labels: ${Object.entries(a.labels).map(([k, v]) => `${k}=${v}`).join(' ')}`].join('\n'));
-  const text = [n.test ? TEST_NOTE : '', ...sections, link ? `Status page: ${link}` : ''].filter(Boolean).join('\n\n');
+  const text = [n.test ? TEST_NOTE : '', ...sections, link ? `Status page: ${link}` : '', shot ? `The page when it failed: ${shot}` : ''].filter(Boolean).join('\n\n');
   const html = `<!doctype html><html><body style="font-family:sans-serif">${n.test ? `<p><em>${escape(TEST_NOTE)}</em></p>` : ''}${n.alerts
     .map(
       (a) =>
         `<h3 style="color:${a.status === 'firing' ? '#d92d20' : '#12b76a'}">${escape(alertLine(a))}</h3>${a.status === 'firing' && a.checks.length ? `<ul>${checkLines(a).map((l) => `<li>${escape(l)}</li>`).join('')}</ul>` : ''}<p style="color:#667085">${escape(Object.entries(a.labels).map(([k, v]) => `${k}=${v}`).join(' '))}</p>`,
     )
-    .join('')}${link ? `<p><a href="${escape(link)}">status page</a></p>` : ''}</body></html>`;
+    .join('')}${link ? `<p><a href="${escape(link)}">status page</a></p>` : ''}${shot ? `<p><a href="${escape(shot)}">the page when it failed</a></p>` : ''}</body></html>`;
   return { subject: title(n), text, html };
 }
 

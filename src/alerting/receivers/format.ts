@@ -27,4 +27,10 @@ export function linkFor(n: Notification): string | undefined {
   return `${n.externalUrl.replace(/\/$/, '')}/${probes.size === 1 && probe ? `probes/${encodeURIComponent(probe)}` : ''}`;
 }
 
+/** The page as a failing browser leg saw it, when the notification's alert kept one. */
+export function screenshotFor(n: Notification): string | undefined {
+  const path = n.alerts.find((a) => a.status === 'firing' && typeof a.evidence.screenshot === 'string')?.evidence.screenshot;
+  return n.externalUrl && typeof path === 'string' ? `${n.externalUrl.replace(/\/$/, '')}/${path}` : undefined;
+}
+
 export const TEST_NOTE = 'This is a test notification from `flowprobe test-receiver`; nothing is wrong.';

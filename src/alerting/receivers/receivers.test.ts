@@ -98,6 +98,12 @@ describe('Slack receiver against a Slack-shaped sink', () => {
       const resolved = slackMessage(notification('resolved'), undefined) as { text: string; attachments: Array<{ color: string; blocks: Array<{ text?: { text: string } }> }> };
       assert.equal(resolved.attachments[0]?.color, '#12b76a');
       assert.match(resolved.attachments[0]?.blocks[1]?.text?.text ?? '', /recovered after 3m$/);
+      // A browser leg's failure: the page as it was, one click away.
+      const withShot = notification('firing');
+      withShot.alerts = [{ ...alert('firing'), evidence: { screenshot: 'probes/api/screenshot.jpg' } }];
+      const shown = slackMessage(withShot, undefined) as { attachments: Array<{ blocks: Array<{ type: string; elements?: Array<{ text: string }> }> }> };
+      assert.match(shown.attachments[0]?.blocks.at(-1)?.elements?.[0]?.text ?? '', /<http:\/\/ops\.example:9464\/probes\/api\/screenshot\.jpg\|the page when it failed>$/);
+      assert.doesNotMatch(JSON.stringify(message), /screenshot/, 'no link without one');
     } finally {
       await server.close();
     }

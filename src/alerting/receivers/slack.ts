@@ -1,7 +1,7 @@
 // Slack incoming webhook: Block Kit in a coloured attachment, ✅/❌ per check.
 import type { ReceiverConfig } from '../../config/schema.js';
 import type { Notification } from '../alert.js';
-import { alertLine, checkLines, linkFor, TEST_NOTE, title } from './format.js';
+import { alertLine, checkLines, linkFor, screenshotFor, TEST_NOTE, title } from './format.js';
 import { postJson, type Receiver } from './receiver.js';
 
 const COLOURS: Record<string, string> = { critical: '#d92d20', warning: '#f79009', info: '#2e90fa' };
@@ -26,8 +26,9 @@ export function slackMessage(n: Notification, channel: string | undefined): Reco
   }
   if (n.alerts.length > 20) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `…and ${n.alerts.length - 20} more` }] });
   const link = linkFor(n);
+  const shot = screenshotFor(n);
   const labels = n.alerts[0]?.labels ?? {};
-  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: [`severity *${severity}*`, labels.location ? `location *${labels.location}*` : '', link ? `<${link}|status page>` : ''].filter(Boolean).join(' · ') }] });
+  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: [`severity *${severity}*`, labels.location ? `location *${labels.location}*` : '', link ? `<${link}|status page>` : '', shot ? `<${shot}|the page when it failed>` : ''].filter(Boolean).join(' · ') }] });
   return { ...(channel ? { channel } : {}), text: title(n), attachments: [{ color: colour, blocks }] };
 }
 
