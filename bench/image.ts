@@ -14,7 +14,9 @@ import { arg, freePort, sleep, stopChild, summarize, table } from './lib.js';
 const rounds = arg('rounds', 5);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const dockerfile = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
-const runtimeStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+// The plain image's stage ("FROM … AS runtime"), up to the next FROM.
+const runtimeStart = dockerfile.search(/^FROM \S+ AS runtime$/m);
+const runtimeStage = dockerfile.slice(runtimeStart, dockerfile.indexOf('\nFROM ', runtimeStart));
 
 /** The runtime stage, laid out as the image has it: the COPY lines, then the npm install. */
 function layOut(): string {

@@ -29,7 +29,7 @@ import { fanOut, type ResultSink } from './results/fan-out.js';
 import { History } from './results/history.js';
 import { storedRun } from './store/record.js';
 import { NewerSchemaError, openStore, type HistoryStore, type StoreTarget } from './store/store.js';
-import { whereOf } from './store/postgres.js';
+import { whereOf } from './store/backend.js';
 import type { Clock, Timer } from './scheduler/clock.js';
 import { Scheduler, type Job } from './scheduler/scheduler.js';
 import { createServer, listen } from './server/server.js';

@@ -115,3 +115,13 @@ export interface Backend {
 
 /** A database written by a newer flowprobe: refused, never downgraded. */
 export class NewerSchemaError extends Error {}
+
+/** "db.example.com:5432/flowprobe": the URL without its user and password. */
+export function whereOf(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname || 'localhost'}:${u.port || 5432}${u.pathname}`;
+  } catch {
+    return 'PostgreSQL (an unreadable URL)';
+  }
+}

@@ -4,7 +4,7 @@
 // transaction of a few statements (runs, hours and days go in as one JSON document a table, not
 // a row at a time).
 import pg from 'pg';
-import { NewerSchemaError, type AggregateRow, type Backend, type Batch, type BucketRow, type IncidentQuery, type IncidentRow, type ProbeRow, type RunRow, type Span } from './backend.js';
+import { NewerSchemaError, whereOf, type AggregateRow, type Backend, type Batch, type BucketRow, type IncidentQuery, type IncidentRow, type ProbeRow, type RunRow, type Span } from './backend.js';
 
 /** MIGRATIONS[n] takes the schema from version n to n + 1; the numbers follow SQLite's. */
 export const POSTGRES_MIGRATIONS: readonly string[] = [
@@ -212,16 +212,6 @@ export class PostgresBackend implements Backend {
     } catch (error) {
       throw inWords(error, this.where);
     }
-  }
-}
-
-/** "db.example.com:5432/flowprobe": the URL without its user and password. */
-export function whereOf(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.hostname || 'localhost'}:${u.port || 5432}${u.pathname}`;
-  } catch {
-    return 'PostgreSQL (an unreadable URL)';
   }
 }
 
