@@ -56,6 +56,10 @@ export async function startPostgres(): Promise<Postgres | undefined> {
     const [postgres, args] = as('postgres', ['-D', data, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', "unix_socket_directories=", '-c', 'fsync=off', '-c', 'full_page_writes=off', '-c', 'max_connections=50']);
     const started = spawn(postgres, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     child = started;
+    // Never outlives the test process, whatever failed before close().
+    const reap = () => started.kill('SIGKILL');
+    process.once('exit', reap);
+    started.once('exit', () => process.removeListener('exit', reap));
     let log = '';
     await new Promise<void>((resolve, reject) => {
       started.stderr?.setEncoding('utf8');

@@ -19,6 +19,8 @@ const PAGES: Record<string, string> = {
   '/': '<!doctype html><html><head><link rel="icon" href="data:,"><title>ok</title></head><body><h1 id="title">Revenue today</h1><p>All good.</p></body></html>',
   // Content pushed down 300 ms after load, by no input: a layout shift.
   '/shift': '<!doctype html><html><head><link rel="icon" href="data:,"></head><body><p id="text">Some text that will move when the banner arrives.</p><script>setTimeout(() => { const d = document.createElement("div"); d.style.height = "400px"; d.textContent = "late banner"; document.body.prepend(d); }, 300);</script></body></html>',
+  // A range picker: what is chosen shows in #shown.
+  '/range': '<!doctype html><html><head><link rel="icon" href="data:,"></head><body><select id="range"><option value="1m">1 minute</option><option value="5m">5 minutes</option></select><p id="shown">1m</p><script>document.getElementById("range").addEventListener("change", (e) => { document.getElementById("shown").textContent = e.target.value; });</script></body></html>',
   '/errors': '<!doctype html><html><head><link rel="icon" href="data:,"></head><body><h1>Broken</h1><script>console.error("chart failed: no data"); fetch("/missing.json");</script></body></html>',
 };
 
@@ -92,6 +94,31 @@ describe('browser probes, in headless Chromium', () => {
     assert.match(headline(anonymous), /not visible on the page|failed request/);
     const signedIn = await probe({ url: `${site.url}/private`, headers: { authorization: 'Bearer page-token-0123' }, cookies: { session: 's3ss10n' }, waitFor: { selector: '#who', text: 'Signed in' }, expect: { failedRequests: 0 } });
     assert.equal(headline(signedIn), 'ok');
+  });
+
+  it('chooses an option as a user would', async (t) => {
+    if (!chromium) return t.skip('chromium is not installed');
+    const r = await probe({ url: `${site.url}/range`, actions: [{ select: { '#range': '5m' } }], waitFor: { selector: '#shown', text: '5m', within: '1s' } });
+    assert.equal(headline(r), 'ok');
+  });
+
+  it('holds at most maxPages pages at once; the next run waits its turn, and is counted', async (t) => {
+    if (!chromium) return t.skip('chromium is not installed');
+    const one = new Chromium({ maxPages: 1, executable: binaryForSuite('chromium', 'chromium') });
+    try {
+      const spec = specOf('browser', { url: `${site.url}/slow`, waitFor: { selector: '#title' } }, 8_000);
+      const run = (id: string) => runProbe(spec, { signal: AbortSignal.timeout(8_000), runId: id, redact: createRedactor([]), browser: () => one }, { slot: Date.now(), startedAt: Date.now() });
+      const both = Promise.all([run('a'), run('b')]);
+      const seen = await new Promise<number>((resolve) => {
+        const poll = setInterval(() => one.runsWaiting > 0 && (clearInterval(poll), resolve(one.pagesInUse)), 5);
+      });
+      assert.equal(seen, 1, 'one page in use while the other run waits');
+      const results = await both;
+      assert.deepEqual(results.map(headline), ['ok', 'ok']);
+      assert.equal(one.queuedTotal, 1);
+    } finally {
+      await one.close();
+    }
   });
 
   it('fails a page where what should show never does', async (t) => {
