@@ -199,7 +199,7 @@ export function browserFailure(error: unknown, doing: string): Failure {
   if (error instanceof BrowserMissing) return { code: 'browser', message: error.message };
   const message = error instanceof Error ? error.message : String(error);
   if (/Target (page, context or browser )?(has been )?closed|Browser has been closed|browser has disconnected|Target crashed|Page crashed/i.test(message)) return { code: 'browser', message: `the browser (Chromium) exited while it ${doing === 'could not open a page' ? 'opened a page' : doing}` };
-  if (/Timeout [\d.]+ms exceeded|Timeout exceeded/i.test(message)) return { code: 'timeout', message: `the browser did not answer in time while it ${doing}` };
+  if (/Timeout [\d.]+ms exceeded|Timeout exceeded/i.test(message)) return { code: 'timeout', message: `the run's deadline came while the browser was ${doing.replace(/^loaded /, 'loading ').replace(/^waited /, 'waiting ').replace(/^did it$/, 'doing it').replace(/^could not open a page$/, 'opening a page')}` };
   if (/Failed to launch|spawn|ENOENT|EACCES/i.test(message)) return { code: 'browser', message: `Chromium could not be started: ${firstLine(message)}` };
   if (/net::ERR_CONNECTION_REFUSED/.test(message)) return { code: 'connect', message: `${doing}: connection refused` };
   if (/net::ERR_UNSAFE_PORT/.test(message)) return { code: 'connect', message: `${doing}: the browser refuses this port (a port browsers never connect to, like 9 or 25)` };

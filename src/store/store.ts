@@ -115,9 +115,9 @@ const PRUNE_BATCH = 20_000;
 /** How long the overview's read of every probe's days is used before it is read again. */
 const DAYS_FRESH_MS = 60_000;
 /** How long the fleet's directory of probes is used before it is read again. */
-const DIRECTORY_FRESH_MS = 10_000;
+const DIRECTORY_FRESH_MS = 5_000;
 /** How often this daemon's newest runs go into the fleet's directory. */
-const DIRECTORY_WRITE_MS = 10_000;
+const DIRECTORY_WRITE_MS = 5_000;
 
 interface Bucket {
   start: number;
@@ -369,7 +369,7 @@ export class HistoryStore {
     const buckets = [...this.finished, ...this.inProgress()].filter((b) => b.bucket.dirty && b.bucket.loaded);
     const finished = this.finished;
     const incidents = [...this.incidents.values(), ...this.closedIncidents].filter((i) => i.dirty);
-    // The fleet's directory is for other daemons' pages: every 10 s is fresh enough (and the
+    // The fleet's directory is for other daemons' pages: every 5 s is fresh enough (and the
     // last batch on a stop), not a row per probe every second.
     const now = this.options.clock.now();
     const directory = !this.started || now - this.directoryWrittenAt >= DIRECTORY_WRITE_MS;
@@ -557,7 +557,7 @@ export class HistoryStore {
   }
 
   /** Every probe of the fleet the store knows (each location's), by name; the directory is read
-   * at most every 10 s, this daemon's own newest runs laid over it. */
+   * at most every 5 s, this daemon's own newest runs laid over it. */
   async fleet(): Promise<FleetProbe[]> {
     const now = this.options.clock.now();
     if (!this.directory || now - this.directory.at > DIRECTORY_FRESH_MS) this.directory = { at: now, rows: await this.read(() => this.backend.fleet()) };

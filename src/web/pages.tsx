@@ -147,7 +147,7 @@ function Elsewhere({ probes, days }: { probes: FleetProbe[]; days: DaysOf }) {
   return (
     <>
       <h2 id="fleet">Elsewhere in the fleet</h2>
-      <p class="note">Probes other flowprobe daemons run and write to the same history store: their newest run as written there (at most about 20 s old).</p>
+      <p class="note">Probes other flowprobe daemons run and write to the same history store: their newest run as written there (at most about 10 s old).</p>
       <table class="probes fleet">
         <thead>
           <tr>

@@ -46,7 +46,7 @@ it('three shard daemons write to one PostgreSQL; one page shows every probe; the
     const overview = await waitFor('every probe of the fleet on the first daemon\'s overview', async () => {
       const html = await get('/');
       return remote.every((n) => html.includes(`id="fleet-default-${n}"`)) ? html : undefined;
-      // The directory is written every 10 s and read every 10 s: a probe shows within ~20 s.
+      // The directory is written every 5 s and read every 5 s: a probe shows within ~10 s.
     }, 45_000, 200);
     for (const n of local) assert.match(overview, new RegExp(`id="row-${n}"`), `${n} is a live row`);
     for (const n of remote) assert.match(overview, new RegExp(`id="fleet-default-${n}"[^>]*data-shard="${ownerOf(n, 3)}/3"`), `${n} is shown with the shard that runs it`);
