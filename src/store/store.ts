@@ -116,8 +116,11 @@ const PRUNE_BATCH = 20_000;
 const DAYS_FRESH_MS = 60_000;
 /** How long the fleet's directory of probes is used before it is read again. */
 const DIRECTORY_FRESH_MS = 5_000;
-/** How often this daemon's newest runs go into the fleet's directory. */
-const DIRECTORY_WRITE_MS = 5_000;
+/** How often this daemon's hours and days, and its newest runs in the fleet's directory, are
+ * written: this daemon's pages read its own from memory, so only other daemons (and a crash)
+ * see the delay. Every second, they were most of the store's cost at 200 runs/s: an upsert of
+ * every probe's hour and day, each with its sketch (docs/benchmarks.md). */
+const SUMMARY_WRITE_MS = 5_000;
 
 interface Bucket {
   start: number;
@@ -194,7 +197,7 @@ export class HistoryStore {
   private dayCache: { from: number; at: number; days: Map<string, Aggregate[]>; incidents: Map<string, IncidentRecord[]> } | undefined;
   private dayRead: Promise<void> | undefined;
   private directory: { at: number; rows: ProbeRow[] } | undefined;
-  private directoryWrittenAt = Number.NEGATIVE_INFINITY;
+  private summariesWrittenAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly options: StoreOptions,
@@ -318,7 +321,7 @@ export class HistoryStore {
     this.flushTimer = this.options.clock.setTimer(FLUSH_MS, () => {
       void this.flush().then(() => {
         this.flushTimer = undefined;
-        if (this.pending.length > 0 || this.writeProblem || [...this.probes.values()].some((p) => p.lastDirty)) this.armFlush();
+        if (this.pending.length > 0 || this.writeProblem || this.finished.length > 0 || [...this.probes.values()].some((p) => p.lastDirty)) this.armFlush();
       });
     });
   }
@@ -366,14 +369,14 @@ export class HistoryStore {
     }
 
     const runs = this.pending;
-    const buckets = [...this.finished, ...this.inProgress()].filter((b) => b.bucket.dirty && b.bucket.loaded);
+    // Hours, days and the fleet's directory every 5 s (and in the last batch on a stop); runs
+    // and incidents in every batch.
+    const now = this.options.clock.now();
+    const summaries = !this.started || now - this.summariesWrittenAt >= SUMMARY_WRITE_MS;
+    const buckets = summaries ? [...this.finished, ...this.inProgress()].filter((b) => b.bucket.dirty && b.bucket.loaded) : [];
     const finished = this.finished;
     const incidents = [...this.incidents.values(), ...this.closedIncidents].filter((i) => i.dirty);
-    // The fleet's directory is for other daemons' pages: every 5 s is fresh enough (and the
-    // last batch on a stop), not a row per probe every second.
-    const now = this.options.clock.now();
-    const directory = !this.started || now - this.directoryWrittenAt >= DIRECTORY_WRITE_MS;
-    const probes = directory ? [...this.probes.values()].filter((p) => p.lastDirty && p.last) : [];
+    const probes = summaries ? [...this.probes.values()].filter((p) => p.lastDirty && p.last) : [];
     if (runs.length === 0 && buckets.length === 0 && incidents.length === 0 && probes.length === 0) return;
     const batch: Batch = {
       location,
@@ -412,7 +415,7 @@ export class HistoryStore {
     }
     this.writing = [];
     this.bucketsWriting = new Set();
-    if (directory) this.directoryWrittenAt = now;
+    if (summaries) this.summariesWrittenAt = now;
     const inserted = incidents.filter((i) => i.id === 0);
     inserted.forEach((incident, n) => (incident.id = ids[n] ?? 0));
     this.closedIncidents = this.closedIncidents.filter((i) => i.dirty);

@@ -1,7 +1,8 @@
 // HTTP prober: one fresh connection per run (so dns/connect/tls are measured, as blackbox does),
 // redirects followed by hand, the body read under a size cap, every expectation checked.
 import { performance } from 'node:perf_hooks';
-import { request, type Dispatcher } from 'undici';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Dispatcher } from 'undici';
 import { lookupFamily } from '../../config/probe-fields.js';
 import { formatDuration } from '../../config/units.js';
 import type { ProbeSpec } from '../../config/schema.js';
@@ -63,7 +64,7 @@ function explain(failure: Failure, timeline: Timeline, detail: HttpDetail, elaps
 
 interface Response {
   status: number;
-  headers: Record<string, string | string[] | undefined>;
+  headers: IncomingHttpHeaders;
   body: string;
 }
 
@@ -81,27 +82,23 @@ async function exchange(
   const headers = { ...spec.headers, ...(spec.json !== undefined ? { 'content-type': 'application/json' } : {}) };
   for (;;) {
     const sentAt = performance.now();
-    const res = await request(url, { dispatcher: agent, method: method as Dispatcher.HttpMethod, headers, body, signal: ctx.signal });
-    timeline.phases.first_byte = performance.now() - Math.max(timeline.connectedAt ?? 0, sentAt);
-    detail.status = res.statusCode;
-    const length = Number(res.headers['content-length']);
-    detail.expectedBytes = Number.isInteger(length) && length >= 0 ? length : undefined;
-    const location = res.headers.location;
-    if (spec.followRedirects && REDIRECTS.has(res.statusCode) && typeof location === 'string') {
-      await res.body.dump();
+    const res = await send(agent, { origin: url.origin, path: `${url.pathname}${url.search}`, method: method as Dispatcher.HttpMethod, headers, body }, ctx.signal, spec.maxBody, detail, (status, headers) => {
+      timeline.phases.first_byte = performance.now() - Math.max(timeline.connectedAt ?? 0, sentAt);
+      // A redirect's body is read and dropped (the connection serves the next hop).
+      return !(spec.followRedirects && REDIRECTS.has(status) && typeof headers.location === 'string');
+    });
+    if (res.body === DROPPED) {
       if (detail.redirects >= spec.maxRedirects) {
-        return { failure: { code: 'http_status', message: `redirect limit (${spec.maxRedirects}) exceeded; last status ${res.statusCode}` } };
+        return { failure: { code: 'http_status', message: `redirect limit (${spec.maxRedirects}) exceeded; last status ${res.status}` } };
       }
       detail.redirects++;
-      url = new URL(location, url);
-      if (res.statusCode === 303) [method, body] = ['GET', undefined];
+      url = new URL(res.headers.location as string, url);
+      if (res.status === 303) [method, body] = ['GET', undefined];
       continue;
     }
-    const downloadStart = performance.now();
-    const text = await readCapped(res.body, spec.maxBody, detail);
-    timeline.phases.download = performance.now() - downloadStart;
-    if (text === undefined) return { failure: { code: 'protocol', message: `response body larger than ${spec.maxBody} bytes` } };
-    return { status: res.statusCode, headers: res.headers, body: text };
+    timeline.phases.download = res.downloadMs;
+    if (res.body === undefined) return { failure: { code: 'protocol', message: `response body larger than ${spec.maxBody} bytes` } };
+    return { status: res.status, headers: res.headers, body: res.body };
   }
 }
 
@@ -110,18 +107,79 @@ function requestBody(spec: ProbeSpec<'http'>): string | undefined {
   return spec.body;
 }
 
-/** The body as text, or undefined when it exceeds `limit` (the stream is destroyed, not drained). */
-async function readCapped(body: Dispatcher.ResponseData['body'], limit: number, detail: HttpDetail): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    detail.bytes += chunk.length;
-    if (detail.bytes > limit) {
-      body.destroy();
-      return undefined;
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+/** A redirect's body, read and not kept. */
+const DROPPED = Symbol('dropped');
+/** What ends a body larger than the probe's cap: the response is abandoned, not drained. */
+const OVER_CAP = Object.assign(new Error('response body over the cap'), { stack: 'response body over the cap' });
+
+interface Reply {
+  status: number;
+  headers: IncomingHttpHeaders;
+  /** The body as text; undefined when it was larger than the cap; DROPPED when not wanted. */
+  body: string | undefined | typeof DROPPED;
+  downloadMs: number;
+}
+
+/** One request on the run's agent, through undici's handler interface: the status and headers as
+ * they arrive, the body counted into `detail` and kept up to `limit` bytes. No stream and no
+ * async iterator per response: at 200 probes a second they were a measurable part of a run's cost
+ * (docs/benchmarks.md). `keep` says, on the headers, whether the body is wanted. */
+function send(
+  agent: Dispatcher,
+  options: Dispatcher.DispatchOptions,
+  signal: AbortSignal,
+  limit: number,
+  detail: HttpDetail,
+  keep: (status: number, headers: IncomingHttpHeaders) => boolean,
+): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    let controller: Dispatcher.DispatchController | undefined;
+    let status = 0;
+    let headers: IncomingHttpHeaders = {};
+    let kept = true;
+    let over = false;
+    let received = 0;
+    let started = 0;
+    const chunks: Buffer[] = [];
+    const onAbort = () => controller?.abort(signal.reason as Error);
+    const settle = () => signal.removeEventListener('abort', onAbort);
+    if (signal.aborted) return reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    agent.dispatch(options, {
+      onRequestStart(c) {
+        controller = c;
+        if (signal.aborted) c.abort(signal.reason as Error);
+      },
+      onResponseStart(_c, statusCode, responseHeaders) {
+        status = statusCode;
+        headers = responseHeaders;
+        started = performance.now();
+        detail.status = statusCode;
+        const length = Number(responseHeaders['content-length']);
+        detail.expectedBytes = Number.isInteger(length) && length >= 0 ? length : undefined;
+        kept = keep(statusCode, responseHeaders);
+      },
+      onResponseData(c, chunk) {
+        received += chunk.length;
+        if (kept) detail.bytes = received;
+        if (received > limit) {
+          over = true;
+          return c.abort(OVER_CAP);
+        }
+        if (kept) chunks.push(chunk);
+      },
+      onResponseEnd() {
+        settle();
+        const text = !kept ? DROPPED : chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8');
+        resolve({ status, headers, body: text, downloadMs: performance.now() - started });
+      },
+      onResponseError(_c, error) {
+        settle();
+        if (over) return resolve({ status, headers, body: undefined, downloadMs: performance.now() - started });
+        reject(error);
+      },
+    });
+  });
 }
 
 function evaluate(spec: ProbeSpec<'http'>, res: Response, elapsedMs: number): CheckResult[] {
