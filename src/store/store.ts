@@ -1,9 +1,9 @@
 // The history store: a summary of every run, hourly and daily aggregates, every incident, and the
 // fleet's directory of probes, in SQLite in the state directory (sqlite.ts) or in a PostgreSQL a
 // fleet shares (postgres.ts). Results are queued in memory and written once a second in one
-// transaction, never on the probing path; the hour and day in progress live in memory too and are
-// written with each batch, so a page reads them at once and kill -9 loses at most the last
-// second. While the database cannot be written (a full disk, PostgreSQL down), runs wait in
+// transaction, never on the probing path, so kill -9 loses at most the last second of runs. The
+// hour and day in progress live in memory (a page reads them at once) and are written every 5 s,
+// with the fleet's directory. While the database cannot be written (a full disk, PostgreSQL down), runs wait in
 // memory, at most MAX_PENDING, and go in when it can. Retention runs by itself, hourly.
 import { formatDuration } from '../config/units.js';
 import type { Transition } from '../detect/probe-state.js';
