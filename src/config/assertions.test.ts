@@ -83,3 +83,25 @@ describe('assertions: operators against edge values', () => {
     assert.equal(problems({ below: 1 }).length, 1);
   });
 });
+
+describe('JSON paths of names and indices', () => {
+  it('select what jsonpath-plus selects, walked without its evaluator', async () => {
+    const { JsonPath } = await import('./fields.js');
+    const { JSONPath } = await import('jsonpath-plus');
+    const documents: unknown[] = [
+      { status: 'ok', items: [{ id: 1 }, { id: null }], s: 'abc', n: 0, f: false, e: '', nested: { a: { b: [10, 20] } }, 'a-b': 1, length: 3 },
+      [{ status: 'first' }, 'x', 0, null],
+      { status: null, items: [], s: '', nested: null },
+      { items: { 0: 'object with key 0' }, nested: { a: 'not an object' } },
+    ];
+    const paths = ['$.status', '$.items', '$.items[0].id', '$.items[1].id', '$.items[2]', '$.s[0]', '$.s.length', '$.items.length', '$.n.x', '$.f.x', '$.e.length', '$.nested.a.b[1]', '$.nested.a.b.0', '$.a-b', '$.length', '$[0].status', '$[1]', '$[3]', '$.toString', '$.constructor'];
+    for (const source of paths) {
+      const path = JsonPath.compile(source);
+      assert.ok(typeof path !== 'string', `${source}: ${String(path)}`);
+      for (const document of documents) {
+        const theirs = JSONPath({ path: source, json: document as object, wrap: true, eval: 'safe' }) as unknown[];
+        assert.deepEqual(path.select(document), theirs, `${source} in ${JSON.stringify(document)}`);
+      }
+    }
+  });
+});

@@ -27,8 +27,21 @@ interface Operators {
   contains?: JsonScalar;
 }
 
+/** The ordering operators, in the order a value is checked against them. */
+const ORDERED: ReadonlyArray<['gt' | 'gte' | 'lt' | 'lte', (a: number, b: number) => boolean]> = [
+  ['gt', (a, b) => a > b],
+  ['gte', (a, b) => a >= b],
+  ['lt', (a, b) => a < b],
+  ['lte', (a, b) => a <= b],
+];
+
 export class Assertion {
-  private constructor(private readonly ops: Operators) {}
+  /** Whether any operator besides `exists` looks at the values. */
+  private readonly valued: boolean;
+
+  private constructor(private readonly ops: Operators) {
+    this.valued = Object.keys(ops).some((op) => op !== 'exists');
+  }
 
   /** The equality shorthand's operand (or `eq`'s): the value a flow's marker is. */
   get equals(): JsonScalar | undefined {
@@ -38,10 +51,11 @@ export class Assertion {
   /** Whether the selected values satisfy every operator: `exists` looks at whether any value
    * was selected; the others hold when one selected value satisfies all of them. */
   holds(values: readonly unknown[], render: Render = asIs): boolean {
-    const { exists, ...rest } = this.ops;
+    const { exists } = this.ops;
     if (exists !== undefined && exists !== values.length > 0) return false;
-    if (Object.keys(rest).length === 0) return true;
-    return values.some((value) => this.problem(value, render) === undefined);
+    if (!this.valued) return true;
+    for (const value of values) if (this.problem(value, render) === undefined) return true;
+    return false;
   }
 
   /** What is wrong with one value, in words (undefined when it satisfies every operator). */
@@ -49,13 +63,8 @@ export class Assertion {
     const o = this.ops;
     if (o.eq !== undefined && value !== render(o.eq)) return 'not equal';
     if (o.ne !== undefined && value === render(o.ne)) return 'equal';
-    const ordered: Array<[keyof Operators, number | undefined, (a: number, b: number) => boolean]> = [
-      ['gt', o.gt, (a, b) => a > b],
-      ['gte', o.gte, (a, b) => a >= b],
-      ['lt', o.lt, (a, b) => a < b],
-      ['lte', o.lte, (a, b) => a <= b],
-    ];
-    for (const [, operand, compare] of ordered) {
+    for (const [op, compare] of ORDERED) {
+      const operand = o[op];
       if (operand === undefined) continue;
       if (typeof value !== 'number' || Number.isNaN(value)) return `${kindOf(value)}, not a number`;
       if (!compare(value, operand)) return 'out of range';

@@ -47,7 +47,8 @@ export type Metrics = ReturnType<typeof createMetrics>;
 
 /** Series more than one kind records into (the kinds that speak HTTP). */
 export interface SharedSeries {
-  httpStatus: Gauge;
+  /** The probe's status series, bound when the probe was declared (no label lookup a run). */
+  httpStatus(probe: string): GaugeChild | undefined;
 }
 
 function recordDetail<D extends ProbeDetail>(probe: string, detail: D, series: unknown, shared: SharedSeries, phases: Phases): void {
@@ -93,7 +94,7 @@ export function createMetrics(options: MetricsOptions) {
 
   // Each kind's own series, made by its module (probers/<kind>/kind.ts) in this registry; the
   // HTTP status is shared by the kinds that speak HTTP.
-  const shared: SharedSeries = { httpStatus };
+  const shared: SharedSeries = { httpStatus: (probe) => bound.get(probe)?.httpStatus };
   const kindSeries = Object.fromEntries(Object.entries(KINDS).map(([kind, entry]) => [kind, entry.series(r)])) as Record<ProbeKind, unknown>;
   for (const reason of ['overlap', 'missed']) skipped.inc({ reason }, 0);
   const transitions = new Counter({ name: 'flowprobe_probe_transitions_total', help: 'Probe state transitions by reason (a reason\'s series appears with its first transition).', labelNames: ['probe', 'reason'], registers: r });
@@ -144,6 +145,7 @@ export function createMetrics(options: MetricsOptions) {
         phases: options.phases ? Object.fromEntries(PHASE_NAMES.map((phase) => [phase, probePhase.labels({ probe, phase })])) : undefined,
         runs: Object.fromEntries(RESULTS.map((result) => [result, probeRuns.labels({ probe, result })])) as ProbeSeries['runs'],
         lastRun: probeLastRun.labels({ probe }),
+        httpStatus: httpStatus.labels({ probe }),
         state: Object.fromEntries(HEALTH.map((state) => [state, probeState.labels({ probe, state })])) as ProbeSeries['state'],
       };
       bound.set(probe, series);
@@ -268,6 +270,8 @@ interface ProbeSeries {
   phases: Partial<Record<(typeof PHASE_NAMES)[number], SummaryChild>> | undefined;
   runs: Record<(typeof RESULTS)[number], CounterChild>;
   lastRun: GaugeChild;
+  /** Bound only: the series appears with the first status an http or sse run records. */
+  httpStatus: GaugeChild;
   /** Set at scrape from the detector (flowprobe_probe_state). */
   state: Record<Health, GaugeChild>;
 }
