@@ -5,7 +5,8 @@ export const REDACTED = '[REDACTED]';
 
 /** Removes user:password@ from every URL in `text` (as alertmanager's RedactURL does). */
 export function redactUrlCredentials(text: string): string {
-  return text.replace(URL_CREDENTIALS, `$1${REDACTED}@`);
+  // Credentials in a URL need an @: most text has none, and skips the expression.
+  return text.includes('@') ? text.replace(URL_CREDENTIALS, `$1${REDACTED}@`) : text;
 }
 
 export type Redact = (text: string) => string;

@@ -18,8 +18,17 @@ export function storedRun(result: ProbeResult, redact: Redact): RunSummary | und
     verdict: result.verdict,
     figure: result.ok ? micro(figureOf(result, kindOf(result.kind).main.figure)) : undefined,
     headline: headline === undefined ? undefined : redact(headline),
-    phases: Object.fromEntries(Object.entries(result.phases).map(([phase, ms]) => [phase, micro(ms) as number])),
+    phases: microPhases(result.phases),
   };
+}
+
+function microPhases(phases: ProbeResult['phases']): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const phase in phases) {
+    const ms = phases[phase as keyof typeof phases];
+    if (ms !== undefined) out[phase] = micro(ms) as number;
+  }
+  return out;
 }
 
 /** Milliseconds to the microsecond: what a timer here can tell apart. */

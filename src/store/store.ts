@@ -1,9 +1,9 @@
 // The history store: a summary of every run, hourly and daily aggregates, every incident, and the
 // fleet's directory of probes, in SQLite in the state directory (sqlite.ts) or in a PostgreSQL a
 // fleet shares (postgres.ts). Results are queued in memory and written once a second in one
-// transaction, never on the probing path, so kill -9 loses at most the last second of runs. The
-// hour and day in progress live in memory (a page reads them at once) and are written every 5 s,
-// with the fleet's directory. While the database cannot be written (a full disk, PostgreSQL down), runs wait in
+// transaction, never on the probing path; the hour and day in progress live in memory too and are
+// written with each batch, so a page reads them at once and kill -9 loses at most the last
+// second. While the database cannot be written (a full disk, PostgreSQL down), runs wait in
 // memory, at most MAX_PENDING, and go in when it can. Retention runs by itself, hourly.
 import { formatDuration } from '../config/units.js';
 import type { Transition } from '../detect/probe-state.js';
@@ -116,11 +116,8 @@ const PRUNE_BATCH = 20_000;
 const DAYS_FRESH_MS = 60_000;
 /** How long the fleet's directory of probes is used before it is read again. */
 const DIRECTORY_FRESH_MS = 5_000;
-/** How often this daemon's hours and days, and its newest runs in the fleet's directory, are
- * written: this daemon's pages read its own from memory, so only other daemons (and a crash)
- * see the delay. Every second, they were most of the store's cost at 200 runs/s: an upsert of
- * every probe's hour and day, each with its sketch (docs/benchmarks.md). */
-const SUMMARY_WRITE_MS = 5_000;
+/** How often this daemon's newest runs go into the fleet's directory. */
+const DIRECTORY_WRITE_MS = 5_000;
 
 interface Bucket {
   start: number;
@@ -197,7 +194,7 @@ export class HistoryStore {
   private dayCache: { from: number; at: number; days: Map<string, Aggregate[]>; incidents: Map<string, IncidentRecord[]> } | undefined;
   private dayRead: Promise<void> | undefined;
   private directory: { at: number; rows: ProbeRow[] } | undefined;
-  private summariesWrittenAt = Number.NEGATIVE_INFINITY;
+  private directoryWrittenAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly options: StoreOptions,
@@ -321,7 +318,7 @@ export class HistoryStore {
     this.flushTimer = this.options.clock.setTimer(FLUSH_MS, () => {
       void this.flush().then(() => {
         this.flushTimer = undefined;
-        if (this.pending.length > 0 || this.writeProblem || this.finished.length > 0 || [...this.probes.values()].some((p) => p.lastDirty)) this.armFlush();
+        if (this.pending.length > 0 || this.writeProblem || [...this.probes.values()].some((p) => p.lastDirty)) this.armFlush();
       });
     });
   }
@@ -369,14 +366,14 @@ export class HistoryStore {
     }
 
     const runs = this.pending;
-    // Hours, days and the fleet's directory every 5 s (and in the last batch on a stop); runs
-    // and incidents in every batch.
-    const now = this.options.clock.now();
-    const summaries = !this.started || now - this.summariesWrittenAt >= SUMMARY_WRITE_MS;
-    const buckets = summaries ? [...this.finished, ...this.inProgress()].filter((b) => b.bucket.dirty && b.bucket.loaded) : [];
+    const buckets = [...this.finished, ...this.inProgress()].filter((b) => b.bucket.dirty && b.bucket.loaded);
     const finished = this.finished;
     const incidents = [...this.incidents.values(), ...this.closedIncidents].filter((i) => i.dirty);
-    const probes = summaries ? [...this.probes.values()].filter((p) => p.lastDirty && p.last) : [];
+    // The fleet's directory is for other daemons' pages: every 5 s is fresh enough (and the
+    // last batch on a stop), not a row per probe every second.
+    const now = this.options.clock.now();
+    const directory = !this.started || now - this.directoryWrittenAt >= DIRECTORY_WRITE_MS;
+    const probes = directory ? [...this.probes.values()].filter((p) => p.lastDirty && p.last) : [];
     if (runs.length === 0 && buckets.length === 0 && incidents.length === 0 && probes.length === 0) return;
     const batch: Batch = {
       location,
@@ -415,7 +412,7 @@ export class HistoryStore {
     }
     this.writing = [];
     this.bucketsWriting = new Set();
-    if (summaries) this.summariesWrittenAt = now;
+    if (directory) this.directoryWrittenAt = now;
     const inserted = incidents.filter((i) => i.id === 0);
     inserted.forEach((incident, n) => (incident.id = ids[n] ?? 0));
     this.closedIncidents = this.closedIncidents.filter((i) => i.dirty);
