@@ -47,8 +47,8 @@ export type Metrics = ReturnType<typeof createMetrics>;
 
 /** Series more than one kind records into (the kinds that speak HTTP). */
 export interface SharedSeries {
-  /** The probe's status series, bound when the probe was declared (no label lookup a run). */
-  httpStatus(probe: string): GaugeChild | undefined;
+  /** The probe's last HTTP status (set on its series at scrape). */
+  httpStatus(probe: string, status: number): void;
 }
 
 function recordDetail<D extends ProbeDetail>(probe: string, detail: D, series: unknown, shared: SharedSeries, phases: Phases): void {
@@ -75,16 +75,29 @@ export function createMetrics(options: MetricsOptions) {
   registry.setDefaultLabels({ location: options.location, ...(shard && shard.count > 1 ? { shard: String(shard.index) } : {}) });
   const r = [registry];
 
-  const probeSuccess = new Gauge({ name: 'flowprobe_probe_success', help: 'Whether the last run of the probe succeeded (1) or failed (0).', labelNames: ['probe', 'kind'], registers: r });
+  // The last run's values are kept per probe and set at scrape: a bound child still hashes its
+  // labels on every set(), six times a run (docs/benchmarks.md).
+  const probeSuccess = new Gauge({ name: 'flowprobe_probe_success', help: 'Whether the last run of the probe succeeded (1) or failed (0).', labelNames: ['probe', 'kind'], registers: r, collect: () => collectLast('success') });
   const probeDuration = new RecentQuantiles({ name: 'flowprobe_probe_duration_seconds', help: 'Duration of probe runs (conclusive ones): quantiles of the last 128 runs.', labelNames: ['probe'], keep: RUNS_KEPT, registers: r });
   const probePhase = new RecentQuantiles({ name: 'flowprobe_probe_phase_seconds', help: 'Duration of each phase of a probe run (dns, connect, tls, first_byte, download, first_event), for probes with metrics.phases: quantiles of the last 128 runs.', labelNames: ['probe', 'phase'], keep: RUNS_KEPT, registers: r });
-  const probeVerdict = new Gauge({ name: 'flowprobe_probe_verdict', help: 'The verdict of the last run of the probe: 1 for the verdict it had (ok, degraded or failed), 0 for the others.', labelNames: ['probe', 'verdict'], registers: r });
+  const probeVerdict = new Gauge({ name: 'flowprobe_probe_verdict', help: 'The verdict of the last run of the probe: 1 for the verdict it had (ok, degraded or failed), 0 for the others.', labelNames: ['probe', 'verdict'], registers: r, collect: () => collectLast('verdict') });
   const probeRuns = new Counter({ name: 'flowprobe_probe_runs_total', help: 'Probe runs by result (success, failure, inconclusive).', labelNames: ['probe', 'result'], registers: r });
   const probeFailures = new Counter({ name: 'flowprobe_probe_failures_total', help: 'Failed probe runs by reason (a reason\'s series appears with its first failure).', labelNames: ['probe', 'reason'], registers: r });
-  const probeLastRun = new Gauge({ name: 'flowprobe_probe_last_run_timestamp_seconds', help: 'When the probe last finished a run (Unix time).', labelNames: ['probe'], registers: r });
+  const probeLastRun = new Gauge({ name: 'flowprobe_probe_last_run_timestamp_seconds', help: 'When the probe last finished a run (Unix time).', labelNames: ['probe'], registers: r, collect: () => collectLast('lastRun') });
   const tlsNotAfter = new Gauge({ name: 'flowprobe_tls_cert_not_after_timestamp_seconds', help: 'When the earliest expiring certificate in the chain the server showed expires (Unix time), last TLS run (as blackbox\'s probe_ssl_earliest_cert_expiry).', labelNames: ['probe'], registers: r });
   const tlsVerified = new Gauge({ name: 'flowprobe_tls_cert_verified', help: '1 when the server\'s certificate chain verified on the last TLS run, 0 when it did not (only with insecureSkipVerify).', labelNames: ['probe'], registers: r });
-  const httpStatus = new Gauge({ name: 'flowprobe_http_status_code', help: 'HTTP status of the last response (http and sse probes).', labelNames: ['probe'], registers: r });
+  const httpStatus = new Gauge({ name: 'flowprobe_http_status_code', help: 'HTTP status of the last response (http and sse probes).', labelNames: ['probe'], registers: r, collect: () => collectLast('httpStatus') });
+  /** Sets one of the last-run gauges from what each probe's runs left, at scrape. */
+  const collectLast = (gauge: 'success' | 'verdict' | 'lastRun' | 'httpStatus') => {
+    for (const series of bound.values()) {
+      const { finishedAt, verdict, httpStatus: status } = series.last;
+      if (gauge === 'lastRun' && finishedAt !== undefined) series.lastRun.set(finishedAt);
+      else if (gauge === 'success' && verdict !== undefined) series.success.set(verdict === 'failed' ? 0 : 1);
+      else if (gauge === 'verdict' && verdict !== undefined) for (const v of VERDICTS) series.verdict[v].set(v === verdict ? 1 : 0);
+      else if (gauge === 'httpStatus' && status !== undefined) series.httpStatus.set(status);
+    }
+  };
+
   const lateness = new Histogram({ name: 'flowprobe_scheduler_lateness_seconds', help: 'How late a run started relative to its scheduled slot.', buckets: LATENESS_BUCKETS, registers: r });
   const skipped = new Counter({ name: 'flowprobe_scheduler_skipped_runs_total', help: 'Scheduled runs not started: overlap (previous run still going) or missed (slot already past).', labelNames: ['reason'], registers: r });
   const probesConfigured = new Gauge({ name: 'flowprobe_probes_configured', help: 'Probes in the running configuration.', labelNames: ['kind'], registers: r });
@@ -94,7 +107,12 @@ export function createMetrics(options: MetricsOptions) {
 
   // Each kind's own series, made by its module (probers/<kind>/kind.ts) in this registry; the
   // HTTP status is shared by the kinds that speak HTTP.
-  const shared: SharedSeries = { httpStatus: (probe) => bound.get(probe)?.httpStatus };
+  const shared: SharedSeries = {
+    httpStatus: (probe, status) => {
+      const series = bound.get(probe);
+      if (series) series.last.httpStatus = status;
+    },
+  };
   const kindSeries = Object.fromEntries(Object.entries(KINDS).map(([kind, entry]) => [kind, entry.series(r)])) as Record<ProbeKind, unknown>;
   for (const reason of ['overlap', 'missed']) skipped.inc({ reason }, 0);
   const transitions = new Counter({ name: 'flowprobe_probe_transitions_total', help: 'Probe state transitions by reason (a reason\'s series appears with its first transition).', labelNames: ['probe', 'reason'], registers: r });
@@ -146,6 +164,7 @@ export function createMetrics(options: MetricsOptions) {
         runs: Object.fromEntries(RESULTS.map((result) => [result, probeRuns.labels({ probe, result })])) as ProbeSeries['runs'],
         lastRun: probeLastRun.labels({ probe }),
         httpStatus: httpStatus.labels({ probe }),
+        last: bound.get(probe)?.last ?? {},
         state: Object.fromEntries(HEALTH.map((state) => [state, probeState.labels({ probe, state })])) as ProbeSeries['state'],
       };
       bound.set(probe, series);
@@ -174,10 +193,9 @@ export function createMetrics(options: MetricsOptions) {
       const outcome = result.ok ? 'success' : result.failure.code === 'inconclusive' ? 'inconclusive' : 'failure';
       series.runs[outcome].inc();
       if (!result.ok && outcome === 'failure') probeFailures.inc({ probe, reason: result.failure.code });
-      series.lastRun.set(Math.round(result.startedAt + result.durationMs) / 1000);
+      series.last.finishedAt = Math.round(result.startedAt + result.durationMs) / 1000;
       if (outcome === 'inconclusive') return;
-      series.success.set(result.ok ? 1 : 0);
-      for (const verdict of VERDICTS) series.verdict[verdict].set(verdict === result.verdict ? 1 : 0);
+      series.last.verdict = result.verdict;
       series.duration.observe(result.durationMs / 1000);
       if (series.phases) {
         for (const phase of PHASE_NAMES) {
@@ -270,8 +288,10 @@ interface ProbeSeries {
   phases: Partial<Record<(typeof PHASE_NAMES)[number], SummaryChild>> | undefined;
   runs: Record<(typeof RESULTS)[number], CounterChild>;
   lastRun: GaugeChild;
-  /** Bound only: the series appears with the first status an http or sse run records. */
   httpStatus: GaugeChild;
+  /** What the last runs left, set on the gauges above at scrape (a series appears with its
+   * first value). */
+  last: { finishedAt?: number; verdict?: ProbeResult['verdict']; httpStatus?: number };
   /** Set at scrape from the detector (flowprobe_probe_state). */
   state: Record<Health, GaugeChild>;
 }

@@ -29,6 +29,6 @@ export const httpKind: Kind<'http', undefined> = {
     describe: (d) => [`http: status ${d.status ?? '-'} · ${d.bytes} bytes · ${d.redirects} redirect(s)`],
     declare: () => undefined,
     record: (probe, d, _series, shared) => {
-      if (d.status !== undefined) shared.httpStatus(probe)?.set(d.status);
+      if (d.status !== undefined) shared.httpStatus(probe, d.status);
     },
   };

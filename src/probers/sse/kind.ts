@@ -89,7 +89,7 @@ export const sseKind: Kind<'sse', ReturnType<typeof series>> = {
       for (const counter of [m.sseEvents, m.sseComments, m.sseMissing, m.sseDuplicate, m.sseReconnects]) counter.inc({ probe }, 0);
     },
     record: (probe, d, m, shared, phases) => {
-      if (d.status !== undefined) shared.httpStatus(probe)?.set(d.status);
+      if (d.status !== undefined) shared.httpStatus(probe, d.status);
       if (phases.first_event !== undefined) m.sseFirstEvent.observe({ probe }, phases.first_event / 1000);
       m.sseEvents.inc({ probe }, d.events);
       m.sseComments.inc({ probe }, d.comments);
