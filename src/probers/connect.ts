@@ -4,7 +4,7 @@ import { lookup } from 'node:dns';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import tls from 'node:tls';
-import { Agent } from 'undici';
+import { Agent, Client } from 'undici';
 import type { TlsSettings } from '../config/fields.js';
 import type { Stage } from './classify-error.js';
 import { tlsReportOf, type TlsReport } from './tls-report.js';
@@ -44,11 +44,17 @@ export function stageOf(timeline: Timeline): Stage {
   return timeline.connectedAt === undefined ? 'connect' : 'exchange';
 }
 
-/** An Agent whose new sockets record their phases in `timeline` and honour `signal`. With
- * `reuse`, a connection serves the run's next request to the same origin (a redirect); without,
- * each request gets its own. */
-export function timedAgent(options: TlsSettings, timeline: Timeline, signal: AbortSignal, { connections = 1, reuse = false, family = 0 }: { connections?: number; reuse?: boolean; family?: 0 | 4 | 6 } = {}): Agent {
-  return new Agent({ connect: timedConnect(options, timeline, signal, family), connections, pipelining: reuse ? 1 : 0 });
+/** An Agent whose new sockets record their phases in `timeline` and honour `signal`, each
+ * request on a connection of its own (SSE subscribers, a flow's hops). */
+export function timedAgent(options: TlsSettings, timeline: Timeline, signal: AbortSignal, { connections = 1, family = 0 }: { connections?: number; family?: 0 | 4 | 6 } = {}): Agent {
+  return new Agent({ connect: timedConnect(options, timeline, signal, family), connections, pipelining: 0 });
+}
+
+/** A client of one origin whose new sockets record their phases in `timeline` and honour
+ * `signal`; a connection serves the run's next request to the origin (a redirect). One run to
+ * one origin needs no Agent (an origin map and four event forwarders each run). */
+export function timedClient(origin: string, options: TlsSettings, timeline: Timeline, signal: AbortSignal, family: 0 | 4 | 6 = 0): Client {
+  return new Client(origin, { connect: timedConnect(options, timeline, signal, family), pipelining: 1 });
 }
 
 /** What a run's own connections are torn down with once it is over: one error, made once, with
@@ -57,8 +63,8 @@ export function timedAgent(options: TlsSettings, timeline: Timeline, signal: Abo
  * ~10 % of an HTTP probe's CPU at 200 runs/s (profile in docs/benchmarks.md). */
 const RUN_OVER = Object.assign(new Error('the probe run is over'), { stack: 'the probe run is over' });
 
-/** Drops a run's agent and its sockets now; anything still pending was already answered. */
-export function dropAgent(agent: Agent): void {
+/** Drops a run's agent (or client) and its sockets now; anything still pending was already answered. */
+export function dropAgent(agent: Agent | Client): void {
   agent.destroy(RUN_OVER).catch(() => undefined);
 }
 

@@ -203,6 +203,32 @@ describe('http prober against real local servers', () => {
     assert.ok(!loop.ok && loop.failure.message.includes('redirect limit (3) exceeded'));
   });
 
+  it('follows a redirect to another origin on a connection of its own, and one on the same origin on the same', async () => {
+    const ports: number[] = [];
+    const other = await httpServer((req, res) => {
+      ports.push(req.socket.remotePort as number);
+      if (req.url === '/hop') {
+        res.writeHead(302, { location: '/there' });
+        return res.end();
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ status: 'there' }));
+    });
+    const first = await httpServer((_req, res) => {
+      res.writeHead(301, { location: `${other.url}/hop` });
+      res.end('moved');
+    });
+    try {
+      const result = await probe({ url: `${first.url}/start`, expect: { status: 200, json: { '$.status': 'there' } } });
+      assert.equal(failureCode(result), 'ok');
+      assert.equal(result.detail.kind === 'http' && result.detail.redirects, 2);
+      assert.equal(ports.length, 2, 'two requests to the other origin');
+      assert.equal(ports[0], ports[1], 'the same-origin hop reused the connection');
+    } finally {
+      await Promise.all([first.close(), other.close()]);
+    }
+  });
+
   it('fails a body over maxBody with protocol, without reading it all', async () => {
     const result = await probe({ url: `${server.url}/big`, maxBody: '64KiB' });
     assert.equal(failureCode(result), 'protocol');

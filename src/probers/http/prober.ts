@@ -2,7 +2,7 @@
 // redirects followed by hand, the body read under a size cap, every expectation checked.
 import { performance } from 'node:perf_hooks';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Dispatcher } from 'undici';
+import type { Client, Dispatcher } from 'undici';
 import { lookupFamily } from '../../config/probe-fields.js';
 import { formatDuration } from '../../config/units.js';
 import type { ProbeSpec } from '../../config/schema.js';
@@ -17,7 +17,7 @@ import {
   failureFromChecks,
 } from '../checks.js';
 import { classifyError } from '../classify-error.js';
-import { causeOf, dropAgent, stageOf, timedAgent, type Timeline } from '../connect.js';
+import { causeOf, dropAgent, stageOf, timedClient, type Timeline } from '../connect.js';
 import type { CheckResult, Failure, ProbeContext, ProberOutcome } from '../types.js';
 import type { HttpDetail } from './kind.js';
 
@@ -28,11 +28,19 @@ export async function probeHttp(spec: ProbeSpec<'http'>, ctx: ProbeContext): Pro
   const started = performance.now();
   const timeline: Timeline = { phases: {}, connectedAt: undefined };
   const detail: HttpDetail = { kind: 'http', status: undefined, bytes: 0, redirects: 0 };
-  // Reused within the run: the response's end does not tear the connection down (with its
-  // "reset" error); the run drops it when it is over.
-  const agent = timedAgent(spec.tls, timeline, ctx.signal, { reuse: true, family: lookupFamily(spec.ipFamily) });
+  // A client of the origin the run is at, reused within the run: the response's end does not
+  // tear the connection down (with its "reset" error); a redirect to another origin drops it for
+  // a client of that one, and the run drops the last when it is over.
+  const family = lookupFamily(spec.ipFamily);
+  const at: { origin: string; client: Client | undefined } = { origin: '', client: undefined };
+  const clientOf = (origin: string): Client => {
+    if (at.client && at.origin === origin) return at.client;
+    if (at.client) dropAgent(at.client);
+    at.origin = origin;
+    return (at.client = timedClient(origin, spec.tls, timeline, ctx.signal, family));
+  };
   try {
-    const response = await exchange(spec, ctx, agent, timeline, detail);
+    const response = await exchange(spec, ctx, clientOf, timeline, detail);
     if ('failure' in response) return { failure: response.failure, phases: timeline.phases, tls: timeline.tls, remote: timeline.remote, checks: [], detail };
     const checks = evaluate(spec, response, performance.now() - started);
     const failure = failureFromChecks(checks);
@@ -40,7 +48,7 @@ export async function probeHttp(spec: ProbeSpec<'http'>, ctx: ProbeContext): Pro
   } catch (error) {
     return { failure: explain(classifyError(causeOf(error, timeline), ctx.signal, stageOf(timeline)), timeline, detail, performance.now() - started), phases: timeline.phases, tls: timeline.tls, remote: timeline.remote, checks: [], detail };
   } finally {
-    dropAgent(agent);
+    if (at.client) dropAgent(at.client);
   }
 }
 
@@ -72,7 +80,7 @@ interface Response {
 async function exchange(
   spec: ProbeSpec<'http'>,
   ctx: ProbeContext,
-  agent: Dispatcher,
+  clientOf: (origin: string) => Dispatcher,
   timeline: Timeline,
   detail: HttpDetail,
 ): Promise<Response | { failure: Failure }> {
@@ -82,7 +90,7 @@ async function exchange(
   const headers = { ...spec.headers, ...(spec.json !== undefined ? { 'content-type': 'application/json' } : {}) };
   for (;;) {
     const sentAt = performance.now();
-    const res = await send(agent, { origin: url.origin, path: `${url.pathname}${url.search}`, method: method as Dispatcher.HttpMethod, headers, body }, ctx.signal, spec.maxBody, detail, (status, headers) => {
+    const res = await send(clientOf(url.origin), { origin: url.origin, path: `${url.pathname}${url.search}`, method: method as Dispatcher.HttpMethod, headers, body }, ctx.signal, spec.maxBody, detail, (status, headers) => {
       timeline.phases.first_byte = performance.now() - Math.max(timeline.connectedAt ?? 0, sentAt);
       // A redirect's body is read and dropped (the connection serves the next hop).
       return !(spec.followRedirects && REDIRECTS.has(status) && typeof headers.location === 'string');
