@@ -328,3 +328,4 @@ export const browserAction = z.union(
   ],
   { error: 'expected an action: { click: SELECTOR }, { select: { SELECTOR: VALUE } } or { type: { SELECTOR: TEXT } }' },
 );
+export type BrowserAction = z.infer<typeof browserAction>;

@@ -2,6 +2,7 @@
 // in it (console errors, uncaught exceptions, failed requests; listed up to 20 each, counted
 // beyond), its limits as checks, and browser calls bounded by the run's signal.
 import type { Page } from 'playwright-core';
+import type { BrowserAction } from '../config/probe-fields.js';
 import { formatDuration } from '../config/units.js';
 import { check, checkLimit } from './checks.js';
 import type { CheckResult } from './types.js';
@@ -46,17 +47,44 @@ export function pageLimitChecks(leg: string | undefined, report: BrowserPageRepo
   return checks;
 }
 
-/** Rejects when the run's signal fires (the deadline, a stop), whatever the browser is doing. */
-export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(new Error('Timeout exceeded: the run was cut off at its deadline'));
+/** The promise, or a rejection when the run's signal fires first (a page wait's own timeout is
+ * the backstop: playwright does not take an AbortSignal). */
+export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal, reason: () => Error = () => new Error('Timeout exceeded: the run was cut off at its deadline')): Promise<T> {
+  if (signal.aborted) return Promise.reject(reason());
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new Error('Timeout exceeded: the run was cut off at its deadline'));
+    const onAbort = () => reject(reason());
     signal.addEventListener('abort', onAbort, { once: true });
     promise.then(
       (value) => (signal.removeEventListener('abort', onAbort), resolve(value)),
       (error: unknown) => (signal.removeEventListener('abort', onAbort), reject(error)),
     );
   });
+}
+
+/** A page's actions in order (click, select, type), each within what is left of the run;
+ * `render` fills a flow's templates ("{{run.id}}") into the values. Throws what the first
+ * action that failed threw, with its index. */
+export async function runActions(page: Page, actions: readonly BrowserAction[], left: () => number, signal: AbortSignal, render: (value: string) => string = (value) => value): Promise<void> {
+  for (const [i, action] of actions.entries()) {
+    try {
+      if ('click' in action) await untilAborted(page.locator(action.click).first().click({ timeout: left() }), signal);
+      else if ('select' in action) for (const [selector, value] of Object.entries(action.select)) await untilAborted(page.locator(selector).first().selectOption(render(value), { timeout: left() }), signal);
+      else for (const [selector, value] of Object.entries(action.type)) await untilAborted(page.locator(selector).first().fill(render(value), { timeout: left() }), signal);
+    } catch (error) {
+      throw new ActionFailed(i, Object.keys(action)[0] as string, error);
+    }
+  }
+}
+
+/** Which action failed (1-based in words), and what it threw. */
+export class ActionFailed extends Error {
+  constructor(
+    readonly index: number,
+    readonly verb: string,
+    override readonly cause: unknown,
+  ) {
+    super(`action ${index + 1} (${verb})`);
+  }
 }
 
 /** A JPEG of the page as it is, or undefined (the page is gone, or the picture too big). */

@@ -7,6 +7,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { untilAborted } from './browser-page.js';
 import type { Failure } from './types.js';
 
 export interface ChromiumOptions {
@@ -217,15 +218,7 @@ class RunOver extends Error {}
 
 /** The promise, or a RunOver rejection when the run's signal fires first. */
 function bySignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(new RunOver());
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new RunOver());
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => (signal.removeEventListener('abort', onAbort), resolve(value)),
-      (error: unknown) => (signal.removeEventListener('abort', onAbort), reject(error)),
-    );
-  });
+  return untilAborted(promise, signal, () => new RunOver());
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

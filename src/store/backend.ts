@@ -86,6 +86,8 @@ export interface IncidentQuery {
   probe?: string | undefined;
   location?: string | undefined;
   state?: 'open' | 'closed' | undefined;
+  /** Only those still open or ended at or after this (epoch ms). */
+  endedFrom?: number | undefined;
   from: number;
   to: number;
   limit: number;

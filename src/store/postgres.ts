@@ -175,6 +175,7 @@ export class PostgresBackend implements Backend {
     if (query.location !== undefined) (args.push(query.location), where.push(`location = $${args.length}`));
     if (query.state === 'open') where.push('ended_at IS NULL');
     if (query.state === 'closed') where.push('ended_at IS NOT NULL');
+    if (query.endedFrom !== undefined) (args.push(query.endedFrom), where.push(`(ended_at IS NULL OR ended_at >= $${args.length})`));
     args.push(query.limit);
     return this.all(`SELECT * FROM incidents WHERE ${where.join(' AND ')} ORDER BY started_at DESC LIMIT $${args.length}`, args);
   }

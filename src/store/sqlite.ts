@@ -163,6 +163,7 @@ export class SqliteBackend implements Backend {
     if (query.location !== undefined) (where.push('location = ?'), args.push(query.location));
     if (query.state === 'open') where.push('ended_at IS NULL');
     if (query.state === 'closed') where.push('ended_at IS NOT NULL');
+    if (query.endedFrom !== undefined) (where.push('(ended_at IS NULL OR ended_at >= ?)'), args.push(query.endedFrom));
     return this.all(`SELECT * FROM incidents WHERE ${where.join(' AND ')} ORDER BY started_at DESC LIMIT ?`, ...args, query.limit);
   }
 

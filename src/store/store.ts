@@ -494,13 +494,13 @@ export class HistoryStore {
         const since = full ? from : Math.floor(now / DAY_MS) * DAY_MS - DAY_MS;
         const [rows, incidents] = await Promise.all([
           this.read(() => this.backend.days(since)),
-          this.read(() => this.backend.incidents({ state: undefined, from: 0, to: Number.MAX_SAFE_INTEGER, limit: 10_000 })),
+          this.read(() => this.backend.incidents({ endedFrom: from, from: 0, to: Number.MAX_SAFE_INTEGER, limit: 10_000 })),
         ]);
         const days = new Map<string, Aggregate[]>();
         if (!full) for (const [probe, list] of cache.days) days.set(probe, list.filter((a) => a.start >= from && a.start < since));
         for (const row of rows) pushTo(days, row.probe, aggregateOf(row));
         const byProbe = new Map<string, IncidentRecord[]>();
-        for (const row of incidents) if (row.ended_at === null || row.ended_at >= from) pushTo(byProbe, row.probe, incidentOf(row));
+        for (const row of incidents) pushTo(byProbe, row.probe, incidentOf(row));
         this.dayCache = { from, at: now, days, incidents: byProbe };
       } catch {
         // Told by health(); the page shows what it read last.

@@ -7,7 +7,7 @@ import type { ProbeSpec } from '../../config/schema.js';
 import { formatDuration } from '../../config/units.js';
 import { check, checkLimit, failureFromChecks, limitChecks } from '../checks.js';
 import { browserFailure } from '../chromium.js';
-import { pageLimitChecks, screenshotOf, untilAborted, watchPage } from '../browser-page.js';
+import { pageLimitChecks, runActions, screenshotOf, untilAborted, watchPage, type ActionFailed } from '../browser-page.js';
 import type { CheckResult, Failure, ProbeContext, ProberOutcome } from '../types.js';
 import type { BrowserDetail } from './kind.js';
 
@@ -31,15 +31,11 @@ export async function probeBrowser(spec: ProbeSpec<'browser'>, ctx: ProbeContext
       return browserFailure(error, `loaded ${ctx.redact(spec.url)}`);
     }
     report.loadMs = performance.now() - loading;
-    for (const [i, action] of spec.actions.entries()) {
-      try {
-        if ('click' in action) await untilAborted(page.locator(action.click).first().click({ timeout: left() }), ctx.signal);
-        else if ('select' in action) for (const [selector, value] of Object.entries(action.select)) await untilAborted(page.locator(selector).first().selectOption(value, { timeout: left() }), ctx.signal);
-        else for (const [selector, value] of Object.entries(action.type)) await untilAborted(page.locator(selector).first().fill(value, { timeout: left() }), ctx.signal);
-      } catch (error) {
-        const failure = browserFailure(error, 'did it');
-        return { code: failure.code, message: `action ${i + 1} (${Object.keys(action)[0]}): ${failure.message}` };
-      }
+    try {
+      await runActions(page, spec.actions, left, ctx.signal);
+    } catch (error) {
+      const failure = browserFailure((error as ActionFailed).cause, 'did it');
+      return { code: failure.code, message: `${(error as ActionFailed).message}: ${failure.message}` };
     }
     if (spec.waitFor) {
       const { selector, text, within } = spec.waitFor;

@@ -11,7 +11,7 @@ import type { ProbeSpec } from '../../config/schema.js';
 import type { Page } from 'playwright-core';
 import type { BrowserStep, FlowStep, FlowWatcher } from './schema.js';
 import { browserFailure } from '../chromium.js';
-import { pageLimitChecks, screenshotOf, untilAborted, watchPage, type BrowserPageReport } from '../browser-page.js';
+import { pageLimitChecks, runActions, screenshotOf, untilAborted, watchPage, type ActionFailed, type BrowserPageReport } from '../browser-page.js';
 import { formatDuration } from '../../config/units.js';
 import { check, checkLimit, checkStatus, failureFromChecks, limitChecks } from '../checks.js';
 import { readEventStream, streamRefusal } from '../event-stream.js';
@@ -105,14 +105,10 @@ async function openPages(spec: ProbeSpec<'flow'>, ctx: ProbeContext, state: Flow
       return prefix(`browser ${step.name}`, browserFailure(error, `loaded ${ctx.redact(url)}`));
     }
     report.loadMs = performance.now() - loading;
-    for (const [i, action] of step.actions.entries()) {
-      try {
-        if ('click' in action) await untilAborted(page.locator(action.click).first().click({ timeout: left() }), ctx.signal);
-        else if ('select' in action) for (const [selector, value] of Object.entries(action.select)) await untilAborted(page.locator(selector).first().selectOption(substitute(value, state.vars), { timeout: left() }), ctx.signal);
-        else for (const [selector, value] of Object.entries(action.type)) await untilAborted(page.locator(selector).first().fill(substitute(value, state.vars), { timeout: left() }), ctx.signal);
-      } catch (error) {
-        return prefix(`browser ${step.name}: action ${i + 1} (${Object.keys(action)[0]})`, browserFailure(error, 'did it'));
-      }
+    try {
+      await runActions(page, step.actions, left, ctx.signal, (value) => substitute(value, state.vars));
+    } catch (error) {
+      return prefix(`browser ${step.name}: ${(error as ActionFailed).message}`, browserFailure((error as ActionFailed).cause, 'did it'));
     }
     if (step.ready !== undefined) {
       try {
