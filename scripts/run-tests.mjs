@@ -29,7 +29,11 @@ if (files.length === 0) {
 }
 console.error(`run-tests: ${files.length} test file(s)`);
 
-const child = spawn(process.execPath, ['--test', '--test-reporter=spec', '--test-reporter-destination=stdout', ...files], {
+// Two files at a time (node's default here is one less than the cores: one on CI's two), each
+// test waiting on the very condition it asserts, as it must beside two CPU burners anyway.
+// TEST_CONCURRENCY=1 runs them one by one.
+const concurrency = Number(process.env.TEST_CONCURRENCY ?? 2);
+const child = spawn(process.execPath, ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', '--test-reporter-destination=stdout', ...files], {
   stdio: ['ignore', 'pipe', 'inherit'],
 });
 let output = '';

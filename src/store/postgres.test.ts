@@ -93,6 +93,44 @@ describe('history store on PostgreSQL', () => {
     await assert.rejects(storeAt(url, new FakeClock(START), '0/1', () => true), (err) => err instanceof NewerSchemaError && new RegExp(`schema version ${POSTGRES_SCHEMA_VERSION + 1}; this flowprobe knows up to ${POSTGRES_SCHEMA_VERSION}`).test(err.message));
   });
 
+  it('lives through its connection ended in the middle of a batch: the batch fails in words, then goes in whole', async (t) => {
+    if (!server) return t.skip('PostgreSQL is not installed');
+    const url = await server.database('cut_mid_batch');
+    const clock = new FakeClock(START);
+    const store = await storeAt(url, clock, '0/1', () => true);
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown) => uncaught.push(error);
+    process.on('uncaughtException', onUncaught);
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      // A batch big enough to be in flight while another connection ends it.
+      const runs = 50_000;
+      for (let i = 0; i < runs; i++) store.add(run(`p${i % 500}`, START + Math.floor(i / 500) * 1_000, 'ok', 10));
+      let ended = 0;
+      let done = false;
+      const flushing = store.flush().finally(() => (done = true));
+      while (!done && ended === 0) {
+        const { rows } = await admin.query<{ ended: boolean }>("SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity WHERE application_name = 'flowprobe' AND state = 'active' AND pid <> pg_backend_pid()");
+        ended += rows.filter((r) => r.ended).length;
+      }
+      await flushing;
+      assert.ok(ended > 0, 'the batch\'s connection was ended while it wrote');
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(uncaught, [], 'no error escaped the store');
+      const health = store.health();
+      assert.match(health.problem ?? '', /\S/, 'the failed batch said why');
+      assert.equal(health.queued, runs, 'every run held');
+      await store.flush();
+      assert.equal(store.health().problem, undefined);
+      assert.equal(await count(url, 'SELECT count(*) AS n FROM runs'), runs, 'then every run written');
+    } finally {
+      process.off('uncaughtException', onUncaught);
+      await admin.end();
+      await store.close();
+    }
+  });
+
   it('holds runs while the server is down, says why, and writes every one when it is back', async (t) => {
     if (!server) return t.skip('PostgreSQL is not installed');
     const url = await server.database('down_and_up');

@@ -63,8 +63,27 @@ export async function openPostgres(url: string): Promise<PostgresBackend> {
   return new PostgresBackend(where, pool);
 }
 
-async function migrate(pool: pg.Pool, where: string): Promise<void> {
+/** A pooled connection, heard while checked out: pg-pool drops its own 'error' listener on
+ * checkout, and a connection the server ends mid-transaction emits 'error' besides rejecting
+ * the query (which is what the caller handles). Unheard, that event ended the process (found by
+ * the fleet test with the server stopped mid-batch). */
+async function checkout(pool: pg.Pool): Promise<pg.PoolClient> {
   const client = await pool.connect();
+  client.on('error', ignoreError);
+  return client;
+}
+
+/** Back to the pool; a connection whose transaction failed is closed rather than reused. */
+function checkin(client: pg.PoolClient, failed: boolean): void {
+  client.removeListener('error', ignoreError);
+  client.release(failed);
+}
+
+function ignoreError(): void {}
+
+async function migrate(pool: pg.Pool, where: string): Promise<void> {
+  const client = await checkout(pool);
+  let failed = false;
   try {
     await client.query('BEGIN');
     await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
@@ -76,10 +95,11 @@ async function migrate(pool: pg.Pool, where: string): Promise<void> {
     else if (version < POSTGRES_SCHEMA_VERSION) await client.query('UPDATE flowprobe_schema SET version = $1', [POSTGRES_SCHEMA_VERSION]);
     await client.query('COMMIT');
   } catch (error) {
+    failed = true;
     await client.query('ROLLBACK').catch(() => {});
     throw error;
   } finally {
-    client.release();
+    checkin(client, failed);
   }
 }
 
@@ -94,8 +114,9 @@ export class PostgresBackend implements Backend {
   async write(batch: Batch): Promise<number[]> {
     const { location, shard } = batch;
     let client: pg.PoolClient | undefined;
+    let failed = false;
     try {
-      client = await this.pool.connect();
+      client = await checkout(this.pool);
       await client.query('BEGIN');
       // Each table's rows go in as one JSON document (json_to_recordset): one statement, and
       // JSON.stringify does the quoting (node-postgres's array literals quote in JavaScript).
@@ -139,10 +160,11 @@ export class PostgresBackend implements Backend {
       await client.query('COMMIT');
       return ids;
     } catch (error) {
+      failed = true;
       await client?.query('ROLLBACK').catch(() => {});
       throw inWords(error, this.where);
     } finally {
-      client?.release();
+      if (client) checkin(client, failed);
     }
   }
 
