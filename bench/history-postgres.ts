@@ -6,10 +6,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import pg from 'pg';
 import { systemClock, type Clock, type Timer } from '../src/scheduler/clock.js';
-import { DAY_MS, HOUR_MS, openStore, type RunSummary } from '../src/store/store.js';
+import { DAY_MS, HOUR_MS, openStore } from '../src/store/store.js';
 import { dayBars, probeHistory, uptimeOfBars } from '../src/store/views.js';
 import { startPostgres } from '../test/postgres.js';
-import { arg, percentile, sleep, table } from './lib.js';
+import { arg, feedRuns, historyRun, percentile, table } from './lib.js';
 
 const rate = arg('rate', 1000);
 const seconds = arg('seconds', 20);
@@ -17,10 +17,6 @@ const probes = arg('probes', 1000);
 const KEEP = { runsMs: 7 * DAY_MS, hourlyMs: 90 * DAY_MS, dailyMs: 400 * DAY_MS, incidentsMs: 400 * DAY_MS };
 const CLOCK_TICKS = 100;
 
-function run(i: number, at: number): RunSummary {
-  const failed = i % 97 === 0;
-  return { probe: `checkout-api-${i % probes}`, kind: 'http', at, verdict: failed ? 'failed' : 'ok', figure: failed ? undefined : 20 + (i % 50), headline: failed ? 'status: expected 2xx, observed 503' : undefined, phases: { dns: 0.1, connect: 0.4, first_byte: 12.5, download: 0.3 } };
-}
 
 /** CPU seconds of the server: the postmaster and every backend it started. */
 function serverCpu(postmaster: number): number {
@@ -38,31 +34,18 @@ function serverCpu(postmaster: number): number {
   return ticks / CLOCK_TICKS;
 }
 
-async function feed(keep: ((r: RunSummary) => void) | undefined): Promise<number> {
-  const before = process.cpuUsage();
-  let n = 0;
-  const until = Date.now() + seconds * 1000;
-  while (Date.now() < until) {
-    const at = Date.now();
-    for (let i = 0; i < rate / 10; i++) keep?.(run(n++, at));
-    await sleep(100);
-  }
-  await sleep(1_500); // the last batch
-  const used = process.cpuUsage(before);
-  return (used.user + used.system) / 1e6;
-}
 
 const server = await startPostgres();
 if (!server) throw new Error('PostgreSQL is not installed: apt-get install -y postgresql');
 const pid = server.pid();
 try {
   console.log(`history store on PostgreSQL (a cluster of its own, loopback, fsync off): ${rate} runs/s for ${seconds}s; ${probes} probes with 90 days for the views; Node ${process.version}`);
-  const baseline = await feed(undefined);
+  const baseline = await feedRuns(undefined, { rate, seconds, probes });
   const liveUrl = await server.database('live');
   const live = await openStore({ target: { engine: 'postgres', url: liveUrl }, location: 'bench', shard: '0/1', keep: KEEP, clock: systemClock, owns: () => true, onWrite: (err) => err && console.error(err) });
   live.store.start();
   const serverBefore = serverCpu(pid);
-  const withStore = await feed((r) => live.store.add(r));
+  const withStore = await feedRuns((r) => live.store.add(r), { rate, seconds, probes });
   const serverUsed = serverCpu(pid) - serverBefore;
   await live.store.close();
   const share = (cpu: number) => `${((cpu / seconds) * 100).toFixed(1)} %`;
@@ -84,7 +67,7 @@ try {
   const start = now;
   let n = 0;
   for (let t = start; t < start + 90 * DAY_MS; t += HOUR_MS) {
-    for (let p = 0; p < probes; p++) store.add({ ...run(n++, t + p), probe: `checkout-api-${p}` });
+    for (let p = 0; p < probes; p++) store.add({ ...historyRun(n++, t + p, probes), probe: `checkout-api-${p}` });
     if ((t - start) % DAY_MS === DAY_MS - HOUR_MS) await store.flush();
   }
   await store.flush();

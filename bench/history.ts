@@ -7,44 +7,23 @@ import { DatabaseSync } from 'node:sqlite';
 import os from 'node:os';
 import path from 'node:path';
 import { systemClock, type Clock, type Timer } from '../src/scheduler/clock.js';
-import { DAY_MS, HOUR_MS, openStore, type RunSummary } from '../src/store/store.js';
+import { DAY_MS, HOUR_MS, openStore } from '../src/store/store.js';
 import { dayBars, probeHistory, uptimeOfBars } from '../src/store/views.js';
-import { arg, percentile, sleep, table } from './lib.js';
+import { arg, feedRuns, historyRun, percentile, table } from './lib.js';
 
 const rate = arg('rate', 1000);
 const seconds = arg('seconds', 20);
 const probes = arg('probes', 1000);
 const KEEP = { runsMs: 7 * DAY_MS, hourlyMs: 90 * DAY_MS, dailyMs: 400 * DAY_MS, incidentsMs: 400 * DAY_MS };
 
-function run(i: number, at: number): RunSummary {
-  const failed = i % 97 === 0;
-  return { probe: `checkout-api-${i % probes}`, kind: 'http', at, verdict: failed ? 'failed' : 'ok', figure: failed ? undefined : 20 + (i % 50), headline: failed ? 'status: expected 2xx, observed 503' : undefined, phases: { dns: 0.1, connect: 0.4, first_byte: 12.5, download: 0.3 } };
-}
 
-/** CPU (user + system, of this process) to feed `rate` runs a second for `seconds`, with `keep`. */
-async function feed(keep: ((r: RunSummary) => void) | undefined): Promise<number> {
-  const before = process.cpuUsage();
-  let n = 0;
-  const until = Date.now() + seconds * 1000;
-  while (Date.now() < until) {
-    const at = Date.now();
-    for (let i = 0; i < rate / 10; i++) {
-      const r = run(n++, at);
-      keep?.(r);
-    }
-    await sleep(100);
-  }
-  await sleep(1_500); // the last batch
-  const used = process.cpuUsage(before);
-  return (used.user + used.system) / 1e6;
-}
 
 console.log(`history store: ${rate} runs/s for ${seconds}s; ${probes} probes with 90 days for the views; Node ${process.version}`);
 const dir = mkdtempSync(path.join(os.tmpdir(), 'flowprobe-bench-history-'));
-const baseline = await feed(undefined);
+const baseline = await feedRuns(undefined, { rate, seconds, probes });
 const live = await openStore({ target: { engine: 'sqlite', file: path.join(dir, 'live.db') }, location: 'bench', shard: '0/1', keep: KEEP, clock: systemClock, owns: () => true, onWrite: (err) => err && console.error(err) });
 live.store.start();
-const withStore = await feed((r) => live.store.add(r));
+const withStore = await feedRuns((r) => live.store.add(r), { rate, seconds, probes });
 await live.store.close();
 const share = (cpu: number) => `${((cpu / seconds) * 100).toFixed(1)} %`;
 console.log(
@@ -65,7 +44,7 @@ async function filledStore(file: string, count: number, everyMs: number, recentE
   const start = now;
   let n = 0;
   for (let t = start; t < start + 90 * DAY_MS; ) {
-    for (let p = 0; p < count; p++) store.add({ ...run(n++, t + p), probe: `checkout-api-${p}` });
+    for (let p = 0; p < count; p++) store.add({ ...historyRun(n++, t + p, probes), probe: `checkout-api-${p}` });
     // A batch a simulated day: each hour's row is still written once, when its hour is over.
     if ((t - start) % DAY_MS < Math.max(everyMs, recentEveryMs)) await store.flush();
     t += t >= start + 83 * DAY_MS ? recentEveryMs : everyMs;

@@ -4,6 +4,7 @@ import net from 'node:net';
 import { readFileSync } from 'node:fs';
 
 import { percentile } from '../src/probers/stats.js';
+import type { RunSummary } from '../src/store/store.js';
 
 export { percentile };
 
@@ -100,4 +101,26 @@ export async function driveProbes(probeUrl: string, rate: number, ms: number, ta
     await sleep(100);
   }
   await Promise.all(inflight);
+}
+
+/** One of the history benches' runs: the i-th of `probes` probes, one in 97 failed. */
+export function historyRun(i: number, at: number, probes: number): RunSummary {
+  const failed = i % 97 === 0;
+  return { probe: `checkout-api-${i % probes}`, kind: 'http', at, verdict: failed ? 'failed' : 'ok', figure: failed ? undefined : 20 + (i % 50), headline: failed ? 'status: expected 2xx, observed 503' : undefined, phases: { dns: 0.1, connect: 0.4, first_byte: 12.5, download: 0.3 } };
+}
+
+/** CPU seconds (user + system, of this process) to make `rate` runs a second for `seconds`,
+ * each handed to `keep` (none: made and dropped, the baseline), and the last batch written. */
+export async function feedRuns(keep: ((r: RunSummary) => void) | undefined, { rate, seconds, probes }: { rate: number; seconds: number; probes: number }): Promise<number> {
+  const before = process.cpuUsage();
+  let n = 0;
+  const until = Date.now() + seconds * 1000;
+  while (Date.now() < until) {
+    const at = Date.now();
+    for (let i = 0; i < rate / 10; i++) keep?.(historyRun(n++, at, probes));
+    await sleep(100);
+  }
+  await sleep(1_500); // the last batch
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / 1e6;
 }
