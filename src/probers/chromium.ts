@@ -5,7 +5,6 @@
 // once, the rest wait their turn (counted). A Chromium that crashes or stops answering fails
 // the runs it was serving, by name, and the next run starts a new one.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { untilAborted } from './browser-page.js';
 import type { Failure } from './types.js';
@@ -42,6 +41,8 @@ export class Chromium {
   /** Counters for the metrics: runs that waited for a page, and browsers started. */
   queuedTotal = 0;
   launches = 0;
+  /** The command-line switch that marks the current launch's process (see killChildren). */
+  private marker: string | undefined;
   crashes = 0;
   private closed = false;
 
@@ -115,8 +116,8 @@ export class Chromium {
     const browser = this.browser;
     if (!browser) return;
     this.browser = undefined;
-    const executable = this.options.executable ?? SYSTEM_CHROMIUM.find((p) => existsSync(p));
-    await withTimeout(browser.then((b) => b.close()), CLOSE_TIMEOUT_MS).catch(() => killChildren(executable));
+    const marker = this.marker;
+    await withTimeout(browser.then((b) => b.close()), CLOSE_TIMEOUT_MS).catch(() => killChildren(marker));
   }
 
   async close(): Promise<void> {
@@ -156,7 +157,10 @@ export class Chromium {
       if (!executablePath) throw new BrowserMissing();
       const { chromium } = await import('playwright-core');
       this.launches++;
-      const browser = await chromium.launch({ executablePath, args: CHROMIUM_FLAGS, timeout: LAUNCH_TIMEOUT_MS, handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false });
+      // A switch Chromium ignores, on this launch's command line only: what a hung one is
+      // found by (Debian's /usr/bin/chromium is a script that execs another path).
+      this.marker = `--flowprobe-browser=${process.pid}-${this.launches}`;
+      const browser = await chromium.launch({ executablePath, args: [...CHROMIUM_FLAGS, this.marker], timeout: LAUNCH_TIMEOUT_MS, handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false });
       browser.on('disconnected', () => {
         // Crashed or killed: the runs it served fail; the next run starts a new one.
         if (!this.closed) this.crashes++;
@@ -172,17 +176,16 @@ export class Chromium {
   }
 }
 
-/** SIGKILL to this process's children running the browser binary (a hung Chromium ignores
- * everything gentler; its helpers are its children and go with it). */
-function killChildren(executable: string | undefined): void {
-  if (!executable) return;
+/** SIGKILL to this process's children whose command line carries `marker` (one launch's
+ * Chromium: a hung one ignores everything gentler; its helpers are its children and go with it). */
+function killChildren(marker: string | undefined): void {
+  if (!marker) return;
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      const command = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0')[0] ?? '';
-      if (ppid === process.pid && (command === executable || path.basename(command) === path.basename(executable) || command.includes('chrom'))) process.kill(Number(entry), 'SIGKILL');
+      if (ppid === process.pid && readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').includes(marker)) process.kill(Number(entry), 'SIGKILL');
     } catch {
       // gone meanwhile
     }
