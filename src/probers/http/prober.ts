@@ -128,12 +128,12 @@ interface Reply {
   downloadMs: number;
 }
 
-/** One request on the run's agent, through undici's handler interface: the status and headers as
+/** One request on the run's client, through undici's handler interface: the status and headers as
  * they arrive, the body counted into `detail` and kept up to `limit` bytes. No stream and no
  * async iterator per response: at 200 probes a second they were a measurable part of a run's cost
  * (docs/benchmarks.md). `keep` says, on the headers, whether the body is wanted. */
 function send(
-  agent: Dispatcher,
+  client: Dispatcher,
   options: Dispatcher.DispatchOptions,
   signal: AbortSignal,
   limit: number,
@@ -153,7 +153,7 @@ function send(
     const settle = () => signal.removeEventListener('abort', onAbort);
     if (signal.aborted) return reject(signal.reason as Error);
     signal.addEventListener('abort', onAbort, { once: true });
-    agent.dispatch(options, {
+    client.dispatch(options, {
       onRequestStart(c) {
         controller = c;
         if (signal.aborted) c.abort(signal.reason as Error);
