@@ -111,11 +111,14 @@ function certificateLimit(spec: ProbeSpec, outcome: ProberOutcome, now: number):
   return certificateCheck(outcome.tls, { fail, degrade }, now);
 }
 
+const NO_CHECKS: readonly CheckResult[] = Object.freeze([]);
+
 /** Phase limits, for the kinds whose probes have them (`expect.phases`, `degradeWhen.phases`). */
-function checkPhases(spec: ProbeSpec, phases: Phases) {
-  const fail = (spec.expect as { phases?: Partial<Record<PhaseName, number>> }).phases ?? {};
-  const degrade = (spec.degradeWhen as { phases?: Partial<Record<PhaseName, number>> }).phases ?? {};
-  return limitChecks(PHASE_NAMES.map((phase) => checkLimit(`phase ${phase}`, phases[phase], { fail: fail[phase], degrade: degrade[phase] }, 'duration')));
+function checkPhases(spec: ProbeSpec, phases: Phases): readonly CheckResult[] {
+  const fail = (spec.expect as { phases?: Partial<Record<PhaseName, number>> }).phases;
+  const degrade = (spec.degradeWhen as { phases?: Partial<Record<PhaseName, number>> }).phases;
+  if (fail === undefined && degrade === undefined) return NO_CHECKS;
+  return limitChecks(PHASE_NAMES.map((phase) => checkLimit(`phase ${phase}`, phases[phase], { fail: fail?.[phase], degrade: degrade?.[phase] }, 'duration')));
 }
 
 function emptyDetail<K extends ProbeKind>(spec: ProbeSpec<K>): ProberOutcome['detail'] {
