@@ -115,7 +115,7 @@ export class JsonPath {
   private constructor(
     readonly source: string,
     /** A path of names and indices only ($.status, $.data[0].id): walked directly, as
-     * jsonpath-plus walks it, without its evaluator (a third of an HTTP probe's check cost). */
+     * jsonpath-plus walks it, without running its evaluator on every run. */
     private readonly steps: readonly string[] | undefined,
   ) {}
 

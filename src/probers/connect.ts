@@ -63,9 +63,9 @@ export function timedClient(origin: string, options: TlsSettings, timeline: Time
  * ~10 % of an HTTP probe's CPU at 200 runs/s (profile in docs/benchmarks.md). */
 const RUN_OVER = Object.assign(new Error('the probe run is over'), { stack: 'the probe run is over' });
 
-/** Drops a run's agent (or client) and its sockets now; anything still pending was already answered. */
-export function dropAgent(agent: Agent | Client): void {
-  agent.destroy(RUN_OVER).catch(() => undefined);
+/** Drops a run's agent or client and its sockets now; anything still pending was already answered. */
+export function dropDispatcher(dispatcher: Agent | Client): void {
+  dispatcher.destroy(RUN_OVER).catch(() => undefined);
 }
 
 type Connector = NonNullable<Agent.Options['connect']>;

@@ -17,7 +17,7 @@ import {
   failureFromChecks,
 } from '../checks.js';
 import { classifyError } from '../classify-error.js';
-import { causeOf, dropAgent, stageOf, timedClient, type Timeline } from '../connect.js';
+import { causeOf, dropDispatcher, stageOf, timedClient, type Timeline } from '../connect.js';
 import type { CheckResult, Failure, ProbeContext, ProberOutcome } from '../types.js';
 import type { HttpDetail } from './kind.js';
 
@@ -35,7 +35,7 @@ export async function probeHttp(spec: ProbeSpec<'http'>, ctx: ProbeContext): Pro
   const at: { origin: string; client: Client | undefined } = { origin: '', client: undefined };
   const clientOf = (origin: string): Client => {
     if (at.client && at.origin === origin) return at.client;
-    if (at.client) dropAgent(at.client);
+    if (at.client) dropDispatcher(at.client);
     at.origin = origin;
     return (at.client = timedClient(origin, spec.tls, timeline, ctx.signal, family));
   };
@@ -48,7 +48,7 @@ export async function probeHttp(spec: ProbeSpec<'http'>, ctx: ProbeContext): Pro
   } catch (error) {
     return { failure: explain(classifyError(causeOf(error, timeline), ctx.signal, stageOf(timeline)), timeline, detail, performance.now() - started), phases: timeline.phases, tls: timeline.tls, remote: timeline.remote, checks: [], detail };
   } finally {
-    if (at.client) dropAgent(at.client);
+    if (at.client) dropDispatcher(at.client);
   }
 }
 
