@@ -104,16 +104,20 @@ describe('history store on PostgreSQL', () => {
     const admin = new pg.Client({ connectionString: url });
     await admin.connect();
     try {
-      // A batch big enough to be in flight while another connection ends it.
-      const runs = 50_000;
-      for (let i = 0; i < runs; i++) store.add(run(`p${i % 500}`, START + Math.floor(i / 500) * 1_000, 'ok', 10));
+      // The batch is held at its first insert by a lock, so that it is surely in flight when
+      // another connection ends it.
+      const runs = 1_000;
+      for (let i = 0; i < runs; i++) store.add(run(`p${i % 100}`, START + Math.floor(i / 100) * 1_000, 'ok', 10));
+      await admin.query('BEGIN');
+      await admin.query('LOCK TABLE runs IN ACCESS EXCLUSIVE MODE');
+      const flushing = store.flush();
       let ended = 0;
-      let done = false;
-      const flushing = store.flush().finally(() => (done = true));
-      while (!done && ended === 0) {
-        const { rows } = await admin.query<{ ended: boolean }>("SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity WHERE application_name = 'flowprobe' AND state = 'active' AND pid <> pg_backend_pid()");
+      const deadline = Date.now() + 10_000;
+      while (ended === 0 && Date.now() < deadline) {
+        const { rows } = await admin.query<{ ended: boolean }>("SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity WHERE application_name = 'flowprobe' AND wait_event_type = 'Lock'");
         ended += rows.filter((r) => r.ended).length;
       }
+      await admin.query('ROLLBACK');
       await flushing;
       assert.ok(ended > 0, 'the batch\'s connection was ended while it wrote');
       await new Promise((resolve) => setImmediate(resolve));
