@@ -29,10 +29,10 @@ if (files.length === 0) {
 }
 console.error(`run-tests: ${files.length} test file(s)`);
 
-// Two files at a time (node's default here is one less than the cores: one on CI's two), each
-// test waiting on the very condition it asserts, as it must beside two CPU burners anyway.
-// TEST_CONCURRENCY=1 runs them one by one.
-const concurrency = Number(process.env.TEST_CONCURRENCY ?? 2);
+// One file at a time unless TEST_CONCURRENCY says more. Two at a time halves the suite's time on
+// two cores, but a file beside a Chromium test can starve: CI saw an SSE stream's healthy gap
+// read as 954 ms, and a browser leg's cold start cut short.
+const concurrency = Number(process.env.TEST_CONCURRENCY ?? 1);
 const child = spawn(process.execPath, ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', '--test-reporter-destination=stdout', ...files], {
   stdio: ['ignore', 'pipe', 'inherit'],
 });
