@@ -1,6 +1,8 @@
 // HTTP probe cost: CPU per probe of the full flowprobe daemon path (schedule, probe, checks,
 // metrics, history, log) beside Debian's prometheus-blackbox-exporter probing the same local
-// target at the same rate, in the same run. Each runs as its own process, measured from /proc.
+// target at the same rate, in the same run, and beside the floors: a bare process doing only the
+// client's part (undici as the daemon uses it, and node:http). Each runs as its own process,
+// measured from /proc.
 //   node dist/bench/http-probe.js [--rate 200] [--seconds 20]
 import { fork } from 'node:child_process';
 import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -58,6 +60,23 @@ async function measureBlackbox(targetUrl: string, dir: string) {
   return { probes: tally.done + tally.failed, failed: tally.failed, cpu: cpu1 - cpu0, rss };
 }
 
+async function measureFloor(mode: 'undici' | 'node-http', targetUrl: string) {
+  const floor = fork(fileURLToPath(new URL('./http-floor.js', import.meta.url)), [mode, targetUrl, String(rate)], { execArgv: DAEMON_NODE_FLAGS, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const count = (): Promise<number> => new Promise((resolve) => {
+    floor.once('message', (n) => resolve(Number(n)));
+    floor.send('count');
+  });
+  await new Promise((resolve) => floor.once('message', resolve));
+  await sleep(3000);
+  const pid = floor.pid as number;
+  const [cpu0, done0] = [cpuSeconds(pid), await count()];
+  await sleep(seconds * 1000);
+  const [cpu1, done1] = [cpuSeconds(pid), await count()];
+  const rss = rssBytes(pid);
+  floor.kill();
+  return { probes: done1 - done0, cpu: cpu1 - cpu0, rss };
+}
+
 const dir = mkdtempSync(path.join(os.tmpdir(), 'flowprobe-bench-http-'));
 const targetPort = await freePort();
 const target = fork(fileURLToPath(new URL('./target-server.js', import.meta.url)), [String(targetPort)], { stdio: 'ignore' });
@@ -67,13 +86,20 @@ console.log(`HTTP probe cost: ${rate} probes/s against one local target for ${se
 try {
   const ours = await measureFlowprobe(targetUrl, dir);
   const theirs = await measureBlackbox(targetUrl, dir);
+  const undiciFloor = await measureFloor('undici', targetUrl);
+  const nodeHttpFloor = await measureFloor('node-http', targetUrl);
+  const row = (prober: string, m: { probes: number; cpu: number; rss: number }) => ({ prober, probes: m.probes, 'probes/s': m.probes / seconds, 'CPU µs/probe': (m.cpu * 1e6) / m.probes, 'RSS MB': m.rss / 1e6 });
   const rows = [
-    { prober: 'flowprobe daemon (full path)', probes: ours.probes, 'probes/s': ours.probes / seconds, 'CPU µs/probe': (ours.cpu * 1e6) / ours.probes, 'RSS MB': ours.rss / 1e6 },
-    { prober: 'blackbox_exporter /probe', probes: theirs.probes, 'probes/s': theirs.probes / seconds, 'CPU µs/probe': (theirs.cpu * 1e6) / theirs.probes, 'RSS MB': theirs.rss / 1e6 },
+    row('flowprobe daemon (full path)', ours),
+    row('blackbox_exporter /probe', theirs),
+    row('floor: bare undici Client', undiciFloor),
+    row('floor: bare node:http', nodeHttpFloor),
   ];
   console.log(table(rows));
   const ratio = Number(rows[0]?.['CPU µs/probe']) / Number(rows[1]?.['CPU µs/probe']);
   console.log(`\nratio flowprobe/blackbox CPU per probe: ${ratio.toFixed(2)} (#26: <= 0.8; the project's goal: <= 0.6)`);
+  const above = (key: 'CPU µs/probe' | 'RSS MB') => Number(rows[0]?.[key]) - Number(rows[2]?.[key]);
+  console.log(`the daemon above the bare undici floor: ${above('CPU µs/probe').toFixed(0)} µs a probe, ${above('RSS MB').toFixed(0)} MB of RSS (#26: RSS < 90 MB)`);
 } finally {
   target.kill();
 }

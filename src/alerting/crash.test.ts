@@ -1,3 +1,4 @@
+// test-runner: long (over a minute on purpose: started first, so it does not end the run alone)
 // Crash safety with a real daemon process killed with SIGKILL at 20 pseudo-random moments of an
 // incident, then restarted on the same state directory: no firing twice, no resolved lost, every
 // incident still going after the restart reported (and paged when the receiver was up), and

@@ -1,3 +1,4 @@
+// test-runner: long (over a minute on purpose: started first, so it does not end the run alone)
 // Two receivers down for two minutes while 50 probes flap: delivery work must not starve the
 // probing (no real failure recorded as inconclusive unless the whole machine was starved then),
 // the outbox stays bounded, and once the receivers are back each gets every incident's all-clear

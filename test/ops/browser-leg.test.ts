@@ -1,3 +1,4 @@
+// test-runner: alone (it starts headless Chromium, which can starve a test file beside it)
 // A browser leg in a whole daemon: a flow over the demo service ends in its dashboard page. With
 // the page stale (its API fresh), the probe turns failing by the browser leg, the screenshot is
 // served and shown on the probe page; a daemon with no browser probe never starts Chromium, and
@@ -25,8 +26,11 @@ it('a flow ending in the page: stale UI fails it by name, with a screenshot; Chr
   const flow = [
     'name: ui',
     'kind: flow',
-    'every: 2s',
-    'timeout: 1900ms',
+    // A second of room past the leg's 1 s wait: the screenshot of a failed run is taken inside the
+    // run's deadline, and on a busy machine a run that only just fits loses it (CI saw the page
+    // go out without one).
+    'every: 3s',
+    'timeout: 2900ms',
     'steps:',
     `  - inject: { url: "${demo.url}/api/ingest", json: { marker: "{{run.id}}", value: 42 }, expect: { status: 202 } }`,
     `  - poll: { name: dashboard, url: "${demo.url}/api/dashboard", until: { "$.items[*].marker": "{{run.id}}" }, every: 50ms, within: 1s }`,

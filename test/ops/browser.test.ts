@@ -1,3 +1,4 @@
+// test-runner: alone (it starts headless Chromium, which can starve a test file beside it)
 // The status page in a real browser: the overview lists every probe; breaking the demo service
 // turns that probe's row failed with no reload (the page is live over the daemon's SSE); the
 // probe page shows the failing check's expected and observed; a body with <script> in it is

@@ -1,3 +1,4 @@
+// test-runner: long (over a minute on purpose: started first, so it does not end the run alone)
 // Detection as documented, on the real thing: the bundled config and probes against the demo
 // service. A hard fault pages within 20 s (failAfter × every + timeout + group.wait = 19 s at
 // worst), and the mend is all-cleared within 22 s (recoverAfter × every + timeout + flapWindow =

@@ -1,3 +1,4 @@
+// test-runner: alone (it starts headless Chromium, which can starve a test file beside it)
 // A fleet on one page: three shard daemons write their history to one PostgreSQL (a real
 // cluster of the test's own), and the first daemon's page shows every probe, each with its
 // shard, in headless Chromium. Then the store stops for a few seconds and comes back: the

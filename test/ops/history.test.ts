@@ -1,3 +1,4 @@
+// test-runner: alone (it starts headless Chromium, which can starve a test file beside it)
 // The history store through a whole daemon: two faults make two incidents with their own causes,
 // read back from the API, the badges and the pages in headless Chromium (the daily bars
 // focusable and read out, the chart labelled, /incidents filtered); and a daemon killed with

@@ -1,3 +1,4 @@
+// test-runner: long (over a minute on purpose: started first, so it does not end the run alone)
 // The Debian package (npm run package:deb): built, its contents and maintainer scripts read
 // back, lintian clean (each override justified in the package); then, where this is a root shell with dpkg and no flowprobe of its own installed (CI),
 // installed for real, checked as the service user, run under the unit's seccomp filter from

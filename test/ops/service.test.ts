@@ -1,3 +1,4 @@
+// test-runner: alone (it starts headless Chromium, which can starve a test file beside it)
 // The systemd unit and the Docker image, checked as far as this machine allows (no Docker
 // engine here): the unit verifies cleanly and is well sandboxed; what the Dockerfile copies
 // exists; and the command it runs starts the daemon from a clean production install.

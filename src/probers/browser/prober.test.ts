@@ -1,3 +1,4 @@
+// test-runner: alone (it starts headless Chromium, which can starve a test file beside it)
 // The browser kind in a real headless Chromium, against pages a local server serves: the Web
 // Vitals the browser gives (first byte, LCP, CLS) beside their limits, console errors and failed
 // requests counted and judged, a selector that never shows (failed, with a screenshot).

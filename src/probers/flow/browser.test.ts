@@ -1,3 +1,4 @@
+// test-runner: alone (it starts headless Chromium, which can starve a test file beside it)
 // The browser leg of a flow, in a real headless Chromium against the demo's dashboard page: the
 // marker shown in time (ok), late (degraded, screenshot), never (failed, screenshot), a page
 // whose API is fresh but whose UI is stale (failed, named), the wrong value shown, a console

@@ -1,0 +1,59 @@
+// The floor under an HTTP probe: a bare process doing only the client's part of the work, 200
+// GETs a second (a batch of rate/10 every 100 ms), a fresh connection each, the JSON body parsed.
+// No scheduler, checks, metrics or history: what the daemon costs above this is its own path.
+// Forked by http-probe.ts, which reads its CPU and RSS from /proc over the same window as the
+// daemon's; it answers "count" with how many requests it has finished, and runs until killed.
+//   node dist/bench/http-floor.js undici|node-http URL RATE
+import http from 'node:http';
+import { Client } from 'undici';
+
+const [mode, target, rateText] = process.argv.slice(2);
+const url = new URL(target ?? '');
+const rate = Number(rateText ?? 200);
+let done = 0;
+
+function viaUndici(): Promise<void> {
+  return new Promise((resolve) => {
+    const client = new Client(url.origin, { pipelining: 0 });
+    const chunks: Buffer[] = [];
+    const end = (): void => {
+      void client.destroy().catch(() => undefined);
+      resolve();
+    };
+    client.dispatch({ origin: url.origin, path: url.pathname, method: 'GET', headers: {} }, {
+      onRequestStart() {},
+      onResponseStart() {},
+      onResponseData(_controller, chunk) {
+        chunks.push(chunk);
+      },
+      onResponseEnd() {
+        JSON.parse(Buffer.concat(chunks).toString());
+        end();
+      },
+      onResponseError: end,
+    });
+  });
+}
+
+function viaNodeHttp(): Promise<void> {
+  return new Promise((resolve) => {
+    const request = http.get({ host: url.hostname, port: url.port, path: url.pathname, agent: false }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => {
+        JSON.parse(Buffer.concat(chunks).toString());
+        resolve();
+      });
+    });
+    request.on('error', () => resolve());
+  });
+}
+
+if (mode !== 'undici' && mode !== 'node-http') throw new Error(`mode must be undici or node-http, not ${mode}`);
+const once = mode === 'undici' ? viaUndici : viaNodeHttp;
+setInterval(() => {
+  for (let i = 0; i < rate / 10; i++) void once().then(() => done++);
+}, 100);
+process.on('message', () => process.send?.(done));
+process.on('disconnect', () => process.exit(0));
+process.send?.('ready');
