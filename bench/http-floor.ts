@@ -1,5 +1,6 @@
 // The floor under an HTTP probe: a bare process doing only the client's part of the work, 200
-// GETs a second (a batch of rate/10 every 100 ms), a fresh connection each, the JSON body parsed.
+// GETs a second spread as the daemon's scheduler spreads its probes (a batch every 10 ms), a
+// fresh connection each, the JSON body parsed.
 // No scheduler, checks, metrics or history: what the daemon costs above this is its own path.
 // Forked by http-probe.ts, which reads its CPU and RSS from /proc over the same window as the
 // daemon's; it answers "count" with how many requests it has finished, and runs until killed.
@@ -51,9 +52,11 @@ function viaNodeHttp(): Promise<void> {
 
 if (mode !== 'undici' && mode !== 'node-http') throw new Error(`mode must be undici or node-http, not ${mode}`);
 const once = mode === 'undici' ? viaUndici : viaNodeHttp;
+const start = performance.now();
+let sent = 0;
 setInterval(() => {
-  for (let i = 0; i < rate / 10; i++) void once().then(() => done++);
-}, 100);
+  for (const due = Math.floor((rate * (performance.now() - start)) / 1000); sent < due; sent++) void once().then(() => done++);
+}, 10);
 process.on('message', () => process.send?.(done));
 process.on('disconnect', () => process.exit(0));
 process.send?.('ready');

@@ -84,13 +84,20 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** blackbox_exporter's /probe driven at `rate` a second (a batch of rate/10 every 100 ms) for
- * `ms`, bounded by time; with `tally`, each answer counted as a success or a failure. */
-export async function driveProbes(probeUrl: string, rate: number, ms: number, tally?: { done: number; failed: number }): Promise<void> {
-  const until = Date.now() + ms;
+/** How often the driver sends a batch: every 10 ms is how Prometheus meets blackbox_exporter (it
+ * spreads its scrapes over the interval) and how flowprobe's own scheduler spreads its probes
+ * (SPREAD_GRANULARITY_MS); every 100 ms is the 20-at-once bursts earlier figures were taken with. */
+export type DriveSpacing = 10 | 100;
+
+/** blackbox_exporter's /probe driven at `rate` a second, a batch every `spacingMs` (paced from
+ * the start, so a late tick catches up), for `ms`, bounded by time; with `tally`, each answer
+ * counted as a success or a failure. */
+export async function driveProbes(probeUrl: string, rate: number, ms: number, tally?: { done: number; failed: number }, spacingMs: DriveSpacing = 10): Promise<void> {
+  const start = Date.now();
   const inflight: Promise<void>[] = [];
-  while (Date.now() < until) {
-    for (let i = 0; i < rate / 10; i++) {
+  let sent = 0;
+  for (let tick = 1; Date.now() - start < ms; tick++) {
+    for (const due = Math.round((rate * Math.min(tick * spacingMs, ms)) / 1000); sent < due; sent++) {
       inflight.push(
         fetch(probeUrl).then(async (r) => {
           const text = await r.text();
@@ -98,7 +105,7 @@ export async function driveProbes(probeUrl: string, rate: number, ms: number, ta
         }),
       );
     }
-    await sleep(100);
+    await sleep(start + tick * spacingMs - Date.now());
   }
   await Promise.all(inflight);
 }
