@@ -105,7 +105,7 @@ export async function driveProbes(probeUrl: string, rate: number, ms: number, ta
         }),
       );
     }
-    await sleep(start + tick * spacingMs - Date.now());
+    await sleep(Math.max(0, start + tick * spacingMs - Date.now()));
   }
   await Promise.all(inflight);
 }
