@@ -3,7 +3,8 @@
 // fresh connection each, the JSON body parsed.
 // No scheduler, checks, metrics or history: what the daemon costs above this is its own path.
 // Forked by http-probe.ts, which reads its CPU and RSS from /proc over the same window as the
-// daemon's; it answers "count" with how many requests it has finished, and runs until killed.
+// daemon's; it answers "count" with how many requests it has finished, and runs until killed (or
+// its parent goes, or ten minutes pass).
 //   node dist/bench/http-floor.js undici|node-http URL RATE
 import http from 'node:http';
 import { Client } from 'undici';
@@ -59,4 +60,6 @@ setInterval(() => {
 }, 10);
 process.on('message', () => process.send?.(done));
 process.on('disconnect', () => process.exit(0));
+// Bounded by itself too: no bench keeps it longer than this.
+setTimeout(() => process.exit(0), 10 * 60_000);
 process.send?.('ready');

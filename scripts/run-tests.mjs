@@ -73,7 +73,7 @@ function runFile(file) {
 const running = new Set();
 for (const file of queue) {
   const solo = alone.has(file);
-  while (running.size >= (solo ? 1 : concurrency) || (solo && running.size > 0)) await Promise.race(running);
+  while (running.size >= (solo ? 1 : concurrency)) await Promise.race(running);
   const run = runFile(file).then(() => running.delete(run));
   running.add(run);
   if (solo) await run;
