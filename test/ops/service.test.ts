@@ -1,4 +1,3 @@
-// test-runner: alone (it starts headless Chromium, which can starve a test file beside it)
 // The systemd unit and the Docker image, checked as far as this machine allows (no Docker
 // engine here): the unit verifies cleanly and is well sandboxed; what the Dockerfile copies
 // exists; and the command it runs starts the daemon from a clean production install.
@@ -44,12 +43,7 @@ describe('systemd unit under its own seccomp filter', () => {
     assert.ok(filter.allowed.length > 100 && filter.allowed.includes('read') && !filter.allowed.includes('reboot'), `${filter.allowed.length} syscalls allowed`);
     await runsUnderFilter(filter, process.execPath, path.join(ROOT, 'dist/src/main.js'));
   });
-
-  it('runs a browser probe with its Chromium under the same filter', { timeout: 90_000 }, async (t) => {
-    const filter = unitFilter(t, UNIT);
-    if (!filter || !requireBinary(t, 'chromium', 'chromium')) return;
-    await runsUnderFilter(filter, process.execPath, path.join(ROOT, 'dist/src/main.js'), { browser: true });
-  });
+  // A browser probe with its Chromium under the same filter: service-browser.test.ts (it runs alone).
 });
 
 describe('installing on a host', () => {
