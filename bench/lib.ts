@@ -86,7 +86,7 @@ export async function freePort(): Promise<number> {
 
 /** How often the driver sends a batch: every 10 ms is how Prometheus meets blackbox_exporter (it
  * spreads its scrapes over the interval) and how flowprobe's own scheduler spreads its probes
- * (SPREAD_GRANULARITY_MS); every 100 ms is the 20-at-once bursts earlier figures were taken with. */
+ * (SPREAD_STEP_MS); every 100 ms is the 20-at-once bursts earlier figures were taken with. */
 export type DriveSpacing = 10 | 100;
 
 /** blackbox_exporter's /probe driven at `rate` a second, a batch every `spacingMs` (paced from

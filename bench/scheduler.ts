@@ -8,7 +8,7 @@ import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import cron from 'node-cron';
 import { systemClock } from '../src/scheduler/clock.js';
-import { Scheduler, SPREAD_GRANULARITY_MS } from '../src/scheduler/scheduler.js';
+import { Scheduler, SPREAD_STEP_MS } from '../src/scheduler/scheduler.js';
 import { arg, summarize, table } from './lib.js';
 
 interface Report {
@@ -29,8 +29,8 @@ const ENGINES: readonly Engine[] = ['flowprobe', 'node-cron', 'floor: wake-ups o
 /** Wakes on the spread grid, as the scheduler does, and "fires" the probes due at each wake-up:
  * doing nothing, or creating what a run needs and letting it settle. */
 function floorLoop(withRun: boolean, record: (ms: number) => void): () => void {
-  const perWake = Math.max(1, Math.round((probes * SPREAD_GRANULARITY_MS) / 1000));
-  let next = performance.now() + SPREAD_GRANULARITY_MS;
+  const perWake = Math.max(1, Math.round((probes * SPREAD_STEP_MS) / 1000));
+  let next = performance.now() + SPREAD_STEP_MS;
   let timer: NodeJS.Timeout | undefined;
   const wake = () => {
     const late = performance.now() - next;
@@ -41,10 +41,10 @@ function floorLoop(withRun: boolean, record: (ms: number) => void): () => void {
       const deadline = setTimeout(() => controller.abort(), 900);
       void (async () => controller.signal)().catch(() => undefined).finally(() => clearTimeout(deadline));
     }
-    next += SPREAD_GRANULARITY_MS;
+    next += SPREAD_STEP_MS;
     timer = setTimeout(wake, Math.max(1, Math.ceil(next - performance.now())));
   };
-  timer = setTimeout(wake, SPREAD_GRANULARITY_MS);
+  timer = setTimeout(wake, SPREAD_STEP_MS);
   return () => clearTimeout(timer);
 }
 

@@ -119,6 +119,20 @@ describe('daemon end to end', () => {
     await waitFor('gamma still probing', () => h.logs.filter((l) => l.includes('"probe":"gamma"')).length > before || undefined);
   });
 
+  it('a reload that changes the scheduler says it takes effect after a restart', async () => {
+    h.dir.write('probes/b.yaml', probeFile('gamma', `${target.url}/`)); // the last test left it broken
+    h.dir.write('flowprobe.yaml', 'probesDir: probes\nlocation: lab-1\nshutdownGrace: 2s\nscheduler: { spreadStep: 50ms }\n');
+    try {
+      assert.equal((await h.daemon.reload()).ok, true);
+      const line = await h.logged((l) => l.key === 'scheduler.spreadStep', 'the restart warning');
+      assert.equal(line.msg, 'scheduler.spreadStep changed: takes effect after a restart');
+      assert.equal(h.logs.filter((l) => l.includes('"key":"scheduler.maxConcurrent"')).length, 0, 'only what changed is named');
+    } finally {
+      h.dir.write('flowprobe.yaml', 'probesDir: probes\nlocation: lab-1\nshutdownGrace: 2s\n');
+      assert.equal((await h.daemon.reload()).ok, true);
+    }
+  });
+
   it('a reload does not drop the result of a run in flight for an unchanged probe', async () => {
     // Every 10 s: within the 2 s after the reload, only the run already in flight can report.
     const h2 = await startDaemon('probesDir: probes\n', { 'a.yaml': `name: slow-reload\nkind: http\nevery: 10s\ntimeout: 2s\nurl: ${target.url}/slow\n` });

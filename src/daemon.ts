@@ -101,6 +101,7 @@ export class Daemon {
     this.scheduler = new Scheduler({
       clock,
       maxConcurrent: settings.scheduler.maxConcurrent,
+      spreadStepMs: settings.scheduler.spreadStep,
       onLateness: (ms) => this.metrics.observeLateness(ms),
       onSkip: (probe, reason, count) => (this.metrics.countSkipped(reason, count), this.logger.warn({ probe, reason, count }, 'scheduled run skipped')),
     });
@@ -289,6 +290,9 @@ export class Daemon {
     }
     for (const key of ['listen', 'location', 'stateDir'] as const) {
       if (loaded.config.settings[key] !== this.config.settings[key]) this.logger.warn({ key }, `${key} changed: takes effect after a restart`);
+    }
+    for (const key of ['maxConcurrent', 'spreadStep'] as const) {
+      if (loaded.config.settings.scheduler[key] !== this.config.settings.scheduler[key]) this.logger.warn({ key: `scheduler.${key}` }, `scheduler.${key} changed: takes effect after a restart`);
     }
     const [was, now] = [this.config.settings.shard, loaded.config.settings.shard];
     if (was.index !== now.index || was.count !== now.count) this.logger.warn({ shard: `${now.index}/${now.count}` }, 'shard changed: its probes move now; the metrics keep their shard label until a restart');

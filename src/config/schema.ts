@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { PROBE_SCHEMAS } from '../probers/kinds.js';
 import { CronSchedule } from '../scheduler/cron.js';
+import { SPREAD_STEP_MS } from '../scheduler/scheduler.js';
 import { count, cronExpression, DAY_MS, duration, headers, LabelMatchers, labelMatchers, MAX_TIMER_MS, regex, size, text, timezone, tls as tlsOptions } from './fields.js';
 import { detectDefaults, HOUR, httpUrl, MiB } from './probe-fields.js';
 import { shardSchema } from './shard.js';
@@ -175,8 +176,14 @@ export const daemonConfigSchema = z.strictObject({
   apiToken: z.string().min(16, { error: 'expected a token of at least 16 characters' }).max(4_096).optional(),
   log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info') }).default({ level: 'info' }),
   scheduler: z
-    .strictObject({ maxConcurrent: count(1, 100_000).default(256) })
-    .default({ maxConcurrent: 256 }),
+    .strictObject({
+      maxConcurrent: count(1, 100_000).default(256),
+      /** Probes are spread over their interval on multiples of this step. Coarser wakes the daemon
+       * less often and costs less CPU, but starts more runs together, and they wait on each
+       * other: docs/benchmarks.md ("Fewer wake-ups"). */
+      spreadStep: duration(1, 1_000).default(SPREAD_STEP_MS),
+    })
+    .default({ maxConcurrent: 256, spreadStep: SPREAD_STEP_MS }),
   shutdownGrace: duration(0, 10 * 60_000).default(10_000),
   /** The headless Chromium browser steps and probes share (started only if one runs). */
   browser: z

@@ -14,13 +14,14 @@ interface Started {
 }
 
 /** Jobs whose runs stay open until the test finishes them (or, with `autoFinishMs`, after that long). */
-function harness(clock: FakeClock, maxConcurrent = 100) {
+function harness(clock: FakeClock, maxConcurrent = 100, spreadStepMs?: number) {
   const started: Started[] = [];
   const skipped: string[] = [];
   const lateness: number[] = [];
   const scheduler = new Scheduler({
     clock,
     maxConcurrent,
+    spreadStepMs,
     onLateness: (ms) => lateness.push(ms),
     onSkip: (name, reason, count) => skipped.push(`${name}:${reason}:${count}`),
   });
@@ -48,6 +49,21 @@ describe('scheduler (fake clock)', () => {
     for (const offset of offsets) perSecond.set(Math.floor(offset / 1000), (perSecond.get(Math.floor(offset / 1000)) ?? 0) + 1);
     assert.equal(perSecond.size, 30, 'every second of the interval is used');
     assert.ok(Math.max(...perSecond.values()) < 40, `no second holds more than 40 of 500 (max ${Math.max(...perSecond.values())})`);
+  });
+
+  it('spreads on a coarser step when told: every slot a multiple of it, the runs of a step started together', async () => {
+    const clock = new FakeClock();
+    const h = harness(clock, 100, 50);
+    h.scheduler.update(Array.from({ length: 60 }, (_, i) => h.job(`p${i}`, every(1000), 900, 10)));
+    h.scheduler.start();
+    await clock.advance(3000);
+    assert.equal(h.started.length, 180, 'every probe ran once a second');
+    assert.ok(h.started.every((run) => run.slot % 50 === 0 && run.at === run.slot), 'each run started on a multiple of 50 ms, on time');
+    for (const run of h.started) assert.equal(run.slot % 1000, spreadOffset(run.name, 1000, 50), `${run.name} keeps its own offset`);
+    const steps = new Set(h.started.map((run) => run.slot % 1000));
+    assert.ok(steps.size > 1 && steps.size <= 20, `60 probes on at most 20 steps of 50 ms (${steps.size})`);
+    // The default step spreads the same probes finer.
+    assert.ok(new Set(Array.from({ length: 60 }, (_, i) => spreadOffset(`p${i}`, 1000))).size > steps.size);
   });
 
   it('fires on its slots, drift-free, whatever each run takes', async () => {

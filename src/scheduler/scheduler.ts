@@ -27,6 +27,8 @@ export type SkipReason = 'overlap' | 'missed';
 export interface SchedulerOptions {
   clock: Clock;
   maxConcurrent: number;
+  /** The step probes are spread on (scheduler.spreadStep); SPREAD_STEP_MS when unset. */
+  spreadStepMs?: number;
   /** Actual start minus due slot, for every run started. */
   onLateness?: (latenessMs: number) => void;
   onSkip?: (job: string, reason: SkipReason, count: number) => void;
@@ -122,9 +124,9 @@ export class Scheduler {
       existing.job = job;
       return;
     }
-    const entry: Entry = existing ?? { job, nextDue: dueFunction(job), version: 0, removed: false, running: false, queuedSlot: undefined };
+    const entry: Entry = existing ?? { job, nextDue: dueFunction(job, this.options.spreadStepMs), version: 0, removed: false, running: false, queuedSlot: undefined };
     entry.job = job;
-    entry.nextDue = dueFunction(job);
+    entry.nextDue = dueFunction(job, this.options.spreadStepMs);
     entry.version++;
     this.entries.set(job.name, entry);
     this.heap.push({ at: entry.nextDue(this.options.clock.now()), seq: this.seq++, entry, version: entry.version });
@@ -219,28 +221,29 @@ export class Scheduler {
   }
 }
 
-/** Offsets are multiples of this: probes spread over the interval still share timer wake-ups
- * (each wake-up of the event loop costs more CPU than the runs it starts). */
-export const SPREAD_GRANULARITY_MS = 10;
+/** Offsets are multiples of this by default: probes spread over the interval still share timer
+ * wake-ups (each wake-up of the event loop costs more CPU than the runs it starts), and few enough
+ * start together that they do not delay each other's timings (docs/benchmarks.md). */
+export const SPREAD_STEP_MS = 10;
 
-/** A stable offset in [0, every) from the probe name, so 500 probes do not fire together and a
- * restart keeps each probe on its slots. */
-export function spreadOffset(name: string, everyMs: number): number {
+/** A stable offset in [0, every), a multiple of `stepMs`, from the probe name, so 500 probes do
+ * not fire together and a restart keeps each probe on its slots. */
+export function spreadOffset(name: string, everyMs: number, stepMs = SPREAD_STEP_MS): number {
   let hash = 0x811c9dc5;
   for (let i = 0; i < name.length; i++) {
     hash ^= name.charCodeAt(i);
     hash = Math.imul(hash, 0x01000193) >>> 0;
   }
-  const slots = Math.max(1, Math.floor(everyMs / SPREAD_GRANULARITY_MS));
-  return (hash % slots) * SPREAD_GRANULARITY_MS;
+  const slots = Math.max(1, Math.floor(everyMs / stepMs));
+  return (hash % slots) * stepMs;
 }
 
-function dueFunction(job: Job): NextDue {
+function dueFunction(job: Job, stepMs: number | undefined): NextDue {
   const { schedule } = job;
   switch (schedule.type) {
     case 'every': {
       const every = schedule.everyMs;
-      const offset = spreadOffset(job.name, every);
+      const offset = spreadOffset(job.name, every, stepMs);
       return (after) => offset + (Math.floor((after - offset) / every) + 1) * every;
     }
     case 'cron':
