@@ -1,7 +1,8 @@
-// The floor under an HTTP probe: a bare process doing only the client's part of the work, 200
-// GETs a second spread as the daemon's scheduler spreads its probes (a batch every 10 ms), a
-// fresh connection each, the JSON body parsed.
-// No scheduler, checks, metrics or history: what the daemon costs above this is its own path.
+// A bare loop under an HTTP probe: a process doing only the client's part of the work, 200 GETs
+// a second spread as the daemon's scheduler spreads its probes (a batch every 10 ms), a fresh
+// connection each, the JSON body parsed. No scheduler, checks, metrics or history. It bounds the
+// daemon's RSS from below. Its CPU is no floor on a small machine: waking every 10 ms for two
+// requests costs about what the whole daemon does (docs/benchmarks.md, "like for like").
 // Forked by http-probe.ts, which reads its CPU and RSS from /proc over the same window as the
 // daemon's; it answers "count" with how many requests it has finished, and runs until killed (or
 // its parent goes, or ten minutes pass).

@@ -65,6 +65,8 @@ export class Daemon {
   readonly alerting: AlertEngine;
   address: { host: string; port: number } | undefined;
   private config: Config;
+  /** The settings read at start: what a restart-only setting is compared with on reload. */
+  private readonly startSettings: Config['settings'];
   private redact: Redact;
   private specs = new Map<string, ProbeSpec>();
   private readonly history: History;
@@ -91,6 +93,7 @@ export class Daemon {
     const { clock } = options;
     const { settings } = config;
     this.config = config;
+    this.startSettings = settings;
     this.redact = createRedactor(config.secrets);
     this.startedAt = clock.now();
     this.lastReload = { at: this.startedAt, ok: true, problems: [] };
@@ -288,11 +291,12 @@ export class Daemon {
       this.logger.error({ problems }, `reload failed: keeping the running configuration (${problems.length} problem(s))`);
       return { ok: false, diagnostics: loaded.diagnostics };
     }
+    // Against what runs, not the last reload: a value changed back needs no restart.
     for (const key of ['listen', 'location', 'stateDir'] as const) {
-      if (loaded.config.settings[key] !== this.config.settings[key]) this.logger.warn({ key }, `${key} changed: takes effect after a restart`);
+      if (loaded.config.settings[key] !== this.startSettings[key]) this.logger.warn({ key }, `${key} changed: takes effect after a restart`);
     }
     for (const key of ['maxConcurrent', 'spreadStep'] as const) {
-      if (loaded.config.settings.scheduler[key] !== this.config.settings.scheduler[key]) this.logger.warn({ key: `scheduler.${key}` }, `scheduler.${key} changed: takes effect after a restart`);
+      if (loaded.config.settings.scheduler[key] !== this.startSettings.scheduler[key]) this.logger.warn({ key: `scheduler.${key}` }, `scheduler.${key} changed: takes effect after a restart`);
     }
     const [was, now] = [this.config.settings.shard, loaded.config.settings.shard];
     if (was.index !== now.index || was.count !== now.count) this.logger.warn({ shard: `${now.index}/${now.count}` }, 'shard changed: its probes move now; the metrics keep their shard label until a restart');

@@ -41,9 +41,9 @@ export class Chromium {
   /** Counters for the metrics: runs that waited for a page, and browsers started. */
   queuedTotal = 0;
   launches = 0;
+  crashes = 0;
   /** The command-line switch that marks the current launch's process (see killChildren). */
   private marker: string | undefined;
-  crashes = 0;
   private closed = false;
 
   constructor(private readonly options: ChromiumOptions) {}
